@@ -1,0 +1,123 @@
+import { z } from "zod";
+import { Duration } from "./duration.ts";
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "a name of letters, digits, '.', '_' and '-' (at most 100)");
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "an absolute http:// or https:// URL" });
+
+/** Common fields of every integration; the rest of an entry is checked by its kind's plugin. */
+export const IntegrationBase = z.looseObject({
+  kind: z.string().min(1).describe("the authentication kind, from a registered plugin (basic, headers, …)"),
+  endpointPrefix: httpUrl.describe("credentials are sent only to URLs under this prefix"),
+  test: z
+    .object({
+      method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("GET"),
+      path: z.string().min(1),
+    })
+    .strict()
+    .optional()
+    .describe("a request that checks the credentials: empty body, success is HTTP 200"),
+});
+export type IntegrationBase = z.output<typeof IntegrationBase>;
+
+export const BodyFormat = z.enum(["json", "text", "xml"]);
+
+export const WebhookConfig = z
+  .object({
+    description: z.string().optional(),
+    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("POST"),
+    url: z.string().min(1).describe("a template rendering to an absolute URL"),
+    headers: z.record(z.string(), z.string()).default({}).describe("header templates"),
+    body: z.string().optional().describe("the payload template"),
+    format: BodyFormat.default("json").describe("json | text | xml: sets the content type; json is checked"),
+    engine: z.string().default("eta").describe("the renderer for this webhook's templates"),
+    integration: name.optional().describe("the authentication integration to use"),
+    params: z.record(z.string(), z.unknown()).default({}).describe("template parameters and their defaults"),
+    timeout: Duration.optional().describe("request timeout; default engine.timeout"),
+    sample: z
+      .object({
+        event: z.record(z.string(), z.unknown()).optional(),
+        customer: z.record(z.string(), z.unknown()).optional(),
+        params: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict()
+      .optional()
+      .describe("data the test endpoint renders with when none is given"),
+  })
+  .strict();
+export type WebhookConfig = z.output<typeof WebhookConfig>;
+
+/** Common fields of every trigger; the rest is checked by its kind. */
+export const TriggerBase = z.looseObject({
+  kind: z.string().default("event"),
+  webhooks: z.array(name).min(1),
+  params: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const EngineConfig = z
+  .object({
+    concurrency: z.number().int().min(1).max(10_000).default(50).describe("requests in flight per process"),
+    pollInterval: Duration.default(200).describe("how often an idle worker looks for due deliveries"),
+    lease: Duration.default(60_000).describe("how long a claimed delivery stays claimed before another worker may take it"),
+    timeout: Duration.default(10_000).describe("default request timeout"),
+    maxResponseBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(65_536),
+    retry: z
+      .object({
+        delays: z.array(Duration).min(1).default([7_000, 45_000, 300_000]),
+        jitter: z.number().min(0).max(1).default(0.1),
+        /** Multiplies every delay, Retry-After included: for tests and drills. */
+        scale: z.number().positive().default(1),
+        maxRetryAfter: Duration.default(3_600_000),
+      })
+      .strict()
+      .default({ delays: [7_000, 45_000, 300_000], jitter: 0.1, scale: 1, maxRetryAfter: 3_600_000 }),
+    allowNetworks: z
+      .array(z.string())
+      .default([])
+      .describe("CIDR ranges that may be targeted although private or loopback (e.g. 127.0.0.1/32)"),
+  })
+  .strict();
+export type EngineConfig = z.output<typeof EngineConfig>;
+
+export const ServerConfig = z
+  .object({
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(0).max(65_535).default(8080),
+  })
+  .strict();
+
+export const StoreConfig = z
+  .object({
+    dataDir: z.string().optional().describe("PGlite data folder; default $HOOKLINE_DATA_DIR or .hookline/"),
+    url: z.string().optional().describe("a postgres:// URL; default $DATABASE_URL"),
+  })
+  .strict();
+
+/**
+ * The core's part of `hookline.yaml`. Plugins add top-level sections (`ConfigSection`) and validate
+ * their integration and trigger kinds; `loadConfig` assembles the whole.
+ */
+export const CoreConfig = z.object({
+  version: z.literal(1).default(1),
+  server: ServerConfig.default({ host: "127.0.0.1", port: 8080 }),
+  store: StoreConfig.default({}),
+  engine: EngineConfig.default(EngineConfig.parse({})),
+  integrations: z.record(name, IntegrationBase).default({}),
+  webhooks: z.record(name, WebhookConfig).default({}),
+  triggers: z.array(TriggerBase).default([]),
+});
+export type CoreConfig = z.output<typeof CoreConfig>;
+
+/** A loaded config: the core's sections, the plugins' sections, and plugin-validated options. */
+export interface HooklineConfig extends CoreConfig {
+  /** Options of each integration as its kind's schema produced them. */
+  integrationOptions: Record<string, unknown>;
+  /** Options of each trigger as its kind's schema produced them. */
+  triggerOptions: unknown[];
+  /** Sections contributed by plugins, by key. */
+  sections: Record<string, unknown>;
+  /** The file it came from, if any (for messages). */
+  file?: string;
+}

@@ -1,0 +1,50 @@
+import type { z } from "zod";
+import type { Logger } from "./logger.ts";
+import type { OutboundRequest, TlsIdentity } from "./http.ts";
+
+/** What an integration instance may use from the running app. */
+export interface AuthContext {
+  /** The integration's name in config. */
+  name: string;
+  /** The integration's endpoint prefix (already validated as an absolute http(s) URL). */
+  endpointPrefix: string;
+  logger: Logger;
+  /** Sends a request through the app's transport (for token endpoints, logins). */
+  fetch: (request: Request) => Promise<Response>;
+}
+
+/** An integration made from config: decorates outbound requests with credentials. */
+export interface AuthIntegration {
+  /** Secret values this integration holds, so that the core can redact them wherever text is kept. */
+  secrets(): string[];
+  /**
+   * Adds credentials. The core has already checked `request.url` against the endpoint prefix and
+   * never calls this for a URL outside it.
+   */
+  authorize(request: OutboundRequest, options: { signal?: AbortSignal }): OutboundRequest | Promise<OutboundRequest>;
+  /** Names of headers `authorize` sets, so that recorded requests show them redacted. */
+  readonly credentialHeaders?: readonly string[];
+  /** Rewrites a webhook URL before the prefix check (e.g. relative paths resolved against a login's endpoint). */
+  resolveUrl?(url: string, options: { signal?: AbortSignal }): string | Promise<string>;
+  /** A TLS client identity for the transport (mTLS). */
+  tlsIdentity?(): TlsIdentity | undefined;
+  /** Called on HTTP 401: return true to have the core retry the request once with fresh credentials. */
+  onUnauthorized?(): boolean | Promise<boolean>;
+  close?(): void | Promise<void>;
+}
+
+/**
+ * An authentication kind (`basic`, `headers`, `oauth2`, …). Its `schema` validates the integration's
+ * own options (everything but `kind`, `endpointPrefix` and `test`, which the core owns).
+ *
+ * @example
+ * const provider: AuthProvider<{ token: string }> = {
+ *   kind: "bearer", schema: z.object({ token: z.string() }),
+ *   create: (o) => ({ secrets: () => [o.token], authorize: (r) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${o.token}` } }) }),
+ * };
+ */
+export interface AuthProvider<O = any> {
+  readonly kind: string;
+  readonly schema: z.ZodType<O>;
+  create(options: O, context: AuthContext): AuthIntegration;
+}

@@ -1,0 +1,113 @@
+/** Where a delivery stands. */
+export type DeliveryStatus = "pending" | "in_flight" | "succeeded" | "failed" | "halted";
+
+/** A delivery as the outbox writes it, before anything is sent. */
+export interface NewDelivery {
+  id: string;
+  webhook: string;
+  /** Sent with every attempt (`Idempotency-Key`); unique: a second insert with it is ignored. */
+  idempotencyKey: string;
+  /** Deliveries published together form a run; a halt stops the rest of the run for that webhook. */
+  runId: string;
+  eventId: string;
+  eventType: string;
+  customerId?: string;
+  /** The data templates render from: event, customer, params. */
+  context: Record<string, unknown>;
+  maxAttempts: number;
+}
+
+export interface Delivery extends NewDelivery {
+  status: DeliveryStatus;
+  /** Attempts started so far. */
+  attempts: number;
+  nextAt: string;
+  createdAt: string;
+  updatedAt: string;
+  leaseOwner?: string;
+  leaseUntil?: string;
+  lastStatus?: number;
+  /** Why it failed or halted, or why the last attempt is being retried. */
+  reason?: string;
+}
+
+/** One attempt, as recorded. Headers and bodies are redacted of known secrets before they get here. */
+export interface AttemptRecord {
+  deliveryId: string;
+  /** 1-based. */
+  number: number;
+  startedAt: string;
+  durationMs: number;
+  request: { method: string; url: string; headers: Record<string, string>; body?: string };
+  status?: number;
+  responseHeaders?: Record<string, string>;
+  responseBody?: string;
+  responseTruncated?: boolean;
+  /** Set when no HTTP answer came (`timeout`, `connection_refused`, …) or nothing was sent (`render`, `scope`). */
+  errorClass?: string;
+  error?: string;
+  outcome: "succeeded" | "retry" | "failed" | "halted";
+}
+
+/** What the engine decided after an attempt; the store applies it with the attempt in one write. */
+export type DeliveryNext =
+  | { status: "succeeded" }
+  | { status: "pending"; delayMs: number; reason: string }
+  | { status: "failed"; reason: string }
+  | { status: "halted"; reason: string };
+
+export interface DeliveryResult {
+  deliveryId: string;
+  /** The lease owner that made the attempt; a result from a lease that was lost is not applied. */
+  leaseOwner: string;
+  webhook: string;
+  runId: string;
+  attempt: AttemptRecord;
+  next: DeliveryNext;
+}
+
+export interface DeliveryFilter {
+  webhook?: string;
+  status?: DeliveryStatus;
+  /** ISO timestamps bounding `createdAt`. */
+  since?: string;
+  until?: string;
+  limit?: number;
+  /** Return deliveries created before this delivery id's row (keyset paging). */
+  before?: string;
+}
+
+/**
+ * The durable side of hookline: the outbox of deliveries and their attempts. Implemented once in SQL
+ * (core/store/sql-store.ts) over a `SqlDriver`; plugins may register another.
+ */
+export interface Store {
+  migrate(): Promise<void>;
+  /** Inserts deliveries; those whose idempotency key exists already are skipped. Returns the ids inserted. */
+  enqueue(deliveries: NewDelivery[]): Promise<string[]>;
+  /** Leases up to `limit` due deliveries (pending and due, or in flight with an expired lease). */
+  claim(owner: string, limit: number, leaseMs: number): Promise<Delivery[]>;
+  /** Records attempts and applies their outcomes, all in one transaction. */
+  complete(results: DeliveryResult[]): Promise<void>;
+  /** Gives back leases without counting an attempt (graceful shutdown). */
+  release(owner: string, ids: string[]): Promise<void>;
+  getDelivery(id: string): Promise<Delivery | undefined>;
+  listDeliveries(filter: DeliveryFilter): Promise<Delivery[]>;
+  listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
+  /** Puts a finished delivery back in the queue with a fresh set of attempts. */
+  retryDelivery(id: string, extraAttempts: number): Promise<Delivery | undefined>;
+  /** The earliest `nextAt` among pending deliveries, to sleep until. */
+  nextDueAt(): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+/** A minimal SQL connection: PGlite and postgres.js both fit it. Parameters are `$1`, `$2`, …. */
+export interface SqlExecutor {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface SqlDriver extends SqlExecutor {
+  readonly name: string;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,32 @@
+import type { z } from "zod";
+import type { HooklineEvent } from "../model/event.ts";
+
+/** What a trigger instance can do with the app it runs in. */
+export interface TriggerContext {
+  /** Writes one delivery per named webhook for this event (the outbox), before it resolves. */
+  fire(webhooks: readonly string[], event: HooklineEvent, params?: Record<string, unknown>): Promise<void>;
+  signal: AbortSignal;
+}
+
+/** A trigger made from one `triggers:` entry of the config. */
+export interface TriggerInstance {
+  /** The webhooks this trigger fires. */
+  readonly webhooks: readonly string[];
+  /** Template parameters this trigger sets (they override the webhook's). */
+  readonly params?: Record<string, unknown>;
+  /** For triggers driven by published events: does this event fire the webhooks? */
+  matches?(event: HooklineEvent): boolean;
+  /** For triggers that are their own source (schedules, profile changes): start producing. */
+  start?(context: TriggerContext): void | Promise<void>;
+  stop?(): void | Promise<void>;
+}
+
+/**
+ * A kind of trigger (`event`, `schedule`, …). `schema` validates the entry's options: everything but
+ * `kind`, `webhooks` and `params`, which the core owns.
+ */
+export interface TriggerKind<O = any> {
+  readonly kind: string;
+  readonly schema: z.ZodType<O>;
+  create(options: O, common: { webhooks: string[]; params?: Record<string, unknown> }): TriggerInstance;
+}

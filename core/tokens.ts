@@ -1,0 +1,33 @@
+import type { InjectionToken } from "tsyringe";
+import type { AuthProvider } from "./contracts/auth.ts";
+import type { ConfigSection } from "./contracts/config-section.ts";
+import type { Logger } from "./contracts/logger.ts";
+import type { Renderer } from "./contracts/renderer.ts";
+import type { RetryPolicy } from "./contracts/retry.ts";
+import type { SqlDriver } from "./contracts/store.ts";
+import type { Transport } from "./contracts/transport.ts";
+import type { TriggerKind } from "./contracts/trigger.ts";
+
+/**
+ * The DI tokens the core resolves. Plugins register under them with `useValue` / `useFactory` /
+ * `useClass`; several plugins may register under one token and the core resolves them all.
+ * Nothing here relies on emitted decorator metadata.
+ */
+export const Tokens = {
+  /** Template engines (`resolveAll`). */
+  Renderer: Symbol.for("hookline.Renderer") as InjectionToken<Renderer>,
+  /** Authentication kinds (`resolveAll`). */
+  AuthProvider: Symbol.for("hookline.AuthProvider") as InjectionToken<AuthProvider>,
+  /** Trigger kinds (`resolveAll`). */
+  TriggerKind: Symbol.for("hookline.TriggerKind") as InjectionToken<TriggerKind>,
+  /** The HTTP transport (the last registration wins). */
+  Transport: Symbol.for("hookline.Transport") as InjectionToken<Transport>,
+  /** The retry policy (the last registration wins). */
+  RetryPolicy: Symbol.for("hookline.RetryPolicy") as InjectionToken<RetryPolicy>,
+  /** The SQL driver behind the store: PGlite or postgres.js (the last registration wins). */
+  SqlDriver: Symbol.for("hookline.SqlDriver") as InjectionToken<SqlDriver>,
+  /** Extra top-level config sections contributed by plugins (`resolveAll`). */
+  ConfigSection: Symbol.for("hookline.ConfigSection") as InjectionToken<ConfigSection>,
+  /** Structured logger. */
+  Logger: Symbol.for("hookline.Logger") as InjectionToken<Logger>,
+} as const;
