@@ -1,11 +1,12 @@
 import type { InjectionToken } from "tsyringe";
 import type { AuthProvider } from "./contracts/auth.ts";
+import type { HooklineConfig } from "./config/schema.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
 import type { SqlDriver } from "./contracts/store.ts";
-import type { Transport } from "./contracts/transport.ts";
+import type { TransportFactory } from "./contracts/transport.ts";
 import type { TriggerKind } from "./contracts/trigger.ts";
 
 /**
@@ -20,14 +21,18 @@ export const Tokens = {
   AuthProvider: Symbol.for("hookline.AuthProvider") as InjectionToken<AuthProvider>,
   /** Trigger kinds (`resolveAll`). */
   TriggerKind: Symbol.for("hookline.TriggerKind") as InjectionToken<TriggerKind>,
-  /** The HTTP transport (the last registration wins). */
-  Transport: Symbol.for("hookline.Transport") as InjectionToken<Transport>,
+  /** Makes the HTTP transport, given the SSRF guard (the last registration wins; default: ky over fetch). */
+  TransportFactory: Symbol.for("hookline.TransportFactory") as InjectionToken<TransportFactory>,
   /** The retry policy (the last registration wins). */
   RetryPolicy: Symbol.for("hookline.RetryPolicy") as InjectionToken<RetryPolicy>,
   /** The SQL driver behind the store: PGlite or postgres.js (the last registration wins). */
   SqlDriver: Symbol.for("hookline.SqlDriver") as InjectionToken<SqlDriver>,
   /** Extra top-level config sections contributed by plugins (`resolveAll`). */
   ConfigSection: Symbol.for("hookline.ConfigSection") as InjectionToken<ConfigSection>,
+  /** The loaded config (registered by the core once it has loaded, before the store is resolved). */
+  Config: Symbol.for("hookline.Config") as InjectionToken<HooklineConfig>,
+  /** The environment `${VAR}` references read (registered by the core). */
+  Env: Symbol.for("hookline.Env") as InjectionToken<Record<string, string | undefined>>,
   /** Structured logger. */
   Logger: Symbol.for("hookline.Logger") as InjectionToken<Logger>,
 } as const;

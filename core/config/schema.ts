@@ -120,4 +120,9 @@ export interface HooklineConfig extends CoreConfig {
   sections: Record<string, unknown>;
   /** The file it came from, if any (for messages). */
   file?: string;
+  /**
+   * The values `${NAME}` references were replaced with (distinct, non-empty), so that logs and kept
+   * requests can redact them: secrets come in through the environment.
+   */
+  envValues?: string[];
 }

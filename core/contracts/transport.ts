@@ -48,3 +48,11 @@ export interface Transport {
   send(request: TransportRequest): Promise<TransportResponse>;
   close?(): Promise<void>;
 }
+
+/** What a transport needs from the app: the SSRF guard to apply to every address it connects to. */
+export interface TransportDeps {
+  guard: { check(ip: string): { allowed: true } | { allowed: false; reason: string }; isIpLiteral(host: string): boolean };
+}
+
+/** Runtime adapters register one of these to give the app their fastest transport. */
+export type TransportFactory = (deps: TransportDeps) => Transport;

@@ -1,0 +1,11 @@
+import { runCli } from "../../core/cli.ts";
+import { defaultPlugins } from "../../plugins/defaults.ts";
+import { nodeRuntime } from "./runtime.ts";
+
+/** The `hookline` command on Node. */
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const code = await runCli(nodeRuntime(), argv, defaultPlugins());
+  process.exitCode = code;
+  // Pools and timers may hold the loop open after a clean shutdown.
+  if (argv[0] === "serve" || argv[0] === "worker") setTimeout(() => process.exit(code), 200).unref();
+}

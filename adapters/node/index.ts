@@ -1,0 +1,3 @@
+export { main } from "./cli.ts";
+export { nodeRuntime, nodeTransportPlugin } from "./runtime.ts";
+export { nodeTransport } from "./transport.ts";

@@ -1,0 +1,233 @@
+import "reflect-metadata";
+import { container as rootContainer, type DependencyContainer } from "tsyringe";
+import type { AuthProvider } from "./contracts/auth.ts";
+import type { ConfigSection } from "./contracts/config-section.ts";
+import type { Logger } from "./contracts/logger.ts";
+import type { Renderer } from "./contracts/renderer.ts";
+import type { RetryPolicy } from "./contracts/retry.ts";
+import type { Store } from "./contracts/store.ts";
+import type { Transport, TransportFactory } from "./contracts/transport.ts";
+import type { TriggerInstance, TriggerKind } from "./contracts/trigger.ts";
+import { type ConfigRegistry, loadConfig } from "./config/load.ts";
+import type { HooklineConfig } from "./config/schema.ts";
+import { Deliverer, type IntegrationRuntime } from "./engine/deliver.ts";
+import { eventTrigger } from "./engine/event-trigger.ts";
+import { Outbox, type PublishResult } from "./engine/outbox.ts";
+import { retryContract } from "./engine/retry.ts";
+import { type CompiledWebhook, compileWebhook } from "./engine/webhooks.ts";
+import { Worker } from "./engine/worker.ts";
+import { HooklineError } from "./errors.ts";
+import { createHttpApp } from "./http/app.ts";
+import { silentLogger } from "./logger.ts";
+import type { EventInput } from "./model/event.ts";
+import { AddressGuard } from "./net/address-guard.ts";
+import type { Plugin } from "./plugin.ts";
+import { Redactor } from "./security/redact.ts";
+import { SqlStore } from "./store/sql-store.ts";
+import { Tokens } from "./tokens.ts";
+import { fetchTransport } from "./transport/fetch-transport.ts";
+
+export interface HooklineOptions {
+  /** A loaded config, or the text of one (with its file name, for messages). */
+  config: HooklineConfig | { text: string; file: string };
+  plugins: readonly Plugin[];
+  /** The environment `${VAR}` references read (adapters pass theirs). */
+  env?: Record<string, string | undefined>;
+  /** Makes a logger that redacts with the app's redactor; default: log nothing. */
+  logger?: (redactor: Redactor) => Logger;
+  /** The admin API's bearer token; without it the admin API is open (loopback only, see serve). */
+  adminToken?: string;
+  /** Worker identity for leases (default random). */
+  workerId?: string;
+  /** Apply migrations now (default true); false leaves a lazy store unopened (rendering only). */
+  migrate?: boolean;
+}
+
+const collect = <T>(c: DependencyContainer, token: symbol | { toString(): string }): T[] =>
+  c.isRegistered(token as any, true) ? c.resolveAll<T>(token as any) : [];
+
+/**
+ * One hookline app: its own DI container, config, store, outbox, workers and HTTP app. Nothing runs
+ * until `start()`.
+ *
+ * @example
+ * const app = await createHookline({ config: { text, file: "hookline.yaml" }, plugins: [eta(), basic(), pglite()] });
+ * await app.start();
+ * await app.publish({ type: "purchase", customer: { id: "c1", email: "a@b.c" } });
+ */
+export async function createHookline(options: HooklineOptions): Promise<Hookline> {
+  const c = rootContainer.createChildContainer();
+  c.register(Tokens.TriggerKind, { useValue: eventTrigger });
+  for (const p of options.plugins) p.register(c);
+
+  const registry: ConfigRegistry = {
+    authProviders: collect<AuthProvider>(c, Tokens.AuthProvider),
+    triggerKinds: collect<TriggerKind>(c, Tokens.TriggerKind),
+    sections: collect<ConfigSection>(c, Tokens.ConfigSection),
+    renderers: collect<Renderer>(c, Tokens.Renderer),
+  };
+  const config =
+    "text" in options.config
+      ? loadConfig(options.config.text, { file: options.config.file, env: options.env ?? {}, registry })
+      : options.config;
+
+  const redactor = new Redactor();
+  redactor.add(config.envValues ?? []);
+  const logger = options.logger?.(redactor) ?? silentLogger;
+  c.register(Tokens.Logger, { useValue: logger });
+  c.register(Tokens.Config, { useValue: config });
+  c.register(Tokens.Env, { useValue: options.env ?? {} });
+
+  if (!c.isRegistered(Tokens.SqlDriver, true)) {
+    throw new HooklineError("HOOKLINE_NO_STORE", "no store plugin registered: add pglite() or postgres() to plugins");
+  }
+  const store: Store = new SqlStore(c.resolve(Tokens.SqlDriver));
+  const guard = new AddressGuard({ allowNetworks: config.engine.allowNetworks });
+  const factory: TransportFactory = c.isRegistered(Tokens.TransportFactory, true)
+    ? c.resolve(Tokens.TransportFactory)
+    : (deps) => fetchTransport({ guard: deps.guard as AddressGuard });
+  const transport = factory({ guard });
+
+  const renderers = new Map(registry.renderers.map((r) => [r.name, r]));
+  const webhooks = new Map<string, CompiledWebhook>();
+  for (const [name, w] of Object.entries(config.webhooks)) webhooks.set(name, compileWebhook(name, w, renderers));
+
+  const providers = new Map(registry.authProviders.map((p) => [p.kind, p]));
+  const integrations = new Map<string, IntegrationRuntime>();
+  const viaTransport = (request: Request) => transportFetch(transport, request, config.engine.timeout, config.engine.maxResponseBytes);
+  for (const [name, base] of Object.entries(config.integrations)) {
+    const provider = providers.get(base.kind)!;
+    const instance = provider.create(config.integrationOptions[name], {
+      name,
+      endpointPrefix: base.endpointPrefix,
+      logger,
+      fetch: viaTransport,
+    });
+    redactor.add(instance.secrets());
+    integrations.set(name, { name, endpointPrefix: base.endpointPrefix, instance });
+  }
+
+  const kinds = new Map(registry.triggerKinds.map((k) => [k.kind, k]));
+  const triggers: TriggerInstance[] = config.triggers.map((t, i) =>
+    kinds.get(t.kind)!.create(config.triggerOptions[i], { webhooks: t.webhooks, params: t.params }),
+  );
+
+  const retry: RetryPolicy = c.isRegistered(Tokens.RetryPolicy, true) ? c.resolve(Tokens.RetryPolicy) : retryContract(config.engine.retry);
+  const deliverer = new Deliverer({
+    webhooks,
+    integrations,
+    transport,
+    retry,
+    redactor,
+    logger,
+    timeoutMs: config.engine.timeout,
+    maxResponseBytes: config.engine.maxResponseBytes,
+  });
+  const worker = new Worker({
+    store,
+    attempt: (d, signal) => deliverer.attempt(d, signal),
+    logger,
+    concurrency: config.engine.concurrency,
+    leaseMs: config.engine.lease,
+    pollIntervalMs: config.engine.pollInterval,
+    owner: options.workerId,
+  });
+  const outbox = new Outbox({ store, webhooks, triggers, retry, onEnqueued: () => worker.wake() });
+  if (options.migrate !== false) await store.migrate();
+  return new Hookline({ container: c, config, store, outbox, deliverer, worker, webhooks, integrations, triggers, redactor, logger, transport, adminToken: options.adminToken });
+}
+
+/** Adapts the app's transport to a fetch-like function for plugins (token endpoints, logins). */
+async function transportFetch(transport: Transport, request: Request, timeoutMs: number, maxResponseBytes: number): Promise<Response> {
+  const headers: Record<string, string> = {};
+  request.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
+  const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.text();
+  const r = await transport.send({
+    method: request.method as "GET",
+    url: request.url,
+    headers,
+    body,
+    timeoutMs,
+    maxResponseBytes: Math.max(maxResponseBytes, 1_048_576),
+    signal: request.signal,
+  });
+  return new Response(r.status === 204 || r.status === 304 ? null : r.body, { status: r.status, headers: r.headers });
+}
+
+interface HooklineParts {
+  container: DependencyContainer;
+  config: HooklineConfig;
+  store: Store;
+  outbox: Outbox;
+  deliverer: Deliverer;
+  worker: Worker;
+  webhooks: Map<string, CompiledWebhook>;
+  integrations: Map<string, IntegrationRuntime>;
+  triggers: TriggerInstance[];
+  redactor: Redactor;
+  logger: Logger;
+  transport: Transport;
+  adminToken?: string;
+}
+
+/** A running (or ready) hookline app. */
+export class Hookline {
+  readonly container: DependencyContainer;
+  readonly config: HooklineConfig;
+  readonly store: Store;
+  readonly outbox: Outbox;
+  readonly deliverer: Deliverer;
+  readonly worker: Worker;
+  readonly webhooks: ReadonlyMap<string, CompiledWebhook>;
+  readonly integrations: ReadonlyMap<string, IntegrationRuntime>;
+  readonly redactor: Redactor;
+  readonly logger: Logger;
+  /** The hono app: `fetch(request)` serves the events API, the admin API and health. */
+  readonly http: ReturnType<typeof createHttpApp>;
+  private readonly parts: HooklineParts;
+  private readonly abort = new AbortController();
+
+  constructor(parts: HooklineParts) {
+    this.parts = parts;
+    this.container = parts.container;
+    this.config = parts.config;
+    this.store = parts.store;
+    this.outbox = parts.outbox;
+    this.deliverer = parts.deliverer;
+    this.worker = parts.worker;
+    this.webhooks = parts.webhooks;
+    this.integrations = parts.integrations;
+    this.redactor = parts.redactor;
+    this.logger = parts.logger;
+    this.http = createHttpApp(this, { adminToken: parts.adminToken });
+  }
+
+  /** Serves a request (any runtime's server can call this). */
+  fetch = (request: Request): Response | Promise<Response> => this.http.fetch(request);
+
+  /** Writes one delivery per matching webhook for each event; resolves once they are durable. */
+  publish(events: EventInput | EventInput[]): Promise<PublishResult> {
+    return this.outbox.publish(events);
+  }
+
+  /** Starts the delivery workers and the triggers that are their own source. */
+  async start(options: { workers?: boolean } = {}): Promise<void> {
+    if (options.workers !== false) this.worker.start();
+    for (const t of this.parts.triggers) {
+      await t.start?.({ fire: async (w, e, p) => void (await this.outbox.fire(w, e, p)), signal: this.abort.signal });
+    }
+    this.logger.log("info", "hookline started", { webhooks: [...this.webhooks.keys()], worker: this.worker.owner });
+  }
+
+  /** Stops triggers and workers (finishing what is in flight), closes integrations, transport and store. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.abort.abort();
+    for (const t of this.parts.triggers) await t.stop?.();
+    await this.worker.stop(graceMs);
+    for (const i of this.integrations.values()) await i.instance.close?.();
+    await this.parts.transport.close?.();
+    await this.store.close();
+  }
+}

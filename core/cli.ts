@@ -1,0 +1,188 @@
+import { createHookline, type Hookline } from "./app.ts";
+import { type ConfigRegistry, configJsonSchema, loadConfig } from "./config/load.ts";
+import type { AuthProvider } from "./contracts/auth.ts";
+import type { ConfigSection } from "./contracts/config-section.ts";
+import type { Renderer } from "./contracts/renderer.ts";
+import type { Runtime } from "./contracts/runtime.ts";
+import type { TriggerKind } from "./contracts/trigger.ts";
+import { acceptEvent } from "./engine/outbox.ts";
+import { ConfigError, HooklineError } from "./errors.ts";
+import { jsonLogger } from "./logger.ts";
+import type { Plugin } from "./plugin.ts";
+import "reflect-metadata";
+import { container as root } from "tsyringe";
+import { eventTrigger } from "./engine/event-trigger.ts";
+import { Tokens } from "./tokens.ts";
+
+const USAGE = `hookline — webhooks for marketing and customer-data platforms
+
+usage:
+  hookline serve    --config FILE [--port N] [--host H]   HTTP app and delivery workers
+  hookline worker   --config FILE                         delivery workers only
+  hookline validate --config FILE                         check a config file
+  hookline schema                                         print the config's JSON Schema
+  hookline render   WEBHOOK --config FILE [--data FILE]   print the rendered request
+
+environment:
+  DATABASE_URL          a Postgres server (default: PGlite in HOOKLINE_DATA_DIR or .hookline/)
+  HOOKLINE_ADMIN_TOKEN  bearer token for /v1/* (required to listen beyond loopback)
+  HOOKLINE_LOG_LEVEL    debug | info | warn | error (default info)`;
+
+/** Parses `--name value` and `--flag` options after positional arguments. */
+export function parseArgs(argv: string[]): { positional: string[]; options: Record<string, string | true> } {
+  const positional: string[] = [];
+  const options: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("--")) {
+      const [k, v] = a.slice(2).split("=", 2) as [string, string | undefined];
+      if (v !== undefined) options[k] = v;
+      else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) options[k] = argv[++i]!;
+      else options[k] = true;
+    } else positional.push(a);
+  }
+  return { positional, options };
+}
+
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+
+function registryOf(plugins: readonly Plugin[]): ConfigRegistry {
+  const c = root.createChildContainer();
+  c.register(Tokens.TriggerKind, { useValue: eventTrigger });
+  for (const p of plugins) p.register(c);
+  const all = <T>(t: unknown) => (c.isRegistered(t as symbol, true) ? c.resolveAll<T>(t as symbol) : []);
+  return {
+    authProviders: all<AuthProvider>(Tokens.AuthProvider),
+    triggerKinds: all<TriggerKind>(Tokens.TriggerKind),
+    sections: all<ConfigSection>(Tokens.ConfigSection),
+    renderers: all<Renderer>(Tokens.Renderer),
+  };
+}
+
+/**
+ * Runs the `hookline` command line on a runtime. Returns the exit code (serve and worker resolve when
+ * they are shut down).
+ *
+ * @example process.exitCode = await runCli(nodeRuntime(), process.argv.slice(2), defaultPlugins());
+ */
+export async function runCli(runtime: Runtime, argv: string[], basePlugins: Plugin[]): Promise<number> {
+  const { positional, options } = parseArgs(argv);
+  const command = positional[0];
+  const plugins = [...basePlugins, ...runtime.plugins()];
+  const configFile = typeof options.config === "string" ? options.config : command === "validate" ? positional[1] : undefined;
+  const needConfig = async () => {
+    if (!configFile) throw new HooklineError("HOOKLINE_USAGE", `${command} needs --config FILE`);
+    try {
+      return await runtime.readFile(configFile);
+    } catch (e) {
+      throw new HooklineError("HOOKLINE_CONFIG_READ", `cannot read config file ${configFile}: ${(e as Error).message}`);
+    }
+  };
+  try {
+    switch (command) {
+      case "schema":
+        runtime.stdout(JSON.stringify(configJsonSchema(registryOf(plugins)), null, 2));
+        return 0;
+      case "validate": {
+        const text = await needConfig();
+        const config = loadConfig(text, { file: configFile!, env: runtime.env, registry: registryOf(plugins) });
+        runtime.stdout(
+          `${configFile}: ok (${Object.keys(config.webhooks).length} webhooks, ${Object.keys(config.integrations).length} integrations, ${config.triggers.length} triggers)`,
+        );
+        return 0;
+      }
+      case "render":
+        return await render(runtime, positional[1], await needConfig(), configFile!, options, plugins);
+      case "serve":
+      case "worker":
+        return await serve(runtime, command, await needConfig(), configFile!, options, plugins);
+      default:
+        runtime.stdout(USAGE);
+        return command === undefined || command === "help" || options.help ? 0 : 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) runtime.stderr(e.message);
+    else if (e instanceof HooklineError) runtime.stderr(`hookline: ${e.message}`);
+    else runtime.stderr(`hookline: ${(e as Error).stack ?? e}`);
+    return 1;
+  }
+}
+
+async function render(
+  runtime: Runtime,
+  webhook: string | undefined,
+  text: string,
+  file: string,
+  options: Record<string, string | true>,
+  plugins: Plugin[],
+): Promise<number> {
+  if (!webhook) throw new HooklineError("HOOKLINE_USAGE", "render needs a WEBHOOK name");
+  const data = typeof options.data === "string" ? JSON.parse(await runtime.readFile(options.data)) : {};
+  // Rendering touches no store: the (lazy) store is never opened.
+  const app = await createHookline({ config: { text, file }, plugins, env: runtime.env, migrate: false });
+  try {
+    const hook = app.webhooks.get(webhook);
+    if (!hook) throw new HooklineError("HOOKLINE_WEBHOOK_UNKNOWN", `no webhook "${webhook}"; have: ${[...app.webhooks.keys()].join(", ")}`);
+    const event = acceptEvent({ type: "test", ...data.event, customer: data.customer ?? { id: "sample-customer" } });
+    const params = { ...hook.config.params, ...data.params };
+    const prepared = await app.deliverer.prepare(hook, {
+      event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp },
+      customer: event.customer,
+      params,
+    });
+    runtime.stdout(JSON.stringify({ ...prepared.recorded, params }, null, 2));
+    return 0;
+  } finally {
+    await app.stop(0);
+  }
+}
+
+async function serve(
+  runtime: Runtime,
+  command: "serve" | "worker",
+  text: string,
+  file: string,
+  options: Record<string, string | true>,
+  plugins: Plugin[],
+): Promise<number> {
+  const level = (runtime.env.HOOKLINE_LOG_LEVEL ?? "info") as "info";
+  const adminToken = runtime.env.HOOKLINE_ADMIN_TOKEN || undefined;
+  let app: Hookline | undefined;
+  app = await createHookline({
+    config: { text, file },
+    plugins,
+    env: runtime.env,
+    adminToken,
+    logger: (redactor) => {
+      if (adminToken) redactor.add([adminToken]);
+      return jsonLogger({ write: runtime.stderr, redactor, level });
+    },
+  });
+  const host = typeof options.host === "string" ? options.host : app.config.server.host;
+  const port = typeof options.port === "string" ? Number(options.port) : app.config.server.port;
+  if (command === "serve" && !adminToken && !isLoopback(host)) {
+    await app.stop(0);
+    throw new HooklineError(
+      "HOOKLINE_ADMIN_TOKEN_REQUIRED",
+      `refusing to listen on ${host} without HOOKLINE_ADMIN_TOKEN: the admin API would be open to the network`,
+    );
+  }
+  await app.start();
+  let server: Awaited<ReturnType<Runtime["serve"]>> | undefined;
+  if (command === "serve") {
+    server = await runtime.serve(app.fetch, { host, port });
+    app.logger.log("info", `listening on http://${host.includes(":") ? `[${host}]` : host}:${server.port}`, {
+      store: (app.store as { driverName?: string }).driverName,
+      adminApi: adminToken ? "bearer token" : "open (loopback only)",
+    });
+  }
+  return await new Promise<number>((resolve) => {
+    runtime.onShutdown(async () => {
+      app?.logger.log("info", "shutting down");
+      await server?.close();
+      await app?.stop();
+      app = undefined;
+      resolve(0);
+    });
+  });
+}

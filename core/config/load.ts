@@ -1,0 +1,298 @@
+import { LineCounter, type Node, parseDocument, Scalar, visit, type YAMLError } from "yaml";
+import { z } from "zod";
+import type { AuthProvider } from "../contracts/auth.ts";
+import type { ConfigSection } from "../contracts/config-section.ts";
+import type { Renderer } from "../contracts/renderer.ts";
+import type { TriggerKind } from "../contracts/trigger.ts";
+import { type ConfigIssue, ConfigError } from "../errors.ts";
+import { expandDocumentEnv } from "./env.ts";
+import { type DescribedIssue, describeIssues, parseOptions } from "./issues.ts";
+import { dotted, type KeyPath, nodeAt, type Position, SourceMap } from "./positions.ts";
+import { CoreConfig, type HooklineConfig } from "./schema.ts";
+import { compileWebhookTemplates, type TemplateFault, type WebhookTemplateSources } from "./templates.ts";
+
+/** What plugins contributed that the config is checked against. */
+export interface ConfigRegistry {
+  /** Integration kinds, by `kind`. */
+  authProviders: readonly AuthProvider[];
+  /** Trigger kinds, by `kind` (an entry without `kind` is an "event" trigger). */
+  triggerKinds: readonly TriggerKind[];
+  /** Extra top-level keys, each validated by its schema. */
+  sections: readonly ConfigSection[];
+  /** Template engines, by `name`; a webhook picks one with `engine:`. */
+  renderers: readonly Renderer[];
+}
+
+/** Where the text came from (for messages), the environment `${NAME}` reads, and the plugins' parts. */
+export interface LoadConfigOptions {
+  file: string;
+  env: Record<string, string | undefined>;
+  registry: ConfigRegistry;
+}
+
+const INTEGRATION_CORE_KEYS = ["kind", "endpointPrefix", "test"];
+const TRIGGER_CORE_KEYS = ["kind", "webhooks", "params"];
+const DEFAULT_TRIGGER_KIND = "event";
+
+/**
+ * Parses and checks a `hookline.yaml` text: YAML syntax, `${ENV}` references, the core schema, the
+ * plugins' sections, each integration and trigger against its kind, references between entries, and
+ * every webhook template (compiled, then dropped: see `compileWebhookTemplates`). Throws one
+ * `ConfigError` listing every issue found, each with file, line, column and key path.
+ *
+ * A plugin section absent from the file is validated as `undefined`, so a section schema decides
+ * with `.optional()` or `.default(…)` whether it may be left out. Values from the environment stay
+ * strings (quote nothing; `port: ${PORT}` is the string "8080" and fails a number field).
+ *
+ * @example
+ * const config = loadConfig(await adapter.readText("hookline.yaml"), {
+ *   file: "hookline.yaml", env: adapter.env(), registry: { authProviders, triggerKinds, sections, renderers },
+ * });
+ * logger.redact(config.envValues ?? []);
+ */
+export function loadConfig(text: string, options: LoadConfigOptions): HooklineConfig {
+  const { file, env, registry } = options;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const map = new SourceMap(doc, lineCounter, text);
+  const issues: ConfigIssue[] = [];
+  const report = (path: KeyPath, at: Position, message: string) =>
+    issues.push({ file, line: at.line, column: at.column, path: dotted(path), message });
+
+  // Past a syntax error the tree is a guess; checking it would mostly report the guess.
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) report([], syntaxPosition(error, map, doc), syntaxMessage(error, text));
+    throw new ConfigError(ordered(issues));
+  }
+
+  const expansion = expandDocumentEnv(doc, env);
+  for (const m of expansion.missing) {
+    report(m.path, map.inScalar(m.node, m.line, m.column), `environment variable ${m.name} is not set`);
+  }
+  // A value whose variable is missing still reads `${NAME}`; any further complaint about it is noise.
+  const unset = new Set<Node>(expansion.missing.map((m) => m.node));
+  const hidden = (path: KeyPath) => {
+    const node = nodeAt(doc, path);
+    return node !== undefined && expansion.fromEnv.has(node);
+  };
+  const reportZod = (described: readonly DescribedIssue[]) => {
+    for (const d of described) {
+      const located = d.at === "key" ? map.key(d.path) : map.value(d.path);
+      if (d.at === "value" && located.node && unset.has(located.node)) continue;
+      report(d.path, located.position, d.message);
+    }
+  };
+
+  const data: unknown = doc.toJS() ?? {};
+  const root = isRecord(data) ? data : {};
+
+  // 3. The core's keys and the plugins' sections.
+  const topLevel = topLevelSchema(registry.sections, (key) =>
+    report([key], { line: 1, column: 1 }, `plugin section "${key}" has the name of a core section`),
+  );
+  const parsed = topLevel.safeParse(data, parseOptions);
+  if (!parsed.success) reportZod(describeIssues(parsed.error.issues, { schema: topLevel, hidden }));
+
+  // 4. Each integration's own options, checked by its kind.
+  const integrationOptions: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(records(root.integrations))) {
+    const path = ["integrations", name];
+    const result = checkKind(entry, registry.authProviders, INTEGRATION_CORE_KEYS, undefined);
+    if (result.kind === "unknown") {
+      report([...path, "kind"], map.value([...path, "kind"]).position, unknownKind("integration", result));
+    } else if (result.kind === "checked") {
+      const r = result.provider.schema.safeParse(result.options, parseOptions);
+      if (r.success) integrationOptions[name] = r.data;
+      else {
+        const described = { schema: result.provider.schema, prefix: path, ownKeys: INTEGRATION_CORE_KEYS, hidden };
+        reportZod(describeIssues(r.error.issues, described));
+      }
+    }
+  }
+
+  // 5. Each trigger's own options, likewise.
+  const triggerOptions: unknown[] = [];
+  const triggers = Array.isArray(root.triggers) ? (root.triggers as unknown[]) : [];
+  triggers.forEach((entry, i) => {
+    if (!isRecord(entry)) return;
+    const path = ["triggers", i];
+    const result = checkKind(entry, registry.triggerKinds, TRIGGER_CORE_KEYS, DEFAULT_TRIGGER_KIND);
+    if (result.kind === "unknown") {
+      const where = result.defaulted ? path : [...path, "kind"];
+      report(where, map.value(where).position, unknownKind("trigger", result));
+    } else if (result.kind === "checked") {
+      const r = result.provider.schema.safeParse(result.options, parseOptions);
+      if (r.success) triggerOptions[i] = r.data;
+      else {
+        const described = { schema: result.provider.schema, prefix: path, ownKeys: INTEGRATION_CORE_KEYS, hidden };
+        reportZod(describeIssues(r.error.issues, described));
+      }
+    }
+  });
+
+  // 6. Names that must refer to something.
+  const integrationNames = isRecord(root.integrations) ? Object.keys(root.integrations) : [];
+  const webhooks = records(root.webhooks);
+  const webhookNames = isRecord(root.webhooks) ? Object.keys(root.webhooks) : [];
+  const checkReference = (path: KeyPath, value: unknown, noun: string, known: readonly string[]) => {
+    if (typeof value !== "string" || known.includes(value)) return;
+    const located = map.value(path);
+    if (located.node && unset.has(located.node)) return;
+    report(path, located.position, `unknown ${noun} ${JSON.stringify(value)}; expected one of: ${listOf(known)}`);
+  };
+  for (const [name, webhook] of Object.entries(webhooks)) {
+    checkReference(["webhooks", name, "integration"], webhook.integration, "integration", integrationNames);
+  }
+  triggers.forEach((entry, i) => {
+    if (!isRecord(entry) || !Array.isArray(entry.webhooks)) return;
+    entry.webhooks.forEach((w, j) => checkReference(["triggers", i, "webhooks", j], w, "webhook", webhookNames));
+  });
+
+  // 7. Templates compile now, so that a syntax error stops the load, not the first delivery.
+  const { faults } = compileWebhookTemplates({ webhooks: templateSources(webhooks) }, registry.renderers);
+  for (const fault of faults) reportTemplateFault(fault, map, doc, registry.renderers, report);
+
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(ordered(issues));
+
+  const core = pick(parsed.data, Object.keys(CoreConfig.shape)) as CoreConfig;
+  const sections: Record<string, unknown> = {};
+  for (const section of registry.sections) {
+    const value = (parsed.data as Record<string, unknown>)[section.key];
+    if (value !== undefined) sections[section.key] = value;
+  }
+  return { ...core, integrationOptions, triggerOptions, sections, file, envValues: expansion.values };
+}
+
+function topLevelSchema(sections: readonly ConfigSection[], collision: (key: string) => void) {
+  const shape: Record<string, z.core.$ZodType> = { ...CoreConfig.shape };
+  for (const section of sections) {
+    if (section.key in shape) collision(section.key);
+    else shape[section.key] = section.schema;
+  }
+  return z.strictObject(shape);
+}
+
+type KindCheck<K> =
+  | { kind: "skipped" }
+  | { kind: "unknown"; name: string; known: string[]; defaulted: boolean }
+  | { kind: "checked"; provider: K; options: Record<string, unknown> };
+
+/** Finds an entry's kind and strips the keys the core owns; a non-string kind is the core schema's to report. */
+function checkKind<K extends { kind: string }>(
+  entry: Record<string, unknown>,
+  kinds: readonly K[],
+  coreKeys: readonly string[],
+  defaultKind: string | undefined,
+): KindCheck<K> {
+  const name = entry.kind ?? defaultKind;
+  if (typeof name !== "string") return { kind: "skipped" };
+  const provider = kinds.find((k) => k.kind === name);
+  if (!provider) return { kind: "unknown", name, known: kinds.map((k) => k.kind), defaulted: entry.kind === undefined };
+  const options = Object.fromEntries(Object.entries(entry).filter(([key]) => !coreKeys.includes(key)));
+  return { kind: "checked", provider, options };
+}
+
+function unknownKind(noun: string, r: { name: string; known: string[]; defaulted: boolean }): string {
+  const which = r.defaulted ? `no ${noun} kind "${r.name}" is registered (the default when kind is omitted)` : `unknown ${noun} kind "${r.name}"`;
+  return `${which}; expected one of: ${listOf(r.known)}`;
+}
+
+/** The template fields that have the right type; the schema reports the others. */
+function templateSources(webhooks: Record<string, Record<string, unknown>>): Record<string, WebhookTemplateSources> {
+  const sources: Record<string, WebhookTemplateSources> = {};
+  for (const [name, w] of Object.entries(webhooks)) {
+    if (w.engine !== undefined && typeof w.engine !== "string") continue;
+    const headers = Object.entries(isRecord(w.headers) ? w.headers : {}).filter(
+      (h): h is [string, string] => typeof h[1] === "string",
+    );
+    sources[name] = {
+      engine: w.engine,
+      url: typeof w.url === "string" ? w.url : undefined,
+      headers: Object.fromEntries(headers),
+      body: typeof w.body === "string" ? w.body : undefined,
+    };
+  }
+  return sources;
+}
+
+function reportTemplateFault(
+  fault: TemplateFault,
+  map: SourceMap,
+  doc: Parameters<typeof nodeAt>[0],
+  renderers: readonly Renderer[],
+  report: (path: KeyPath, at: Position, message: string) => void,
+): void {
+  const known = renderers.map((r) => r.name);
+  if (fault.engine !== undefined) {
+    // An engine nobody wrote down is the default; point at the webhook that relies on it.
+    const at = fault.defaultEngine ? map.key(fault.path.slice(0, 2)) : map.value(fault.path);
+    const what = fault.defaultEngine ? `no renderer "${fault.engine}" (the default engine) is registered` : `unknown engine "${fault.engine}"`;
+    report(fault.path, at.position, `${what}; expected one of: ${listOf(known)}`);
+    return;
+  }
+  const error = fault.error as { message?: unknown; line?: unknown; column?: unknown } | undefined;
+  const message = typeof error?.message === "string" ? error.message : String(fault.error);
+  const node = nodeAt(doc, fault.path);
+  if (typeof error?.line === "number" && node) {
+    const column = typeof error.column === "number" ? error.column : 1;
+    const at = map.inScalar(node, error.line, column);
+    report(fault.path, at, `template error at line ${error.line}, column ${column} of the template: ${message}`);
+  } else {
+    report(fault.path, map.value(fault.path).position, `template does not compile: ${message}`);
+  }
+}
+
+function syntaxPosition(error: YAMLError, map: SourceMap, doc: Parameters<typeof nodeAt>[0]): Position {
+  const offset = error.pos[0];
+  // The parser notices an unclosed quote only at the end of the file; the opening quote is what to fix.
+  if (error.code === "MISSING_CHAR" && /quote/.test(error.message)) {
+    let start: number | undefined;
+    visit(doc, {
+      Scalar(_key, node: Scalar) {
+        const [from, to] = node.range ?? [0, 0];
+        const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE;
+        if (quoted && from < offset && to >= offset) start = from;
+      },
+    });
+    if (start !== undefined) return map.at(start);
+  }
+  return map.at(offset);
+}
+
+function syntaxMessage(error: YAMLError, text: string): string {
+  if (error.code === "DUPLICATE_KEY") {
+    return `duplicate key ${JSON.stringify(text.slice(error.pos[0], error.pos[1]))}: map keys must be unique`;
+  }
+  if (error.code === "MISSING_CHAR" && /quote/.test(error.message)) {
+    return `${error.message}: the quoted string that starts here is never closed`;
+  }
+  return `invalid YAML: ${error.message}`;
+}
+
+function ordered(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues
+    .filter((i) => {
+      const id = `${i.line}:${i.column}:${i.path}:${i.message}`;
+      return seen.has(id) ? false : (seen.add(id), true);
+    })
+    .sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function records(value: unknown): Record<string, Record<string, unknown>> {
+  if (!isRecord(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, Record<string, unknown>] => isRecord(e[1])));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function pick(value: unknown, keys: readonly string[]): Record<string, unknown> {
+  const source = value as Record<string, unknown>;
+  return Object.fromEntries(keys.filter((k) => k in source).map((k) => [k, source[k]]));
+}
+
+function listOf(names: readonly string[]): string {
+  return names.length > 0 ? names.join(", ") : "(none registered)";
+}

@@ -1,0 +1,133 @@
+import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, Scalar } from "yaml";
+
+/** A key path into the config: map keys as strings, list indexes as numbers. */
+export type KeyPath = readonly (string | number)[];
+
+/** A 1-based place in the config file. */
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/**
+ * Where an issue about `path` should point. `missing` is set when the path does not exist in the
+ * file and the position is that of its nearest existing ancestor.
+ */
+export interface Located {
+  position: Position;
+  node?: Node;
+  missing: boolean;
+}
+
+/**
+ * Dotted form of a key path, as issues show it.
+ *
+ * @example dotted(["triggers", 0, "webhooks", 1]) // "triggers.0.webhooks.1"
+ */
+export function dotted(path: KeyPath): string {
+  return path.join(".");
+}
+
+/**
+ * Maps key paths of a parsed YAML document to positions in its text.
+ *
+ * @example
+ * const lineCounter = new LineCounter();
+ * const doc = parseDocument(text, { lineCounter });
+ * new SourceMap(doc, lineCounter, text).value(["webhooks", "crm-sync", "url"]).position // { line: 12, column: 10 }
+ */
+export class SourceMap {
+  readonly #doc: Document;
+  readonly #lineCounter: LineCounter;
+  readonly #lines: string[];
+
+  constructor(doc: Document, lineCounter: LineCounter, text: string) {
+    this.#doc = doc;
+    this.#lineCounter = lineCounter;
+    this.#lines = text.split("\n");
+  }
+
+  /** The 1-based line and column of a character offset. */
+  at(offset: number): Position {
+    const { line, col } = this.#lineCounter.linePos(offset);
+    return { line, column: col };
+  }
+
+  /** Points at the value at `path`, or at the nearest ancestor's key when the path is missing. */
+  value(path: KeyPath): Located {
+    return this.#locate(path, false);
+  }
+
+  /** Points at the key of the entry at `path` (for unknown or malformed keys). */
+  key(path: KeyPath): Located {
+    return this.#locate(path, true);
+  }
+
+  /**
+   * The file position of a place inside a string scalar's value (1-based line and column within the
+   * value). Only literal block scalars (`|`) keep their lines as written, so only they map exactly;
+   * for every other style the scalar's start is the honest answer.
+   */
+  inScalar(node: Node, line: number, column: number): Position {
+    const start = this.at(node.range?.[0] ?? 0);
+    if (!isScalar(node) || node.type !== Scalar.BLOCK_LITERAL || typeof node.value !== "string") return start;
+    // The node starts at the `|` header; the value's first line is the next line of the file.
+    const fileLine = start.line + line;
+    const source = this.#lines[fileLine - 1] ?? "";
+    const valueLine = node.value.split("\n")[line - 1] ?? "";
+    const indent = leadingSpaces(source) - leadingSpaces(valueLine);
+    return { line: fileLine, column: Math.max(indent, 0) + column };
+  }
+
+  #locate(path: KeyPath, wantKey: boolean): Located {
+    let node: Node | undefined = this.#doc.contents ?? undefined;
+    let keyNode: Node | undefined;
+    for (let i = 0; i < path.length; i++) {
+      const step = node ? child(this.#doc, node, path[i]!) : undefined;
+      if (!step) return { position: this.#start(keyNode ?? node), node, missing: true };
+      node = step.value;
+      keyNode = step.key;
+      if (!node && i < path.length - 1) return { position: this.#start(keyNode), missing: true };
+    }
+    const target = wantKey ? (keyNode ?? node) : (node ?? keyNode);
+    return { position: this.#start(target), node, missing: false };
+  }
+
+  #start(node: Node | undefined): Position {
+    return node?.range ? this.at(node.range[0]) : { line: 1, column: 1 };
+  }
+}
+
+/** The scalar or collection at `path`, following aliases; undefined when absent. */
+export function nodeAt(doc: Document, path: KeyPath): Node | undefined {
+  let node: Node | undefined = doc.contents ?? undefined;
+  for (const segment of path) {
+    node = node ? child(doc, node, segment)?.value : undefined;
+  }
+  return node;
+}
+
+function child(doc: Document, parent: Node, segment: string | number): { key?: Node; value?: Node } | undefined {
+  const node = isAlias(parent) ? (parent.resolve(doc) as Node | undefined) : parent;
+  if (isMap(node)) {
+    // Compared as strings: `toJS` turns a key such as `123:` into the property "123".
+    const pair = (node.items as Pair<unknown, unknown>[]).find((p) => keyText(p.key) === String(segment));
+    if (!pair) return undefined;
+    const value = isAlias(pair.value) ? (pair.value.resolve(doc) as Node | undefined) : (pair.value as Node | null);
+    return { key: pair.key as Node, value: value ?? undefined };
+  }
+  if (isSeq(node) && typeof segment === "number") {
+    const item = node.items[segment] as Node | undefined;
+    if (item === undefined) return undefined;
+    return { value: isAlias(item) ? (item.resolve(doc) as Node | undefined) : item };
+  }
+  return undefined;
+}
+
+function keyText(key: unknown): string {
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+function leadingSpaces(line: string): number {
+  return line.length - line.trimStart().length;
+}

@@ -1,0 +1,82 @@
+import type { CompiledTemplate, Renderer } from "../contracts/renderer.ts";
+
+/** The template fields of a webhook; `WebhookConfig` fits, and so does a half-valid one from a file. */
+export interface WebhookTemplateSources {
+  engine?: string;
+  url?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** A webhook's templates, each compiled once by the webhook's renderer. */
+export interface CompiledWebhook {
+  renderer: Renderer;
+  url: CompiledTemplate;
+  headers: Record<string, CompiledTemplate>;
+  body?: CompiledTemplate;
+}
+
+/**
+ * A template that did not compile, or a webhook whose `engine` names no registered renderer. `path`
+ * is the key path of the template (`["webhooks", "crm-sync", "headers", "X-Sig"]`) or of `engine`.
+ */
+export interface TemplateFault {
+  path: [string, string, ...string[]];
+  /** True when the engine was not named in the webhook and the default was used. */
+  defaultEngine?: boolean;
+  /** The renderer name that was not found, for an unknown engine. */
+  engine?: string;
+  /** What `compile` threw (usually a `TemplateError` with the line and column inside the template). */
+  error?: unknown;
+}
+
+/** The engine a webhook uses when it names none. */
+export const DEFAULT_ENGINE = "eta";
+
+/**
+ * Compiles the url, header and body templates of every webhook with the renderer its `engine` names.
+ * `loadConfig` calls it to report template errors at load, with their place in the file; the delivery
+ * engine calls it on a loaded config to get the templates it renders with (it keeps compiled templates,
+ * the config does not). It never throws: faults are returned beside what did compile.
+ *
+ * @example
+ * const { webhooks, faults } = compileWebhookTemplates(config, [eta()]);
+ * if (faults.length === 0) webhooks["crm-sync"]!.body?.render({ event, customer, params });
+ */
+export function compileWebhookTemplates(
+  config: { webhooks: Record<string, WebhookTemplateSources> },
+  renderers: readonly Renderer[],
+): { webhooks: Record<string, CompiledWebhook>; faults: TemplateFault[] } {
+  const webhooks: Record<string, CompiledWebhook> = {};
+  const faults: TemplateFault[] = [];
+  for (const [name, webhook] of Object.entries(config.webhooks)) {
+    const engine = webhook.engine ?? DEFAULT_ENGINE;
+    const renderer = renderers.find((r) => r.name === engine);
+    if (!renderer) {
+      faults.push({ path: ["webhooks", name, "engine"], engine, defaultEngine: webhook.engine === undefined });
+      continue;
+    }
+    let ok = true;
+    const compile = (source: string | undefined, ...rest: string[]): CompiledTemplate | undefined => {
+      if (source === undefined) return undefined;
+      const path: TemplateFault["path"] = ["webhooks", name, ...rest];
+      try {
+        return renderer.compile(source, { name: path.join(".") });
+      } catch (error) {
+        ok = false;
+        faults.push({ path, error });
+        return undefined;
+      }
+    };
+    const headers: Record<string, CompiledTemplate> = {};
+    const url = compile(webhook.url, "url");
+    for (const [header, source] of Object.entries(webhook.headers ?? {})) {
+      const compiled = compile(source, "headers", header);
+      if (compiled) headers[header] = compiled;
+    }
+    const body = compile(webhook.body, "body");
+    // A webhook without a url is the schema's to report; it just has nothing to render here.
+    if (ok && url) webhooks[name] = { renderer, url, headers, body };
+  }
+  return { webhooks, faults };
+}

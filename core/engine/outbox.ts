@@ -1,0 +1,103 @@
+import type { RetryPolicy } from "../contracts/retry.ts";
+import type { NewDelivery, Store } from "../contracts/store.ts";
+import type { TriggerInstance } from "../contracts/trigger.ts";
+import { EventInput, type HooklineEvent } from "../model/event.ts";
+import type { CompiledWebhook } from "./webhooks.ts";
+
+export interface PublishResult {
+  runId: string;
+  events: Array<{ id: string; type: string; deliveries: Array<{ id: string; webhook: string }> }>;
+}
+
+/** Fills in what a sender may leave out: id, timestamp. */
+export function acceptEvent(input: EventInput, now = new Date()): HooklineEvent {
+  const e = EventInput.parse(input);
+  return {
+    id: e.id ?? `evt_${crypto.randomUUID()}`,
+    type: e.type,
+    customer: e.customer as HooklineEvent["customer"],
+    data: e.data,
+    timestamp: e.timestamp ?? now.toISOString(),
+    runId: e.runId,
+    params: e.params,
+  };
+}
+
+/**
+ * The outbox: turns events into deliveries, written to the store before anything is sent. The
+ * idempotency key is the event id and the webhook name, so an event sent twice with its id makes no
+ * second delivery.
+ *
+ * @example const result = await outbox.publish([{ type: "purchase", customer: { id: "c1" } }]);
+ */
+export class Outbox {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      webhooks: ReadonlyMap<string, CompiledWebhook>;
+      triggers: readonly TriggerInstance[];
+      retry: RetryPolicy;
+      /** Called after deliveries were written (wakes local workers). */
+      onEnqueued?: () => void;
+    },
+  ) {}
+
+  /** Builds (does not write) the delivery of one webhook for one event. */
+  delivery(webhook: string, event: HooklineEvent, runId: string, triggerParams?: Record<string, unknown>): NewDelivery {
+    const hook = this.deps.webhooks.get(webhook);
+    if (!hook) throw new Error(`unknown webhook "${webhook}"`);
+    const params = { ...hook.config.params, ...triggerParams, ...event.params };
+    return {
+      id: crypto.randomUUID(),
+      webhook,
+      idempotencyKey: `${event.id}:${webhook}`,
+      runId,
+      eventId: event.id,
+      eventType: event.type,
+      customerId: event.customer ? String(event.customer.id) : undefined,
+      context: {
+        event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp },
+        customer: event.customer ?? {},
+        params,
+      },
+      maxAttempts: this.deps.retry.maxAttempts({}),
+    };
+  }
+
+  /** Matches events against the event triggers and writes one delivery per matching webhook. */
+  async publish(inputs: EventInput | EventInput[]): Promise<PublishResult> {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    const now = new Date();
+    const events = list.map((i) => acceptEvent(i, now));
+    const runId = events.find((e) => e.runId)?.runId ?? `run_${crypto.randomUUID()}`;
+    const rows: NewDelivery[] = [];
+    const perEvent = events.map((event) => {
+      const seen = new Map<string, NewDelivery>();
+      for (const t of this.deps.triggers) {
+        if (!t.matches?.(event)) continue;
+        for (const w of t.webhooks) if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? runId, t.params));
+      }
+      rows.push(...seen.values());
+      return { event, deliveries: [...seen.values()] };
+    });
+    const inserted = new Set(await this.deps.store.enqueue(rows));
+    if (inserted.size > 0) this.deps.onEnqueued?.();
+    return {
+      runId,
+      events: perEvent.map(({ event, deliveries }) => ({
+        id: event.id,
+        type: event.type,
+        // A re-sent event id keeps its earlier deliveries; list only what this call created.
+        deliveries: deliveries.filter((d) => inserted.has(d.id)).map((d) => ({ id: d.id, webhook: d.webhook })),
+      })),
+    };
+  }
+
+  /** Writes one delivery per named webhook for one event (for triggers that are their own source). */
+  async fire(webhooks: readonly string[], event: HooklineEvent, params?: Record<string, unknown>): Promise<string[]> {
+    const runId = event.runId ?? `run_${crypto.randomUUID()}`;
+    const ids = await this.deps.store.enqueue([...new Set(webhooks)].map((w) => this.delivery(w, event, runId, params)));
+    if (ids.length > 0) this.deps.onEnqueued?.();
+    return ids;
+  }
+}

@@ -1,0 +1,164 @@
+import type { Logger } from "../contracts/logger.ts";
+import type { Delivery, DeliveryResult, Store } from "../contracts/store.ts";
+
+export interface WorkerOptions {
+  store: Store;
+  attempt: (delivery: Delivery, signal: AbortSignal) => Promise<DeliveryResult>;
+  logger: Logger;
+  /** Requests in flight at most. */
+  concurrency: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  /** Identifies this worker's leases; default a random id. */
+  owner?: string;
+  /** Results recorded per store write at most. */
+  flushBatch?: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/**
+ * Claims due deliveries (`FOR UPDATE SKIP LOCKED`, with a lease), runs up to `concurrency` attempts at
+ * once, and records their results in batches: while one write is in progress the next results gather
+ * (group commit). A result that cannot be recorded is kept and written again; if the process dies
+ * first, the lease expires and another worker sends the delivery again with the same idempotency key.
+ *
+ * @example const w = new Worker({ store, attempt: (d, s) => deliverer.attempt(d, s), logger, concurrency: 50, leaseMs: 60000, pollIntervalMs: 200 }); w.start();
+ */
+export class Worker {
+  readonly owner: string;
+  private running = false;
+  private inFlight = 0;
+  private results: DeliveryResult[] = [];
+  private flushing?: Promise<void>;
+  private nudge?: () => void;
+  private loop?: Promise<void>;
+  private readonly abort = new AbortController();
+  private readonly minClaim: number;
+
+  constructor(private readonly o: WorkerOptions) {
+    this.owner = o.owner ?? `w-${crypto.randomUUID()}`;
+    // Claiming one row at a time costs a statement each: wait until a quarter of the slots are free.
+    this.minClaim = Math.max(1, Math.floor(o.concurrency / 4));
+  }
+
+  /** Starts claiming; returns at once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.claimLoop();
+  }
+
+  /** Ends an idle wait now (new deliveries were written by this process). */
+  wake(): void {
+    this.nudge?.();
+  }
+
+  get active(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Stops claiming, waits up to `graceMs` for attempts in flight, records their results. Attempts still
+   * running after that are aborted; their leases expire and another worker takes them.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await sleep(20);
+    if (this.inFlight > 0) this.abort.abort();
+    while (this.inFlight > 0) await sleep(10);
+    await this.drainResults(graceMs);
+  }
+
+  private waitForNudge(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(t);
+        if (self.nudge === done) self.nudge = undefined;
+        resolve();
+      }
+      this.nudge = done;
+    });
+  }
+
+  private async claimLoop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      const free = this.o.concurrency - this.inFlight;
+      if (free <= 0 || (free < this.minClaim && this.inFlight > 0)) {
+        await this.waitForNudge(this.o.pollIntervalMs);
+        continue;
+      }
+      let claimed: Delivery[];
+      try {
+        claimed = await this.o.store.claim(this.owner, free, this.o.leaseMs);
+        failures = 0;
+      } catch (e) {
+        failures++;
+        this.o.logger.log("error", "claim failed; backing off", { error: (e as Error).message, failures });
+        await this.waitForNudge(Math.min(this.o.pollIntervalMs * 2 ** failures, 5_000));
+        continue;
+      }
+      for (const d of claimed) this.dispatch(d);
+      if (claimed.length === 0) await this.waitForNudge(this.o.pollIntervalMs);
+    }
+  }
+
+  private dispatch(delivery: Delivery): void {
+    this.inFlight++;
+    this.o
+      .attempt(delivery, this.abort.signal)
+      .then((r) => {
+        this.results.push(r);
+        this.flushSoon();
+      })
+      .catch((e) => {
+        // attempt() records every outcome itself; reaching here is a bug. The lease expiry re-sends it.
+        this.o.logger.log("error", "attempt crashed; the delivery will be claimed again after its lease", {
+          delivery: delivery.id,
+          error: (e as Error).message,
+        });
+      })
+      .finally(() => {
+        this.inFlight--;
+        this.wake();
+      });
+  }
+
+  private flushSoon(): void {
+    if (this.flushing) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = undefined;
+      if (this.results.length > 0) this.flushSoon();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.results.splice(0, this.o.flushBatch ?? 500);
+    try {
+      await this.o.store.complete(batch);
+    } catch (e) {
+      this.results.unshift(...batch);
+      this.o.logger.log("error", "recording results failed; will try again", { error: (e as Error).message, pending: this.results.length });
+      await sleep(Math.min(1_000, this.o.pollIntervalMs * 2));
+    }
+  }
+
+  private async drainResults(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    while ((this.results.length > 0 || this.flushing) && Date.now() < deadline) {
+      this.flushSoon();
+      await this.flushing;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Hookline } from "../app.ts";
+import { TransportError } from "../contracts/transport.ts";
+import { acceptEvent } from "../engine/outbox.ts";
+import { issues, readJson, reply } from "./respond.ts";
+
+const TestBody = z
+  .object({
+    event: z.record(z.string(), z.unknown()).optional(),
+    customer: z.record(z.string(), z.unknown()).optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+    send: z.boolean().default(false),
+  })
+  .strict();
+
+const DEFAULT_SAMPLE = {
+  event: { type: "test", data: {} },
+  customer: { id: "sample-customer", email: "customer@example.com", first_name: "Sample", last_name: "Customer" },
+};
+
+/**
+ * Webhook routes: list, show, and the "test webhook" (render with sample data; with `send: true`
+ * also send it and return the response).
+ */
+export function webhookRoutes(app: Hookline) {
+  const r = new Hono();
+
+  r.get("/", (c) =>
+    reply(app, c, 200, {
+      webhooks: [...app.webhooks.values()].map((w) => ({ name: w.name, method: w.config.method, integration: w.config.integration })),
+    }),
+  );
+
+  r.get("/:name", (c) => {
+    const hook = app.webhooks.get(c.req.param("name"));
+    if (!hook) return c.json({ error: `no webhook "${c.req.param("name")}"` }, 404);
+    return reply(app, c, 200, { name: hook.name, ...hook.config });
+  });
+
+  r.post("/:name/test", async (c) => {
+    const name = c.req.param("name");
+    const hook = app.webhooks.get(name);
+    if (!hook) return c.json({ error: `no webhook "${name}"` }, 404);
+    const body = await readJson(c);
+    if (!body.ok) return body.response;
+    const parsed = TestBody.safeParse(body.value);
+    if (!parsed.success) {
+      return c.json({ error: "invalid test request", issues: issues(parsed.error) }, 400);
+    }
+    const sample = hook.config.sample ?? {};
+    const eventIn = { ...DEFAULT_SAMPLE.event, ...sample.event, ...parsed.data.event } as Record<string, unknown>;
+    const customer = (parsed.data.customer ?? sample.customer ?? DEFAULT_SAMPLE.customer) as { id: string };
+    let event: ReturnType<typeof acceptEvent>;
+    try {
+      event = acceptEvent({ ...(eventIn as { type: string }), customer: customer.id === undefined ? { ...customer, id: "sample-customer" } : customer });
+    } catch (e) {
+      return c.json({ error: `invalid sample event: ${(e as Error).message}` }, 400);
+    }
+    const params = { ...hook.config.params, ...sample.params, ...parsed.data.params };
+    const context = { event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp }, customer: event.customer, params };
+    let prepared: Awaited<ReturnType<typeof app.deliverer.prepare>>;
+    try {
+      prepared = await app.deliverer.prepare(hook, context, { "idempotency-key": `test:${event.id}` });
+    } catch (e) {
+      return reply(app, c, 422, { error: (e as Error).message, params });
+    }
+    if (!parsed.data.send) return reply(app, c, 200, { request: prepared.recorded, params });
+    try {
+      const response = await app.deliverer.send(prepared, hook);
+      return reply(app, c, 200, { request: prepared.recorded, params, response });
+    } catch (e) {
+      const fault = e instanceof TransportError ? e.faultClass : "network";
+      return reply(app, c, 200, { request: prepared.recorded, params, error: { class: fault, message: (e as Error).message } });
+    }
+  });
+
+  return r;
+}

@@ -1,0 +1,62 @@
+/**
+ * Versioned migrations, one list for PGlite and the Postgres server (same SQL). Append only: a
+ * released migration is never edited.
+ */
+export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: "outbox",
+    sql: `
+CREATE TABLE hookline_deliveries (
+  id uuid PRIMARY KEY,
+  webhook text NOT NULL,
+  idempotency_key text NOT NULL UNIQUE,
+  run_id text NOT NULL,
+  event_id text NOT NULL,
+  event_type text NOT NULL,
+  customer_id text,
+  context jsonb NOT NULL,
+  status text NOT NULL DEFAULT 'pending',
+  attempts integer NOT NULL DEFAULT 0,
+  max_attempts integer NOT NULL,
+  next_at timestamptz NOT NULL DEFAULT now(),
+  lease_owner text,
+  lease_until timestamptz,
+  last_status integer,
+  reason text,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  seq bigserial NOT NULL
+);
+CREATE INDEX hookline_deliveries_due ON hookline_deliveries (next_at) WHERE status = 'pending';
+CREATE INDEX hookline_deliveries_lease ON hookline_deliveries (lease_until) WHERE status = 'in_flight';
+CREATE INDEX hookline_deliveries_run ON hookline_deliveries (webhook, run_id) WHERE status = 'pending';
+CREATE INDEX hookline_deliveries_list ON hookline_deliveries (seq DESC);
+CREATE INDEX hookline_deliveries_webhook ON hookline_deliveries (webhook, seq DESC);
+
+CREATE TABLE hookline_attempts (
+  delivery_id uuid NOT NULL REFERENCES hookline_deliveries (id) ON DELETE CASCADE,
+  number integer NOT NULL,
+  started_at timestamptz NOT NULL,
+  duration_ms integer NOT NULL,
+  request jsonb NOT NULL,
+  status integer,
+  response_headers jsonb,
+  response_body text,
+  response_truncated boolean NOT NULL DEFAULT false,
+  error_class text,
+  error text,
+  outcome text NOT NULL,
+  PRIMARY KEY (delivery_id, number)
+);
+
+CREATE TABLE hookline_halted_runs (
+  webhook text NOT NULL,
+  run_id text NOT NULL,
+  reason text NOT NULL,
+  halted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (webhook, run_id)
+);
+`,
+  },
+];

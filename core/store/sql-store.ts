@@ -1,0 +1,326 @@
+import type {
+  AttemptRecord,
+  Delivery,
+  DeliveryFilter,
+  DeliveryResult,
+  NewDelivery,
+  SqlDriver,
+  SqlExecutor,
+  Store,
+} from "../contracts/store.ts";
+import { StoreUnavailableError } from "../errors.ts";
+import { migrations } from "./migrations.ts";
+
+type Row = Record<string, any>;
+
+const iso = (v: unknown): string | undefined =>
+  v == null ? undefined : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
+
+function toDelivery(r: Row): Delivery {
+  return {
+    id: r.id,
+    webhook: r.webhook,
+    idempotencyKey: r.idempotency_key,
+    runId: r.run_id,
+    eventId: r.event_id,
+    eventType: r.event_type,
+    customerId: r.customer_id ?? undefined,
+    context: typeof r.context === "string" ? JSON.parse(r.context) : r.context,
+    maxAttempts: r.max_attempts,
+    status: r.status,
+    attempts: r.attempts,
+    nextAt: iso(r.next_at)!,
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+    leaseOwner: r.lease_owner ?? undefined,
+    leaseUntil: iso(r.lease_until),
+    lastStatus: r.last_status ?? undefined,
+    reason: r.reason ?? undefined,
+  };
+}
+
+function toAttempt(r: Row): AttemptRecord {
+  const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : (v ?? undefined));
+  return {
+    deliveryId: r.delivery_id,
+    number: r.number,
+    startedAt: iso(r.started_at)!,
+    durationMs: r.duration_ms,
+    request: json(r.request),
+    status: r.status ?? undefined,
+    responseHeaders: json(r.response_headers),
+    responseBody: r.response_body ?? undefined,
+    responseTruncated: r.response_truncated,
+    errorClass: r.error_class ?? undefined,
+    error: r.error ?? undefined,
+    outcome: r.outcome,
+  };
+}
+
+const DELIVERY_COLUMNS = `id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, status,
+  attempts, max_attempts, next_at, lease_owner, lease_until, last_status, reason, created_at, updated_at`;
+
+/**
+ * The store in SQL, over PGlite or postgres.js alike. Writes are set-based (one statement for many
+ * rows, JSON parameters unpacked with `jsonb_to_recordset`): batching is what makes the embedded
+ * store fast.
+ *
+ * @example
+ * const store = new SqlStore(await pgliteDriver({ dataDir: ".hookline" }));
+ * await store.migrate();
+ */
+export class SqlStore implements Store {
+  constructor(private readonly db: SqlDriver) {}
+
+  get driverName(): string {
+    return this.db.name;
+  }
+
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new StoreUnavailableError(`store (${this.db.name}) failed to ${what}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.run("migrate", () =>
+      this.db.transaction(async (tx) => {
+        // One migrator at a time when many processes start against one server.
+        await tx.query("SELECT pg_advisory_xact_lock(7204519)");
+        await tx.query(
+          "CREATE TABLE IF NOT EXISTS hookline_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+        );
+        const done = new Set((await tx.query<{ version: number }>("SELECT version FROM hookline_migrations")).map((r) => r.version));
+        for (const m of migrations) {
+          if (done.has(m.version)) continue;
+          for (const statement of m.sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) {
+            await tx.query(statement);
+          }
+          await tx.query("INSERT INTO hookline_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
+        }
+      }),
+    );
+  }
+
+  async enqueue(deliveries: NewDelivery[]): Promise<string[]> {
+    if (deliveries.length === 0) return [];
+    const rows = deliveries.map((d, ord) => ({
+      ord,
+      id: d.id,
+      webhook: d.webhook,
+      idempotency_key: d.idempotencyKey,
+      run_id: d.runId,
+      event_id: d.eventId,
+      event_type: d.eventType,
+      customer_id: d.customerId ?? null,
+      context: d.context,
+      max_attempts: d.maxAttempts,
+    }));
+    const inserted = await this.run("enqueue deliveries", () =>
+      this.db.query<{ id: string }>(
+        `INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts, status, reason)
+         SELECT x.id, x.webhook, x.idempotency_key, x.run_id, x.event_id, x.event_type, x.customer_id, x.context, x.max_attempts,
+                CASE WHEN h.run_id IS NULL THEN 'pending' ELSE 'halted' END,
+                CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END
+         FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
+                                                 event_type text, customer_id text, context jsonb, max_attempts int)
+         LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
+         ORDER BY x.ord
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id`,
+        [JSON.stringify(rows)],
+      ),
+    );
+    return inserted.map((r) => r.id);
+  }
+
+  async claim(owner: string, limit: number, leaseMs: number): Promise<Delivery[]> {
+    if (limit <= 0) return [];
+    const rows = await this.run("claim deliveries", () =>
+      this.db.query(
+        `WITH due AS (
+           SELECT id FROM hookline_deliveries WHERE status = 'pending' AND next_at <= now()
+            ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
+         ), expired AS (
+           SELECT id FROM hookline_deliveries WHERE status = 'in_flight' AND lease_until < now()
+            ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED
+         ), picked AS (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $2)
+         UPDATE hookline_deliveries d
+            SET status = 'in_flight', lease_owner = $1, lease_until = now() + $3 * interval '1 millisecond',
+                attempts = d.attempts + 1, updated_at = now()
+           FROM picked WHERE d.id = picked.id
+         RETURNING ${DELIVERY_COLUMNS.split(",")
+           .map((c) => `d.${c.trim()}`)
+           .join(", ")}`,
+        [owner, limit, leaseMs],
+      ),
+    );
+    return rows.map(toDelivery);
+  }
+
+  async complete(results: DeliveryResult[]): Promise<void> {
+    if (results.length === 0) return;
+    const outcomes = results.map((r) => ({
+      id: r.deliveryId,
+      lease_owner: r.leaseOwner,
+      status: r.next.status,
+      delay_ms: r.next.status === "pending" ? Math.max(0, Math.round(r.next.delayMs)) : 0,
+      reason: r.next.status === "succeeded" ? null : r.next.reason,
+      last_status: r.attempt.status ?? null,
+    }));
+    const attempts = results.map((r) => ({
+      delivery_id: r.deliveryId,
+      number: r.attempt.number,
+      started_at: r.attempt.startedAt,
+      duration_ms: Math.round(r.attempt.durationMs),
+      request: r.attempt.request,
+      status: r.attempt.status ?? null,
+      response_headers: r.attempt.responseHeaders ?? null,
+      response_body: r.attempt.responseBody ?? null,
+      response_truncated: r.attempt.responseTruncated ?? false,
+      error_class: r.attempt.errorClass ?? null,
+      error: r.attempt.error ?? null,
+      outcome: r.attempt.outcome,
+    }));
+    const halts = results
+      .filter((r) => r.next.status === "halted")
+      .map((r) => ({ webhook: r.webhook, run_id: r.runId, reason: (r.next as { reason: string }).reason }));
+    await this.run("record attempts", () =>
+      this.db.transaction(async (tx) => {
+        if (halts.length > 0) await this.haltRuns(tx, halts);
+        await tx.query(
+          `WITH x AS (
+             SELECT * FROM jsonb_to_recordset($1::text::jsonb)
+               AS x(id uuid, lease_owner text, status text, delay_ms int, reason text, last_status int)
+           ), upd AS (
+             UPDATE hookline_deliveries d SET
+               status = CASE WHEN x.status = 'pending' AND EXISTS (
+                          SELECT 1 FROM hookline_halted_runs h WHERE h.webhook = d.webhook AND h.run_id = d.run_id)
+                        THEN 'halted' ELSE x.status END,
+               next_at = CASE WHEN x.status = 'pending' THEN now() + x.delay_ms * interval '1 millisecond' ELSE d.next_at END,
+               lease_owner = NULL, lease_until = NULL, reason = x.reason, last_status = x.last_status,
+               updated_at = now()
+             FROM x WHERE d.id = x.id AND d.lease_owner = x.lease_owner AND d.status = 'in_flight'
+             RETURNING d.id
+           )
+           INSERT INTO hookline_attempts (delivery_id, number, started_at, duration_ms, request, status, response_headers,
+                                          response_body, response_truncated, error_class, error, outcome)
+           SELECT a.delivery_id, a.number, a.started_at, a.duration_ms, a.request, a.status, a.response_headers,
+                  a.response_body, a.response_truncated, a.error_class, a.error, a.outcome
+             FROM jsonb_to_recordset($2::text::jsonb) AS a(delivery_id uuid, number int, started_at timestamptz, duration_ms int,
+                  request jsonb, status int, response_headers jsonb, response_body text, response_truncated boolean,
+                  error_class text, error text, outcome text)
+            WHERE a.delivery_id IN (SELECT id FROM upd)
+           ON CONFLICT (delivery_id, number) DO NOTHING`,
+          [JSON.stringify(outcomes), JSON.stringify(attempts)],
+        );
+      }),
+    );
+  }
+
+  private async haltRuns(tx: SqlExecutor, halts: { webhook: string; run_id: string; reason: string }[]): Promise<void> {
+    const json = JSON.stringify(halts);
+    await tx.query(
+      `INSERT INTO hookline_halted_runs (webhook, run_id, reason)
+       SELECT DISTINCT ON (webhook, run_id) webhook, run_id, reason
+         FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
+       ON CONFLICT DO NOTHING`,
+      [json],
+    );
+    await tx.query(
+      `UPDATE hookline_deliveries d SET status = 'halted', reason = 'run halted: ' || h.reason, updated_at = now()
+         FROM hookline_halted_runs h
+        WHERE d.status = 'pending' AND h.webhook = d.webhook AND h.run_id = d.run_id
+          AND (h.webhook, h.run_id) IN (SELECT webhook, run_id FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text))`,
+      [json],
+    );
+  }
+
+  async release(owner: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.run("release leases", () =>
+      this.db.query(
+        `UPDATE hookline_deliveries SET status = 'pending', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
+                lease_until = NULL, next_at = now(), updated_at = now()
+          WHERE lease_owner = $1 AND status = 'in_flight' AND id = ANY(SELECT value::uuid FROM jsonb_array_elements_text($2::text::jsonb))`,
+        [owner, JSON.stringify(ids)],
+      ),
+    );
+  }
+
+  async getDelivery(id: string): Promise<Delivery | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await this.run("read a delivery", () =>
+      this.db.query(`SELECT ${DELIVERY_COLUMNS} FROM hookline_deliveries WHERE id = $1`, [id]),
+    );
+    return rows[0] ? toDelivery(rows[0]) : undefined;
+  }
+
+  async listDeliveries(filter: DeliveryFilter): Promise<Delivery[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace("?", `$${params.length}`));
+    };
+    if (filter.webhook) add("webhook = ?", filter.webhook);
+    if (filter.status) add("status = ?", filter.status);
+    if (filter.since) add("created_at >= ?::timestamptz", filter.since);
+    if (filter.until) add("created_at < ?::timestamptz", filter.until);
+    if (filter.before && isUuid(filter.before))
+      add("seq < (SELECT seq FROM hookline_deliveries WHERE id = ?)", filter.before);
+    params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
+    const rows = await this.run("list deliveries", () =>
+      this.db.query(
+        `SELECT ${DELIVERY_COLUMNS} FROM hookline_deliveries ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+         ORDER BY seq DESC LIMIT $${params.length}`,
+        params,
+      ),
+    );
+    return rows.map(toDelivery);
+  }
+
+  async listAttempts(deliveryId: string): Promise<AttemptRecord[]> {
+    if (!isUuid(deliveryId)) return [];
+    const rows = await this.run("list attempts", () =>
+      this.db.query("SELECT * FROM hookline_attempts WHERE delivery_id = $1 ORDER BY number", [deliveryId]),
+    );
+    return rows.map(toAttempt);
+  }
+
+  async retryDelivery(id: string, extraAttempts: number): Promise<Delivery | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await this.run("retry a delivery", () =>
+      this.db.query(
+        `UPDATE hookline_deliveries SET status = 'pending', next_at = now(), max_attempts = attempts + $2,
+                reason = NULL, updated_at = now()
+          WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded')
+        RETURNING ${DELIVERY_COLUMNS}`,
+        [id, extraAttempts],
+      ),
+    );
+    return rows[0] ? toDelivery(rows[0]) : undefined;
+  }
+
+  async nextDueAt(): Promise<string | undefined> {
+    const rows = await this.run("find the next due delivery", () =>
+      this.db.query<{ at: unknown }>(
+        `SELECT LEAST(
+           (SELECT min(next_at) FROM hookline_deliveries WHERE status = 'pending'),
+           (SELECT min(lease_until) FROM hookline_deliveries WHERE status = 'in_flight')) AS at`,
+      ),
+    );
+    return iso(rows[0]?.at);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (s: string) => UUID.test(s);

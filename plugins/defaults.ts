@@ -1,0 +1,32 @@
+import { Tokens } from "../core/tokens.ts";
+import type { Plugin } from "../core/plugin.ts";
+import { basic } from "./basic/index.ts";
+import { eta } from "./eta/index.ts";
+import { headers } from "./headers/index.ts";
+import { lazyDriver, pgliteDriver } from "./pglite/index.ts";
+import { postgresDriver } from "./postgres/index.ts";
+
+/**
+ * The store the config and environment ask for: postgres.js when `store.url` or `DATABASE_URL` is
+ * set, otherwise PGlite in `store.dataDir`, `HOOKLINE_DATA_DIR` or `.hookline/`.
+ *
+ * @example createHookline({ plugins: [...defaultPlugins()] })
+ */
+export const storeFromConfig = (): Plugin => ({
+  name: "store-from-config",
+  register(container) {
+    container.register(Tokens.SqlDriver, {
+      useFactory: (c) => {
+        const config = c.resolve(Tokens.Config);
+        const env = c.resolve(Tokens.Env);
+        const url = config.store.url ?? env.DATABASE_URL;
+        if (url) return postgresDriver({ url });
+        const dataDir = config.store.dataDir ?? env.HOOKLINE_DATA_DIR ?? ".hookline";
+        return lazyDriver(() => pgliteDriver({ dataDir }), "pglite");
+      },
+    });
+  },
+});
+
+/** The plugins `hookline serve` composes by default: Eta, basic, headers, and the store from config. */
+export const defaultPlugins = (): Plugin[] => [eta(), basic(), headers(), storeFromConfig()];

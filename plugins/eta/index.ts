@@ -1,0 +1,73 @@
+import { Eta } from "eta/core";
+import type { CompiledTemplate, Renderer } from "../../core/contracts/renderer.ts";
+import { TemplateError } from "../../core/errors.ts";
+import type { Plugin } from "../../core/plugin.ts";
+import { Tokens } from "../../core/tokens.ts";
+import { json, xml } from "./helpers.ts";
+
+export { json, xml };
+
+/** Options Eta's compiled functions see: the helpers templates call as `json(…)` and `xml(…)`. */
+const HELPERS = { json, xml };
+
+/**
+ * Eta with payload-friendly settings: no HTML auto-escaping (payloads are JSON, text or XML; use
+ * `json(v)` / `xml(v)` to write values safely), helpers in scope.
+ */
+export function createEta(): Eta {
+  return new Eta({ autoEscape: false, functionHeader: "const json = options.json, xml = options.xml;" });
+}
+
+function firstLines(message: string): string {
+  return message.split("\n====")[0]!.replace(/\n+/g, " ").trim();
+}
+
+/**
+ * The default renderer: Eta. Its templates are JavaScript, so it is trusted: only for templates that
+ * ship with the deployment. `<%= it.customer.email %>` writes a value; `<%= json(it.customer) %>`
+ * writes it as a JSON literal.
+ *
+ * @example const t = etaRenderer().compile('{"email": <%= json(it.customer.email) %>}', { name: "body" });
+ */
+export function etaRenderer(): Renderer {
+  const eta = createEta();
+  return {
+    name: "eta",
+    trusted: true,
+    compile(source, { name }): CompiledTemplate {
+      let fn: ReturnType<Eta["compile"]>;
+      try {
+        fn = eta.compile(source);
+      } catch (e) {
+        const message = (e as Error).message;
+        const at = /line (\d+) col (\d+)/.exec(message);
+        throw new TemplateError(`${name}: ${firstLines(message)}`, {
+          cause: e,
+          line: at ? Number(at[1]) : undefined,
+          column: at ? Number(at[2]) : undefined,
+        });
+      }
+      return {
+        render(context) {
+          try {
+            return eta.render(fn, context, HELPERS);
+          } catch (e) {
+            throw new TemplateError(firstLines((e as Error).message), { cause: e });
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The Eta renderer as a plugin (registered by default).
+ *
+ * @example createHookline({ plugins: [eta(), ...] })
+ */
+export const eta = (): Plugin => ({
+  name: "eta",
+  register(container) {
+    container.register(Tokens.Renderer, { useValue: etaRenderer() });
+  },
+});

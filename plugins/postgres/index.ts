@@ -1,0 +1,53 @@
+import postgresJs from "postgres";
+import type { SqlDriver, SqlExecutor } from "../../core/contracts/store.ts";
+import type { Plugin } from "../../core/plugin.ts";
+import { Tokens } from "../../core/tokens.ts";
+
+export interface PostgresOptions {
+  /** A postgres:// URL. */
+  url: string;
+  /** Connections in the pool (default 10). */
+  max?: number;
+}
+
+type Sql = ReturnType<typeof postgresJs>;
+
+const wrap = (sql: Pick<Sql, "unsafe">): SqlExecutor => ({
+  query: async <T>(text: string, params?: unknown[]) => (await sql.unsafe(text, (params ?? []) as any[])) as unknown as T[],
+});
+
+/**
+ * Connects to a Postgres server with postgres.js: the store for servers and scale-out.
+ *
+ * @example const driver = postgresDriver({ url: process.env.DATABASE_URL! });
+ */
+export function postgresDriver(options: PostgresOptions): SqlDriver {
+  const sql = postgresJs(options.url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    connect_timeout: 5,
+    // Deliveries carry their own JSON; keep types as postgres.js parses them by default.
+    prepare: true,
+  });
+  return {
+    name: "postgres",
+    ...wrap(sql),
+    exec: async (text) => {
+      await sql.unsafe(text);
+    },
+    transaction: (fn) => sql.begin((tx) => fn(wrap(tx))) as Promise<any>,
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/**
+ * The Postgres server store as a plugin.
+ *
+ * @example createHookline({ plugins: [postgres({ url: process.env.DATABASE_URL! }), ...] })
+ */
+export const postgres = (options: PostgresOptions): Plugin => ({
+  name: "postgres",
+  register(container) {
+    container.register(Tokens.SqlDriver, { useValue: postgresDriver(options) });
+  },
+});
