@@ -76,7 +76,9 @@ export function expandDocumentEnv(doc: Document, env: Record<string, string | un
         walk(pair.value, [...path, key]);
       }
     } else if (isSeq(node)) {
-      node.items.forEach((item, i) => walk(item, [...path, i]));
+      node.items.forEach((item, i) => {
+        walk(item, [...path, i]);
+      });
     } else if (isScalar(node) && typeof node.value === "string") {
       const original = node.value;
       const expansion = expandEnv(original, env);

@@ -53,7 +53,9 @@ function describe(issue: Issue, options: DescribeOptions): DescribedIssue[] {
   const path: KeyPath = [...prefix, ...relative];
   const input = (issue as { input?: unknown }).input;
   const got = (typed: boolean) => (hidden(path) ? "a value from the environment" : show(input, typed));
-  const one = (message: string, at: DescribedIssue["at"] = "value"): DescribedIssue[] => [{ path, at, message }];
+  const one = (message: string, at: DescribedIssue["at"] = "value"): DescribedIssue[] => [
+    { path, at, message },
+  ];
 
   if ((issue.code === "invalid_type" || issue.code === "invalid_union") && input === undefined) {
     return one(`missing required field "${String(path[path.length - 1] ?? "")}"`);
@@ -63,18 +65,26 @@ function describe(issue: Issue, options: DescribeOptions): DescribedIssue[] {
     const allowed = keys && (relative.length === 0 ? [...ownKeys, ...keys] : keys);
     const expected = allowed ? `; expected one of: ${allowed.join(", ")}` : "";
     const what = path.length === 0 ? "unknown top-level key" : "unknown field";
-    return issue.keys.map((key) => ({ path: [...path, key], at: "key" as const, message: `${what} "${key}"${expected}` }));
+    return issue.keys.map((key) => ({
+      path: [...path, key],
+      at: "key" as const,
+      message: `${what} "${key}"${expected}`,
+    }));
   }
   if (issue.code === "invalid_union" && issue.errors.length > 0) {
     // Prefer the branch that got past the type check ("10 sec" is a string with a bad format,
     // not a non-number); if none did, list the types that would have been accepted.
-    const index = issue.errors.findIndex((branch) => branch.some((i) => i.code !== "invalid_type" || i.path.length > 0));
+    const index = issue.errors.findIndex((branch) =>
+      branch.some((i) => i.code !== "invalid_type" || i.path.length > 0),
+    );
     if (index >= 0) {
       const union = schema && schemaAt(schema, relative);
       const branches = union?._zod.def.type === "union" ? (union._zod.def as any).options : [];
       return describeIssues(issue.errors[index]!, { schema: branches[index], prefix: path, hidden });
     }
-    const types = [...new Set(issue.errors.flat().map((i) => (i.code === "invalid_type" ? typeName(i.expected) : "")))];
+    const types = [
+      ...new Set(issue.errors.flat().map((i) => (i.code === "invalid_type" ? typeName(i.expected) : ""))),
+    ];
     return one(`expected ${types.filter(Boolean).join(" or ")}; got ${got(true)}`);
   }
   if (issue.code === "invalid_key") {
@@ -125,7 +135,8 @@ function expectation(issue: Issue): string | undefined {
 function bound(origin: string, limit: number | bigint, inclusive: boolean, inc: string, exc: string): string {
   const n = Number(limit);
   const word = inclusive ? inc : exc;
-  if (origin === "string") return n === 1 && inclusive && inc === "at least" ? "a non-empty string" : `${word} ${n} characters`;
+  if (origin === "string")
+    return n === 1 && inclusive && inc === "at least" ? "a non-empty string" : `${word} ${n} characters`;
   if (origin === "array" || origin === "set") return `${word} ${n} item${n === 1 ? "" : "s"}`;
   return `a number ${inclusive ? (inc === "at least" ? ">=" : "<=") : inc === "at least" ? ">" : "<"} ${n}`;
 }
@@ -187,7 +198,9 @@ export function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   let current = schema;
   for (let i = 0; i < 32; i++) {
     const def = current._zod.def as any;
-    if (["optional", "nullable", "default", "prefault", "catch", "readonly", "nonoptional"].includes(def.type)) {
+    if (
+      ["optional", "nullable", "default", "prefault", "catch", "readonly", "nonoptional"].includes(def.type)
+    ) {
       current = def.innerType;
     } else if (def.type === "pipe") current = def.in;
     else if (def.type === "lazy") current = def.getter();

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { ConfigRegistry } from "./load.ts";
 import { unwrap } from "./issues.ts";
+import type { ConfigRegistry } from "./load.ts";
 import { CoreConfig, IntegrationBase, TriggerBase } from "./schema.ts";
 
 /**

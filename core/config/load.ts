@@ -4,7 +4,7 @@ import type { AuthProvider } from "../contracts/auth.ts";
 import type { ConfigSection } from "../contracts/config-section.ts";
 import type { Renderer } from "../contracts/renderer.ts";
 import type { TriggerKind } from "../contracts/trigger.ts";
-import { type ConfigIssue, ConfigError } from "../errors.ts";
+import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { expandDocumentEnv } from "./env.ts";
 import { type DescribedIssue, describeIssues, parseOptions } from "./issues.ts";
 import { dotted, type KeyPath, nodeAt, type Position, SourceMap } from "./positions.ts";
@@ -42,7 +42,7 @@ const DEFAULT_TRIGGER_KIND = "event";
  *
  * A plugin section absent from the file is validated as `undefined`, so a section schema decides
  * with `.optional()` or `.default(…)` whether it may be left out. Values from the environment stay
- * strings (quote nothing; `port: ${PORT}` is the string "8080" and fails a number field).
+ * strings: `port: ${PORT}` is the string "8080" and fails a number field.
  *
  * @example
  * const config = loadConfig(await adapter.readText("hookline.yaml"), {
@@ -61,7 +61,7 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
 
   // Past a syntax error the tree is a guess; checking it would mostly report the guess.
   if (doc.errors.length > 0) {
-    for (const error of doc.errors) report([], syntaxPosition(error, map, doc), syntaxMessage(error, text));
+    for (const error of doc.errors) report([], syntaxPosition(error, map, doc), syntaxMessage(error, doc));
     throw new ConfigError(ordered(issues));
   }
 
@@ -94,40 +94,38 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
   if (!parsed.success) reportZod(describeIssues(parsed.error.issues, { schema: topLevel, hidden }));
 
   // 4. Each integration's own options, checked by its kind.
+  const checkOwn = (
+    path: KeyPath,
+    entry: Record<string, unknown>,
+    noun: "integration" | "trigger",
+  ): { value: unknown } | undefined => {
+    const kinds: readonly { kind: string; schema: z.ZodType }[] =
+      noun === "integration" ? registry.authProviders : registry.triggerKinds;
+    const ownKeys = noun === "integration" ? INTEGRATION_CORE_KEYS : TRIGGER_CORE_KEYS;
+    const result = checkKind(entry, kinds, ownKeys, noun === "trigger" ? DEFAULT_TRIGGER_KIND : undefined);
+    if (result.kind === "unknown") {
+      const where = result.defaulted ? path : [...path, "kind"];
+      report(where, map.value(where).position, unknownKind(noun, result));
+    } else if (result.kind === "checked") {
+      const schema = result.provider.schema;
+      const r = schema.safeParse(result.options, parseOptions);
+      if (r.success) return { value: r.data };
+      reportZod(describeIssues(r.error.issues, { schema, prefix: path, ownKeys, hidden }));
+    }
+    return undefined;
+  };
   const integrationOptions: Record<string, unknown> = {};
   for (const [name, entry] of Object.entries(records(root.integrations))) {
-    const path = ["integrations", name];
-    const result = checkKind(entry, registry.authProviders, INTEGRATION_CORE_KEYS, undefined);
-    if (result.kind === "unknown") {
-      report([...path, "kind"], map.value([...path, "kind"]).position, unknownKind("integration", result));
-    } else if (result.kind === "checked") {
-      const r = result.provider.schema.safeParse(result.options, parseOptions);
-      if (r.success) integrationOptions[name] = r.data;
-      else {
-        const described = { schema: result.provider.schema, prefix: path, ownKeys: INTEGRATION_CORE_KEYS, hidden };
-        reportZod(describeIssues(r.error.issues, described));
-      }
-    }
+    const checked = checkOwn(["integrations", name], entry, "integration");
+    if (checked) integrationOptions[name] = checked.value;
   }
 
-  // 5. Each trigger's own options, likewise.
+  // 5. Each trigger's own options, likewise (an entry without `kind` is an event trigger).
   const triggerOptions: unknown[] = [];
   const triggers = Array.isArray(root.triggers) ? (root.triggers as unknown[]) : [];
   triggers.forEach((entry, i) => {
-    if (!isRecord(entry)) return;
-    const path = ["triggers", i];
-    const result = checkKind(entry, registry.triggerKinds, TRIGGER_CORE_KEYS, DEFAULT_TRIGGER_KIND);
-    if (result.kind === "unknown") {
-      const where = result.defaulted ? path : [...path, "kind"];
-      report(where, map.value(where).position, unknownKind("trigger", result));
-    } else if (result.kind === "checked") {
-      const r = result.provider.schema.safeParse(result.options, parseOptions);
-      if (r.success) triggerOptions[i] = r.data;
-      else {
-        const described = { schema: result.provider.schema, prefix: path, ownKeys: INTEGRATION_CORE_KEYS, hidden };
-        reportZod(describeIssues(r.error.issues, described));
-      }
-    }
+    const checked = isRecord(entry) ? checkOwn(["triggers", i], entry, "trigger") : undefined;
+    if (checked) triggerOptions[i] = checked.value;
   });
 
   // 6. Names that must refer to something.
@@ -138,14 +136,20 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
     if (typeof value !== "string" || known.includes(value)) return;
     const located = map.value(path);
     if (located.node && unset.has(located.node)) return;
-    report(path, located.position, `unknown ${noun} ${JSON.stringify(value)}; expected one of: ${listOf(known)}`);
+    report(
+      path,
+      located.position,
+      `unknown ${noun} ${JSON.stringify(value)}; expected one of: ${listOf(known)}`,
+    );
   };
   for (const [name, webhook] of Object.entries(webhooks)) {
     checkReference(["webhooks", name, "integration"], webhook.integration, "integration", integrationNames);
   }
   triggers.forEach((entry, i) => {
     if (!isRecord(entry) || !Array.isArray(entry.webhooks)) return;
-    entry.webhooks.forEach((w, j) => checkReference(["triggers", i, "webhooks", j], w, "webhook", webhookNames));
+    entry.webhooks.forEach((w, j) => {
+      checkReference(["triggers", i, "webhooks", j], w, "webhook", webhookNames);
+    });
   });
 
   // 7. Templates compile now, so that a syntax error stops the load, not the first delivery.
@@ -187,18 +191,23 @@ function checkKind<K extends { kind: string }>(
   const name = entry.kind ?? defaultKind;
   if (typeof name !== "string") return { kind: "skipped" };
   const provider = kinds.find((k) => k.kind === name);
-  if (!provider) return { kind: "unknown", name, known: kinds.map((k) => k.kind), defaulted: entry.kind === undefined };
+  if (!provider)
+    return { kind: "unknown", name, known: kinds.map((k) => k.kind), defaulted: entry.kind === undefined };
   const options = Object.fromEntries(Object.entries(entry).filter(([key]) => !coreKeys.includes(key)));
   return { kind: "checked", provider, options };
 }
 
 function unknownKind(noun: string, r: { name: string; known: string[]; defaulted: boolean }): string {
-  const which = r.defaulted ? `no ${noun} kind "${r.name}" is registered (the default when kind is omitted)` : `unknown ${noun} kind "${r.name}"`;
+  const which = r.defaulted
+    ? `no ${noun} kind "${r.name}" is registered (the default when kind is omitted)`
+    : `unknown ${noun} kind "${r.name}"`;
   return `${which}; expected one of: ${listOf(r.known)}`;
 }
 
 /** The template fields that have the right type; the schema reports the others. */
-function templateSources(webhooks: Record<string, Record<string, unknown>>): Record<string, WebhookTemplateSources> {
+function templateSources(
+  webhooks: Record<string, Record<string, unknown>>,
+): Record<string, WebhookTemplateSources> {
   const sources: Record<string, WebhookTemplateSources> = {};
   for (const [name, w] of Object.entries(webhooks)) {
     if (w.engine !== undefined && typeof w.engine !== "string") continue;
@@ -226,7 +235,9 @@ function reportTemplateFault(
   if (fault.engine !== undefined) {
     // An engine nobody wrote down is the default; point at the webhook that relies on it.
     const at = fault.defaultEngine ? map.key(fault.path.slice(0, 2)) : map.value(fault.path);
-    const what = fault.defaultEngine ? `no renderer "${fault.engine}" (the default engine) is registered` : `unknown engine "${fault.engine}"`;
+    const what = fault.defaultEngine
+      ? `no renderer "${fault.engine}" (the default engine) is registered`
+      : `unknown engine "${fault.engine}"`;
     report(fault.path, at.position, `${what}; expected one of: ${listOf(known)}`);
     return;
   }
@@ -236,7 +247,11 @@ function reportTemplateFault(
   if (typeof error?.line === "number" && node) {
     const column = typeof error.column === "number" ? error.column : 1;
     const at = map.inScalar(node, error.line, column);
-    report(fault.path, at, `template error at line ${error.line}, column ${column} of the template: ${message}`);
+    report(
+      fault.path,
+      at,
+      `template error at line ${error.line}, column ${column} of the template: ${message}`,
+    );
   } else {
     report(fault.path, map.value(fault.path).position, `template does not compile: ${message}`);
   }
@@ -259,9 +274,15 @@ function syntaxPosition(error: YAMLError, map: SourceMap, doc: Parameters<typeof
   return map.at(offset);
 }
 
-function syntaxMessage(error: YAMLError, text: string): string {
+function syntaxMessage(error: YAMLError, doc: Parameters<typeof nodeAt>[0]): string {
   if (error.code === "DUPLICATE_KEY") {
-    return `duplicate key ${JSON.stringify(text.slice(error.pos[0], error.pos[1]))}: map keys must be unique`;
+    let key: unknown;
+    visit(doc, {
+      Scalar(_key, node: Scalar) {
+        if (node.range?.[0] === error.pos[0]) key = node.value;
+      },
+    });
+    return `duplicate key ${key === undefined ? "" : `${JSON.stringify(String(key))}: `}map keys must be unique`;
   }
   if (error.code === "MISSING_CHAR" && /quote/.test(error.message)) {
     return `${error.message}: the quoted string that starts here is never closed`;
@@ -270,18 +291,16 @@ function syntaxMessage(error: YAMLError, text: string): string {
 }
 
 function ordered(issues: ConfigIssue[]): ConfigIssue[] {
-  const seen = new Set<string>();
-  return issues
-    .filter((i) => {
-      const id = `${i.line}:${i.column}:${i.path}:${i.message}`;
-      return seen.has(id) ? false : (seen.add(id), true);
-    })
-    .sort((a, b) => a.line - b.line || a.column - b.column);
+  // An anchored value used through aliases would otherwise be reported once per use.
+  const unique = new Map(issues.map((i) => [`${i.line}:${i.column}:${i.path}:${i.message}`, i]));
+  return [...unique.values()].sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
 function records(value: unknown): Record<string, Record<string, unknown>> {
   if (!isRecord(value)) return {};
-  return Object.fromEntries(Object.entries(value).filter((e): e is [string, Record<string, unknown>] => isRecord(e[1])));
+  return Object.fromEntries(
+    Object.entries(value).filter((e): e is [string, Record<string, unknown>] => isRecord(e[1])),
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,4 +1,14 @@
-import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, Scalar } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+  type Pair,
+  Scalar,
+} from "yaml";
 
 /** A key path into the config: map keys as strings, list indexes as numbers. */
 export type KeyPath = readonly (string | number)[];
@@ -98,7 +108,11 @@ export class SourceMap {
   }
 }
 
-/** The scalar or collection at `path`, following aliases; undefined when absent. */
+/**
+ * The scalar or collection at `path`, following aliases; undefined when absent.
+ *
+ * @example nodeAt(parseDocument("a:\n  - x"), ["a", 0]) // the Scalar "x"
+ */
 export function nodeAt(doc: Document, path: KeyPath): Node | undefined {
   let node: Node | undefined = doc.contents ?? undefined;
   for (const segment of path) {
@@ -107,13 +121,19 @@ export function nodeAt(doc: Document, path: KeyPath): Node | undefined {
   return node;
 }
 
-function child(doc: Document, parent: Node, segment: string | number): { key?: Node; value?: Node } | undefined {
+function child(
+  doc: Document,
+  parent: Node,
+  segment: string | number,
+): { key?: Node; value?: Node } | undefined {
   const node = isAlias(parent) ? (parent.resolve(doc) as Node | undefined) : parent;
   if (isMap(node)) {
     // Compared as strings: `toJS` turns a key such as `123:` into the property "123".
     const pair = (node.items as Pair<unknown, unknown>[]).find((p) => keyText(p.key) === String(segment));
     if (!pair) return undefined;
-    const value = isAlias(pair.value) ? (pair.value.resolve(doc) as Node | undefined) : (pair.value as Node | null);
+    const value = isAlias(pair.value)
+      ? (pair.value.resolve(doc) as Node | undefined)
+      : (pair.value as Node | null);
     return { key: pair.key as Node, value: value ?? undefined };
   }
   if (isSeq(node) && typeof segment === "number") {

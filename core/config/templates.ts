@@ -53,7 +53,11 @@ export function compileWebhookTemplates(
     const engine = webhook.engine ?? DEFAULT_ENGINE;
     const renderer = renderers.find((r) => r.name === engine);
     if (!renderer) {
-      faults.push({ path: ["webhooks", name, "engine"], engine, defaultEngine: webhook.engine === undefined });
+      faults.push({
+        path: ["webhooks", name, "engine"],
+        engine,
+        defaultEngine: webhook.engine === undefined,
+      });
       continue;
     }
     let ok = true;

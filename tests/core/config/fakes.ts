@@ -1,9 +1,9 @@
 import { z } from "zod";
+import { type ConfigRegistry, loadConfig } from "../../../core/config/load.ts";
 import type { AuthProvider } from "../../../core/contracts/auth.ts";
 import type { ConfigSection } from "../../../core/contracts/config-section.ts";
 import type { Renderer } from "../../../core/contracts/renderer.ts";
 import type { TriggerKind } from "../../../core/contracts/trigger.ts";
-import { type ConfigRegistry, loadConfig } from "../../../core/config/load.ts";
 import { ConfigError, TemplateError } from "../../../core/errors.ts";
 
 /** An HTTP Basic-like kind: username and password, nothing else. */
@@ -33,9 +33,12 @@ export const scheduleTrigger: TriggerKind<{ every: number }> = {
 };
 
 /** A plugin's `inbound:` section. */
-export const inboundSection: ConfigSection<{ path: string; maxBytes: number }> = {
+export const inboundSection: ConfigSection<{ path: string; maxBytes: number } | undefined> = {
   key: "inbound",
-  schema: z.object({ path: z.string().startsWith("/"), maxBytes: z.number().int().default(1024) }).strict().optional(),
+  schema: z
+    .object({ path: z.string().startsWith("/"), maxBytes: z.number().int().default(1024) })
+    .strict()
+    .optional(),
 };
 
 /**
@@ -73,7 +76,11 @@ export function registry(overrides: Partial<ConfigRegistry> = {}): ConfigRegistr
 }
 
 /** Loads `text` as `hookline.yaml` and returns the ConfigError it must throw. */
-export function loadError(text: string, env: Record<string, string | undefined> = {}, reg = registry()): ConfigError {
+export function loadError(
+  text: string,
+  env: Record<string, string | undefined> = {},
+  reg = registry(),
+): ConfigError {
   try {
     loadConfig(text, { file: "hookline.yaml", env, registry: reg });
   } catch (error) {
@@ -86,8 +93,15 @@ export function loadError(text: string, env: Record<string, string | undefined> 
 /** Strips the common indentation of a template literal, so that YAML in tests reads naturally. */
 export function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {
   // Cooked strings, so that a test writes `\${NAME}` for a literal `${NAME}`.
-  const text = strings.reduce((all, s, i) => all + s + (i < values.length ? String(values[i]) : ""), "").replace(/^\n/, "");
-  const indent = Math.min(...text.split("\n").filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
+  const text = strings
+    .reduce((all, s, i) => all + s + (i < values.length ? String(values[i]) : ""), "")
+    .replace(/^\n/, "");
+  const indent = Math.min(
+    ...text
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => l.length - l.trimStart().length),
+  );
   return text
     .split("\n")
     .map((l) => l.slice(indent))
