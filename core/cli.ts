@@ -1,5 +1,6 @@
 import { createHookline, type Hookline } from "./app.ts";
-import { type ConfigRegistry, configJsonSchema, loadConfig } from "./config/load.ts";
+import { configJsonSchema } from "./config/json-schema.ts";
+import { type ConfigRegistry, loadConfig } from "./config/load.ts";
 import type { AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
 import type { Renderer } from "./contracts/renderer.ts";

@@ -1,6 +1,7 @@
 export { createHookline, Hookline, type HooklineOptions } from "./app.ts";
 export { runCli } from "./cli.ts";
-export { loadConfig, configJsonSchema } from "./config/load.ts";
+export { configJsonSchema } from "./config/json-schema.ts";
+export { type ConfigRegistry, loadConfig } from "./config/load.ts";
 export type { HooklineConfig, WebhookConfig } from "./config/schema.ts";
 export type { AuthContext, AuthIntegration, AuthProvider } from "./contracts/auth.ts";
 export type { ConfigSection } from "./contracts/config-section.ts";

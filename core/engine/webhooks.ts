@@ -2,6 +2,7 @@ import type { OutboundRequest } from "../contracts/http.ts";
 import type { CompiledTemplate, Renderer, TemplateContext } from "../contracts/renderer.ts";
 import type { WebhookConfig } from "../config/schema.ts";
 import { HooklineError, TemplateError } from "../errors.ts";
+import { jsonErrorAt } from "./json-check.ts";
 
 /** A webhook with its templates compiled once. */
 export interface CompiledWebhook {
@@ -35,20 +36,6 @@ export function compileWebhook(name: string, config: WebhookConfig, renderers: R
     headers: Object.entries(config.headers).map(([h, t]) => [h.toLowerCase(), renderer.compile(t, at(`headers.${h}`))]),
     body: config.body === undefined ? undefined : renderer.compile(config.body, at("body")),
   };
-}
-
-/** Where a JSON parse error points inside the rendered text, as "line L, column C". */
-function jsonErrorPosition(text: string, error: Error): string {
-  const m = /position (\d+)/.exec(error.message) ?? /at (\d+)$/.exec(error.message);
-  let offset = m ? Number(m[1]) : undefined;
-  const lc = /line (\d+) column (\d+)/.exec(error.message);
-  if (lc) return `line ${lc[1]}, column ${lc[2]}`;
-  if (offset === undefined) return "";
-  offset = Math.min(offset, text.length);
-  const before = text.slice(0, offset);
-  const line = before.split("\n").length;
-  const column = offset - before.lastIndexOf("\n");
-  return `line ${line}, column ${column}`;
 }
 
 /**
@@ -92,8 +79,9 @@ export function renderRequest(hook: CompiledWebhook, context: TemplateContext): 
       try {
         JSON.parse(body);
       } catch (e) {
-        const where = jsonErrorPosition(body, e as Error);
-        throw new TemplateError(`body: rendered json does not parse${where ? ` at ${where}` : ""}: ${(e as Error).message}`);
+        const at = jsonErrorAt(body);
+        const where = at ? ` at line ${at.line}, column ${at.column}: expected ${at.expected}` : `: ${(e as Error).message}`;
+        throw new TemplateError(`body: rendered json does not parse${where}`, { line: at?.line, column: at?.column });
       }
     }
   }

@@ -50,7 +50,7 @@ export function etaRenderer(): Renderer {
       return {
         render(context) {
           try {
-            return eta.render(fn, context, HELPERS);
+            return eta.render(fn, context, HELPERS as unknown as { filepath: string });
           } catch (e) {
             throw new TemplateError(firstLines((e as Error).message), { cause: e });
           }

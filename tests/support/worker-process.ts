@@ -1,0 +1,18 @@
+// A delivery worker in its own OS process, for crash tests: `bun tests/support/worker-process.ts`
+// with HOOKLINE_CONFIG (YAML text) and DATABASE_URL in the environment. Prints "ready" when claiming.
+import { createHookline } from "../../core/app.ts";
+import { nodeTransportPlugin } from "../../adapters/node/runtime.ts";
+import { defaultPlugins } from "../../plugins/defaults.ts";
+
+const app = await createHookline({
+  config: { text: process.env.HOOKLINE_CONFIG!, file: "worker.yaml" },
+  plugins: [...defaultPlugins(), nodeTransportPlugin()],
+  env: process.env,
+  workerId: process.env.WORKER_ID,
+});
+await app.start();
+console.log("ready");
+process.on("SIGTERM", async () => {
+  await app.stop(5_000);
+  process.exit(0);
+});
