@@ -10,6 +10,13 @@ const app = await createHookline({
   env: process.env,
   workerId: process.env.WORKER_ID,
 });
+// Crash tests on PGlite: only one process may open its data folder, so the worker publishes its own load.
+const publish = Number(process.env.PUBLISH_COUNT ?? 0);
+for (let i = 0; i < publish; i += 500) {
+  await app.publish(
+    Array.from({ length: Math.min(500, publish - i) }, (_, j) => ({ id: `e-${i + j}`, type: "tick", data: { n: i + j } })),
+  );
+}
 await app.start();
 console.log("ready");
 process.on("SIGTERM", async () => {
