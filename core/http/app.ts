@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Hookline } from "../app.ts";
 import { StoreUnavailableError } from "../errors.ts";
-import { EventsBody } from "../model/event.ts";
+import { EventInput, EventsBatch } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
 import { issues, readJson, reply, storeDown } from "./respond.ts";
 import { webhookRoutes } from "./webhooks.ts";
@@ -48,8 +48,10 @@ export function createHttpApp(app: Hookline, options: { adminToken?: string }) {
   http.post("/v1/events", async (c) => {
     const body = await readJson(c);
     if (!body.ok) return body.response;
-    const parsed = EventsBody.safeParse(body.value);
-    if (!parsed.success) return c.json({ error: "invalid event", issues: issues(parsed.error) }, 400);
+    // Check against the one shape the body claims, so issues name fields (a union would name none).
+    const batch = typeof body.value === "object" && body.value !== null && "events" in body.value;
+    const parsed = (batch ? EventsBatch : EventInput).safeParse(body.value);
+    if (!parsed.success) return c.json({ error: batch ? "invalid events" : "invalid event", issues: issues(parsed.error) }, 400);
     const events = "events" in parsed.data ? parsed.data.events : [parsed.data];
     try {
       return reply(app, c, 202, await app.publish(events));

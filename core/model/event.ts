@@ -22,8 +22,11 @@ export const EventInput = z
   .strict();
 export type EventInput = z.input<typeof EventInput>;
 
+/** Several events in one call (one run): up to 1,000. */
+export const EventsBatch = z.object({ events: z.array(EventInput).min(1).max(1000) }).strict();
+
 /** The body of `POST /v1/events`: one event, or up to 1,000 in `events`. */
-export const EventsBody = z.union([EventInput, z.object({ events: z.array(EventInput).min(1).max(1000) }).strict()]);
+export const EventsBody = z.union([EventInput, EventsBatch]);
 
 /** An event after it was accepted: id and timestamp filled in. */
 export interface HooklineEvent {

@@ -296,11 +296,12 @@ export class SqlStore implements Store {
     if (!isUuid(id)) return undefined;
     const rows = await this.run("retry a delivery", () =>
       this.db.query(
+        // A manual retry is a run of its own: a halt of the run it came from does not hold it back.
         `UPDATE hookline_deliveries SET status = 'pending', next_at = now(), max_attempts = attempts + $2,
-                reason = NULL, updated_at = now()
+                reason = NULL, run_id = $3, updated_at = now()
           WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded')
         RETURNING ${DELIVERY_COLUMNS}`,
-        [id, extraAttempts],
+        [id, extraAttempts, `retry_${crypto.randomUUID()}`],
       ),
     );
     return rows[0] ? toDelivery(rows[0]) : undefined;

@@ -1,0 +1,344 @@
+import ky from "ky";
+import type { TlsIdentity } from "../contracts/http.ts";
+import {
+  type FaultClass,
+  type Transport,
+  TransportError,
+  type TransportRequest,
+  type TransportResponse,
+} from "../contracts/transport.ts";
+import type { AddressGuard } from "../net/address-guard.ts";
+
+/**
+ * A fetch as ky calls it: always with a `Request` (built with the global `Request` class, which
+ * undici's npm fetch rejects as foreign: an adapter wrapping that fetch converts it first).
+ */
+export type FetchFunction = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+
+export interface FetchTransportOptions {
+  /** The fetch to send with (default: the global one). Adapters wrap theirs here, e.g. undici's npm fetch. */
+  fetch?: FetchFunction;
+  /** The SSRF guard applied to IP-literal hosts and to every address a hostname resolves to. */
+  guard: AddressGuard;
+  /**
+   * Resolves a hostname to its addresses so that the guard can judge them before the request.
+   * Adapters supply it (Node and Bun: `node:dns` lookup with `all: true`). Without it only IP-literal
+   * hosts are checked: the right trade on workerd, whose fetch cannot reach private networks.
+   */
+  resolve?: (host: string) => Promise<string[]>;
+  /** A fetch that presents a TLS client identity (mTLS); without it, requests that carry one fail. */
+  tlsFetch?: (identity: TlsIdentity) => FetchFunction;
+}
+
+/**
+ * The portable transport: ky over the runtime's fetch, no retries (the engine retries), redirects
+ * returned rather than followed, one deadline over connect, headers and body, the body cut at
+ * `maxResponseBytes`, and the SSRF guard applied before anything is sent.
+ *
+ * The guard's check precedes the connect: on runtimes whose fetch has no connect hook a DNS
+ * rebinding window remains between `resolve` and fetch's own lookup. The Node transport
+ * (`adapters/node/transport.ts`) closes it by checking the address it actually connects to.
+ *
+ * @example
+ * const transport = fetchTransport({ guard: new AddressGuard({ allowNetworks: [] }), resolve });
+ * const r = await transport.send({ method: "POST", url: "https://api.example.com/hook", headers: {}, body: "{}", timeoutMs: 10_000, maxResponseBytes: 65_536 });
+ */
+export function fetchTransport(options: FetchTransportOptions): Transport {
+  return {
+    name: "fetch",
+    async send(request: TransportRequest): Promise<TransportResponse> {
+      const { guard, resolve } = options;
+      const url = parseUrl(request.url);
+      const deadline = AbortSignal.timeout(request.timeoutMs);
+      const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
+      const fail = (e: unknown): never => {
+        throw faultFor(e, request, deadline);
+      };
+
+      if (guard.isIpLiteral(url.hostname)) {
+        refuseIfBlocked(guard, url.hostname, url.hostname);
+      } else if (resolve) {
+        const addresses = await untilAborted(resolve(url.hostname), signal).catch((e: unknown) => {
+          if (signal.aborted) return fail(e);
+          throw new TransportError("dns", `could not resolve ${url.hostname}: ${detail(e)}`, { cause: e });
+        });
+        if (addresses.length === 0) throw new TransportError("dns", `${url.hostname} resolved to no address`);
+        for (const address of addresses) refuseIfBlocked(guard, url.hostname, address);
+      }
+
+      let send = options.fetch;
+      if (request.tls) {
+        if (!options.tlsFetch) {
+          throw new TransportError(
+            "tls",
+            `this transport cannot present a TLS client identity to ${url.origin}`,
+          );
+        }
+        send = options.tlsFetch(request.tls);
+      }
+
+      const response = await ky(url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        retry: 0,
+        throwHttpErrors: false,
+        redirect: "manual",
+        // ky's own timeout stops at the response headers; the deadline signal also bounds the body.
+        timeout: false,
+        signal,
+        ...(send ? { fetch: send } : {}),
+      }).catch(fail);
+
+      const capped = new CappedBody(request.maxResponseBytes);
+      if (response.body) {
+        const reader = response.body.getReader();
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done || !capped.add(value)) break;
+          }
+        } catch (e) {
+          fail(e);
+        } finally {
+          // Cancelling drops the connection rather than draining a body we will not keep.
+          if (capped.truncated) void reader.cancel().catch(() => undefined);
+          else reader.releaseLock();
+        }
+      }
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        // Set-Cookie arrives once per cookie; keep them all.
+        headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+      });
+      return { status: response.status, headers, body: capped.text(), truncated: capped.truncated };
+    },
+  };
+}
+
+function parseUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (e) {
+    throw new TransportError("network", "the request URL is not a valid URL", { cause: e });
+  }
+  // Some fetches read file:, data: and blob: URLs, which would bypass the address guard entirely.
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TransportError("blocked_address", `only http and https URLs are sent, not ${url.protocol}`);
+  }
+  return url;
+}
+
+function refuseIfBlocked(guard: AddressGuard, host: string, address: string): void {
+  const verdict = guard.check(address);
+  if (!verdict.allowed) {
+    const via = host === address ? "" : ` (resolves to ${address})`;
+    throw new TransportError("blocked_address", `refused to connect to ${host}${via}: ${verdict.reason}`);
+  }
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
+ * The `TransportError` for a failed send: a timeout when the request's deadline fired, "aborted by
+ * the caller" when its own signal did, else `transportError`. Shared by the transports so that they
+ * classify alike.
+ *
+ * @example catch (e) { throw faultFor(e, request, deadline) }
+ */
+export function faultFor(error: unknown, request: TransportRequest, deadline: AbortSignal): TransportError {
+  if (error instanceof TransportError) return error;
+  const target = `${request.method} ${originAndPath(request.url)}`;
+  if (deadline.aborted) {
+    return new TransportError("timeout", `${target}: no complete answer within ${request.timeoutMs} ms`, {
+      cause: error,
+    });
+  }
+  if (request.signal?.aborted) {
+    const faultClass =
+      (request.signal.reason as { name?: unknown } | undefined)?.name === "TimeoutError"
+        ? "timeout"
+        : "network";
+    return new TransportError(faultClass, `${target}: aborted by the caller`, { cause: error });
+  }
+  return transportError(error, target);
+}
+
+/**
+ * Wraps any error from a send as a `TransportError` classified by `classifyFault`; one that already
+ * is a `TransportError` anywhere in its cause chain is returned as it is.
+ *
+ * @example catch (e) { throw transportError(e, "POST https://api.example.com/hook") }
+ */
+export function transportError(error: unknown, target: string): TransportError {
+  for (const e of causeChain(error)) if (e instanceof TransportError) return e;
+  return new TransportError(classifyFault(error), `${target}: ${detail(error)}`, { cause: error });
+}
+
+/** Origin and path of a URL, for messages: the query may carry secrets. */
+function originAndPath(raw: string): string {
+  try {
+    const u = new URL(raw);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return "an invalid URL";
+  }
+}
+
+const TIMEOUT_CODES = new Set([
+  "ETIMEDOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL", "EAI_NODATA", "ENODATA"]);
+const REFUSED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused"]);
+const RESET_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "ConnectionClosed",
+]);
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|EPROTO$|HOSTNAME_MISMATCH$)/;
+
+/** In order of precedence: a timeout that ended in a reset is still a timeout. */
+const RULES: { faultClass: FaultClass; code: (code: string) => boolean; message: RegExp }[] = [
+  { faultClass: "timeout", code: (c) => TIMEOUT_CODES.has(c), message: /timed? ?out/i },
+  {
+    faultClass: "dns",
+    code: (c) => DNS_CODES.has(c),
+    message: /getaddrinfo|dns error|failed to lookup address|name or service not known|name resolution/i,
+  },
+  {
+    faultClass: "tls",
+    code: (c) => TLS_CODE.test(c),
+    message: /certificate|\btls\b|\bssl\b|handshake|corrupt message/i,
+  },
+  {
+    faultClass: "connection_refused",
+    code: (c) => REFUSED_CODES.has(c),
+    message: /connection refused|econnrefused/i,
+  },
+  {
+    faultClass: "connection_reset",
+    code: (c) => RESET_CODES.has(c),
+    message:
+      /socket hang up|other side closed|connection reset|broken pipe|connection closed|connection lost/i,
+  },
+];
+
+/**
+ * Classifies why a request got no HTTP answer, from the error and its `cause` chain (and
+ * `AggregateError.errors`, which Node's happy-eyeballs connect throws). Codes win over messages:
+ * undici nests Node's `ECONNREFUSED` under "fetch failed", Bun puts `code` on the top-level
+ * `TypeError`, Deno and workerd only have messages.
+ *
+ * @example classifyFault(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" })) // "connection_refused"
+ */
+export function classifyFault(error: unknown): FaultClass {
+  const chain = causeChain(error);
+  for (const e of chain) if (e instanceof TransportError) return e.faultClass;
+  // ky's TimeoutError and AbortSignal.timeout's DOMException share the name.
+  if (chain.some((e) => (e as { name?: unknown } | null)?.name === "TimeoutError")) return "timeout";
+  const codes = chain
+    .map((e) => (e as { code?: unknown }).code)
+    .filter((c): c is string => typeof c === "string");
+  for (const rule of RULES) if (codes.some(rule.code)) return rule.faultClass;
+  const messages = chain.map((e) => (e instanceof Error ? e.message : String(e)));
+  for (const rule of RULES) if (messages.some((m) => rule.message.test(m))) return rule.faultClass;
+  return "network";
+}
+
+/** The error, its causes and any aggregated errors, breadth first, bounded against cycles. */
+function causeChain(error: unknown): unknown[] {
+  const seen: unknown[] = [];
+  const queue = [error];
+  while (queue.length > 0 && seen.length < 16) {
+    const e = queue.shift();
+    if (e === undefined || e === null || seen.includes(e)) continue;
+    seen.push(e);
+    if (typeof e === "object") {
+      const { cause, errors } = e as { cause?: unknown; errors?: unknown };
+      if (cause !== undefined) queue.push(cause);
+      if (Array.isArray(errors)) queue.push(...errors);
+    }
+  }
+  return seen;
+}
+
+/**
+ * The most specific message in the chain ("fetch failed" says less than its cause), with query
+ * strings and userinfo cut from any URL in it: Deno's messages quote the whole request URL.
+ */
+function detail(error: unknown): string {
+  const chain = causeChain(error).filter((e): e is Error => e instanceof Error && e.message !== "");
+  const deepest = chain.at(-1);
+  const message = !deepest ? String(error) : deepest.message;
+  const code = (deepest as { code?: unknown } | undefined)?.code;
+  const coded = typeof code === "string" && !message.includes(code) ? `${message} (${code})` : message;
+  return coded
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@()]*@/gi, "$1")
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#()]*)[?#][^\s()]*/gi, "$1");
+}
+
+/**
+ * Collects a response body up to a byte cap and decodes it as UTF-8; `add` returns false once the
+ * cap is passed, so the reader can stop and drop the rest.
+ *
+ * @example
+ * const body = new CappedBody(65_536);
+ * for await (const chunk of stream) if (!body.add(chunk)) break;
+ * return { body: body.text(), truncated: body.truncated };
+ */
+export class CappedBody {
+  private readonly parts: Uint8Array[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  add(chunk: Uint8Array): boolean {
+    const room = this.maxBytes - this.size;
+    if (chunk.byteLength > room) {
+      if (room > 0) this.parts.push(chunk.subarray(0, room));
+      this.size = this.maxBytes;
+      this.truncated = true;
+      return false;
+    }
+    this.parts.push(chunk);
+    this.size += chunk.byteLength;
+    return true;
+  }
+
+  text(): string {
+    const bytes = new Uint8Array(this.size);
+    let at = 0;
+    for (const part of this.parts) {
+      bytes.set(part, at);
+      at += part.byteLength;
+    }
+    // A cut can split a multi-byte character; drop its head rather than keep a U+FFFD.
+    const end = this.truncated ? completeUtf8Length(bytes) : bytes.length;
+    return new TextDecoder().decode(bytes.subarray(0, end));
+  }
+}
+
+function completeUtf8Length(bytes: Uint8Array): number {
+  let start = bytes.length - 1;
+  // Step back over at most three continuation bytes (10xxxxxx) to the lead byte.
+  while (start >= 0 && bytes.length - start <= 4 && (bytes[start]! & 0xc0) === 0x80) start--;
+  if (start < 0) return bytes.length;
+  const lead = bytes[start]!;
+  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return start + need > bytes.length ? start : bytes.length;
+}
