@@ -19,6 +19,15 @@ for (let i = 0; i < publish; i += 500) {
 }
 await app.start();
 console.log("ready");
+// EXIT_WHEN_IDLE: leave once the store holds nothing pending or in flight (leases of a dead worker included).
+if (process.env.EXIT_WHEN_IDLE) {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    if (app.worker.active === 0 && !(await app.store.nextDueAt())) break;
+  }
+  await app.stop(5_000);
+  process.exit(0);
+}
 process.on("SIGTERM", async () => {
   await app.stop(5_000);
   process.exit(0);
