@@ -1,5 +1,7 @@
 import "reflect-metadata";
-import { container as rootContainer, type DependencyContainer } from "tsyringe";
+import { type DependencyContainer, container as rootContainer } from "tsyringe";
+import { type ConfigRegistry, loadConfig } from "./config/load.ts";
+import type { HooklineConfig } from "./config/schema.ts";
 import type { AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
 import type { Logger } from "./contracts/logger.ts";
@@ -8,8 +10,6 @@ import type { RetryPolicy } from "./contracts/retry.ts";
 import type { Store } from "./contracts/store.ts";
 import type { Transport, TransportFactory } from "./contracts/transport.ts";
 import type { TriggerInstance, TriggerKind } from "./contracts/trigger.ts";
-import { type ConfigRegistry, loadConfig } from "./config/load.ts";
-import type { HooklineConfig } from "./config/schema.ts";
 import { Deliverer, type IntegrationRuntime } from "./engine/deliver.ts";
 import { eventTrigger } from "./engine/event-trigger.ts";
 import { Outbox, type PublishResult } from "./engine/outbox.ts";
@@ -79,7 +79,10 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
   c.register(Tokens.Env, { useValue: options.env ?? {} });
 
   if (!c.isRegistered(Tokens.SqlDriver, true)) {
-    throw new HooklineError("HOOKLINE_NO_STORE", "no store plugin registered: add pglite() or postgres() to plugins");
+    throw new HooklineError(
+      "HOOKLINE_NO_STORE",
+      "no store plugin registered: add pglite() or postgres() to plugins",
+    );
   }
   const store: Store = new SqlStore(c.resolve(Tokens.SqlDriver));
   const guard = new AddressGuard({ allowNetworks: config.engine.allowNetworks });
@@ -90,11 +93,13 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
 
   const renderers = new Map(registry.renderers.map((r) => [r.name, r]));
   const webhooks = new Map<string, CompiledWebhook>();
-  for (const [name, w] of Object.entries(config.webhooks)) webhooks.set(name, compileWebhook(name, w, renderers));
+  for (const [name, w] of Object.entries(config.webhooks))
+    webhooks.set(name, compileWebhook(name, w, renderers));
 
   const providers = new Map(registry.authProviders.map((p) => [p.kind, p]));
   const integrations = new Map<string, IntegrationRuntime>();
-  const viaTransport = (request: Request) => transportFetch(transport, request, config.engine.timeout, config.engine.maxResponseBytes);
+  const viaTransport = (request: Request) =>
+    transportFetch(transport, request, config.engine.timeout, config.engine.maxResponseBytes);
   for (const [name, base] of Object.entries(config.integrations)) {
     const provider = providers.get(base.kind)!;
     const instance = provider.create(config.integrationOptions[name], {
@@ -112,7 +117,9 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     kinds.get(t.kind)!.create(config.triggerOptions[i], { webhooks: t.webhooks, params: t.params }),
   );
 
-  const retry: RetryPolicy = c.isRegistered(Tokens.RetryPolicy, true) ? c.resolve(Tokens.RetryPolicy) : retryContract(config.engine.retry);
+  const retry: RetryPolicy = c.isRegistered(Tokens.RetryPolicy, true)
+    ? c.resolve(Tokens.RetryPolicy)
+    : retryContract(config.engine.retry);
   const deliverer = new Deliverer({
     webhooks,
     integrations,
@@ -134,11 +141,30 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
   });
   const outbox = new Outbox({ store, webhooks, triggers, retry, onEnqueued: () => worker.wake() });
   if (options.migrate !== false) await store.migrate();
-  return new Hookline({ container: c, config, store, outbox, deliverer, worker, webhooks, integrations, triggers, redactor, logger, transport, adminToken: options.adminToken });
+  return new Hookline({
+    container: c,
+    config,
+    store,
+    outbox,
+    deliverer,
+    worker,
+    webhooks,
+    integrations,
+    triggers,
+    redactor,
+    logger,
+    transport,
+    adminToken: options.adminToken,
+  });
 }
 
 /** Adapts the app's transport to a fetch-like function for plugins (token endpoints, logins). */
-async function transportFetch(transport: Transport, request: Request, timeoutMs: number, maxResponseBytes: number): Promise<Response> {
+async function transportFetch(
+  transport: Transport,
+  request: Request,
+  timeoutMs: number,
+  maxResponseBytes: number,
+): Promise<Response> {
   const headers: Record<string, string> = {};
   request.headers.forEach((v, k) => {
     headers[k] = v;
@@ -153,7 +179,10 @@ async function transportFetch(transport: Transport, request: Request, timeoutMs:
     maxResponseBytes: Math.max(maxResponseBytes, 1_048_576),
     signal: request.signal,
   });
-  return new Response(r.status === 204 || r.status === 304 ? null : r.body, { status: r.status, headers: r.headers });
+  return new Response(r.status === 204 || r.status === 304 ? null : r.body, {
+    status: r.status,
+    headers: r.headers,
+  });
 }
 
 interface HooklineParts {
@@ -216,9 +245,15 @@ export class Hookline {
   async start(options: { workers?: boolean } = {}): Promise<void> {
     if (options.workers !== false) this.worker.start();
     for (const t of this.parts.triggers) {
-      await t.start?.({ fire: async (w, e, p) => void (await this.outbox.fire(w, e, p)), signal: this.abort.signal });
+      await t.start?.({
+        fire: async (w, e, p) => void (await this.outbox.fire(w, e, p)),
+        signal: this.abort.signal,
+      });
     }
-    this.logger.log("info", "hookline started", { webhooks: [...this.webhooks.keys()], worker: this.worker.owner });
+    this.logger.log("info", "hookline started", {
+      webhooks: [...this.webhooks.keys()],
+      worker: this.worker.owner,
+    });
   }
 
   /** Stops triggers and workers (finishing what is in flight), closes integrations, transport and store. */

@@ -45,7 +45,8 @@ export function parseArgs(argv: string[]): { positional: string[]; options: Reco
   return { positional, options };
 }
 
-const isLoopback = (host: string) => host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+const isLoopback = (host: string) =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
 
 function registryOf(plugins: readonly Plugin[]): ConfigRegistry {
   const c = root.createChildContainer();
@@ -70,13 +71,17 @@ export async function runCli(runtime: Runtime, argv: string[], basePlugins: Plug
   const { positional, options } = parseArgs(argv);
   const command = positional[0];
   const plugins = [...basePlugins, ...runtime.plugins()];
-  const configFile = typeof options.config === "string" ? options.config : command === "validate" ? positional[1] : undefined;
+  const configFile =
+    typeof options.config === "string" ? options.config : command === "validate" ? positional[1] : undefined;
   const needConfig = async () => {
     if (!configFile) throw new HooklineError("HOOKLINE_USAGE", `${command} needs --config FILE`);
     try {
       return await runtime.readFile(configFile);
     } catch (e) {
-      throw new HooklineError("HOOKLINE_CONFIG_READ", `cannot read config file ${configFile}: ${(e as Error).message}`);
+      throw new HooklineError(
+        "HOOKLINE_CONFIG_READ",
+        `cannot read config file ${configFile}: ${(e as Error).message}`,
+      );
     }
   };
   try {
@@ -86,7 +91,11 @@ export async function runCli(runtime: Runtime, argv: string[], basePlugins: Plug
         return 0;
       case "validate": {
         const text = await needConfig();
-        const config = loadConfig(text, { file: configFile!, env: runtime.env, registry: registryOf(plugins) });
+        const config = loadConfig(text, {
+          file: configFile!,
+          env: runtime.env,
+          registry: registryOf(plugins),
+        });
         runtime.stdout(
           `${configFile}: ok (${Object.keys(config.webhooks).length} webhooks, ${Object.keys(config.integrations).length} integrations, ${config.triggers.length} triggers)`,
         );
@@ -123,8 +132,16 @@ async function render(
   const app = await createHookline({ config: { text, file }, plugins, env: runtime.env, migrate: false });
   try {
     const hook = app.webhooks.get(webhook);
-    if (!hook) throw new HooklineError("HOOKLINE_WEBHOOK_UNKNOWN", `no webhook "${webhook}"; have: ${[...app.webhooks.keys()].join(", ")}`);
-    const event = acceptEvent({ type: "test", ...data.event, customer: data.customer ?? { id: "sample-customer" } });
+    if (!hook)
+      throw new HooklineError(
+        "HOOKLINE_WEBHOOK_UNKNOWN",
+        `no webhook "${webhook}"; have: ${[...app.webhooks.keys()].join(", ")}`,
+      );
+    const event = acceptEvent({
+      type: "test",
+      ...data.event,
+      customer: data.customer ?? { id: "sample-customer" },
+    });
     const params = { ...hook.config.params, ...data.params };
     const prepared = await app.deliverer.prepare(hook, {
       event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp },

@@ -10,10 +10,24 @@ export type { Logger, LogLevel } from "./contracts/logger.ts";
 export type { CompiledTemplate, Renderer, TemplateContext } from "./contracts/renderer.ts";
 export type { AttemptOutcome, RetryDecision, RetryPolicy } from "./contracts/retry.ts";
 export type { Runtime, ServerHandle } from "./contracts/runtime.ts";
-export type { AttemptRecord, Delivery, DeliveryFilter, SqlDriver, SqlExecutor, Store } from "./contracts/store.ts";
-export { type FaultClass, type Transport, TransportError, type TransportFactory, type TransportRequest, type TransportResponse } from "./contracts/transport.ts";
+export type {
+  AttemptRecord,
+  Delivery,
+  DeliveryFilter,
+  SqlDriver,
+  SqlExecutor,
+  Store,
+} from "./contracts/store.ts";
+export {
+  type FaultClass,
+  type Transport,
+  TransportError,
+  type TransportFactory,
+  type TransportRequest,
+  type TransportResponse,
+} from "./contracts/transport.ts";
 export type { TriggerContext, TriggerInstance, TriggerKind } from "./contracts/trigger.ts";
-export { retryContract, parseRetryAfter, HALT_STATUSES } from "./engine/retry.ts";
+export { HALT_STATUSES, parseRetryAfter, retryContract } from "./engine/retry.ts";
 export { ConfigError, HooklineError, StoreUnavailableError, TemplateError } from "./errors.ts";
 export { jsonLogger, silentLogger } from "./logger.ts";
 export { EventInput, type HooklineEvent } from "./model/event.ts";

@@ -8,7 +8,11 @@ const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
  *
  * @example const log = jsonLogger({ write: (l) => console.error(l), redactor, level: "info" });
  */
-export function jsonLogger(options: { write: (line: string) => void; redactor?: Redactor; level?: LogLevel }): Logger {
+export function jsonLogger(options: {
+  write: (line: string) => void;
+  redactor?: Redactor;
+  level?: LogLevel;
+}): Logger {
   const min = order[options.level ?? "info"];
   return {
     log(level, message, fields) {

@@ -1,6 +1,6 @@
 import type { InjectionToken } from "tsyringe";
-import type { AuthProvider } from "./contracts/auth.ts";
 import type { HooklineConfig } from "./config/schema.ts";
+import type { AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Renderer } from "./contracts/renderer.ts";

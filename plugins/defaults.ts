@@ -1,5 +1,5 @@
-import { Tokens } from "../core/tokens.ts";
 import type { Plugin } from "../core/plugin.ts";
+import { Tokens } from "../core/tokens.ts";
 import { basic } from "./basic/index.ts";
 import { eta } from "./eta/index.ts";
 import { headers } from "./headers/index.ts";

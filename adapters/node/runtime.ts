@@ -15,7 +15,9 @@ import { nodeTransport } from "./transport.ts";
 export const nodeTransportPlugin = (): Plugin => ({
   name: "node-transport",
   register(container) {
-    container.register(Tokens.TransportFactory, { useValue: (deps) => nodeTransport({ guard: deps.guard as AddressGuard }) });
+    container.register(Tokens.TransportFactory, {
+      useValue: (deps) => nodeTransport({ guard: deps.guard as AddressGuard }),
+    });
   },
 });
 

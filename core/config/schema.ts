@@ -60,9 +60,16 @@ export const EngineConfig = z
   .object({
     concurrency: z.number().int().min(1).max(10_000).default(50).describe("requests in flight per process"),
     pollInterval: Duration.default(200).describe("how often an idle worker looks for due deliveries"),
-    lease: Duration.default(60_000).describe("how long a claimed delivery stays claimed before another worker may take it"),
+    lease: Duration.default(60_000).describe(
+      "how long a claimed delivery stays claimed before another worker may take it",
+    ),
     timeout: Duration.default(10_000).describe("default request timeout"),
-    maxResponseBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(65_536),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024)
+      .default(65_536),
     retry: z
       .object({
         delays: z.array(Duration).min(1).default([7_000, 45_000, 300_000]),

@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import type { Logger } from "./logger.ts";
 import type { OutboundRequest, TlsIdentity } from "./http.ts";
+import type { Logger } from "./logger.ts";
 
 /** What an integration instance may use from the running app. */
 export interface AuthContext {
@@ -21,7 +21,10 @@ export interface AuthIntegration {
    * Adds credentials. The core has already checked `request.url` against the endpoint prefix and
    * never calls this for a URL outside it.
    */
-  authorize(request: OutboundRequest, options: { signal?: AbortSignal }): OutboundRequest | Promise<OutboundRequest>;
+  authorize(
+    request: OutboundRequest,
+    options: { signal?: AbortSignal },
+  ): OutboundRequest | Promise<OutboundRequest>;
   /** Names of headers `authorize` sets, so that recorded requests show them redacted. */
   readonly credentialHeaders?: readonly string[];
   /** Rewrites a webhook URL before the prefix check (e.g. relative paths resolved against a login's endpoint). */

@@ -13,7 +13,10 @@ export interface Runtime {
   readonly name: "node" | "bun" | "deno" | "workerd";
   readonly env: Record<string, string | undefined>;
   readFile(path: string): Promise<string>;
-  serve(fetch: (request: Request) => Response | Promise<Response>, options: { host: string; port: number }): Promise<ServerHandle>;
+  serve(
+    fetch: (request: Request) => Response | Promise<Response>,
+    options: { host: string; port: number },
+  ): Promise<ServerHandle>;
   /** Plugins this runtime adds (its fastest transport, its TLS client). */
   plugins(): Plugin[];
   stdout(line: string): void;

@@ -51,7 +51,10 @@ export interface Transport {
 
 /** What a transport needs from the app: the SSRF guard to apply to every address it connects to. */
 export interface TransportDeps {
-  guard: { check(ip: string): { allowed: true } | { allowed: false; reason: string }; isIpLiteral(host: string): boolean };
+  guard: {
+    check(ip: string): { allowed: true } | { allowed: false; reason: string };
+    isIpLiteral(host: string): boolean;
+  };
 }
 
 /** Runtime adapters register one of these to give the app their fastest transport. */

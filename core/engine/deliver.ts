@@ -41,9 +41,14 @@ const REDACTED = "[redacted]";
 const MAX_RECORDED_BODY = 65_536;
 
 /** Headers the integration added or changed are masked in what is recorded. */
-function recordable(before: OutboundRequest, after: OutboundRequest, redactor: Redactor): AttemptRecord["request"] {
+function recordable(
+  before: OutboundRequest,
+  after: OutboundRequest,
+  redactor: Redactor,
+): AttemptRecord["request"] {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(after.headers)) headers[k] = before.headers[k] === v ? redactor.redact(v) : REDACTED;
+  for (const [k, v] of Object.entries(after.headers))
+    headers[k] = before.headers[k] === v ? redactor.redact(v) : REDACTED;
   // An integration that put credentials into the URL (query) must not have them recorded: keep the URL it was given.
   const url = redactor.redact(after.url === before.url ? after.url : before.url);
   const body = after.body === undefined ? undefined : redactor.redact(after.body.slice(0, MAX_RECORDED_BODY));
@@ -75,32 +80,64 @@ export class Deliverer {
   constructor(private readonly o: DelivererOptions) {}
 
   /** Renders and authorizes a webhook for a context without sending it (also the test endpoint's path). */
-  async prepare(hook: CompiledWebhook, context: Record<string, unknown>, extraHeaders: Record<string, string> = {}, signal?: AbortSignal): Promise<PreparedRequest> {
-    const fallback = { method: hook.config.method, url: this.o.redactor.redact(hook.config.url), headers: {} };
+  async prepare(
+    hook: CompiledWebhook,
+    context: Record<string, unknown>,
+    extraHeaders: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<PreparedRequest> {
+    const fallback = {
+      method: hook.config.method,
+      url: this.o.redactor.redact(hook.config.url),
+      headers: {},
+    };
     let rendered: OutboundRequest;
     try {
       rendered = renderRequest(hook, { ...context, webhook: { name: hook.name } });
     } catch (e) {
       throw new NotSent("render", `render: ${(e as Error).message}`, fallback);
     }
-    rendered.headers = { "user-agent": this.o.userAgent ?? "hookline/0.1", ...rendered.headers, ...extraHeaders };
+    rendered.headers = {
+      "user-agent": this.o.userAgent ?? "hookline/0.1",
+      ...rendered.headers,
+      ...extraHeaders,
+    };
     const name = hook.config.integration;
     if (!name) return { request: rendered, recorded: recordable(rendered, rendered, this.o.redactor) };
     const integration = this.o.integrations.get(name);
-    if (!integration) throw new NotSent("config", `integration "${name}" is not configured`, recordable(rendered, rendered, this.o.redactor));
+    if (!integration)
+      throw new NotSent(
+        "config",
+        `integration "${name}" is not configured`,
+        recordable(rendered, rendered, this.o.redactor),
+      );
     try {
-      if (integration.instance.resolveUrl) rendered.url = await integration.instance.resolveUrl(rendered.url, { signal });
+      if (integration.instance.resolveUrl)
+        rendered.url = await integration.instance.resolveUrl(rendered.url, { signal });
       assertUnderEndpointPrefix(rendered.url, integration.endpointPrefix, name);
     } catch (e) {
       const cls = e instanceof HooklineError && e.code === "HOOKLINE_AUTH_SCOPE" ? "scope" : "auth";
-      throw new NotSent(cls, (e as Error).message, recordable(rendered, rendered, this.o.redactor), e instanceof TransportError);
+      throw new NotSent(
+        cls,
+        (e as Error).message,
+        recordable(rendered, rendered, this.o.redactor),
+        e instanceof TransportError,
+      );
     }
     let authorized: OutboundRequest;
     try {
-      authorized = await integration.instance.authorize({ ...rendered, headers: { ...rendered.headers } }, { signal });
+      authorized = await integration.instance.authorize(
+        { ...rendered, headers: { ...rendered.headers } },
+        { signal },
+      );
     } catch (e) {
       const retryable = e instanceof TransportError;
-      throw new NotSent("auth", `authorize (${name}): ${(e as Error).message}`, recordable(rendered, rendered, this.o.redactor), retryable);
+      throw new NotSent(
+        "auth",
+        `authorize (${name}): ${(e as Error).message}`,
+        recordable(rendered, rendered, this.o.redactor),
+        retryable,
+      );
     }
     return {
       request: authorized,
@@ -111,13 +148,27 @@ export class Deliverer {
   }
 
   /** Sends a prepared request; on 401 an integration may refresh its credentials for one more try. */
-  async send(prepared: PreparedRequest, hook: CompiledWebhook, signal?: AbortSignal): Promise<TransportResponse> {
+  async send(
+    prepared: PreparedRequest,
+    hook: CompiledWebhook,
+    signal?: AbortSignal,
+  ): Promise<TransportResponse> {
     const timeoutMs = hook.config.timeout ?? this.o.timeoutMs;
     const go = (req: OutboundRequest) =>
-      this.o.transport.send({ ...req, timeoutMs, maxResponseBytes: this.o.maxResponseBytes, tls: prepared.tls, signal });
+      this.o.transport.send({
+        ...req,
+        timeoutMs,
+        maxResponseBytes: this.o.maxResponseBytes,
+        tls: prepared.tls,
+        signal,
+      });
     const response = await go(prepared.request);
     const integration = prepared.integration;
-    if (response.status === 401 && integration?.instance.onUnauthorized && (await integration.instance.onUnauthorized())) {
+    if (
+      response.status === 401 &&
+      integration?.instance.onUnauthorized &&
+      (await integration.instance.onUnauthorized())
+    ) {
       const again = await integration.instance.authorize({ ...prepared.request }, { signal });
       return go(again);
     }
@@ -127,7 +178,10 @@ export class Deliverer {
   async attempt(delivery: Delivery, signal?: AbortSignal): Promise<DeliveryResult> {
     const startedAt = new Date();
     const t0 = performance.now();
-    const result = (attempt: Omit<AttemptRecord, "deliveryId" | "number" | "startedAt" | "durationMs">, next: DeliveryNext): DeliveryResult => ({
+    const result = (
+      attempt: Omit<AttemptRecord, "deliveryId" | "number" | "startedAt" | "durationMs">,
+      next: DeliveryNext,
+    ): DeliveryResult => ({
       deliveryId: delivery.id,
       leaseOwner: delivery.leaseOwner ?? "",
       webhook: delivery.webhook,
@@ -147,27 +201,45 @@ export class Deliverer {
     const hook = this.o.webhooks.get(delivery.webhook);
     if (!hook) {
       return result(
-        { request: { method: "POST", url: "", headers: {} }, errorClass: "config", error: `webhook "${delivery.webhook}" is no longer configured`, outcome: "failed" },
+        {
+          request: { method: "POST", url: "", headers: {} },
+          errorClass: "config",
+          error: `webhook "${delivery.webhook}" is no longer configured`,
+          outcome: "failed",
+        },
         { status: "failed", reason: `webhook "${delivery.webhook}" is no longer configured` },
       );
     }
     const halted = this.haltedRuns.get(`${delivery.webhook}\u0000${delivery.runId}`);
     if (halted) {
       return result(
-        { request: { method: hook.config.method, url: "", headers: {} }, errorClass: "halted", error: `not sent: ${halted}`, outcome: "halted" },
+        {
+          request: { method: hook.config.method, url: "", headers: {} },
+          errorClass: "halted",
+          error: `not sent: ${halted}`,
+          outcome: "halted",
+        },
         { status: "halted", reason: `run halted: ${halted}` },
       );
     }
 
     let prepared: PreparedRequest;
     try {
-      prepared = await this.prepare(hook, delivery.context, { "idempotency-key": delivery.idempotencyKey }, signal);
+      prepared = await this.prepare(
+        hook,
+        delivery.context,
+        { "idempotency-key": delivery.idempotencyKey },
+        signal,
+      );
     } catch (e) {
       const ns = e as NotSent;
       const decision: RetryDecision = ns.retryable
         ? this.o.retry.decide({ kind: "fault", faultClass: "network", message: ns.message }, attemptNo)
         : { action: "fail", reason: ns.message };
-      return result({ request: ns.request, errorClass: ns.errorClass, error: ns.message, outcome: outcomeOf(decision) }, nextOf(decision));
+      return result(
+        { request: ns.request, errorClass: ns.errorClass, error: ns.message, outcome: outcomeOf(decision) },
+        nextOf(decision),
+      );
     }
 
     let outcome: AttemptOutcome;
@@ -176,13 +248,19 @@ export class Deliverer {
       response = await this.send(prepared, hook, signal);
       outcome = { kind: "response", status: response.status, headers: response.headers };
     } catch (e) {
-      const fault = e instanceof TransportError ? e : new TransportError("network", (e as Error).message, { cause: e });
-      outcome = { kind: "fault", faultClass: fault.faultClass, message: this.o.redactor.redact(fault.message) };
+      const fault =
+        e instanceof TransportError ? e : new TransportError("network", (e as Error).message, { cause: e });
+      outcome = {
+        kind: "fault",
+        faultClass: fault.faultClass,
+        message: this.o.redactor.redact(fault.message),
+      };
     }
     const decision = this.o.retry.decide(outcome, attemptNo);
     // Bounded: the store holds every halt; this map only spares siblings claimed in the same breath.
     if (this.haltedRuns.size > 10_000) this.haltedRuns.clear();
-    if (decision.action === "halt") this.haltedRuns.set(`${delivery.webhook}\u0000${delivery.runId}`, decision.reason);
+    if (decision.action === "halt")
+      this.haltedRuns.set(`${delivery.webhook}\u0000${delivery.runId}`, decision.reason);
     return result(
       {
         request: prepared.recorded,
@@ -197,11 +275,16 @@ export class Deliverer {
       nextOf(decision),
     );
   }
-
 }
 
 const outcomeOf = (d: RetryDecision): AttemptRecord["outcome"] =>
-  d.action === "succeed" ? "succeeded" : d.action === "retry" ? "retry" : d.action === "halt" ? "halted" : "failed";
+  d.action === "succeed"
+    ? "succeeded"
+    : d.action === "retry"
+      ? "retry"
+      : d.action === "halt"
+        ? "halted"
+        : "failed";
 
 const nextOf = (d: RetryDecision): DeliveryNext =>
   d.action === "succeed"
@@ -211,4 +294,3 @@ const nextOf = (d: RetryDecision): DeliveryNext =>
       : d.action === "halt"
         ? { status: "halted", reason: d.reason }
         : { status: "failed", reason: d.reason };
-

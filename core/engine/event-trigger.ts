@@ -11,7 +11,12 @@ const EventTriggerOptions = z
   .strict();
 
 const globToRegExp = (glob: string) =>
-  new RegExp(`^${glob.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  new RegExp(
+    `^${glob
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
 
 /**
  * The built-in `event` trigger: fires its webhooks for events published through `POST /v1/events` or

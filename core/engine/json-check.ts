@@ -72,12 +72,12 @@ export function jsonErrorAt(text: string): { line: number; column: number; expec
         else fail("',' or ']'");
       }
     }
-    if (c === '"') return string();
-    if (c === "t") return literal("true");
-    if (c === "f") return literal("false");
-    if (c === "n") return literal("null");
-    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return number();
-    fail(c === undefined ? "a value (the text ended)" : "a value");
+    if (c === '"') string();
+    else if (c === "t") literal("true");
+    else if (c === "f") literal("false");
+    else if (c === "n") literal("null");
+    else if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) number();
+    else fail(c === undefined ? "a value (the text ended)" : "a value");
   };
   try {
     value();

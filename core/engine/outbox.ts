@@ -43,7 +43,12 @@ export class Outbox {
   ) {}
 
   /** Builds (does not write) the delivery of one webhook for one event. */
-  delivery(webhook: string, event: HooklineEvent, runId: string, triggerParams?: Record<string, unknown>): NewDelivery {
+  delivery(
+    webhook: string,
+    event: HooklineEvent,
+    runId: string,
+    triggerParams?: Record<string, unknown>,
+  ): NewDelivery {
     const hook = this.deps.webhooks.get(webhook);
     if (!hook) throw new Error(`unknown webhook "${webhook}"`);
     const params = { ...hook.config.params, ...triggerParams, ...event.params };
@@ -75,7 +80,8 @@ export class Outbox {
       const seen = new Map<string, NewDelivery>();
       for (const t of this.deps.triggers) {
         if (!t.matches?.(event)) continue;
-        for (const w of t.webhooks) if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? runId, t.params));
+        for (const w of t.webhooks)
+          if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? runId, t.params));
       }
       rows.push(...seen.values());
       return { event, deliveries: [...seen.values()] };
@@ -88,15 +94,23 @@ export class Outbox {
         id: event.id,
         type: event.type,
         // A re-sent event id keeps its earlier deliveries; list only what this call created.
-        deliveries: deliveries.filter((d) => inserted.has(d.id)).map((d) => ({ id: d.id, webhook: d.webhook })),
+        deliveries: deliveries
+          .filter((d) => inserted.has(d.id))
+          .map((d) => ({ id: d.id, webhook: d.webhook })),
       })),
     };
   }
 
   /** Writes one delivery per named webhook for one event (for triggers that are their own source). */
-  async fire(webhooks: readonly string[], event: HooklineEvent, params?: Record<string, unknown>): Promise<string[]> {
+  async fire(
+    webhooks: readonly string[],
+    event: HooklineEvent,
+    params?: Record<string, unknown>,
+  ): Promise<string[]> {
     const runId = event.runId ?? `run_${crypto.randomUUID()}`;
-    const ids = await this.deps.store.enqueue([...new Set(webhooks)].map((w) => this.delivery(w, event, runId, params)));
+    const ids = await this.deps.store.enqueue(
+      [...new Set(webhooks)].map((w) => this.delivery(w, event, runId, params)),
+    );
     if (ids.length > 0) this.deps.onEnqueued?.();
     return ids;
   }

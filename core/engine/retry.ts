@@ -61,16 +61,23 @@ export function retryContract(options: RetryContractOptions): RetryPolicy {
     decide(outcome: AttemptOutcome, attempt): RetryDecision {
       if (outcome.kind === "fault") {
         const why = `${outcome.faultClass}: ${outcome.message}`;
-        return RETRYABLE_FAULTS.has(outcome.faultClass) ? retryOrGiveUp(attempt, why) : { action: "fail", reason: why };
+        return RETRYABLE_FAULTS.has(outcome.faultClass)
+          ? retryOrGiveUp(attempt, why)
+          : { action: "fail", reason: why };
       }
       const s = outcome.status;
       if (s >= 200 && s < 300) return { action: "succeed" };
       if (s === 429) {
         const after = parseRetryAfter(outcome.headers["retry-after"]);
-        return retryOrGiveUp(attempt, "HTTP 429", after === undefined ? 0 : Math.min(after, options.maxRetryAfter));
+        return retryOrGiveUp(
+          attempt,
+          "HTTP 429",
+          after === undefined ? 0 : Math.min(after, options.maxRetryAfter),
+        );
       }
       if (s >= 500) return retryOrGiveUp(attempt, `HTTP ${s}`);
-      if (HALT_STATUSES.has(s)) return { action: "halt", reason: `HTTP ${s} halts this webhook for the rest of the run` };
+      if (HALT_STATUSES.has(s))
+        return { action: "halt", reason: `HTTP ${s} halts this webhook for the rest of the run` };
       if (s >= 300 && s < 400) {
         const to = outcome.headers.location ? ` to ${outcome.headers.location.split("?")[0]}` : "";
         return { action: "fail", reason: `HTTP ${s}: redirect${to} not followed` };

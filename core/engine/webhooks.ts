@@ -1,6 +1,6 @@
+import type { WebhookConfig } from "../config/schema.ts";
 import type { OutboundRequest } from "../contracts/http.ts";
 import type { CompiledTemplate, Renderer, TemplateContext } from "../contracts/renderer.ts";
-import type { WebhookConfig } from "../config/schema.ts";
 import { HooklineError, TemplateError } from "../errors.ts";
 import { jsonErrorAt } from "./json-check.ts";
 
@@ -13,14 +13,22 @@ export interface CompiledWebhook {
   body?: CompiledTemplate;
 }
 
-const CONTENT_TYPES = { json: "application/json", text: "text/plain; charset=utf-8", xml: "application/xml" } as const;
+const CONTENT_TYPES = {
+  json: "application/json",
+  text: "text/plain; charset=utf-8",
+  xml: "application/xml",
+} as const;
 
 /**
  * Compiles a webhook's url, header and body templates with its engine.
  *
  * @example const hook = compileWebhook("crm", config.webhooks.crm, renderers);
  */
-export function compileWebhook(name: string, config: WebhookConfig, renderers: ReadonlyMap<string, Renderer>): CompiledWebhook {
+export function compileWebhook(
+  name: string,
+  config: WebhookConfig,
+  renderers: ReadonlyMap<string, Renderer>,
+): CompiledWebhook {
   const renderer = renderers.get(config.engine);
   if (!renderer) {
     throw new HooklineError(
@@ -33,7 +41,10 @@ export function compileWebhook(name: string, config: WebhookConfig, renderers: R
     name,
     config,
     url: renderer.compile(config.url, at("url")),
-    headers: Object.entries(config.headers).map(([h, t]) => [h.toLowerCase(), renderer.compile(t, at(`headers.${h}`))]),
+    headers: Object.entries(config.headers).map(([h, t]) => [
+      h.toLowerCase(),
+      renderer.compile(t, at(`headers.${h}`)),
+    ]),
     body: config.body === undefined ? undefined : renderer.compile(config.body, at("body")),
   };
 }
@@ -50,7 +61,8 @@ export function renderRequest(hook: CompiledWebhook, context: TemplateContext): 
     try {
       return t.render(context);
     } catch (e) {
-      if (e instanceof TemplateError) throw new TemplateError(`${what}: ${e.message}`, { cause: e, line: e.line, column: e.column });
+      if (e instanceof TemplateError)
+        throw new TemplateError(`${what}: ${e.message}`, { cause: e, line: e.line, column: e.column });
       throw new TemplateError(`${what}: ${(e as Error).message}`, { cause: e });
     }
   };
@@ -69,7 +81,8 @@ export function renderRequest(hook: CompiledWebhook, context: TemplateContext): 
   if (hook.body) headers["content-type"] = CONTENT_TYPES[format];
   for (const [name, t] of hook.headers) {
     const value = step(`headers.${name}`, t);
-    if (/[\r\n]/.test(value)) throw new TemplateError(`headers.${name}: rendered value contains a line break`);
+    if (/[\r\n]/.test(value))
+      throw new TemplateError(`headers.${name}: rendered value contains a line break`);
     headers[name] = value;
   }
   let body: string | undefined;
@@ -80,8 +93,13 @@ export function renderRequest(hook: CompiledWebhook, context: TemplateContext): 
         JSON.parse(body);
       } catch (e) {
         const at = jsonErrorAt(body);
-        const where = at ? ` at line ${at.line}, column ${at.column}: expected ${at.expected}` : `: ${(e as Error).message}`;
-        throw new TemplateError(`body: rendered json does not parse${where}`, { line: at?.line, column: at?.column });
+        const where = at
+          ? ` at line ${at.line}, column ${at.column}: expected ${at.expected}`
+          : `: ${(e as Error).message}`;
+        throw new TemplateError(`body: rendered json does not parse${where}`, {
+          line: at?.line,
+          column: at?.column,
+        });
       }
     }
   }

@@ -18,7 +18,14 @@ export interface WorkerOptions {
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /**
@@ -119,6 +126,11 @@ export class Worker {
     this.o
       .attempt(delivery, this.abort.signal)
       .then((r) => {
+        const n = r.next;
+        const fields = { delivery: r.deliveryId, webhook: r.webhook, attempt: r.attempt.number, status: r.attempt.status };
+        if (n.status === "succeeded") this.o.logger.log("debug", "delivered", fields);
+        else if (n.status === "pending") this.o.logger.log("info", `retry in ${Math.round(n.delayMs)} ms: ${n.reason}`, fields);
+        else this.o.logger.log("warn", `${n.status}: ${n.reason}`, fields);
         this.results.push(r);
         this.flushSoon();
       })
@@ -149,7 +161,10 @@ export class Worker {
       await this.o.store.complete(batch);
     } catch (e) {
       this.results.unshift(...batch);
-      this.o.logger.log("error", "recording results failed; will try again", { error: (e as Error).message, pending: this.results.length });
+      this.o.logger.log("error", "recording results failed; will try again", {
+        error: (e as Error).message,
+        pending: this.results.length,
+      });
       await sleep(Math.min(1_000, this.o.pollIntervalMs * 2));
     }
   }

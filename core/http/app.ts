@@ -40,7 +40,9 @@ export function createHttpApp(app: Hookline, options: { adminToken?: string }) {
     const auth = c.req.header("authorization") ?? "";
     const m = /^Bearer\s+(.+)$/i.exec(auth);
     if (!m || !timingSafeEqual(m[1]!.trim(), options.adminToken)) {
-      return c.json({ error: "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN)" }, 401, { "www-authenticate": "Bearer" });
+      return c.json({ error: "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN)" }, 401, {
+        "www-authenticate": "Bearer",
+      });
     }
     return next();
   });
@@ -51,7 +53,8 @@ export function createHttpApp(app: Hookline, options: { adminToken?: string }) {
     // Check against the one shape the body claims, so issues name fields (a union would name none).
     const batch = typeof body.value === "object" && body.value !== null && "events" in body.value;
     const parsed = (batch ? EventsBatch : EventInput).safeParse(body.value);
-    if (!parsed.success) return c.json({ error: batch ? "invalid events" : "invalid event", issues: issues(parsed.error) }, 400);
+    if (!parsed.success)
+      return c.json({ error: batch ? "invalid events" : "invalid event", issues: issues(parsed.error) }, 400);
     const events = "events" in parsed.data ? parsed.data.events : [parsed.data];
     try {
       return reply(app, c, 202, await app.publish(events));
@@ -66,7 +69,10 @@ export function createHttpApp(app: Hookline, options: { adminToken?: string }) {
     if (!q.success) return c.json({ error: "invalid query", issues: issues(q.error) }, 400);
     try {
       const deliveries = await app.store.listDeliveries(q.data);
-      return reply(app, c, 200, { deliveries, next: deliveries.length === (q.data.limit ?? 100) ? deliveries.at(-1)?.id : undefined });
+      return reply(app, c, 200, {
+        deliveries,
+        next: deliveries.length === (q.data.limit ?? 100) ? deliveries.at(-1)?.id : undefined,
+      });
     } catch (e) {
       return storeDown(app, c, e);
     }
@@ -88,8 +94,15 @@ export function createHttpApp(app: Hookline, options: { adminToken?: string }) {
     try {
       const existing = await app.store.getDelivery(id);
       if (!existing) return c.json({ error: `no delivery ${id}` }, 404);
-      const delivery = await app.store.retryDelivery(id, existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4);
-      if (!delivery) return c.json({ error: `delivery ${id} is ${existing.status}; only finished deliveries can be retried` }, 409);
+      const delivery = await app.store.retryDelivery(
+        id,
+        existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
+      );
+      if (!delivery)
+        return c.json(
+          { error: `delivery ${id} is ${existing.status}; only finished deliveries can be retried` },
+          409,
+        );
       app.worker.wake();
       return reply(app, c, 202, { delivery });
     } catch (e) {

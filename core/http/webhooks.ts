@@ -16,7 +16,12 @@ const TestBody = z
 
 const DEFAULT_SAMPLE = {
   event: { type: "test", data: {} },
-  customer: { id: "sample-customer", email: "customer@example.com", first_name: "Sample", last_name: "Customer" },
+  customer: {
+    id: "sample-customer",
+    email: "customer@example.com",
+    first_name: "Sample",
+    last_name: "Customer",
+  },
 };
 
 /**
@@ -28,7 +33,11 @@ export function webhookRoutes(app: Hookline) {
 
   r.get("/", (c) =>
     reply(app, c, 200, {
-      webhooks: [...app.webhooks.values()].map((w) => ({ name: w.name, method: w.config.method, integration: w.config.integration })),
+      webhooks: [...app.webhooks.values()].map((w) => ({
+        name: w.name,
+        method: w.config.method,
+        integration: w.config.integration,
+      })),
     }),
   );
 
@@ -49,16 +58,26 @@ export function webhookRoutes(app: Hookline) {
       return c.json({ error: "invalid test request", issues: issues(parsed.error) }, 400);
     }
     const sample = hook.config.sample ?? {};
-    const eventIn = { ...DEFAULT_SAMPLE.event, ...sample.event, ...parsed.data.event } as Record<string, unknown>;
+    const eventIn = { ...DEFAULT_SAMPLE.event, ...sample.event, ...parsed.data.event } as Record<
+      string,
+      unknown
+    >;
     const customer = (parsed.data.customer ?? sample.customer ?? DEFAULT_SAMPLE.customer) as { id: string };
     let event: ReturnType<typeof acceptEvent>;
     try {
-      event = acceptEvent({ ...(eventIn as { type: string }), customer: customer.id === undefined ? { ...customer, id: "sample-customer" } : customer });
+      event = acceptEvent({
+        ...(eventIn as { type: string }),
+        customer: customer.id === undefined ? { ...customer, id: "sample-customer" } : customer,
+      });
     } catch (e) {
       return c.json({ error: `invalid sample event: ${(e as Error).message}` }, 400);
     }
     const params = { ...hook.config.params, ...sample.params, ...parsed.data.params };
-    const context = { event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp }, customer: event.customer, params };
+    const context = {
+      event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp },
+      customer: event.customer,
+      params,
+    };
     let prepared: Awaited<ReturnType<typeof app.deliverer.prepare>>;
     try {
       prepared = await app.deliverer.prepare(hook, context, { "idempotency-key": `test:${event.id}` });
@@ -71,7 +90,11 @@ export function webhookRoutes(app: Hookline) {
       return reply(app, c, 200, { request: prepared.recorded, params, response });
     } catch (e) {
       const fault = e instanceof TransportError ? e.faultClass : "network";
-      return reply(app, c, 200, { request: prepared.recorded, params, error: { class: fault, message: (e as Error).message } });
+      return reply(app, c, 200, {
+        request: prepared.recorded,
+        params,
+        error: { class: fault, message: (e as Error).message },
+      });
     }
   });
 

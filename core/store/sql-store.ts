@@ -94,13 +94,23 @@ export class SqlStore implements Store {
         await tx.query(
           "CREATE TABLE IF NOT EXISTS hookline_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
         );
-        const done = new Set((await tx.query<{ version: number }>("SELECT version FROM hookline_migrations")).map((r) => r.version));
+        const done = new Set(
+          (await tx.query<{ version: number }>("SELECT version FROM hookline_migrations")).map(
+            (r) => r.version,
+          ),
+        );
         for (const m of migrations) {
           if (done.has(m.version)) continue;
-          for (const statement of m.sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) {
+          for (const statement of m.sql
+            .split(/;\s*\n/)
+            .map((s) => s.trim())
+            .filter(Boolean)) {
             await tx.query(statement);
           }
-          await tx.query("INSERT INTO hookline_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
+          await tx.query("INSERT INTO hookline_migrations (version, name) VALUES ($1, $2)", [
+            m.version,
+            m.name,
+          ]);
         }
       }),
     );
@@ -222,7 +232,10 @@ export class SqlStore implements Store {
     );
   }
 
-  private async haltRuns(tx: SqlExecutor, halts: { webhook: string; run_id: string; reason: string }[]): Promise<void> {
+  private async haltRuns(
+    tx: SqlExecutor,
+    halts: { webhook: string; run_id: string; reason: string }[],
+  ): Promise<void> {
     const json = JSON.stringify(halts);
     await tx.query(
       `INSERT INTO hookline_halted_runs (webhook, run_id, reason)

@@ -11,11 +11,15 @@ const base = "http://127.0.0.1:8080";
 await startSink(4001);
 console.log("[demo] sink listening on http://127.0.0.1:4001");
 
-const server = spawn(process.execPath, [join(root, "bin", "hookline.js"), "serve", "--config", join(here, "hookline.yaml")], {
-  cwd: root,
-  env: { CRM_PASSWORD: "demo-password", ...process.env },
-  stdio: ["ignore", "inherit", "pipe"],
-});
+const server = spawn(
+  process.execPath,
+  [join(root, "bin", "hookline.js"), "serve", "--config", join(here, "hookline.yaml")],
+  {
+    cwd: root,
+    env: { CRM_PASSWORD: "demo-password", ...process.env },
+    stdio: ["ignore", "inherit", "pipe"],
+  },
+);
 // hookline logs JSON lines on stderr; show them compactly.
 server.stderr.on("data", (chunk) => {
   for (const line of chunk.toString().split("\n").filter(Boolean)) {
@@ -49,9 +53,16 @@ for (const customer of people) {
   const r = await fetch(`${base}/v1/events`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ id: `signup-${customer.id}`, type: "signup", customer, data: { source: "landing-page" } }),
+    body: JSON.stringify({
+      id: `signup-${customer.id}`,
+      type: "signup",
+      customer,
+      data: { source: "landing-page" },
+    }),
   });
-  console.log(`[demo] POST /v1/events signup ${customer.id} -> ${r.status} ${JSON.stringify(await r.json())}`);
+  console.log(
+    `[demo] POST /v1/events signup ${customer.id} -> ${r.status} ${JSON.stringify(await r.json())}`,
+  );
 }
 console.log(`[demo] the third contact is refused once (503) and retried after ~2 s. Try:
   curl -s ${base}/v1/deliveries | jq

@@ -5,7 +5,10 @@ import { Tokens } from "../../core/tokens.ts";
 
 const BasicOptions = z
   .object({
-    username: z.string().min(1).refine((u) => !u.includes(":"), "a user-id may not contain ':' (RFC 7617)"),
+    username: z
+      .string()
+      .min(1)
+      .refine((u) => !u.includes(":"), "a user-id may not contain ':' (RFC 7617)"),
     password: z.string(),
   })
   .strict();

@@ -29,11 +29,13 @@ export const headersProvider: AuthProvider<z.output<typeof HeadersOptions>> = {
     return {
       credentialHeaders: set.map(([n]) => n),
       secrets: () =>
-        headers.filter((h) => h.secret).flatMap((h) => {
-          // A "Bearer x" value: the token alone is the secret too (it may be echoed without its scheme).
-          const token = /^\S+\s+(\S.*)$/.exec(h.value)?.[1];
-          return token ? [h.value, token] : [h.value];
-        }),
+        headers
+          .filter((h) => h.secret)
+          .flatMap((h) => {
+            // A "Bearer x" value: the token alone is the secret too (it may be echoed without its scheme).
+            const token = /^\S+\s+(\S.*)$/.exec(h.value)?.[1];
+            return token ? [h.value, token] : [h.value];
+          }),
       authorize: (request) => {
         const out = { ...request.headers };
         for (const [n, v] of set) out[n] = v;

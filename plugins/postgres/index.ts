@@ -13,7 +13,8 @@ export interface PostgresOptions {
 type Sql = ReturnType<typeof postgresJs>;
 
 const wrap = (sql: Pick<Sql, "unsafe">): SqlExecutor => ({
-  query: async <T>(text: string, params?: unknown[]) => (await sql.unsafe(text, (params ?? []) as any[])) as unknown as T[],
+  query: async <T>(text: string, params?: unknown[]) =>
+    (await sql.unsafe(text, (params ?? []) as any[])) as unknown as T[],
 });
 
 /**

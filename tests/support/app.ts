@@ -1,9 +1,9 @@
+import { nodeTransportPlugin } from "../../adapters/node/runtime.ts";
 import type { Hookline } from "../../core/app.ts";
 import { createHookline } from "../../core/app.ts";
 import type { SqlDriver } from "../../core/contracts/store.ts";
 import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
-import { nodeTransportPlugin } from "../../adapters/node/runtime.ts";
 import { basic } from "../../plugins/basic/index.ts";
 import { eta } from "../../plugins/eta/index.ts";
 import { headers } from "../../plugins/headers/index.ts";
@@ -26,18 +26,30 @@ export async function testApp(
   const logs: string[] = [];
   const app = await createHookline({
     config: { text: yaml, file: "test.yaml" },
-    plugins: [eta(), basic(), headers(), nodeTransportPlugin(), useDriver(driver), ...(options.plugins ?? [])],
+    plugins: [
+      eta(),
+      basic(),
+      headers(),
+      nodeTransportPlugin(),
+      useDriver(driver),
+      ...(options.plugins ?? []),
+    ],
     env: options.env ?? {},
     adminToken: options.adminToken,
     logger: (redactor) => ({
-      log: (level, message, fields) => logs.push(redactor.redact(JSON.stringify({ level, message, ...fields }))),
+      log: (level, message, fields) =>
+        logs.push(redactor.redact(JSON.stringify({ level, message, ...fields }))),
     }),
   });
   return Object.assign(app, { logs });
 }
 
 /** Polls until `check` returns a truthy value (or throws after `ms`). */
-export async function eventually<T>(check: () => Promise<T> | T, ms = 15_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  ms = 15_000,
+  what = "condition",
+): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
   while (Date.now() < end) {

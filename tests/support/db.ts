@@ -1,7 +1,7 @@
+import postgresJs from "postgres";
 import type { SqlDriver } from "../../core/contracts/store.ts";
 import { pgliteDriver } from "../../plugins/pglite/index.ts";
 import { postgresDriver } from "../../plugins/postgres/index.ts";
-import postgresJs from "postgres";
 
 /** The Postgres server the suites use, when there is one (CI sets it). */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;

@@ -1,7 +1,8 @@
 // A delivery worker in its own OS process, for crash tests: `bun tests/support/worker-process.ts`
 // with HOOKLINE_CONFIG (YAML text) and DATABASE_URL in the environment. Prints "ready" when claiming.
-import { createHookline } from "../../core/app.ts";
+
 import { nodeTransportPlugin } from "../../adapters/node/runtime.ts";
+import { createHookline } from "../../core/app.ts";
 import { defaultPlugins } from "../../plugins/defaults.ts";
 
 const app = await createHookline({
@@ -14,7 +15,11 @@ const app = await createHookline({
 const publish = Number(process.env.PUBLISH_COUNT ?? 0);
 for (let i = 0; i < publish; i += 500) {
   await app.publish(
-    Array.from({ length: Math.min(500, publish - i) }, (_, j) => ({ id: `e-${i + j}`, type: "tick", data: { n: i + j } })),
+    Array.from({ length: Math.min(500, publish - i) }, (_, j) => ({
+      id: `e-${i + j}`,
+      type: "tick",
+      data: { n: i + j },
+    })),
   );
 }
 await app.start();

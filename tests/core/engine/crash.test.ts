@@ -3,8 +3,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createHookline } from "../../../core/app.ts";
 import { nodeTransportPlugin } from "../../../adapters/node/runtime.ts";
+import { createHookline } from "../../../core/app.ts";
 import { defaultPlugins } from "../../../plugins/defaults.ts";
 import { eventually } from "../../support/app.ts";
 import { freshDatabase, TEST_DATABASE_URL } from "../../support/db.ts";
@@ -41,10 +41,15 @@ function worker(env: Record<string, string>): { child: ChildProcess; ready: Prom
   return { child, ready };
 }
 
-const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once("exit", r)));
+const exited = (c: ChildProcess) =>
+  new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once("exit", r)));
 
 /** Kills a worker with SIGKILL mid-run, starts another, and checks that nothing was lost. */
-async function crashScenario(storeEnv: Record<string, string>, publish: (sinkUrl: string) => Promise<void>, readStore: () => Promise<{ keys: Map<string, string>; statuses: string[] }>) {
+async function crashScenario(
+  storeEnv: Record<string, string>,
+  publish: (sinkUrl: string) => Promise<void>,
+  readStore: () => Promise<{ keys: Map<string, string>; statuses: string[] }>,
+) {
   const sink = await startSink(() => ({ status: 200, delayMs: 5 }));
   try {
     await publish(sink.url);
@@ -57,9 +62,20 @@ async function crashScenario(storeEnv: Record<string, string>, publish: (sinkUrl
     expect(sentBeforeCrash).toBeLessThan(TOTAL);
 
     // The second worker takes over the dead one's leases when they expire, and leaves when all is done.
-    const second = worker({ ...storeEnv, HOOKLINE_CONFIG: config(sink.url), WORKER_ID: "second", PUBLISH_COUNT: "0", EXIT_WHEN_IDLE: "1" });
+    const second = worker({
+      ...storeEnv,
+      HOOKLINE_CONFIG: config(sink.url),
+      WORKER_ID: "second",
+      PUBLISH_COUNT: "0",
+      EXIT_WHEN_IDLE: "1",
+    });
     const done = exited(second.child);
-    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error("second worker did not finish in 90 s")), 90_000))]);
+    await Promise.race([
+      done,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("second worker did not finish in 90 s")), 90_000),
+      ),
+    ]);
 
     // Every event reached the sink; a repeat carries the key of its own delivery.
     const keyOfN = new Map<number, Set<string>>();
@@ -87,7 +103,9 @@ const readVia = async (env: Record<string, string>) => {
   try {
     const all = await app.store.listDeliveries({ limit: 1000 });
     return {
-      keys: new Map(all.map((d) => [String((d.context.event as { data: { n: number } }).data.n), d.idempotencyKey])),
+      keys: new Map(
+        all.map((d) => [String((d.context.event as { data: { n: number } }).data.n), d.idempotencyKey]),
+      ),
       statuses: all.map((d) => d.status),
     };
   } finally {
@@ -115,24 +133,30 @@ describe("crash safety", () => {
 
   // With a Postgres server (CI sets TEST_DATABASE_URL); PGlite alone otherwise, as every store suite.
   const onServer = TEST_DATABASE_URL ? it : () => {};
-  onServer("loses nothing when a worker is killed with SIGKILL mid-run (Postgres server)", async () => {
-    const db = await freshDatabase();
-    cleanups.push(() => db.drop());
-    const env = { DATABASE_URL: db.url };
-    await crashScenario(
-      env,
-      async (sinkUrl) => {
-        const app = await createHookline({
-          config: { text: config(sinkUrl), file: "pub.yaml" },
-          plugins: [...defaultPlugins(), nodeTransportPlugin()],
-          env,
-        });
-        for (let i = 0; i < TOTAL; i += 500) {
-          await app.publish(Array.from({ length: 500 }, (_, j) => ({ id: `e-${i + j}`, type: "tick", data: { n: i + j } })));
-        }
-        await app.stop(0);
-      },
-      () => readVia(env),
-    );
-  }, 180_000);
+  onServer(
+    "loses nothing when a worker is killed with SIGKILL mid-run (Postgres server)",
+    async () => {
+      const db = await freshDatabase();
+      cleanups.push(() => db.drop());
+      const env = { DATABASE_URL: db.url };
+      await crashScenario(
+        env,
+        async (sinkUrl) => {
+          const app = await createHookline({
+            config: { text: config(sinkUrl), file: "pub.yaml" },
+            plugins: [...defaultPlugins(), nodeTransportPlugin()],
+            env,
+          });
+          for (let i = 0; i < TOTAL; i += 500) {
+            await app.publish(
+              Array.from({ length: 500 }, (_, j) => ({ id: `e-${i + j}`, type: "tick", data: { n: i + j } })),
+            );
+          }
+          await app.stop(0);
+        },
+        () => readVia(env),
+      );
+    },
+    180_000,
+  );
 });

@@ -44,11 +44,19 @@ for (const kind of storeKinds) {
     let sink: Sink;
     let app: Awaited<ReturnType<typeof testApp>>;
     // The sink's behaviour per test, keyed by the customer id in the URL.
-    const plans = new Map<string, (n: number) => { status?: number; headers?: Record<string, string>; delayMs?: number; destroy?: boolean }>();
+    const plans = new Map<
+      string,
+      (n: number) => {
+        status?: number;
+        headers?: Record<string, string>;
+        delayMs?: number;
+        destroy?: boolean;
+      }
+    >();
 
     beforeAll(async () => {
       driver = await kind.open();
-      sink = await startSink((req, n) => {
+      sink = await startSink((req) => {
         const id = /contacts\/([^/?]+)/.exec(req.url)?.[1] ?? "";
         const countForId = sink.requests.filter((r) => r.url.includes(`/contacts/${id}`)).length;
         return plans.get(id)?.(countForId) ?? { status: 200, body: '{"ok":true}' };
@@ -63,14 +71,22 @@ for (const kind of storeKinds) {
     });
 
     const publish = async (customerId: string, type = "signup", extra: object = {}) => {
-      const r = await app.publish({ type, customer: { id: customerId, email: `${customerId}@example.com` }, ...extra });
+      const r = await app.publish({
+        type,
+        customer: { id: customerId, email: `${customerId}@example.com` },
+        ...extra,
+      });
       return r.events[0]!.deliveries[0]!.id;
     };
     const settled = (id: string) =>
-      eventually(async () => {
-        const d = await app.store.getDelivery(id);
-        return d && ["succeeded", "failed", "halted"].includes(d.status) ? d : undefined;
-      }, 20_000, `delivery ${id} to finish`);
+      eventually(
+        async () => {
+          const d = await app.store.getDelivery(id);
+          return d && ["succeeded", "failed", "halted"].includes(d.status) ? d : undefined;
+        },
+        20_000,
+        `delivery ${id} to finish`,
+      );
     const hits = (id: string) => sink.requests.filter((r) => r.url.includes(`/contacts/${id}`));
 
     it("delivers with Basic credentials (RFC 7617, UTF-8) and records the attempt", async () => {
@@ -79,7 +95,9 @@ for (const kind of storeKinds) {
       expect(d.status).toBe("succeeded");
       const [req] = hits("ok-1");
       expect(req!.method).toBe("POST");
-      expect(req!.headers.authorization).toBe(`Basic ${Buffer.from("jürgen:p@ss:wörd", "utf8").toString("base64")}`);
+      expect(req!.headers.authorization).toBe(
+        `Basic ${Buffer.from("jürgen:p@ss:wörd", "utf8").toString("base64")}`,
+      );
       expect(req!.headers["content-type"]).toBe("application/json");
       expect(JSON.parse(req!.body)).toEqual({ email: "ok-1@example.com", n: 0 });
       const attempts = await app.store.listAttempts(id);
@@ -116,7 +134,9 @@ for (const kind of storeKinds) {
       const b = await publish("key-b");
       await settled(a);
       await settled(b);
-      expect(hits("key-a")[0]!.headers["idempotency-key"]).not.toBe(hits("key-b")[0]!.headers["idempotency-key"]);
+      expect(hits("key-a")[0]!.headers["idempotency-key"]).not.toBe(
+        hits("key-b")[0]!.headers["idempotency-key"],
+      );
     });
 
     it("gives up after 4 attempts on a persistent 500, with the reason recorded", async () => {
@@ -128,7 +148,9 @@ for (const kind of storeKinds) {
     });
 
     it("honours Retry-After on 429", async () => {
-      plans.set("throttled", (n) => (n === 1 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 }));
+      plans.set("throttled", (n) =>
+        n === 1 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 },
+      );
       const id = await publish("throttled");
       await settled(id);
       const [a1, a2] = await app.store.listAttempts(id);
@@ -169,7 +191,10 @@ for (const kind of storeKinds) {
     it("halts the webhook for the rest of the run on 404; other runs go on", async () => {
       for (let i = 0; i < 12; i++) plans.set(`gone-${i}`, () => ({ status: 404, delayMs: 50 }));
       const run = await app.publish(
-        Array.from({ length: 12 }, (_, i) => ({ type: "signup", customer: { id: `gone-${i}`, email: `g${i}@example.com` } })),
+        Array.from({ length: 12 }, (_, i) => ({
+          type: "signup",
+          customer: { id: `gone-${i}`, email: `g${i}@example.com` },
+        })),
       );
       const all = await Promise.all(run.events.map((e) => settled(e.deliveries[0]!.id)));
       expect(all.every((d) => d.status === "halted")).toBe(true);
@@ -204,12 +229,22 @@ for (const kind of storeKinds) {
     });
 
     it("creates no second delivery for an event sent again with its id", async () => {
-      const first = await app.publish({ id: "evt-dup", type: "signup", customer: { id: "dup", email: "dup@example.com" } });
-      const again = await app.publish({ id: "evt-dup", type: "signup", customer: { id: "dup", email: "dup@example.com" } });
+      const first = await app.publish({
+        id: "evt-dup",
+        type: "signup",
+        customer: { id: "dup", email: "dup@example.com" },
+      });
+      const again = await app.publish({
+        id: "evt-dup",
+        type: "signup",
+        customer: { id: "dup", email: "dup@example.com" },
+      });
       expect(first.events[0]!.deliveries).toHaveLength(1);
       expect(again.events[0]!.deliveries).toHaveLength(0);
       await settled(first.events[0]!.deliveries[0]!.id);
-      expect((await app.store.listDeliveries({ webhook: "contact" })).filter((d) => d.eventId === "evt-dup")).toHaveLength(1);
+      expect(
+        (await app.store.listDeliveries({ webhook: "contact" })).filter((d) => d.eventId === "evt-dup"),
+      ).toHaveLength(1);
     });
 
     it("keeps the password out of attempts and logs", async () => {

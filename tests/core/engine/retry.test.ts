@@ -3,9 +3,21 @@ import type { AttemptOutcome } from "../../../core/contracts/retry.ts";
 import { parseRetryAfter, retryContract } from "../../../core/engine/retry.ts";
 
 const policy = (random = () => 0.5) =>
-  retryContract({ delays: [7_000, 45_000, 300_000], jitter: 0.1, scale: 1, maxRetryAfter: 3_600_000, random });
-const http = (status: number, headers: Record<string, string> = {}): AttemptOutcome => ({ kind: "response", status, headers });
-const fault = (faultClass: "timeout" | "connection_refused" | "connection_reset" | "dns" | "tls" | "blocked_address"): AttemptOutcome => ({
+  retryContract({
+    delays: [7_000, 45_000, 300_000],
+    jitter: 0.1,
+    scale: 1,
+    maxRetryAfter: 3_600_000,
+    random,
+  });
+const http = (status: number, headers: Record<string, string> = {}): AttemptOutcome => ({
+  kind: "response",
+  status,
+  headers,
+});
+const fault = (
+  faultClass: "timeout" | "connection_refused" | "connection_reset" | "dns" | "tls" | "blocked_address",
+): AttemptOutcome => ({
   kind: "fault",
   faultClass,
   message: "x",
@@ -18,7 +30,8 @@ describe("the retry contract", () => {
   });
 
   it("retries HTTP >= 500 and 429", () => {
-    for (const s of [500, 502, 503, 504, 599, 429]) expect(policy().decide(http(s), first).action).toBe("retry");
+    for (const s of [500, 502, 503, 504, 599, 429])
+      expect(policy().decide(http(s), first).action).toBe("retry");
   });
 
   it("retries connection faults: timeout, refused, reset, DNS", () => {
@@ -39,12 +52,16 @@ describe("the retry contract", () => {
   });
 
   it("fails only the delivery on other 4xx", () => {
-    for (const s of [401, 403, 405, 409, 415, 422, 451]) expect(policy().decide(http(s), first).action).toBe("fail");
+    for (const s of [401, 403, 405, 409, 415, 422, 451])
+      expect(policy().decide(http(s), first).action).toBe("fail");
   });
 
   it("does not follow 3xx: the delivery fails and says where it was sent", () => {
     const d = policy().decide(http(301, { location: "https://elsewhere.example/x?token=secret" }), first);
-    expect(d).toEqual({ action: "fail", reason: "HTTP 301: redirect to https://elsewhere.example/x not followed" });
+    expect(d).toEqual({
+      action: "fail",
+      reason: "HTTP 301: redirect to https://elsewhere.example/x not followed",
+    });
   });
 
   it("gives 4 attempts, and 8 to batch webhooks of batch size 10 or more", () => {

@@ -42,7 +42,10 @@ for (const kind of storeKinds) {
       app.fetch(
         new Request(`http://hookline.test${path}`, {
           method,
-          headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          headers: {
+            "content-type": "application/json",
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
           body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
         }),
       );
@@ -51,7 +54,9 @@ for (const kind of storeKinds) {
       driver = await kind.open();
       // The sink echoes the Authorization header back, as some APIs do: it must not reach an answer.
       sink = await startSink((req) =>
-        req.url.includes("/gone") ? { status: 410 } : { status: 200, body: JSON.stringify({ echoed: req.headers.authorization }) },
+        req.url.includes("/gone")
+          ? { status: 410 }
+          : { status: 200, body: JSON.stringify({ echoed: req.headers.authorization }) },
       );
       app = await testApp(yaml(sink.url), driver, { env: { CRM_TOKEN: SECRET }, adminToken: TOKEN });
       await app.start();
@@ -75,7 +80,10 @@ for (const kind of storeKinds) {
     });
 
     it("accepts an event with 202 once its deliveries are stored, and they arrive", async () => {
-      const r = await call("POST", "/v1/events", { type: "signup", customer: { id: "c1", email: "c1@example.com" } });
+      const r = await call("POST", "/v1/events", {
+        type: "signup",
+        customer: { id: "c1", email: "c1@example.com" },
+      });
       expect(r.status).toBe(202);
       const body = await r.json();
       expect(body.events[0].deliveries).toHaveLength(1);
@@ -86,7 +94,10 @@ for (const kind of storeKinds) {
     });
 
     it("accepts a batch of events in one call", async () => {
-      const events = Array.from({ length: 25 }, (_, i) => ({ type: "signup", customer: { id: `b${i}`, email: `b${i}@example.com` } }));
+      const events = Array.from({ length: 25 }, (_, i) => ({
+        type: "signup",
+        customer: { id: `b${i}`, email: `b${i}@example.com` },
+      }));
       const r = await call("POST", "/v1/events", { events });
       expect(r.status).toBe(202);
       expect((await r.json()).events).toHaveLength(25);
@@ -101,13 +112,18 @@ for (const kind of storeKinds) {
       expect(bad.status).toBe(400);
       const issues = (await bad.json()).issues as Array<{ path: string }>;
       expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(["type", "customer.id"]));
-      const tooMany = await call("POST", "/v1/events", { events: Array.from({ length: 1001 }, () => ({ type: "signup" })) });
+      const tooMany = await call("POST", "/v1/events", {
+        events: Array.from({ length: 1001 }, () => ({ type: "signup" })),
+      });
       expect(tooMany.status).toBe(400);
       expect((await app.store.listDeliveries({ limit: 1000 })).length).toBe(before);
     });
 
     it("lists deliveries filtered by webhook and status, and shows one with its attempts, credentials redacted", async () => {
-      const r = await call("POST", "/v1/events", { type: "bye", customer: { id: "c2", email: "c2@example.com" } });
+      const r = await call("POST", "/v1/events", {
+        type: "bye",
+        customer: { id: "c2", email: "c2@example.com" },
+      });
       const id = (await r.json()).events[0].deliveries[0].id;
       await eventually(async () => (await app.store.getDelivery(id))?.status === "halted");
       const list = await (await call("GET", "/v1/deliveries?webhook=gone&status=halted")).json();
@@ -115,7 +131,9 @@ for (const kind of storeKinds) {
       expect(list.deliveries.every((d: { webhook: string }) => d.webhook === "gone")).toBe(true);
       expect((await call("GET", "/v1/deliveries?status=nonsense")).status).toBe(400);
 
-      const contact = (await (await call("GET", "/v1/deliveries?webhook=contact&status=succeeded&limit=1")).json()).deliveries[0];
+      const contact = (
+        await (await call("GET", "/v1/deliveries?webhook=contact&status=succeeded&limit=1")).json()
+      ).deliveries[0];
       const shown = await call("GET", `/v1/deliveries/${contact.id}`);
       expect(shown.status).toBe(200);
       const text = await shown.text();
@@ -129,11 +147,14 @@ for (const kind of storeKinds) {
     it("answers 404 for an unknown delivery", async () => {
       expect((await call("GET", "/v1/deliveries/00000000-0000-4000-8000-000000000000")).status).toBe(404);
       expect((await call("GET", "/v1/deliveries/not-an-id")).status).toBe(404);
-      expect((await call("POST", "/v1/deliveries/00000000-0000-4000-8000-000000000000/retry")).status).toBe(404);
+      expect((await call("POST", "/v1/deliveries/00000000-0000-4000-8000-000000000000/retry")).status).toBe(
+        404,
+      );
     });
 
     it("retries a finished delivery on request, as a run of its own that the old halt does not hold back", async () => {
-      const halted = (await (await call("GET", "/v1/deliveries?webhook=gone&status=halted&limit=1")).json()).deliveries[0];
+      const halted = (await (await call("GET", "/v1/deliveries?webhook=gone&status=halted&limit=1")).json())
+        .deliveries[0];
       const before = sink.requests.filter((r) => r.url.includes("/gone")).length;
       const r = await call("POST", `/v1/deliveries/${halted.id}/retry`);
       expect(r.status).toBe(202);
@@ -156,7 +177,11 @@ for (const kind of storeKinds) {
     });
 
     it("test-sends a webhook with given data and returns the response, secrets removed", async () => {
-      const r = await call("POST", "/v1/webhooks/contact/test", { customer: { id: "t", email: "t@example.com" }, params: { list: "vip" }, send: true });
+      const r = await call("POST", "/v1/webhooks/contact/test", {
+        customer: { id: "t", email: "t@example.com" },
+        params: { list: "vip" },
+        send: true,
+      });
       const text = await r.text();
       const body = JSON.parse(text);
       expect(body.response.status).toBe(200);
@@ -180,10 +205,14 @@ describe("store outage", () => {
     const kind = storeKinds[storeKinds.length - 1]!;
     const driver = await kind.open();
     const app = await testApp(yaml("http://127.0.0.1:9"), driver, { env: { CRM_TOKEN: SECRET } });
-    const ok = await app.fetch(new Request("http://h/v1/events", { method: "POST", body: JSON.stringify({ type: "signup" }) }));
+    const ok = await app.fetch(
+      new Request("http://h/v1/events", { method: "POST", body: JSON.stringify({ type: "signup" }) }),
+    );
     expect(ok.status).toBe(202);
     await driver.dispose(); // the database goes away
-    const r = await app.fetch(new Request("http://h/v1/events", { method: "POST", body: JSON.stringify({ type: "signup" }) }));
+    const r = await app.fetch(
+      new Request("http://h/v1/events", { method: "POST", body: JSON.stringify({ type: "signup" }) }),
+    );
     expect(r.status).toBe(503);
     expect((await app.fetch(new Request("http://h/healthz"))).status).toBe(503);
     await app.stop(0);
