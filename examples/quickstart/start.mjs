@@ -53,8 +53,9 @@ for (const customer of people) {
   const r = await fetch(`${base}/v1/events`, {
     method: "POST",
     headers: { "content-type": "application/json" },
+    // A fresh id per run: an event id sent again creates no new delivery (that is its point).
     body: JSON.stringify({
-      id: `signup-${customer.id}`,
+      id: `signup-${customer.id}-${Date.now()}`,
       type: "signup",
       customer,
       data: { source: "landing-page" },
