@@ -31,6 +31,12 @@ export interface Delivery extends NewDelivery {
   reason?: string;
 }
 
+/** What a worker gets when it claims a delivery: what an attempt needs, nothing more (claims are hot). */
+export type ClaimedDelivery = Pick<
+  Delivery,
+  "id" | "webhook" | "idempotencyKey" | "runId" | "context" | "attempts" | "maxAttempts" | "leaseOwner"
+>;
+
 /** One attempt, as recorded. Headers and bodies are redacted of known secrets before they get here. */
 export interface AttemptRecord {
   deliveryId: string;
@@ -86,7 +92,7 @@ export interface Store {
   /** Inserts deliveries; those whose idempotency key exists already are skipped. Returns the ids inserted. */
   enqueue(deliveries: NewDelivery[]): Promise<string[]>;
   /** Leases up to `limit` due deliveries (pending and due, or in flight with an expired lease). */
-  claim(owner: string, limit: number, leaseMs: number): Promise<Delivery[]>;
+  claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** Records attempts and applies their outcomes, all in one transaction. */
   complete(results: DeliveryResult[]): Promise<void>;
   /** Gives back leases without counting an attempt (graceful shutdown). */

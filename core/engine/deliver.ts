@@ -2,7 +2,7 @@ import type { AuthIntegration } from "../contracts/auth.ts";
 import type { OutboundRequest, TlsIdentity } from "../contracts/http.ts";
 import type { Logger } from "../contracts/logger.ts";
 import type { AttemptOutcome, RetryDecision, RetryPolicy } from "../contracts/retry.ts";
-import type { AttemptRecord, Delivery, DeliveryNext, DeliveryResult } from "../contracts/store.ts";
+import type { AttemptRecord, ClaimedDelivery, DeliveryNext, DeliveryResult } from "../contracts/store.ts";
 import { type Transport, TransportError, type TransportResponse } from "../contracts/transport.ts";
 import { HooklineError } from "../errors.ts";
 import { assertUnderEndpointPrefix } from "../security/endpoint-prefix.ts";
@@ -175,7 +175,7 @@ export class Deliverer {
     return response;
   }
 
-  async attempt(delivery: Delivery, signal?: AbortSignal): Promise<DeliveryResult> {
+  async attempt(delivery: ClaimedDelivery, signal?: AbortSignal): Promise<DeliveryResult> {
     const startedAt = new Date();
     const t0 = performance.now();
     const result = (

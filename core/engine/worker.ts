@@ -1,9 +1,9 @@
 import type { Logger } from "../contracts/logger.ts";
-import type { Delivery, DeliveryResult, Store } from "../contracts/store.ts";
+import type { ClaimedDelivery, DeliveryResult, Store } from "../contracts/store.ts";
 
 export interface WorkerOptions {
   store: Store;
-  attempt: (delivery: Delivery, signal: AbortSignal) => Promise<DeliveryResult>;
+  attempt: (delivery: ClaimedDelivery, signal: AbortSignal) => Promise<DeliveryResult>;
   logger: Logger;
   /** Requests in flight at most. */
   concurrency: number;
@@ -13,6 +13,8 @@ export interface WorkerOptions {
   owner?: string;
   /** Results recorded per store write at most. */
   flushBatch?: number;
+  /** How long a result may wait for others to share its store write (default 10 ms). */
+  lingerMs?: number;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -42,6 +44,7 @@ export class Worker {
   private inFlight = 0;
   private results: DeliveryResult[] = [];
   private flushing?: Promise<void>;
+  private linger?: ReturnType<typeof setTimeout>;
   private nudge?: () => void;
   private loop?: Promise<void>;
   private readonly abort = new AbortController();
@@ -49,8 +52,8 @@ export class Worker {
 
   constructor(private readonly o: WorkerOptions) {
     this.owner = o.owner ?? `w-${crypto.randomUUID()}`;
-    // Claiming one row at a time costs a statement each: wait until a quarter of the slots are free.
-    this.minClaim = Math.max(1, Math.floor(o.concurrency / 4));
+    // Claiming one row at a time costs a statement each: wait until half the slots are free.
+    this.minClaim = Math.max(1, Math.floor(o.concurrency / 2));
   }
 
   /** Starts claiming; returns at once. */
@@ -106,7 +109,7 @@ export class Worker {
         await this.waitForNudge(this.o.pollIntervalMs);
         continue;
       }
-      let claimed: Delivery[];
+      let claimed: ClaimedDelivery[];
       try {
         claimed = await this.o.store.claim(this.owner, free, this.o.leaseMs);
         failures = 0;
@@ -121,7 +124,7 @@ export class Worker {
     }
   }
 
-  private dispatch(delivery: Delivery): void {
+  private dispatch(delivery: ClaimedDelivery): void {
     this.inFlight++;
     this.o
       .attempt(delivery, this.abort.signal)
@@ -147,8 +150,22 @@ export class Worker {
       });
   }
 
-  private flushSoon(): void {
+  /**
+   * Group commit: a write per result would cost a statement each (PGlite ~1.4 ms, on the main thread),
+   * so results wait up to `lingerMs` for company unless half the slots' worth has gathered already.
+   */
+  private flushSoon(now = false): void {
     if (this.flushing) return;
+    const enough = this.results.length >= Math.max(1, Math.floor(this.o.concurrency / 2));
+    if (!now && !enough) {
+      this.linger ??= setTimeout(() => {
+        this.linger = undefined;
+        this.flushSoon(true);
+      }, this.o.lingerMs ?? 10);
+      return;
+    }
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
     this.flushing = this.flush().finally(() => {
       this.flushing = undefined;
       if (this.results.length > 0) this.flushSoon();
@@ -172,8 +189,8 @@ export class Worker {
   private async drainResults(graceMs: number): Promise<void> {
     const deadline = Date.now() + graceMs;
     while ((this.results.length > 0 || this.flushing) && Date.now() < deadline) {
-      this.flushSoon();
-      await this.flushing;
+      this.flushSoon(true);
+      await (this.flushing ?? sleep(5));
     }
   }
 }

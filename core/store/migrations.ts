@@ -28,7 +28,7 @@ CREATE TABLE hookline_deliveries (
   updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   seq bigserial NOT NULL
 );
-CREATE INDEX hookline_deliveries_due ON hookline_deliveries (next_at) WHERE status = 'pending';
+CREATE INDEX hookline_deliveries_due ON hookline_deliveries (next_at, seq) WHERE status = 'pending';
 CREATE INDEX hookline_deliveries_lease ON hookline_deliveries (lease_until) WHERE status = 'in_flight';
 CREATE INDEX hookline_deliveries_run ON hookline_deliveries (webhook, run_id) WHERE status = 'pending';
 CREATE INDEX hookline_deliveries_list ON hookline_deliveries (seq DESC);

@@ -1,5 +1,6 @@
 import type {
   AttemptRecord,
+  ClaimedDelivery,
   Delivery,
   DeliveryFilter,
   DeliveryResult,
@@ -148,10 +149,10 @@ export class SqlStore implements Store {
     return inserted.map((r) => r.id);
   }
 
-  async claim(owner: string, limit: number, leaseMs: number): Promise<Delivery[]> {
+  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     if (limit <= 0) return [];
     const rows = await this.run("claim deliveries", () =>
-      this.db.query(
+      this.db.query<Row>(
         `WITH due AS (
            SELECT id FROM hookline_deliveries WHERE status = 'pending' AND next_at <= now()
             ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -163,13 +164,20 @@ export class SqlStore implements Store {
             SET status = 'in_flight', lease_owner = $1, lease_until = now() + $3 * interval '1 millisecond',
                 attempts = d.attempts + 1, updated_at = now()
            FROM picked WHERE d.id = picked.id
-         RETURNING ${DELIVERY_COLUMNS.split(",")
-           .map((c) => `d.${c.trim()}`)
-           .join(", ")}`,
+         RETURNING d.id, d.webhook, d.idempotency_key, d.run_id, d.context::text AS context, d.attempts, d.max_attempts`,
         [owner, limit, leaseMs],
       ),
     );
-    return rows.map(toDelivery);
+    return rows.map((r: Row) => ({
+      id: r.id,
+      webhook: r.webhook,
+      idempotencyKey: r.idempotency_key,
+      runId: r.run_id,
+      context: JSON.parse(r.context),
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+      leaseOwner: owner,
+    }));
   }
 
   async complete(results: DeliveryResult[]): Promise<void> {
