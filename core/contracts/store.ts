@@ -117,5 +117,10 @@ export interface SqlDriver extends SqlExecutor {
   /** Runs several statements without parameters (migrations). */
   exec(text: string): Promise<void>;
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs work whose commit may skip waiting for the WAL flush (a server crash may lose it). For writes
+   * that are safe to lose, such as claims. Drivers without the notion just run it.
+   */
+  relaxed<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

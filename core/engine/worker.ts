@@ -130,9 +130,15 @@ export class Worker {
       .attempt(delivery, this.abort.signal)
       .then((r) => {
         const n = r.next;
-        const fields = { delivery: r.deliveryId, webhook: r.webhook, attempt: r.attempt.number, status: r.attempt.status };
+        const fields = {
+          delivery: r.deliveryId,
+          webhook: r.webhook,
+          attempt: r.attempt.number,
+          status: r.attempt.status,
+        };
         if (n.status === "succeeded") this.o.logger.log("debug", "delivered", fields);
-        else if (n.status === "pending") this.o.logger.log("info", `retry in ${Math.round(n.delayMs)} ms: ${n.reason}`, fields);
+        else if (n.status === "pending")
+          this.o.logger.log("info", `retry in ${Math.round(n.delayMs)} ms: ${n.reason}`, fields);
         else this.o.logger.log("warn", `${n.status}: ${n.reason}`, fields);
         this.results.push(r);
         this.flushSoon();

@@ -151,9 +151,13 @@ export class SqlStore implements Store {
 
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     if (limit <= 0) return [];
+    // A claim need not survive a server crash: a lost claim leaves the delivery claimable again, the same
+    // at-least-once path as a dead worker's lease. Skipping the WAL flush takes the claim off the
+    // commit-latency path (the claim loop is serial); enqueues and results stay fully durable.
     const rows = await this.run("claim deliveries", () =>
-      this.db.query<Row>(
-        `WITH due AS (
+      this.db.relaxed((tx) =>
+        tx.query<Row>(
+          `WITH due AS (
            SELECT id FROM hookline_deliveries WHERE status = 'pending' AND next_at <= now()
             ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
          ), expired AS (
@@ -165,7 +169,8 @@ export class SqlStore implements Store {
                 attempts = d.attempts + 1, updated_at = now()
            FROM picked WHERE d.id = picked.id
          RETURNING d.id, d.webhook, d.idempotency_key, d.run_id, d.context::text AS context, d.attempts, d.max_attempts`,
-        [owner, limit, leaseMs],
+          [owner, limit, leaseMs],
+        ),
       ),
     );
     return rows.map((r: Row) => ({

@@ -27,6 +27,8 @@ export async function pgliteDriver(options: PgliteOptions = {}): Promise<SqlDriv
       await db.exec(text);
     },
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    // One process owns a PGlite folder and every statement is its own commit: nothing to relax.
+    relaxed: (fn) => fn(wrap(db)),
     close: () => db.close(),
   };
 }
@@ -55,6 +57,7 @@ export function lazyDriver(open: () => Promise<SqlDriver>, name: string): SqlDri
     query: async (text, params) => (await get()).query(text, params),
     exec: async (text) => (await get()).exec(text),
     transaction: async (fn) => (await get()).transaction(fn),
+    relaxed: async (fn) => (await get()).relaxed(fn),
     close: async () => {
       if (opened) await (await opened).close();
     },

@@ -37,6 +37,11 @@ export function postgresDriver(options: PostgresOptions): SqlDriver {
       await sql.unsafe(text);
     },
     transaction: (fn) => sql.begin((tx) => fn(wrap(tx))) as Promise<any>,
+    relaxed: (fn) =>
+      sql.begin(async (tx) => {
+        await tx.unsafe("SET LOCAL synchronous_commit = off");
+        return fn(wrap(tx));
+      }) as Promise<any>,
     close: () => sql.end({ timeout: 5 }),
   };
 }
