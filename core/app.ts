@@ -14,7 +14,7 @@ import { Deliverer, type IntegrationRuntime } from "./engine/deliver.ts";
 import { eventTrigger } from "./engine/event-trigger.ts";
 import { Outbox, type PublishResult } from "./engine/outbox.ts";
 import { retryContract } from "./engine/retry.ts";
-import { type CompiledWebhook, compileWebhook } from "./engine/webhooks.ts";
+import { type CompiledWebhook, compileWebhooks } from "./engine/webhooks.ts";
 import { Worker } from "./engine/worker.ts";
 import { HooklineError } from "./errors.ts";
 import { createHttpApp } from "./http/app.ts";
@@ -91,10 +91,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     : (deps) => fetchTransport({ guard: deps.guard as AddressGuard });
   const transport = factory({ guard });
 
-  const renderers = new Map(registry.renderers.map((r) => [r.name, r]));
-  const webhooks = new Map<string, CompiledWebhook>();
-  for (const [name, w] of Object.entries(config.webhooks))
-    webhooks.set(name, compileWebhook(name, w, renderers));
+  const webhooks = compileWebhooks(config, registry.renderers);
 
   const providers = new Map(registry.authProviders.map((p) => [p.kind, p]));
   const integrations = new Map<string, IntegrationRuntime>();

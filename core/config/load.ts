@@ -9,7 +9,12 @@ import { expandDocumentEnv } from "./env.ts";
 import { type DescribedIssue, describeIssues, parseOptions } from "./issues.ts";
 import { dotted, type KeyPath, nodeAt, type Position, SourceMap } from "./positions.ts";
 import { CoreConfig, type HooklineConfig } from "./schema.ts";
-import { compileWebhookTemplates, type TemplateFault, type WebhookTemplateSources } from "./templates.ts";
+import {
+  compileWebhookTemplates,
+  rememberCompiled,
+  type TemplateFault,
+  type WebhookTemplateSources,
+} from "./templates.ts";
 
 /** What plugins contributed that the config is checked against. */
 export interface ConfigRegistry {
@@ -37,7 +42,7 @@ const DEFAULT_TRIGGER_KIND = "event";
 /**
  * Parses and checks a `hookline.yaml` text: YAML syntax, `${ENV}` references, the core schema, the
  * plugins' sections, each integration and trigger against its kind, references between entries, and
- * every webhook template (compiled, then dropped: see `compileWebhookTemplates`). Throws one
+ * every webhook template (compiled once; the engine reuses them: see `compiledTemplates`). Throws one
  * `ConfigError` listing every issue found, each with file, line, column and key path.
  *
  * A plugin section absent from the file is validated as `undefined`, so a section schema decides
@@ -153,7 +158,10 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
   });
 
   // 7. Templates compile now, so that a syntax error stops the load, not the first delivery.
-  const { faults } = compileWebhookTemplates({ webhooks: templateSources(webhooks) }, registry.renderers);
+  const { webhooks: compiled, faults } = compileWebhookTemplates(
+    { webhooks: templateSources(webhooks) },
+    registry.renderers,
+  );
   for (const fault of faults) reportTemplateFault(fault, map, doc, registry.renderers, report);
 
   if (issues.length > 0 || !parsed.success) throw new ConfigError(ordered(issues));
@@ -164,7 +172,17 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
     const value = (parsed.data as Record<string, unknown>)[section.key];
     if (value !== undefined) sections[section.key] = value;
   }
-  return { ...core, integrationOptions, triggerOptions, sections, file, envValues: expansion.values };
+  const config: HooklineConfig = {
+    ...core,
+    integrationOptions,
+    triggerOptions,
+    sections,
+    file,
+    envValues: expansion.values,
+  };
+  // The engine renders with these same compiled templates (compiledTemplates), rather than compiling again.
+  rememberCompiled(config, compiled);
+  return config;
 }
 
 function topLevelSchema(sections: readonly ConfigSection[], collision: (key: string) => void) {

@@ -1,4 +1,5 @@
 import type { CompiledTemplate, Renderer } from "../contracts/renderer.ts";
+import { TemplateError } from "../errors.ts";
 
 /** The template fields of a webhook; `WebhookConfig` fits, and so does a half-valid one from a file. */
 export interface WebhookTemplateSources {
@@ -83,4 +84,34 @@ export function compileWebhookTemplates(
     if (ok && url) webhooks[name] = { renderer, url, headers, body };
   }
   return { webhooks, faults };
+}
+
+/** What `loadConfig` compiled, kept per loaded config object so the engine does not compile again. */
+const compiledByConfig = new WeakMap<object, Record<string, CompiledWebhook>>();
+
+/** Remembers the templates compiled for a loaded config (called by `loadConfig`). */
+export function rememberCompiled(config: object, webhooks: Record<string, CompiledWebhook>): void {
+  compiledByConfig.set(config, webhooks);
+}
+
+/**
+ * The compiled templates of a config: those `loadConfig` compiled, or compiled now (a config built in
+ * code). Throws the first fault, for a config that never went through `loadConfig`'s checks.
+ *
+ * @example const compiled = compiledTemplates(config, renderers)["crm-sync"];
+ */
+export function compiledTemplates(
+  config: { webhooks: Record<string, WebhookTemplateSources> },
+  renderers: readonly Renderer[],
+): Record<string, CompiledWebhook> {
+  const known = compiledByConfig.get(config);
+  if (known) return known;
+  const { webhooks, faults } = compileWebhookTemplates(config, renderers);
+  const fault = faults[0];
+  if (fault) {
+    const why = fault.error instanceof Error ? fault.error.message : `unknown engine "${fault.engine}"`;
+    throw new TemplateError(`${fault.path.join(".")}: ${why}`, { cause: fault.error });
+  }
+  rememberCompiled(config, webhooks);
+  return webhooks;
 }

@@ -1,7 +1,8 @@
-import type { WebhookConfig } from "../config/schema.ts";
+import type { HooklineConfig, WebhookConfig } from "../config/schema.ts";
+import { compiledTemplates } from "../config/templates.ts";
 import type { OutboundRequest } from "../contracts/http.ts";
 import type { CompiledTemplate, Renderer, TemplateContext } from "../contracts/renderer.ts";
-import { HooklineError, TemplateError } from "../errors.ts";
+import { TemplateError } from "../errors.ts";
 import { jsonErrorAt } from "./json-check.ts";
 
 /** A webhook with its templates compiled once. */
@@ -20,33 +21,26 @@ const CONTENT_TYPES = {
 } as const;
 
 /**
- * Compiles a webhook's url, header and body templates with its engine.
+ * The engine's view of a webhook: its config and its templates, compiled once (by `loadConfig`).
  *
- * @example const hook = compileWebhook("crm", config.webhooks.crm, renderers);
+ * @example const hooks = compileWebhooks(config, renderers);
  */
-export function compileWebhook(
-  name: string,
-  config: WebhookConfig,
-  renderers: ReadonlyMap<string, Renderer>,
-): CompiledWebhook {
-  const renderer = renderers.get(config.engine);
-  if (!renderer) {
-    throw new HooklineError(
-      "HOOKLINE_RENDERER_UNKNOWN",
-      `webhook "${name}": unknown engine "${config.engine}"; expected one of: ${[...renderers.keys()].join(", ")}`,
-    );
+export function compileWebhooks(
+  config: HooklineConfig,
+  renderers: readonly Renderer[],
+): Map<string, CompiledWebhook> {
+  const compiled = compiledTemplates(config, renderers);
+  const out = new Map<string, CompiledWebhook>();
+  for (const [name, c] of Object.entries(compiled)) {
+    out.set(name, {
+      name,
+      config: config.webhooks[name]!,
+      url: c.url,
+      headers: Object.entries(c.headers).map(([h, t]) => [h.toLowerCase(), t]),
+      body: c.body,
+    });
   }
-  const at = (field: string) => ({ name: `webhooks.${name}.${field}` });
-  return {
-    name,
-    config,
-    url: renderer.compile(config.url, at("url")),
-    headers: Object.entries(config.headers).map(([h, t]) => [
-      h.toLowerCase(),
-      renderer.compile(t, at(`headers.${h}`)),
-    ]),
-    body: config.body === undefined ? undefined : renderer.compile(config.body, at("body")),
-  };
+  return out;
 }
 
 /**
