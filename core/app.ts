@@ -4,10 +4,10 @@ import { type ConfigRegistry, loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
+import type { HttpRoutes, PluginMigrations, Service } from "./contracts/extension.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
-import type { Store } from "./contracts/store.ts";
 import type { Transport, TransportFactory } from "./contracts/transport.ts";
 import type { TriggerInstance, TriggerKind } from "./contracts/trigger.ts";
 import { Deliverer, type IntegrationRuntime } from "./engine/deliver.ts";
@@ -84,7 +84,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
       "no store plugin registered: add pglite() or postgres() to plugins",
     );
   }
-  const store: Store = new SqlStore(c.resolve(Tokens.SqlDriver));
+  const store = new SqlStore(c.resolve(Tokens.SqlDriver), collect<PluginMigrations>(c, Tokens.Migrations));
   const guard = new AddressGuard({ allowNetworks: config.engine.allowNetworks });
   const factory: TransportFactory = c.isRegistered(Tokens.TransportFactory, true)
     ? c.resolve(Tokens.TransportFactory)
@@ -185,7 +185,7 @@ async function transportFetch(
 interface HooklineParts {
   container: DependencyContainer;
   config: HooklineConfig;
-  store: Store;
+  store: SqlStore;
   outbox: Outbox;
   deliverer: Deliverer;
   worker: Worker;
@@ -202,7 +202,7 @@ interface HooklineParts {
 export class Hookline {
   readonly container: DependencyContainer;
   readonly config: HooklineConfig;
-  readonly store: Store;
+  readonly store: SqlStore;
   readonly outbox: Outbox;
   readonly deliverer: Deliverer;
   readonly worker: Worker;
@@ -214,6 +214,7 @@ export class Hookline {
   readonly http: ReturnType<typeof createHttpApp>;
   private readonly parts: HooklineParts;
   private readonly abort = new AbortController();
+  private readonly services: Service[];
 
   constructor(parts: HooklineParts) {
     this.parts = parts;
@@ -227,7 +228,11 @@ export class Hookline {
     this.integrations = parts.integrations;
     this.redactor = parts.redactor;
     this.logger = parts.logger;
-    this.http = createHttpApp(this, { adminToken: parts.adminToken });
+    this.services = collect<Service>(parts.container, Tokens.Service);
+    this.http = createHttpApp(this, {
+      adminToken: parts.adminToken,
+      routes: collect<HttpRoutes>(parts.container, Tokens.HttpRoutes),
+    });
   }
 
   /** Serves a request (any runtime's server can call this). */
@@ -241,6 +246,7 @@ export class Hookline {
   /** Starts the delivery workers and the triggers that are their own source. */
   async start(options: { workers?: boolean } = {}): Promise<void> {
     if (options.workers !== false) this.worker.start();
+    for (const s of this.services) await s.start(this, this.abort.signal);
     for (const t of this.parts.triggers) {
       await t.start?.({
         fire: async (w, e, p) => void (await this.outbox.fire(w, e, p)),
@@ -257,6 +263,7 @@ export class Hookline {
   async stop(graceMs = 10_000): Promise<void> {
     this.abort.abort();
     for (const t of this.parts.triggers) await t.stop?.();
+    for (const s of this.services) await s.stop?.();
     await this.worker.stop(graceMs);
     for (const i of this.integrations.values()) await i.instance.close?.();
     await this.parts.transport.close?.();

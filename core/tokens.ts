@@ -2,6 +2,7 @@ import type { InjectionToken } from "tsyringe";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
+import type { HttpRoutes, PluginMigrations, Service } from "./contracts/extension.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
@@ -33,6 +34,12 @@ export const Tokens = {
   Config: Symbol.for("hookline.Config") as InjectionToken<HooklineConfig>,
   /** The environment `${VAR}` references read (registered by the core). */
   Env: Symbol.for("hookline.Env") as InjectionToken<Record<string, string | undefined>>,
+  /** Schema changes of plugins (`resolveAll`). */
+  Migrations: Symbol.for("hookline.Migrations") as InjectionToken<PluginMigrations>,
+  /** HTTP routes of plugins (`resolveAll`). */
+  HttpRoutes: Symbol.for("hookline.HttpRoutes") as InjectionToken<HttpRoutes>,
+  /** Background services of plugins (`resolveAll`), started and stopped with the app. */
+  Service: Symbol.for("hookline.Service") as InjectionToken<Service>,
   /** Structured logger. */
   Logger: Symbol.for("hookline.Logger") as InjectionToken<Logger>,
 } as const;

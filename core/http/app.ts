@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Hookline } from "../app.ts";
+import type { HttpRoutes } from "../contracts/extension.ts";
 import { StoreUnavailableError } from "../errors.ts";
 import { EventInput, EventsBatch } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
@@ -23,7 +24,10 @@ const DeliveryQuery = z
  *
  * @example Bun.serve({ fetch: createHttpApp(app, { adminToken }).fetch })
  */
-export function createHttpApp(app: Hookline, options: { adminToken?: string }) {
+export function createHttpApp(
+  app: Hookline,
+  options: { adminToken?: string; routes?: readonly HttpRoutes[] },
+) {
   const http = new Hono();
 
   http.get("/healthz", async (c) => {
@@ -111,6 +115,7 @@ export function createHttpApp(app: Hookline, options: { adminToken?: string }) {
   });
 
   http.route("/v1/webhooks", webhookRoutes(app));
+  for (const r of options.routes ?? []) r.mount(http, app);
 
   http.onError((e, c) => {
     app.logger.log("error", "request failed", { path: c.req.path, error: (e as Error).message });

@@ -1,3 +1,4 @@
+import type { PluginMigrations } from "../contracts/extension.ts";
 import type {
   AttemptRecord,
   ClaimedDelivery,
@@ -71,7 +72,15 @@ const DELIVERY_COLUMNS = `id, webhook, idempotency_key, run_id, event_id, event_
  * await store.migrate();
  */
 export class SqlStore implements Store {
-  constructor(private readonly db: SqlDriver) {}
+  constructor(
+    private readonly db: SqlDriver,
+    private readonly pluginMigrations: readonly PluginMigrations[] = [],
+  ) {}
+
+  /** The SQL connection, for plugins that keep tables of their own (see `PluginMigrations`). */
+  get sql(): SqlDriver {
+    return this.db;
+  }
 
   get driverName(): string {
     return this.db.name;
@@ -93,25 +102,27 @@ export class SqlStore implements Store {
         // One migrator at a time when many processes start against one server.
         await tx.query("SELECT pg_advisory_xact_lock(7204519)");
         await tx.query(
-          "CREATE TABLE IF NOT EXISTS hookline_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+          "CREATE TABLE IF NOT EXISTS hookline_migrations (id text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
         );
         const done = new Set(
-          (await tx.query<{ version: number }>("SELECT version FROM hookline_migrations")).map(
-            (r) => r.version,
-          ),
+          (await tx.query<{ id: string }>("SELECT id FROM hookline_migrations")).map((r) => r.id),
         );
-        for (const m of migrations) {
-          if (done.has(m.version)) continue;
-          for (const statement of m.sql
-            .split(/;\s*\n/)
-            .map((s) => s.trim())
-            .filter(Boolean)) {
-            await tx.query(statement);
+        // The core's series first, then each plugin's, each in version order, each step once.
+        for (const { plugin, migrations: list } of [
+          { plugin: "core", migrations },
+          ...this.pluginMigrations,
+        ]) {
+          for (const m of [...list].sort((a, b) => a.version - b.version)) {
+            const id = `${plugin}:${m.version}`;
+            if (done.has(id)) continue;
+            for (const statement of m.sql
+              .split(/;\s*\n/)
+              .map((x) => x.trim())
+              .filter(Boolean)) {
+              await tx.query(statement);
+            }
+            await tx.query("INSERT INTO hookline_migrations (id, name) VALUES ($1, $2)", [id, m.name]);
           }
-          await tx.query("INSERT INTO hookline_migrations (version, name) VALUES ($1, $2)", [
-            m.version,
-            m.name,
-          ]);
         }
       }),
     );
