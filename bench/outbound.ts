@@ -2,7 +2,7 @@
 // recorded in Postgres) ÷ raw POSTs/s to the same sink with a bare keep-alive client, same run.
 // Run: npm run bench:outbound   (set TEST_DATABASE_URL or DATABASE_URL to include the Postgres server)
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgresJs from "postgres";
@@ -21,14 +21,14 @@ const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 10_000);
 const CEILING_MS = 2_000;
 const BODY = JSON.stringify({ email: "ada.lovelace@example.com", first: "Ada", last: "Lovelace", list: "newsletter", source: "landing-page", country: "GB", items: Array.from({ length: 6 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, price: 19.99 })) });
 
-async function startSink(): Promise<{ child: ChildProcess; url: string }> {
+async function startSink(): Promise<{ child: ChildProcess; url: string; pid: number }> {
   const child = fork(join(import.meta.dirname, "..", "..", "bench", "sink-process.mjs"), [], { stdio: "inherit" });
   const port = await new Promise<number>((resolve) => child.once("message", (m: any) => resolve(m.port)));
-  return { child, url: `http://127.0.0.1:${port}` };
+  return { child, url: `http://127.0.0.1:${port}`, pid: child.pid! };
 }
 
 /** Raw POSTs/s with undici.request over a keep-alive agent, IN_FLIGHT at once, for `ms`. */
-async function ceiling(url: string, ms: number): Promise<number> {
+async function ceiling(url: string, ms: number): Promise<{ rate: number; count: number }> {
   const agent = new Agent({ connections: IN_FLIGHT, pipelining: 1 });
   let done = 0;
   const end = performance.now() + ms;
@@ -44,7 +44,7 @@ async function ceiling(url: string, ms: number): Promise<number> {
   );
   const rate = done / ((performance.now() - t0) / 1000);
   await agent.close();
-  return rate;
+  return { rate, count: done };
 }
 
 const config = (url: string) => `
@@ -73,7 +73,7 @@ triggers:
 `;
 
 /** End-to-end deliveries/s on one store: publish DELIVERIES events in chunks while workers send them. */
-async function endToEnd(url: string, driver: SqlDriver): Promise<{ rate: number; publishRate: number }> {
+async function endToEnd(url: string, driver: SqlDriver): Promise<{ rate: number; publishRate: number; count: number }> {
   const app = await createHookline({
     config: { text: config(url), file: "bench.yaml" },
     // The bench owns the driver (it counts rows after the app stops); the app must not close it.
@@ -99,7 +99,48 @@ async function endToEnd(url: string, driver: SqlDriver): Promise<{ rate: number;
   }
   const elapsed = (performance.now() - t0) / 1000;
   await app.stop(5_000);
-  return { rate: DELIVERIES / elapsed, publishRate: DELIVERIES / ((published - t0) / 1000) };
+  return { rate: DELIVERIES / elapsed, publishRate: DELIVERIES / ((published - t0) / 1000), count: DELIVERIES };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | "self"): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds of every local Postgres server process (the server's share of the work). */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  try {
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, "utf8").trim().startsWith("postgres")) total += cpuSeconds(Number(pid));
+      } catch {}
+    }
+  } catch {
+    return Number.NaN;
+  }
+  return total;
+}
+
+/** Runs `fn` and reports the CPU microseconds each process spent per unit of work. */
+async function accounted<T extends { count: number }>(sinkPid: number, fn: () => Promise<T>) {
+  const before = { self: cpuSeconds("self"), sink: cpuSeconds(sinkPid), pg: postgresCpuSeconds() };
+  const result = await fn();
+  const per = (a: number, b: number) => (((a - b) * 1e6) / result.count).toFixed(0);
+  return {
+    result,
+    cpu: {
+      node: per(cpuSeconds("self"), before.self),
+      sink: per(cpuSeconds(sinkPid), before.sink),
+      postgres: per(postgresCpuSeconds(), before.pg),
+    },
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -109,21 +150,26 @@ try {
   // BENCH_CEILING_MS=0 skips the ceiling (to profile hookline alone); the ratios are then meaningless.
   const ceilingMs = Number(process.env.BENCH_CEILING_MS ?? CEILING_MS);
   if (ceilingMs > 0) await ceiling(sink.url, 500); // warm-up
-  const ceil = ceilingMs > 0 ? median([await ceiling(sink.url, ceilingMs), await ceiling(sink.url, ceilingMs), await ceiling(sink.url, ceilingMs)]) : Number.NaN;
+  const runs: Array<Awaited<ReturnType<typeof accounted<{ rate: number; count: number }>>>> = [];
+  for (let i = 0; i < (ceilingMs > 0 ? 3 : 0); i++) runs.push(await accounted(sink.pid, () => ceiling(sink.url, ceilingMs)));
+  const ceil = ceilingMs > 0 ? median(runs.map((r) => r.result.rate)) : Number.NaN;
+  const ceilCpu = runs.find((r) => r.result.rate === ceil)?.cpu;
   console.log(`deliveries: ${DELIVERIES}`);
   console.log(`in_flight: ${IN_FLIGHT}`);
   console.log(`ceiling_raw_posts_per_s: ${ceil.toFixed(0)}`);
+  if (ceilCpu) console.log(`ceiling_cpu_us_per_post: client ${ceilCpu.node}, sink ${ceilCpu.sink}`);
 
   const stores = (process.env.BENCH_STORES ?? "pglite,postgres").split(",");
   const ratios: number[] = [];
   if (stores.includes("pglite")) {
     const dir = mkdtempSync(join(tmpdir(), "hookline-bench-"));
     const pglite = await pgliteDriver({ dataDir: dir });
-    const p = await endToEnd(sink.url, pglite);
+    const { result: p, cpu } = await accounted(sink.pid, () => endToEnd(sink.url, pglite));
     await pglite.close();
     rmSync(dir, { recursive: true, force: true });
     console.log(`pglite_deliveries_per_s: ${p.rate.toFixed(0)}`);
     console.log(`pglite_publish_events_per_s: ${p.publishRate.toFixed(0)}`);
+    console.log(`pglite_cpu_us_per_delivery: hookline ${cpu.node} (PGlite in process), sink ${cpu.sink}`);
     console.log(`ratio_pglite: ${(p.rate / ceil).toFixed(2)}`);
     ratios.push(p.rate / ceil);
   }
@@ -136,12 +182,13 @@ try {
     const u = new URL(server);
     u.pathname = `/${name}`;
     const pg = postgresDriver({ url: u.toString(), max: 10 });
-    const s = await endToEnd(sink.url, pg);
+    const { result: s, cpu } = await accounted(sink.pid, () => endToEnd(sink.url, pg));
     await pg.close();
     await admin.unsafe(`DROP DATABASE ${name} WITH (FORCE)`);
     await admin.end();
     console.log(`postgres_deliveries_per_s: ${s.rate.toFixed(0)}`);
     console.log(`postgres_publish_events_per_s: ${s.publishRate.toFixed(0)}`);
+    console.log(`postgres_cpu_us_per_delivery: hookline ${cpu.node}, postgres server ${cpu.postgres}, sink ${cpu.sink}`);
     console.log(`ratio_postgres: ${(s.rate / ceil).toFixed(2)}`);
     ratios.push(s.rate / ceil);
   } else {
