@@ -23,6 +23,7 @@ usage:
   hookline validate --config FILE                         check a config file
   hookline schema                                         print the config's JSON Schema
   hookline render   WEBHOOK --config FILE [--data FILE]   print the rendered request
+  hookline test-integration NAME --config FILE            send an integration's test request
 
 environment:
   DATABASE_URL          a Postgres server (default: PGlite in HOOKLINE_DATA_DIR or .hookline/)
@@ -103,6 +104,8 @@ export async function runCli(runtime: Runtime, argv: string[], basePlugins: Plug
       }
       case "render":
         return await render(runtime, positional[1], await needConfig(), configFile!, options, plugins);
+      case "test-integration":
+        return await testIntegration(runtime, positional[1], await needConfig(), configFile!, plugins);
       case "serve":
       case "worker":
         return await serve(runtime, command, await needConfig(), configFile!, options, plugins);
@@ -150,6 +153,35 @@ async function render(
     });
     runtime.stdout(JSON.stringify({ ...prepared.recorded, params }, null, 2));
     return 0;
+  } finally {
+    await app.stop(0);
+  }
+}
+
+async function testIntegration(
+  runtime: Runtime,
+  name: string | undefined,
+  text: string,
+  file: string,
+  plugins: Plugin[],
+): Promise<number> {
+  if (!name) throw new HooklineError("HOOKLINE_USAGE", "test-integration needs an integration NAME");
+  const app = await createHookline({ config: { text, file }, plugins, env: runtime.env, migrate: false });
+  try {
+    const base = app.config.integrations[name];
+    if (!base)
+      throw new HooklineError(
+        "HOOKLINE_INTEGRATION_UNKNOWN",
+        `no integration "${name}"; have: ${Object.keys(app.config.integrations).join(", ")}`,
+      );
+    if (!base.test)
+      throw new HooklineError(
+        "HOOKLINE_INTEGRATION_NO_TEST",
+        `integration "${name}" has no test settings (test: { method, path })`,
+      );
+    const result = await app.deliverer.testIntegration(name, base.test);
+    runtime.stdout(JSON.stringify(result, null, 2));
+    return result.ok ? 0 : 1;
   } finally {
     await app.stop(0);
   }

@@ -6,6 +6,15 @@ import { build } from "esbuild";
 
 const [entry, ...args] = process.argv.slice(2);
 const outfile = join("bench", ".out", basename(entry).replace(/\.ts$/, ".mjs"));
-await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", outfile, logLevel: "warning" });
+await build({
+  entryPoints: [entry],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  packages: "external",
+  outfile,
+  logLevel: "warning",
+});
 const r = spawnSync(process.execPath, [outfile, ...args], { stdio: "inherit" });
 process.exit(r.status ?? 1);

@@ -148,7 +148,12 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
     );
   };
   for (const [name, webhook] of Object.entries(webhooks)) {
-    checkReference(["webhooks", name, "integration"], webhook.integration, "integration", integrationNames);
+    if (Array.isArray(webhook.integration)) {
+      webhook.integration.forEach((ref, i) => {
+        checkReference(["webhooks", name, "integration", i], ref, "integration", integrationNames);
+      });
+    } else
+      checkReference(["webhooks", name, "integration"], webhook.integration, "integration", integrationNames);
   }
   triggers.forEach((entry, i) => {
     if (!isRecord(entry) || !Array.isArray(entry.webhooks)) return;

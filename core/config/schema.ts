@@ -33,7 +33,12 @@ export const WebhookConfig = z
     body: z.string().optional().describe("the payload template"),
     format: BodyFormat.default("json").describe("json | text | xml: sets the content type; json is checked"),
     engine: z.string().default("eta").describe("the renderer for this webhook's templates"),
-    integration: name.optional().describe("the authentication integration to use"),
+    integration: z
+      .union([name, z.array(name).min(1).max(5)])
+      .optional()
+      .describe(
+        "the authentication integration, or several applied in order (e.g. credentials, then a signature)",
+      ),
     params: z.record(z.string(), z.unknown()).default({}).describe("template parameters and their defaults"),
     timeout: Duration.optional().describe("request timeout; default engine.timeout"),
     sample: z
@@ -48,6 +53,14 @@ export const WebhookConfig = z
   })
   .strict();
 export type WebhookConfig = z.output<typeof WebhookConfig>;
+
+/** The integrations a webhook names, in the order they apply. */
+export const integrationsOf = (webhook: { integration?: string | string[] }): string[] =>
+  webhook.integration === undefined
+    ? []
+    : Array.isArray(webhook.integration)
+      ? webhook.integration
+      : [webhook.integration];
 
 /** Common fields of every trigger; the rest is checked by its kind. */
 export const TriggerBase = z.looseObject({

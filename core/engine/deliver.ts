@@ -1,3 +1,4 @@
+import { integrationsOf } from "../config/schema.ts";
 import type { AuthIntegration } from "../contracts/auth.ts";
 import type { OutboundRequest, TlsIdentity } from "../contracts/http.ts";
 import type { Logger } from "../contracts/logger.ts";
@@ -28,13 +29,24 @@ export interface DelivererOptions {
   userAgent?: string;
 }
 
+/** What an integration's test request came to. */
+export interface IntegrationTestResult {
+  ok: boolean;
+  status?: number;
+  request?: { method: string; url: string };
+  reason?: string;
+}
+
 /** A request ready for the wire, and how to record it without credentials. */
 export interface PreparedRequest {
   request: OutboundRequest;
+  /** The request as rendered, before any integration touched it. */
+  rendered: OutboundRequest;
   /** The request as recorded: credentials the integration added are masked. */
   recorded: AttemptRecord["request"];
   tls?: TlsIdentity;
-  integration?: IntegrationRuntime;
+  /** The integrations applied, in order. */
+  integrations?: IntegrationRuntime[];
 }
 
 const REDACTED = "[redacted]";
@@ -102,49 +114,115 @@ export class Deliverer {
       ...rendered.headers,
       ...extraHeaders,
     };
-    const name = hook.config.integration;
-    if (!name) return { request: rendered, recorded: recordable(rendered, rendered, this.o.redactor) };
-    const integration = this.o.integrations.get(name);
-    if (!integration)
-      throw new NotSent(
-        "config",
-        `integration "${name}" is not configured`,
-        recordable(rendered, rendered, this.o.redactor),
-      );
-    try {
-      if (integration.instance.resolveUrl)
-        rendered.url = await integration.instance.resolveUrl(rendered.url, { signal });
-      assertUnderEndpointPrefix(rendered.url, integration.endpointPrefix, name);
-    } catch (e) {
-      const cls = e instanceof HooklineError && e.code === "HOOKLINE_AUTH_SCOPE" ? "scope" : "auth";
-      throw new NotSent(
-        cls,
-        (e as Error).message,
-        recordable(rendered, rendered, this.o.redactor),
-        e instanceof TransportError,
-      );
+    const names = integrationsOf(hook.config);
+    if (names.length === 0)
+      return { request: rendered, rendered, recorded: recordable(rendered, rendered, this.o.redactor) };
+    const used: IntegrationRuntime[] = [];
+    for (const name of names) {
+      const integration = this.o.integrations.get(name);
+      if (!integration) {
+        throw new NotSent(
+          "config",
+          `integration "${name}" is not configured`,
+          recordable(rendered, rendered, this.o.redactor),
+        );
+      }
+      used.push(integration);
     }
-    let authorized: OutboundRequest;
-    try {
-      authorized = await integration.instance.authorize(
-        { ...rendered, headers: { ...rendered.headers } },
-        { signal },
-      );
-    } catch (e) {
-      const retryable = e instanceof TransportError;
-      throw new NotSent(
-        "auth",
-        `authorize (${name}): ${(e as Error).message}`,
-        recordable(rendered, rendered, this.o.redactor),
-        retryable,
-      );
-    }
+    const authorized = await this.authorizeChain(rendered, used, signal);
     return {
       request: authorized,
+      rendered,
       recorded: recordable(rendered, authorized, this.o.redactor),
-      tls: integration.instance.tlsIdentity?.(),
-      integration,
+      tls: used.map((i) => i.instance.tlsIdentity?.()).find((t) => t !== undefined),
+      integrations: used,
     };
+  }
+
+  /**
+   * Each integration in turn: its URL rewrite, then the endpoint-prefix check, then its credentials —
+   * so a signature applied last signs exactly what is sent, and no credential reaches a URL outside
+   * the prefix of the integration that holds it.
+   */
+  private async authorizeChain(
+    rendered: OutboundRequest,
+    used: IntegrationRuntime[],
+    signal?: AbortSignal,
+  ): Promise<OutboundRequest> {
+    let request: OutboundRequest = { ...rendered, headers: { ...rendered.headers } };
+    for (const integration of used) {
+      try {
+        if (integration.instance.resolveUrl)
+          request.url = await integration.instance.resolveUrl(request.url, { signal });
+        assertUnderEndpointPrefix(request.url, integration.endpointPrefix, integration.name);
+      } catch (e) {
+        const cls = e instanceof HooklineError && e.code === "HOOKLINE_AUTH_SCOPE" ? "scope" : "auth";
+        throw new NotSent(
+          cls,
+          (e as Error).message,
+          recordable(rendered, rendered, this.o.redactor),
+          e instanceof TransportError,
+        );
+      }
+      try {
+        request = await integration.instance.authorize(request, { signal });
+      } catch (e) {
+        throw new NotSent(
+          "auth",
+          `authorize (${integration.name}): ${(e as Error).message}`,
+          recordable(rendered, rendered, this.o.redactor),
+          e instanceof TransportError,
+        );
+      }
+    }
+    return request;
+  }
+
+  /**
+   * Sends an integration's test request: an empty body to its test path under the endpoint prefix,
+   * with its credentials. Success is HTTP 200 only; otherwise a short reason without secrets.
+   */
+  async testIntegration(
+    name: string,
+    test: { method: OutboundRequest["method"]; path: string },
+  ): Promise<IntegrationTestResult> {
+    const integration = this.o.integrations.get(name);
+    if (!integration) return { ok: false, reason: `no integration "${name}"` };
+    const prefix = integration.endpointPrefix.endsWith("/")
+      ? integration.endpointPrefix
+      : `${integration.endpointPrefix}/`;
+    const url = new URL(test.path, test.path.startsWith("/") ? new URL(prefix).origin : prefix).href;
+    const rendered: OutboundRequest = {
+      method: test.method,
+      url,
+      headers: { "user-agent": this.o.userAgent ?? "hookline/0.1" },
+    };
+    const shown = { method: test.method, url: this.o.redactor.redact(url) };
+    let request: OutboundRequest;
+    try {
+      request = await this.authorizeChain(rendered, [integration]);
+    } catch (e) {
+      return { ok: false, request: shown, reason: (e as Error).message };
+    }
+    try {
+      const response = await this.o.transport.send({
+        ...request,
+        timeoutMs: this.o.timeoutMs,
+        maxResponseBytes: 2_048,
+        tls: integration.instance.tlsIdentity?.(),
+      });
+      if (response.status === 200) return { ok: true, status: 200, request: shown };
+      const excerpt = this.o.redactor.redact(response.body.slice(0, 200)).replace(/\s+/g, " ").trim();
+      return {
+        ok: false,
+        status: response.status,
+        request: shown,
+        reason: `HTTP ${response.status}${excerpt ? `: ${excerpt}` : ""}`,
+      };
+    } catch (e) {
+      const cls = e instanceof TransportError ? e.faultClass : "network";
+      return { ok: false, request: shown, reason: `${cls}: ${this.o.redactor.redact((e as Error).message)}` };
+    }
   }
 
   /** Sends a prepared request; on 401 an integration may refresh its credentials for one more try. */
@@ -163,16 +241,13 @@ export class Deliverer {
         signal,
       });
     const response = await go(prepared.request);
-    const integration = prepared.integration;
-    if (
-      response.status === 401 &&
-      integration?.instance.onUnauthorized &&
-      (await integration.instance.onUnauthorized())
-    ) {
-      const again = await integration.instance.authorize({ ...prepared.request }, { signal });
-      return go(again);
-    }
-    return response;
+    if (response.status !== 401) return response;
+    // A 401 may mean an expired token: integrations that can refresh do, and the request goes once more.
+    let refreshed = false;
+    for (const i of prepared.integrations ?? [])
+      if (i.instance.onUnauthorized && (await i.instance.onUnauthorized())) refreshed = true;
+    if (!refreshed) return response;
+    return go(await this.authorizeChain(prepared.rendered, prepared.integrations ?? [], signal));
   }
 
   async attempt(delivery: ClaimedDelivery, signal?: AbortSignal): Promise<DeliveryResult> {

@@ -13,7 +13,11 @@ const notes = (log: string[]): Plugin => ({
         plugin: "notes",
         migrations: [
           { version: 2, name: "tags", sql: "ALTER TABLE notes ADD COLUMN tag text NOT NULL DEFAULT 'none'" },
-          { version: 1, name: "notes", sql: "CREATE TABLE notes (id serial PRIMARY KEY, text text NOT NULL)" },
+          {
+            version: 1,
+            name: "notes",
+            sql: "CREATE TABLE notes (id serial PRIMARY KEY, text text NOT NULL)",
+          },
         ],
       },
     });
@@ -22,10 +26,14 @@ const notes = (log: string[]): Plugin => ({
         name: "notes",
         mount(http, app) {
           http.post("/in/notes", async (ctx) => {
-            await app.store.sql.query("INSERT INTO notes (text, tag) VALUES ($1, 'in')", [await ctx.req.text()]);
+            await app.store.sql.query("INSERT INTO notes (text, tag) VALUES ($1, 'in')", [
+              await ctx.req.text(),
+            ]);
             return ctx.json({ stored: true });
           });
-          http.get("/v1/notes", async (ctx) => ctx.json(await app.store.sql.query("SELECT text, tag FROM notes ORDER BY id")));
+          http.get("/v1/notes", async (ctx) =>
+            ctx.json(await app.store.sql.query("SELECT text, tag FROM notes ORDER BY id")),
+          );
         },
       },
     });
@@ -48,13 +56,18 @@ describe("plugin extension points", () => {
   it("applies a plugin's migrations in version order, mounts its routes behind the admin token, runs its service", async () => {
     const driver = await storeKinds[0]!.open();
     const log: string[] = [];
-    const app = await testApp("webhooks: {}\n", driver, { plugins: [notes(log)], adminToken: "admin-token-123456" });
+    const app = await testApp("webhooks: {}\n", driver, {
+      plugins: [notes(log)],
+      adminToken: "admin-token-123456",
+    });
     await app.start();
     expect(log).toEqual(["started"]);
     const posted = await app.fetch(new Request("http://h/in/notes", { method: "POST", body: "hello" }));
     expect(posted.status).toBe(200);
     expect((await app.fetch(new Request("http://h/v1/notes"))).status).toBe(401);
-    const listed = await app.fetch(new Request("http://h/v1/notes", { headers: { authorization: "Bearer admin-token-123456" } }));
+    const listed = await app.fetch(
+      new Request("http://h/v1/notes", { headers: { authorization: "Bearer admin-token-123456" } }),
+    );
     expect(await listed.json()).toEqual([{ text: "hello", tag: "in" }]);
     const ids = await driver.query<{ id: string }>("SELECT id FROM hookline_migrations ORDER BY id");
     expect(ids.map((r) => r.id)).toEqual(["core:1", "notes:1", "notes:2"]);
