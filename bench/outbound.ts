@@ -19,10 +19,20 @@ import { postgresDriver } from "../plugins/postgres/index.ts";
 const IN_FLIGHT = 100;
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 10_000);
 const CEILING_MS = 2_000;
-const BODY = JSON.stringify({ email: "ada.lovelace@example.com", first: "Ada", last: "Lovelace", list: "newsletter", source: "landing-page", country: "GB", items: Array.from({ length: 6 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, price: 19.99 })) });
+const BODY = JSON.stringify({
+  email: "ada.lovelace@example.com",
+  first: "Ada",
+  last: "Lovelace",
+  list: "newsletter",
+  source: "landing-page",
+  country: "GB",
+  items: Array.from({ length: 6 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, price: 19.99 })),
+});
 
 async function startSink(): Promise<{ child: ChildProcess; url: string; pid: number }> {
-  const child = fork(join(import.meta.dirname, "..", "..", "bench", "sink-process.mjs"), [], { stdio: "inherit" });
+  const child = fork(join(import.meta.dirname, "..", "..", "bench", "sink-process.mjs"), [], {
+    stdio: "inherit",
+  });
   const port = await new Promise<number>((resolve) => child.once("message", (m: any) => resolve(m.port)));
   return { child, url: `http://127.0.0.1:${port}`, pid: child.pid! };
 }
@@ -36,7 +46,12 @@ async function ceiling(url: string, ms: number): Promise<{ rate: number; count: 
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (performance.now() < end) {
-        const r = await request(`${url}/hooks/contacts`, { method: "POST", body: BODY, headers: { "content-type": "application/json", authorization: "Basic Ym9iOnNlY3JldA==" }, dispatcher: agent });
+        const r = await request(`${url}/hooks/contacts`, {
+          method: "POST",
+          body: BODY,
+          headers: { "content-type": "application/json", authorization: "Basic Ym9iOnNlY3JldA==" },
+          dispatcher: agent,
+        });
         await r.body.text();
         done++;
       }
@@ -73,11 +88,22 @@ triggers:
 `;
 
 /** End-to-end deliveries/s on one store: publish DELIVERIES events in chunks while workers send them. */
-async function endToEnd(url: string, driver: SqlDriver): Promise<{ rate: number; publishRate: number; count: number }> {
+async function endToEnd(
+  url: string,
+  driver: SqlDriver,
+): Promise<{ rate: number; publishRate: number; count: number }> {
   const app = await createHookline({
     config: { text: config(url), file: "bench.yaml" },
     // The bench owns the driver (it counts rows after the app stops); the app must not close it.
-    plugins: [eta(), basic(), nodeTransportPlugin(), { name: "bench-store", register: (c) => c.register(Tokens.SqlDriver, { useValue: { ...driver, close: async () => {} } }) }],
+    plugins: [
+      eta(),
+      basic(),
+      nodeTransportPlugin(),
+      {
+        name: "bench-store",
+        register: (c) => c.register(Tokens.SqlDriver, { useValue: { ...driver, close: async () => {} } }),
+      },
+    ],
   });
   const items = Array.from({ length: 6 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, price: 19.99 }));
   const t0 = performance.now();
@@ -86,20 +112,32 @@ async function endToEnd(url: string, driver: SqlDriver): Promise<{ rate: number;
     await app.publish(
       Array.from({ length: Math.min(1000, DELIVERIES - i) }, (_, j) => ({
         type: "signup",
-        customer: { id: `c-${i + j}`, email: `user${i + j}@example.com`, first: "Ada", last: "Lovelace", country: "GB" },
+        customer: {
+          id: `c-${i + j}`,
+          email: `user${i + j}@example.com`,
+          first: "Ada",
+          last: "Lovelace",
+          country: "GB",
+        },
         data: { source: "landing-page", items },
       })),
     );
   }
   const published = performance.now();
   for (;;) {
-    const [row] = await driver.query<{ n: string | number }>("SELECT count(*) AS n FROM hookline_deliveries WHERE status = 'succeeded'");
+    const [row] = await driver.query<{ n: string | number }>(
+      "SELECT count(*) AS n FROM hookline_deliveries WHERE status = 'succeeded'",
+    );
     if (Number(row!.n) >= DELIVERIES) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   const elapsed = (performance.now() - t0) / 1000;
   await app.stop(5_000);
-  return { rate: DELIVERIES / elapsed, publishRate: DELIVERIES / ((published - t0) / 1000), count: DELIVERIES };
+  return {
+    rate: DELIVERIES / elapsed,
+    publishRate: DELIVERIES / ((published - t0) / 1000),
+    count: DELIVERIES,
+  };
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
@@ -119,7 +157,8 @@ function postgresCpuSeconds(): number {
   try {
     for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
       try {
-        if (readFileSync(`/proc/${pid}/comm`, "utf8").trim().startsWith("postgres")) total += cpuSeconds(Number(pid));
+        if (readFileSync(`/proc/${pid}/comm`, "utf8").trim().startsWith("postgres"))
+          total += cpuSeconds(Number(pid));
       } catch {}
     }
   } catch {
@@ -151,7 +190,8 @@ try {
   const ceilingMs = Number(process.env.BENCH_CEILING_MS ?? CEILING_MS);
   if (ceilingMs > 0) await ceiling(sink.url, 500); // warm-up
   const runs: Array<Awaited<ReturnType<typeof accounted<{ rate: number; count: number }>>>> = [];
-  for (let i = 0; i < (ceilingMs > 0 ? 3 : 0); i++) runs.push(await accounted(sink.pid, () => ceiling(sink.url, ceilingMs)));
+  for (let i = 0; i < (ceilingMs > 0 ? 3 : 0); i++)
+    runs.push(await accounted(sink.pid, () => ceiling(sink.url, ceilingMs)));
   const ceil = ceilingMs > 0 ? median(runs.map((r) => r.result.rate)) : Number.NaN;
   const ceilCpu = runs.find((r) => r.result.rate === ceil)?.cpu;
   console.log(`deliveries: ${DELIVERIES}`);
@@ -174,7 +214,9 @@ try {
     ratios.push(p.rate / ceil);
   }
 
-  const server = stores.includes("postgres") ? (process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL) : undefined;
+  const server = stores.includes("postgres")
+    ? (process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL)
+    : undefined;
   if (server) {
     const name = `hookline_bench_${Date.now()}`;
     const admin = postgresJs(server, { max: 1, onnotice: () => {} });
@@ -188,7 +230,9 @@ try {
     await admin.end();
     console.log(`postgres_deliveries_per_s: ${s.rate.toFixed(0)}`);
     console.log(`postgres_publish_events_per_s: ${s.publishRate.toFixed(0)}`);
-    console.log(`postgres_cpu_us_per_delivery: hookline ${cpu.node}, postgres server ${cpu.postgres}, sink ${cpu.sink}`);
+    console.log(
+      `postgres_cpu_us_per_delivery: hookline ${cpu.node}, postgres server ${cpu.postgres}, sink ${cpu.sink}`,
+    );
     console.log(`ratio_postgres: ${(s.rate / ceil).toFixed(2)}`);
     ratios.push(s.rate / ceil);
   } else {

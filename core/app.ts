@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { type DependencyContainer, container as rootContainer } from "tsyringe";
 import { type ConfigRegistry, loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
-import type { AuthProvider } from "./contracts/auth.ts";
+import type { AuthContext, AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
 import type { HttpRoutes, PluginMigrations, Service } from "./contracts/extension.ts";
 import type { Logger } from "./contracts/logger.ts";
@@ -19,10 +19,13 @@ import { Worker } from "./engine/worker.ts";
 import { HooklineError } from "./errors.ts";
 import { createHttpApp } from "./http/app.ts";
 import { silentLogger } from "./logger.ts";
+import { ManagedConfig } from "./managed.ts";
+import { integrationState } from "./managed-state.ts";
 import type { EventInput } from "./model/event.ts";
 import { AddressGuard } from "./net/address-guard.ts";
 import type { Plugin } from "./plugin.ts";
 import { Redactor } from "./security/redact.ts";
+import { SecretBox } from "./security/secret-box.ts";
 import { SqlStore } from "./store/sql-store.ts";
 import { Tokens } from "./tokens.ts";
 import { fetchTransport } from "./transport/fetch-transport.ts";
@@ -95,16 +98,19 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
 
   const providers = new Map(registry.authProviders.map((p) => [p.kind, p]));
   const integrations = new Map<string, IntegrationRuntime>();
+  const box = await SecretBox.fromEnv(options.env?.HOOKLINE_SECRET_KEY);
+  const context = (name: string, endpointPrefix: string): AuthContext => ({
+    name,
+    endpointPrefix,
+    logger,
+    fetch: viaTransport,
+    state: integrationState(store.sql, box, name),
+  });
   const viaTransport = (request: Request) =>
     transportFetch(transport, request, config.engine.timeout, config.engine.maxResponseBytes);
   for (const [name, base] of Object.entries(config.integrations)) {
     const provider = providers.get(base.kind)!;
-    const instance = provider.create(config.integrationOptions[name], {
-      name,
-      endpointPrefix: base.endpointPrefix,
-      logger,
-      fetch: viaTransport,
-    });
+    const instance = provider.create(config.integrationOptions[name], context(name, base.endpointPrefix));
     redactor.add(instance.secrets());
     integrations.set(name, { name, endpointPrefix: base.endpointPrefix, instance });
   }
@@ -136,8 +142,24 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     pollIntervalMs: config.engine.pollInterval,
     owner: options.workerId,
   });
+  const managed = new ManagedConfig({
+    sql: store.sql,
+    box,
+    config,
+    providers,
+    renderers: registry.renderers,
+    integrations,
+    webhooks,
+    triggers,
+    redactor,
+    logger,
+    context,
+  });
   const outbox = new Outbox({ store, webhooks, triggers, retry, onEnqueued: () => worker.wake() });
-  if (options.migrate !== false) await store.migrate();
+  if (options.migrate !== false) {
+    await store.migrate();
+    await managed.load();
+  }
   return new Hookline({
     container: c,
     config,
@@ -151,6 +173,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     redactor,
     logger,
     transport,
+    managed,
     adminToken: options.adminToken,
   });
 }
@@ -195,6 +218,7 @@ interface HooklineParts {
   redactor: Redactor;
   logger: Logger;
   transport: Transport;
+  managed: ManagedConfig;
   adminToken?: string;
 }
 
@@ -210,6 +234,8 @@ export class Hookline {
   readonly integrations: ReadonlyMap<string, IntegrationRuntime>;
   readonly redactor: Redactor;
   readonly logger: Logger;
+  /** Integrations and webhooks of the admin API (stored, secrets sealed). */
+  readonly managed: ManagedConfig;
   /** The hono app: `fetch(request)` serves the events API, the admin API and health. */
   readonly http: ReturnType<typeof createHttpApp>;
   private readonly parts: HooklineParts;
@@ -228,6 +254,7 @@ export class Hookline {
     this.integrations = parts.integrations;
     this.redactor = parts.redactor;
     this.logger = parts.logger;
+    this.managed = parts.managed;
     this.services = collect<Service>(parts.container, Tokens.Service);
     this.http = createHttpApp(this, {
       adminToken: parts.adminToken,
@@ -247,6 +274,15 @@ export class Hookline {
   async start(options: { workers?: boolean } = {}): Promise<void> {
     if (options.workers !== false) this.worker.start();
     for (const s of this.services) await s.start(this, this.abort.signal);
+    // Other processes sharing the store pick up admin-API changes within a couple of seconds.
+    const refresh = setInterval(() => {
+      this.managed
+        .refresh()
+        .catch((e) =>
+          this.logger.log("warn", "reloading managed config failed", { error: (e as Error).message }),
+        );
+    }, 2_000);
+    this.abort.signal.addEventListener("abort", () => clearInterval(refresh));
     for (const t of this.parts.triggers) {
       await t.start?.({
         fire: async (w, e, p) => void (await this.outbox.fire(w, e, p)),

@@ -93,6 +93,12 @@ export const EngineConfig = z
       })
       .strict()
       .default({ delays: [7_000, 45_000, 300_000], jitter: 0.1, scale: 1, maxRetryAfter: 3_600_000 }),
+    allowCodeTemplatesFromApi: z
+      .boolean()
+      .default(false)
+      .describe(
+        "accept templates of trusted engines (Eta: templates are code) in webhooks PUT through the admin API",
+      ),
     allowNetworks: z
       .array(z.string())
       .default([])

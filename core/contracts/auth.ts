@@ -11,6 +11,18 @@ export interface AuthContext {
   logger: Logger;
   /** Sends a request through the app's transport (for token endpoints, logins). */
   fetch: (request: Request) => Promise<Response>;
+  /**
+   * Durable, encrypted state of this integration (e.g. a rotating OAuth refresh token). `set` needs
+   * HOOKLINE_SECRET_KEY and throws `HOOKLINE_SECRET_KEY_MISSING` without it.
+   */
+  state: IntegrationState;
+}
+
+/** Per-integration key/value state, sealed at rest. */
+export interface IntegrationState {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
 }
 
 /** An integration made from config: decorates outbound requests with credentials. */
@@ -49,5 +61,15 @@ export interface AuthIntegration {
 export interface AuthProvider<O = any> {
   readonly kind: string;
   readonly schema: z.ZodType<O>;
+  /**
+   * Top-level option fields that hold secrets: sealed at rest when the integration comes through the
+   * admin API, left out of exports, never shown.
+   */
+  readonly secretFields?: readonly string[];
+  /**
+   * Option fields whose change requires the secrets again (e.g. OAuth's token endpoint): credentials
+   * must not follow a changed destination unless re-entered. `endpointPrefix` always counts.
+   */
+  readonly secretsRequiredOnChange?: readonly string[];
   create(options: O, context: AuthContext): AuthIntegration;
 }

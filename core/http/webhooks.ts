@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Hookline } from "../app.ts";
 import { TransportError } from "../contracts/transport.ts";
 import { acceptEvent } from "../engine/outbox.ts";
+import { managedFailure } from "./integrations.ts";
 import { issues, readJson, reply } from "./respond.ts";
 
 const TestBody = z
@@ -45,6 +46,27 @@ export function webhookRoutes(app: Hookline) {
     const hook = app.webhooks.get(c.req.param("name"));
     if (!hook) return c.json({ error: `no webhook "${c.req.param("name")}"` }, 404);
     return reply(app, c, 200, { name: hook.name, ...hook.config });
+  });
+
+  r.put("/:name", async (c) => {
+    const body = await readJson(c);
+    if (!body.ok) return body.response;
+    try {
+      await app.managed.putWebhook(c.req.param("name"), body.value);
+      const hook = app.webhooks.get(c.req.param("name"))!;
+      return reply(app, c, 200, { name: hook.name, ...hook.config });
+    } catch (e) {
+      return managedFailure(app, c, e);
+    }
+  });
+
+  r.delete("/:name", async (c) => {
+    try {
+      await app.managed.deleteWebhook(c.req.param("name"));
+      return c.body(null, 204);
+    } catch (e) {
+      return managedFailure(app, c, e);
+    }
   });
 
   r.post("/:name/test", async (c) => {

@@ -59,4 +59,26 @@ CREATE TABLE hookline_halted_runs (
 );
 `,
   },
+  {
+    version: 2,
+    name: "managed config and integration state",
+    sql: `
+CREATE TABLE hookline_managed (
+  kind text NOT NULL,
+  name text NOT NULL,
+  spec jsonb NOT NULL,
+  sealed text,
+  missing_secrets jsonb NOT NULL DEFAULT '[]',
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE hookline_integration_state (
+  integration text NOT NULL,
+  key text NOT NULL,
+  sealed text NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (integration, key)
+);
+`,
+  },
 ];

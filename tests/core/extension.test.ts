@@ -70,12 +70,13 @@ describe("plugin extension points", () => {
     );
     expect(await listed.json()).toEqual([{ text: "hello", tag: "in" }]);
     const ids = await driver.query<{ id: string }>("SELECT id FROM hookline_migrations ORDER BY id");
-    expect(ids.map((r) => r.id)).toEqual(["core:1", "notes:1", "notes:2"]);
+    expect(ids.map((r) => r.id).filter((id) => id.startsWith("notes:"))).toEqual(["notes:1", "notes:2"]);
+    const applied = ids.length;
     await app.stop(0);
     expect(log).toEqual(["started", "aborted", "stopped"]);
     // Starting again on the same store applies nothing twice.
     const again = await testApp("webhooks: {}\n", driver, { plugins: [notes([])] });
-    expect((await driver.query("SELECT id FROM hookline_migrations")).length).toBe(3);
+    expect((await driver.query("SELECT id FROM hookline_migrations")).length).toBe(applied);
     await again.stop(0);
     await driver.dispose();
   });
