@@ -1,3 +1,4 @@
+import { parse, stringify } from "yaml";
 import { createHookline, type Hookline } from "./app.ts";
 import { configJsonSchema } from "./config/json-schema.ts";
 import { type ConfigRegistry, loadConfig } from "./config/load.ts";
@@ -9,6 +10,7 @@ import type { TriggerKind } from "./contracts/trigger.ts";
 import { acceptEvent } from "./engine/outbox.ts";
 import { ConfigError, HooklineError } from "./errors.ts";
 import { jsonLogger } from "./logger.ts";
+import { ManagedError } from "./managed.ts";
 import type { Plugin } from "./plugin.ts";
 import "reflect-metadata";
 import { container as root } from "tsyringe";
@@ -24,6 +26,8 @@ usage:
   hookline schema                                         print the config's JSON Schema
   hookline render   WEBHOOK --config FILE [--data FILE]   print the rendered request
   hookline test-integration NAME --config FILE            send an integration's test request
+  hookline export   --config FILE                         webhooks and integrations as YAML, without secrets
+  hookline import   FILE --config FILE                    store an export; says which secrets to re-enter
 
 environment:
   DATABASE_URL          a Postgres server (default: PGlite in HOOKLINE_DATA_DIR or .hookline/)
@@ -104,6 +108,9 @@ export async function runCli(runtime: Runtime, argv: string[], basePlugins: Plug
       }
       case "render":
         return await render(runtime, positional[1], await needConfig(), configFile!, options, plugins);
+      case "export":
+      case "import":
+        return await exchange(runtime, command, positional[1], await needConfig(), configFile!, plugins);
       case "test-integration":
         return await testIntegration(runtime, positional[1], await needConfig(), configFile!, plugins);
       case "serve":
@@ -153,6 +160,42 @@ async function render(
     });
     runtime.stdout(JSON.stringify({ ...prepared.recorded, params }, null, 2));
     return 0;
+  } finally {
+    await app.stop(0);
+  }
+}
+
+/** `export` prints what the store and config hold (no secrets); `import` stores an export document. */
+async function exchange(
+  runtime: Runtime,
+  command: "export" | "import",
+  file: string | undefined,
+  text: string,
+  configFile: string,
+  plugins: Plugin[],
+): Promise<number> {
+  const app = await createHookline({ config: { text, file: configFile }, plugins, env: runtime.env });
+  try {
+    if (command === "export") {
+      runtime.stdout(stringify(await app.managed.exportAll()));
+      return 0;
+    }
+    if (!file) throw new HooklineError("HOOKLINE_USAGE", "import needs the FILE of an export");
+    const result = await app.managed.importAll(parse(await runtime.readFile(file)));
+    runtime.stdout(
+      `imported integrations: ${result.imported.integrations.join(", ") || "none"}; webhooks: ${result.imported.webhooks.join(", ") || "none"}`,
+    );
+    for (const [name, fields] of Object.entries(result.secretsToReenter)) {
+      runtime.stdout(`re-enter for ${name}: ${fields.join(", ")} (PUT /v1/integrations/${name})`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof ManagedError)
+      throw new HooklineError(
+        e.code,
+        `${e.message}${e.issues ? `: ${e.issues.map((i) => `${i.path} ${i.message}`).join("; ")}` : ""}`,
+      );
+    throw e;
   } finally {
     await app.stop(0);
   }

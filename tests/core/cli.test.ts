@@ -104,6 +104,22 @@ describe("hookline CLI", () => {
     expect(JSON.stringify(r)).not.toContain("pw-123456");
   });
 
+  it("exports without secrets and imports elsewhere, naming the secrets to re-enter", async () => {
+    const c = captured({ CRM_PASSWORD: "pw-123456" });
+    expect(await runCli(c.runtime, ["export", "--config", good], defaultPlugins())).toBe(0);
+    const exported = c.out.join("\n");
+    expect(exported).toContain("endpointPrefix: http://127.0.0.1:1/api");
+    expect(exported).not.toContain("pw-123456");
+    const file = write("export.yaml", exported);
+    const bare = write("bare.yaml", "engine: { allowCodeTemplatesFromApi: true }\n");
+    const i = captured({ HOOKLINE_DATA_DIR: join(dir, "other-data") });
+    expect(await runCli(i.runtime, ["import", file, "--config", bare], defaultPlugins())).toBe(0);
+    expect(i.out).toEqual([
+      "imported integrations: crm; webhooks: contact",
+      "re-enter for crm: password (PUT /v1/integrations/crm)",
+    ]);
+  });
+
   it("refuses to listen beyond loopback without HOOKLINE_ADMIN_TOKEN", async () => {
     const c = captured({ CRM_PASSWORD: "pw-123456" });
     expect(
