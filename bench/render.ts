@@ -2,7 +2,8 @@
  * Render benchmark: the framework's renders/s (a `Renderer`'s `compile` once, then
  * `compiled.render(context)`, as the delivery engine calls it) ÷ the bare engine's renders/s (the
  * library used as its docs show) for the same realistic template: ten substitutions and a loop of
- * ten items. Each side warms up, then runs ~1 s, three times; the median counts.
+ * ten items. Both warm up, then each runs ~1 s (interleaved with the other in 100 ms slices), three
+ * times; the median counts.
  *
  *   bun bench/render.ts
  *
@@ -97,17 +98,35 @@ const bare = {
 
 let sink = 0;
 
-/** Renders per second over ~`ms` milliseconds. */
-function measure(render: () => string, ms: number): number {
+/** Runs `render` for about `ms` milliseconds; returns [renders, elapsed ms]. */
+function slice(render: () => string, ms: number): [number, number] {
   const start = performance.now();
   let n = 0;
   let now = start;
   while (now - start < ms) {
-    for (let i = 0; i < 64; i++) sink += render().length;
-    n += 64;
+    for (let i = 0; i < 32; i++) sink += render().length;
+    n += 32;
     now = performance.now();
   }
-  return (n * 1000) / (now - start);
+  return [n, now - start];
+}
+
+/**
+ * One run: each side renders for ~`ms` in total, in alternating 100 ms slices, so that the load of
+ * a shared machine (other processes, GC, frequency changes) falls on both sides alike.
+ * Returns renders/s for [framework, bare].
+ */
+function run(fw: () => string, raw: () => string, ms: number): [number, number] {
+  const totals = [0, 0, 0, 0];
+  for (let t = 0; t < ms; t += 100) {
+    const [a, ta] = slice(fw, 100);
+    const [b, tb] = slice(raw, 100);
+    totals[0]! += a;
+    totals[1]! += ta;
+    totals[2]! += b;
+    totals[3]! += tb;
+  }
+  return [(totals[0]! * 1000) / totals[1]!, (totals[2]! * 1000) / totals[3]!];
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -125,16 +144,13 @@ for (const [name, fw, raw] of engines) {
   const b = raw();
   if (a !== b) throw new Error(`${name}: the framework and the bare engine render differently:\n${a}\n${b}`);
   JSON.parse(a);
-  for (let w = 0; w < 2; w++) {
-    measure(fw, 250);
-    measure(raw, 250);
-  }
+  run(fw, raw, 500);
   const fws: number[] = [];
   const raws: number[] = [];
-  // Alternate the two sides so that drift (thermal, GC) hits both alike.
   for (let r = 0; r < 3; r++) {
-    fws.push(measure(fw, 1000));
-    raws.push(measure(raw, 1000));
+    const [f1, b1] = run(fw, raw, 1000);
+    fws.push(f1);
+    raws.push(b1);
   }
   const f = median(fws);
   const b2 = median(raws);

@@ -314,7 +314,7 @@ export class ManagedConfig {
       throw new ManagedError(409, `webhook "${name}" is defined in the config file; change it there`);
     const parsed = ManagedWebhook.safeParse(body);
     if (!parsed.success) throw new ManagedError(400, "invalid webhook", issuesOf(parsed.error));
-    const renderer = this.d.renderers.find((r) => r.name === parsed.data.engine);
+    const renderer = this.d.renderers.findLast((r) => r.name === parsed.data.engine);
     if (!renderer)
       throw new ManagedError(
         400,

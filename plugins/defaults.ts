@@ -3,8 +3,11 @@ import { Tokens } from "../core/tokens.ts";
 import { basic } from "./basic/index.ts";
 import { eta } from "./eta/index.ts";
 import { headers } from "./headers/index.ts";
+import { jinja } from "./jinja/index.ts";
+import { mustache } from "./mustache/index.ts";
 import { lazyDriver, pgliteDriver } from "./pglite/index.ts";
 import { postgresDriver } from "./postgres/index.ts";
+import { velocity } from "./velocity/index.ts";
 
 /**
  * The store the config and environment ask for: postgres.js when `store.url` or `DATABASE_URL` is
@@ -28,5 +31,9 @@ export const storeFromConfig = (): Plugin => ({
   },
 });
 
-/** The plugins `hookline serve` composes by default: Eta, basic, headers, and the store from config. */
-export const defaultPlugins = (): Plugin[] => [eta(), basic(), headers(), storeFromConfig()];
+/**
+ * The plugins `hookline serve` composes by default: the renderers (Eta, and the sandboxed Velocity,
+ * Jinja and Mustache that admin-API webhooks may use), basic and headers authentication, and the store
+ * the config asks for.
+ */
+export const defaultPlugins = (): Plugin[] => [eta(), velocity(), jinja(), mustache(), basic(), headers(), storeFromConfig()];

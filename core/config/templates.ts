@@ -52,7 +52,8 @@ export function compileWebhookTemplates(
   const faults: TemplateFault[] = [];
   for (const [name, webhook] of Object.entries(config.webhooks)) {
     const engine = webhook.engine ?? DEFAULT_ENGINE;
-    const renderer = renderers.find((r) => r.name === engine);
+    // The last registration of a name wins, as for every single-valued token (etaPrecompiled() after eta()).
+    const renderer = renderers.findLast((r) => r.name === engine);
     if (!renderer) {
       faults.push({
         path: ["webhooks", name, "engine"],
