@@ -104,6 +104,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     endpointPrefix,
     logger,
     fetch: viaTransport,
+    addSecrets: (values) => redactor.add(values),
     state: integrationState(store.sql, box, name),
   });
   const viaTransport = (request: Request) =>
@@ -111,6 +112,8 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
   for (const [name, base] of Object.entries(config.integrations)) {
     const provider = providers.get(base.kind)!;
     const instance = provider.create(config.integrationOptions[name], context(name, base.endpointPrefix));
+    // Certificates from URLs and the like are checked now: a bad one stops start-up, not the first send.
+    await instance.ready?.();
     redactor.add(instance.secrets());
     integrations.set(name, { name, endpointPrefix: base.endpointPrefix, instance });
   }

@@ -26,6 +26,7 @@ usage:
   hookline schema                                         print the config's JSON Schema
   hookline render   WEBHOOK --config FILE [--data FILE]   print the rendered request
   hookline test-integration NAME --config FILE            send an integration's test request
+  hookline oauth authorize NAME --config FILE             print the URL that authorizes an OAuth integration
   hookline export   --config FILE                         webhooks and integrations as YAML, without secrets
   hookline import   FILE --config FILE                    store an export; says which secrets to re-enter
 
@@ -108,6 +109,27 @@ export async function runCli(runtime: Runtime, argv: string[], basePlugins: Plug
       }
       case "render":
         return await render(runtime, positional[1], await needConfig(), configFile!, options, plugins);
+      case "oauth": {
+        if (positional[1] !== "authorize" || !positional[2])
+          throw new HooklineError("HOOKLINE_USAGE", "usage: hookline oauth authorize NAME --config FILE");
+        const app = await createHookline({
+          config: { text: await needConfig(), file: configFile! },
+          plugins,
+          env: runtime.env,
+        });
+        try {
+          const i = app.integrations.get(positional[2]);
+          if (!i?.instance.authorizationUrl)
+            throw new HooklineError(
+              "HOOKLINE_USAGE",
+              `integration "${positional[2]}" has no interactive authorization`,
+            );
+          runtime.stdout(await i.instance.authorizationUrl());
+          return 0;
+        } finally {
+          await app.stop(0);
+        }
+      }
       case "export":
       case "import":
         return await exchange(runtime, command, positional[1], await needConfig(), configFile!, plugins);

@@ -241,6 +241,7 @@ export class ManagedConfig {
     let instance: AuthIntegration;
     try {
       instance = provider.create(parsed.data, this.d.context(name, base.data.endpointPrefix));
+      await instance.ready?.();
     } catch (e) {
       throw new ManagedError(400, this.d.redactor.redact((e as Error).message));
     }

@@ -1,12 +1,18 @@
 import type { Plugin } from "../core/plugin.ts";
 import { Tokens } from "../core/tokens.ts";
+import { apikey } from "./apikey/index.ts";
 import { basic } from "./basic/index.ts";
+import { bearer } from "./bearer/index.ts";
 import { eta } from "./eta/index.ts";
 import { headers } from "./headers/index.ts";
 import { jinja } from "./jinja/index.ts";
+import { mtls, type ReadFile } from "./mtls/index.ts";
 import { mustache } from "./mustache/index.ts";
+import { oauth2 } from "./oauth2/index.ts";
 import { lazyDriver, pgliteDriver } from "./pglite/index.ts";
 import { postgresDriver } from "./postgres/index.ts";
+import { responsys } from "./responsys/index.ts";
+import { signature } from "./signature/index.ts";
 import { velocity } from "./velocity/index.ts";
 
 /**
@@ -33,7 +39,21 @@ export const storeFromConfig = (): Plugin => ({
 
 /**
  * The plugins `hookline serve` composes by default: the renderers (Eta, and the sandboxed Velocity,
- * Jinja and Mustache that admin-API webhooks may use), basic and headers authentication, and the store
- * the config asks for.
+ * Jinja and Mustache that admin-API webhooks may use), every authentication kind, and the store the
+ * config asks for. `readFile` (from the runtime adapter) lets mTLS read certificates from files.
  */
-export const defaultPlugins = (): Plugin[] => [eta(), velocity(), jinja(), mustache(), basic(), headers(), storeFromConfig()];
+export const defaultPlugins = (options: { readFile?: ReadFile } = {}): Plugin[] => [
+  eta(),
+  velocity(),
+  jinja(),
+  mustache(),
+  basic(),
+  headers(),
+  oauth2(),
+  responsys(),
+  mtls({ readFile: options.readFile }),
+  apikey(),
+  bearer(),
+  signature(),
+  storeFromConfig(),
+];

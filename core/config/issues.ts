@@ -30,8 +30,11 @@ export interface DescribeOptions {
   prefix?: KeyPath;
   /** Keys the core owns beside the schema's at its root (an integration's `kind`, …). */
   ownKeys?: readonly string[];
-  /** Whether the value at a path came from the environment: it may be a secret, so it is not echoed. */
-  hidden?: (path: KeyPath) => boolean;
+  /**
+   * Whether the value at a path must not be echoed: true for a value from the environment (it may be a
+   * secret), or a string saying what stands in its place (e.g. a secret field written in the file).
+   */
+  hidden?: (path: KeyPath) => boolean | string;
 }
 
 /**
@@ -52,7 +55,9 @@ function describe(issue: Issue, options: DescribeOptions): DescribedIssue[] {
   const relative = issue.path as (string | number)[];
   const path: KeyPath = [...prefix, ...relative];
   const input = (issue as { input?: unknown }).input;
-  const got = (typed: boolean) => (hidden(path) ? "a value from the environment" : show(input, typed));
+  const veiled = hidden(path);
+  const got = (typed: boolean) =>
+    veiled === true ? "a value from the environment" : veiled ? veiled : show(input, typed);
   const one = (message: string, at: DescribedIssue["at"] = "value"): DescribedIssue[] => [
     { path, at, message },
   ];

@@ -115,7 +115,12 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
       const schema = result.provider.schema;
       const r = schema.safeParse(result.options, parseOptions);
       if (r.success) return { value: r.data };
-      reportZod(describeIssues(r.error.issues, { schema, prefix: path, ownKeys, hidden }));
+      // A secret written into the file itself is not echoed in a message either.
+      const secretFields: readonly string[] =
+        (result.provider as { secretFields?: readonly string[] }).secretFields ?? [];
+      const veil = (p: KeyPath) =>
+        hidden(p) || (secretFields.includes(String(p[path.length])) ? "a secret value (not shown)" : false);
+      reportZod(describeIssues(r.error.issues, { schema, prefix: path, ownKeys, hidden: veil }));
     }
     return undefined;
   };

@@ -9,6 +9,8 @@ export interface AuthContext {
   /** The integration's endpoint prefix (already validated as an absolute http(s) URL). */
   endpointPrefix: string;
   logger: Logger;
+  /** Registers secret values obtained later (tokens, keys read from files) for redaction everywhere. */
+  addSecrets(values: readonly string[]): void;
   /** Sends a request through the app's transport (for token endpoints, logins). */
   fetch: (request: Request) => Promise<Response>;
   /**
@@ -43,8 +45,17 @@ export interface AuthIntegration {
   resolveUrl?(url: string, options: { signal?: AbortSignal }): string | Promise<string>;
   /** A TLS client identity for the transport (mTLS). */
   tlsIdentity?(): TlsIdentity | undefined;
-  /** Called on HTTP 401: return true to have the core retry the request once with fresh credentials. */
-  onUnauthorized?(): boolean | Promise<boolean>;
+  /**
+   * Called on HTTP 401 with the request that was refused: return true to have the core authorize the
+   * rendered request again and send it once more (e.g. after dropping that request's expired token).
+   */
+  onUnauthorized?(refused: OutboundRequest): boolean | Promise<boolean>;
+  /** Resolves once the integration is usable (certificates fetched and checked); awaited at load. */
+  ready?(): Promise<void>;
+  /** For interactive grants (OAuth authorization_code): the URL a person opens to authorize. */
+  authorizationUrl?(): Promise<string>;
+  /** Completes an interactive grant from the callback URL the authorization server redirected to. */
+  completeAuthorization?(callbackUrl: string): Promise<void>;
   close?(): void | Promise<void>;
 }
 

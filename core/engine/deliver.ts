@@ -63,7 +63,9 @@ function recordable(
     headers[k] = before.headers[k] === v ? redactor.redact(v) : REDACTED;
   // An integration that put credentials into the URL (query) must not have them recorded: keep the URL it was given.
   const url = redactor.redact(after.url === before.url ? after.url : before.url);
-  const body = after.body === undefined ? undefined : redactor.redact(after.body.slice(0, MAX_RECORDED_BODY));
+  // Likewise a body an integration changed (a token placed in it): record the body as rendered.
+  const kept = after.body === before.body ? after.body : before.body;
+  const body = kept === undefined ? undefined : redactor.redact(kept.slice(0, MAX_RECORDED_BODY));
   return { method: after.method, url, headers, body };
 }
 
@@ -105,7 +107,13 @@ export class Deliverer {
     };
     let rendered: OutboundRequest;
     try {
-      rendered = renderRequest(hook, { ...context, webhook: { name: hook.name } });
+      // An integration that resolves URLs (Responsys: paths against the account's endpoint) admits paths.
+      const first = this.o.integrations.get(integrationsOf(hook.config)[0] ?? "");
+      rendered = renderRequest(
+        hook,
+        { ...context, webhook: { name: hook.name } },
+        { allowPath: Boolean(first?.instance.resolveUrl) },
+      );
     } catch (e) {
       throw new NotSent("render", `render: ${(e as Error).message}`, fallback);
     }
@@ -245,7 +253,7 @@ export class Deliverer {
     // A 401 may mean an expired token: integrations that can refresh do, and the request goes once more.
     let refreshed = false;
     for (const i of prepared.integrations ?? [])
-      if (i.instance.onUnauthorized && (await i.instance.onUnauthorized())) refreshed = true;
+      if (i.instance.onUnauthorized && (await i.instance.onUnauthorized(prepared.request))) refreshed = true;
     if (!refreshed) return response;
     return go(await this.authorizeChain(prepared.rendered, prepared.integrations ?? [], signal));
   }

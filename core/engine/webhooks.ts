@@ -50,7 +50,11 @@ export function compileWebhooks(
  *
  * @example const req = renderRequest(hook, { event, customer, params });
  */
-export function renderRequest(hook: CompiledWebhook, context: TemplateContext): OutboundRequest {
+export function renderRequest(
+  hook: CompiledWebhook,
+  context: TemplateContext,
+  options: { allowPath?: boolean } = {},
+): OutboundRequest {
   const step = (what: string, t: CompiledTemplate) => {
     try {
       return t.render(context);
@@ -61,6 +65,12 @@ export function renderRequest(hook: CompiledWebhook, context: TemplateContext): 
     }
   };
   const url = step("url", hook.url).trim();
+  const headers: Record<string, string> = {};
+  const format = hook.config.format;
+  if (options.allowPath && url.startsWith("/") && !url.startsWith("//")) {
+    // Resolved by the integration (and checked against its endpoint prefix) before anything is sent.
+    return finish(hook, url, headers, format, step);
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -70,8 +80,16 @@ export function renderRequest(hook: CompiledWebhook, context: TemplateContext): 
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new TemplateError(`url: rendered to a ${parsed.protocol} URL; expected http: or https:`);
   }
-  const headers: Record<string, string> = {};
-  const format = hook.config.format;
+  return finish(hook, parsed.href, headers, format, step);
+}
+
+function finish(
+  hook: CompiledWebhook,
+  url: string,
+  headers: Record<string, string>,
+  format: "json" | "text" | "xml",
+  step: (what: string, t: CompiledTemplate) => string,
+): OutboundRequest {
   if (hook.body) headers["content-type"] = CONTENT_TYPES[format];
   for (const [name, t] of hook.headers) {
     const value = step(`headers.${name}`, t);
@@ -97,5 +115,5 @@ export function renderRequest(hook: CompiledWebhook, context: TemplateContext): 
       }
     }
   }
-  return { method: hook.config.method, url: parsed.href, headers, body };
+  return { method: hook.config.method, url, headers, body };
 }

@@ -47,6 +47,15 @@ export function integrationRoutes(app: Hookline) {
     }
   });
 
+  // Interactive grants (OAuth authorization_code): the URL a person opens to authorize hookline.
+  r.post("/:name/authorize", async (c) => {
+    const i = app.integrations.get(c.req.param("name"));
+    if (!i) return c.json({ error: `no integration "${c.req.param("name")}"` }, 404);
+    if (!i.instance.authorizationUrl)
+      return c.json({ error: `integration "${i.name}" has no interactive authorization` }, 400);
+    return reply(app, c, 200, { url: await i.instance.authorizationUrl() });
+  });
+
   r.post("/:name/test", async (c) => {
     const name = c.req.param("name");
     if (!app.integrations.has(name)) return c.json({ error: `no integration "${name}"` }, 404);
@@ -70,6 +79,30 @@ export function exportRoutes(app: Hookline) {
       return reply(app, c, 200, await app.managed.importAll(body.value));
     } catch (e) {
       return managedFailure(app, c, e);
+    }
+  });
+  return r;
+}
+
+/**
+ * `GET /oauth/callback/:integration`: where the authorization server sends the person back. Not behind
+ * the admin token (a browser arrives here); the grant's state and PKCE verifier protect it.
+ */
+export function callbackRoutes(app: Hookline) {
+  const r = new Hono();
+  r.get("/:name", async (c) => {
+    const i = app.integrations.get(c.req.param("name"));
+    if (!i?.instance.completeAuthorization) return c.text("unknown integration", 404);
+    try {
+      await i.instance.completeAuthorization(c.req.url);
+      app.logger.log("info", "integration authorized", { integration: i.name });
+      return c.text(`hookline: integration "${i.name}" is authorized; you can close this page.`);
+    } catch (e) {
+      app.logger.log("warn", "authorization failed", { integration: i.name, error: (e as Error).message });
+      return c.text(
+        `hookline: authorization of "${i.name}" failed: ${app.redactor.redact((e as Error).message)}`,
+        400,
+      );
     }
   });
   return r;

@@ -96,7 +96,7 @@ export function applyMapping(
       case "sum": {
         const addends = values.flat().map(toNumber);
         const base = current === undefined || current === null || current === "" ? 0 : toNumber(current);
-        const bad = addends.findIndex((n) => n === undefined);
+        const bad = addends.indexOf(undefined);
         if (bad >= 0 || base === undefined) {
           errors.push({
             code: "HOOKLINE_MAPPING_NOT_A_NUMBER",

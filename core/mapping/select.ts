@@ -23,7 +23,11 @@ export const jsonSource = (value: unknown): MappingSource => ({ kind: "json", va
  */
 export function formSource(params: URLSearchParams): MappingSource {
   const fields: Record<string, string[]> = Object.create(null);
-  for (const [k, v] of params) (fields[k] ??= []).push(v);
+  for (const [k, v] of params) {
+    const list = fields[k] ?? [];
+    list.push(v);
+    fields[k] = list;
+  }
   return { kind: "form", fields };
 }
 

@@ -330,3 +330,25 @@ describe("loadConfig: references", () => {
     );
   });
 });
+
+describe("secrets in config errors", () => {
+  it("does not echo a secret written into the file when its value is wrong", async () => {
+    const { loadConfig } = await import("../../../core/config/load.ts");
+    const { signatureProvider } = await import("../../../plugins/signature/index.ts");
+    const text =
+      "integrations:\n  signing:\n    kind: signature\n    endpointPrefix: https://x.example\n    secrets: [not-a-whsec-Distinctive-Secret-99]\n";
+    let message = "";
+    try {
+      loadConfig(text, {
+        file: "s.yaml",
+        env: {},
+        registry: { authProviders: [signatureProvider], triggerKinds: [], sections: [], renderers: [] },
+      });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("s.yaml:5:");
+    expect(message).toContain("integrations.signing.secrets");
+    expect(message).not.toContain("Distinctive-Secret-99");
+  });
+});
