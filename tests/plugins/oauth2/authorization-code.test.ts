@@ -319,4 +319,20 @@ triggers:
     expect(again.reason).toContain("no refresh token is stored");
     expect(seen.length).toBe(before);
   });
+  it("re-authorizes through the admin API and the callback route a browser is sent to", async () => {
+    const asked = await app.fetch(new Request("http://h/v1/integrations/bc/authorize", { method: "POST" }));
+    expect(asked.status).toBe(200);
+    const { url } = (await asked.json()) as { url: string };
+    const back = new URL((await fetch(url, { redirect: "manual" })).headers.get("location")!);
+    expect(`${back.origin}${back.pathname}`).toBe(REDIRECT);
+    const callback = await app.fetch(new Request(`http://hookline.test/oauth/callback/bc${back.search}`));
+    expect(callback.status).toBe(200);
+    expect(await callback.text()).toContain('integration "bc" is authorized');
+    expect((await deliver()).status).toBe("succeeded");
+    const forged = await app.fetch(new Request("http://hookline.test/oauth/callback/bc?code=x&state=forged"));
+    expect(forged.status).toBe(400);
+    expect((await app.fetch(new Request("http://hookline.test/oauth/callback/nope?code=x"))).status).toBe(
+      404,
+    );
+  });
 });
