@@ -10,6 +10,7 @@ import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
 import type { Transport, TransportFactory } from "./contracts/transport.ts";
 import type { TriggerInstance, TriggerKind } from "./contracts/trigger.ts";
+import { attemptBatch } from "./engine/batch.ts";
 import { Deliverer, type IntegrationRuntime } from "./engine/deliver.ts";
 import { eventTrigger } from "./engine/event-trigger.ts";
 import { Outbox, type PublishResult } from "./engine/outbox.ts";
@@ -144,6 +145,8 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     leaseMs: config.engine.lease,
     pollIntervalMs: config.engine.pollInterval,
     owner: options.workerId,
+    batchSizeOf: (w) => webhooks.get(w)?.config.batch?.size,
+    attemptBatch: (ds, signal) => attemptBatch(deliverer, webhooks.get(ds[0]!.webhook)!, ds, signal),
   });
   const managed = new ManagedConfig({
     sql: store.sql,

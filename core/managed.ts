@@ -352,6 +352,7 @@ export class ManagedConfig {
       url: c.url,
       headers: Object.entries(c.headers).map(([h, t]) => [h.toLowerCase(), t]),
       body: c.body,
+      item: c.item,
     });
     this.deactivateTrigger(name);
     if (events?.length) {

@@ -247,6 +247,7 @@ function templateSources(
       url: typeof w.url === "string" ? w.url : undefined,
       headers: Object.fromEntries(headers),
       body: typeof w.body === "string" ? w.body : undefined,
+      batch: isRecord(w.batch) && typeof w.batch.item === "string" ? { item: w.batch.item } : undefined,
     };
   }
   return sources;

@@ -41,6 +41,17 @@ export const WebhookConfig = z
       ),
     params: z.record(z.string(), z.unknown()).default({}).describe("template parameters and their defaults"),
     timeout: Duration.optional().describe("request timeout; default engine.timeout"),
+    batch: z
+      .object({
+        size: z.number().int().min(1).max(1000).describe("customers per request (1..1000)"),
+        linger: Duration.default(1_000).describe(
+          "how long the first delivery waits for others to join its batch",
+        ),
+        item: z.string().describe("the template each customer renders to; `body` is the root around them"),
+      })
+      .strict()
+      .optional()
+      .describe("send many customers in one request: the root template (body) around item renders"),
     sample: z
       .object({
         event: z.record(z.string(), z.unknown()).optional(),

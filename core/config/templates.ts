@@ -7,6 +7,7 @@ export interface WebhookTemplateSources {
   url?: string;
   headers?: Record<string, string>;
   body?: string;
+  batch?: { item?: string };
 }
 
 /** A webhook's templates, each compiled once by the webhook's renderer. */
@@ -15,6 +16,8 @@ export interface CompiledWebhook {
   url: CompiledTemplate;
   headers: Record<string, CompiledTemplate>;
   body?: CompiledTemplate;
+  /** A batch webhook's item template. */
+  item?: CompiledTemplate;
 }
 
 /**
@@ -81,8 +84,9 @@ export function compileWebhookTemplates(
       if (compiled) headers[header] = compiled;
     }
     const body = compile(webhook.body, "body");
+    const item = compile(webhook.batch?.item, "batch", "item");
     // A webhook without a url is the schema's to report; it just has nothing to render here.
-    if (ok && url) webhooks[name] = { renderer, url, headers, body };
+    if (ok && url) webhooks[name] = { renderer, url, headers, body, item };
   }
   return { webhooks, faults };
 }

@@ -20,4 +20,10 @@ export interface Renderer {
    */
   readonly trusted: boolean;
   compile(source: string, options: { name: string }): CompiledTemplate;
+  /**
+   * The template parameters a template reads (`it.params.campaign` in Eta → "campaign"), each once,
+   * in order of first use; [] for a template that does not parse. Optional: without it, a webhook's
+   * declared parameters are listed but none can be told unused.
+   */
+  parameters?(source: string): string[];
 }

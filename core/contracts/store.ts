@@ -15,6 +15,8 @@ export interface NewDelivery {
   /** The data templates render from: event, customer, params. */
   context: Record<string, unknown>;
   maxAttempts: number;
+  /** Not due before this many milliseconds from now (a batch webhook's linger). */
+  delayMs?: number;
 }
 
 export interface Delivery extends NewDelivery {
@@ -44,7 +46,14 @@ export interface AttemptRecord {
   number: number;
   startedAt: string;
   durationMs: number;
-  request: { method: string; url: string; headers: Record<string, string>; body?: string };
+  request: {
+    method: string;
+    url: string;
+    headers: Record<string, string>;
+    body?: string;
+    /** For one item of a batch request: the batch, and the delivery whose attempt holds the body. */
+    batch?: { key: string; size: number; recordedOn: string };
+  };
   status?: number;
   responseHeaders?: Record<string, string>;
   responseBody?: string;
@@ -93,6 +102,11 @@ export interface Store {
   enqueue(deliveries: NewDelivery[]): Promise<string[]>;
   /** Leases up to `limit` due deliveries (pending and due, or in flight with an expired lease). */
   claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Tops up a batch: leases up to `limit` more pending deliveries of one webhook that are due or have
+   * never been tried (fresh ones still lingering join the batch that is leaving now).
+   */
+  claimBatch(owner: string, webhook: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** Records attempts and applies their outcomes, all in one transaction. */
   complete(results: DeliveryResult[]): Promise<void>;
   /** Gives back leases without counting an attempt (graceful shutdown). */

@@ -70,7 +70,7 @@ function recordable(
 }
 
 /** Ends in a failure that sent nothing (render, scope, authorization): the reason says which. */
-class NotSent extends Error {
+export class NotSent extends Error {
   constructor(
     readonly errorClass: string,
     message: string,
@@ -92,6 +92,23 @@ export class Deliverer {
   private readonly haltedRuns = new Map<string, string>();
 
   constructor(private readonly o: DelivererOptions) {}
+
+  /** The options it runs with (retry policy, redactor, limits), for the batch path. */
+  get options(): DelivererOptions {
+    return this.o;
+  }
+
+  /** Why a run of a webhook was halted in this process, if it was. */
+  haltedReason(webhook: string, runId: string): string | undefined {
+    return this.haltedRuns.get(`${webhook}\u0000${runId}`);
+  }
+
+  /** Remembers a halt, so that claimed siblings are not sent before the store catches up. */
+  noteHalt(webhook: string, runId: string, reason: string): void {
+    // Bounded: the store holds every halt; this map only spares siblings claimed in the same breath.
+    if (this.haltedRuns.size > 10_000) this.haltedRuns.clear();
+    this.haltedRuns.set(`${webhook}\u0000${runId}`, reason);
+  }
 
   /** Renders and authorizes a webhook for a context without sending it (also the test endpoint's path). */
   async prepare(
@@ -293,7 +310,7 @@ export class Deliverer {
         { status: "failed", reason: `webhook "${delivery.webhook}" is no longer configured` },
       );
     }
-    const halted = this.haltedRuns.get(`${delivery.webhook}\u0000${delivery.runId}`);
+    const halted = this.haltedReason(delivery.webhook, delivery.runId);
     if (halted) {
       return result(
         {
@@ -340,10 +357,7 @@ export class Deliverer {
       };
     }
     const decision = this.o.retry.decide(outcome, attemptNo);
-    // Bounded: the store holds every halt; this map only spares siblings claimed in the same breath.
-    if (this.haltedRuns.size > 10_000) this.haltedRuns.clear();
-    if (decision.action === "halt")
-      this.haltedRuns.set(`${delivery.webhook}\u0000${delivery.runId}`, decision.reason);
+    if (decision.action === "halt") this.noteHalt(delivery.webhook, delivery.runId, decision.reason);
     return result(
       {
         request: prepared.recorded,
@@ -360,7 +374,7 @@ export class Deliverer {
   }
 }
 
-const outcomeOf = (d: RetryDecision): AttemptRecord["outcome"] =>
+export const outcomeOf = (d: RetryDecision): AttemptRecord["outcome"] =>
   d.action === "succeed"
     ? "succeeded"
     : d.action === "retry"
@@ -369,7 +383,7 @@ const outcomeOf = (d: RetryDecision): AttemptRecord["outcome"] =>
         ? "halted"
         : "failed";
 
-const nextOf = (d: RetryDecision): DeliveryNext =>
+export const nextOf = (d: RetryDecision): DeliveryNext =>
   d.action === "succeed"
     ? { status: "succeeded" }
     : d.action === "retry"

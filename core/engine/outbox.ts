@@ -65,7 +65,9 @@ export class Outbox {
         customer: event.customer ?? {},
         params,
       },
-      maxAttempts: this.deps.retry.maxAttempts({}),
+      maxAttempts: this.deps.retry.maxAttempts({ batchSize: hook.config.batch?.size }),
+      // A batch webhook's first delivery waits for others to join its request.
+      delayMs: hook.config.batch?.linger,
     };
   }
 

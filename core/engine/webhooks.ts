@@ -12,6 +12,8 @@ export interface CompiledWebhook {
   url: CompiledTemplate;
   headers: Array<[string, CompiledTemplate]>;
   body?: CompiledTemplate;
+  /** A batch webhook's item template (`body` is then the root around the rendered items). */
+  item?: CompiledTemplate;
 }
 
 const CONTENT_TYPES = {
@@ -38,6 +40,7 @@ export function compileWebhooks(
       url: c.url,
       headers: Object.entries(c.headers).map(([h, t]) => [h.toLowerCase(), t]),
       body: c.body,
+      item: c.item,
     });
   }
   return out;

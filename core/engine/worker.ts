@@ -15,6 +15,10 @@ export interface WorkerOptions {
   flushBatch?: number;
   /** How long a result may wait for others to share its store write (default 10 ms). */
   lingerMs?: number;
+  /** The batch size of a batch webhook; undefined for a webhook that sends one request per delivery. */
+  batchSizeOf?: (webhook: string) => number | undefined;
+  /** One attempt of a batch: one request for all the deliveries given (all of one webhook). */
+  attemptBatch?: (deliveries: ClaimedDelivery[], signal: AbortSignal) => Promise<DeliveryResult[]>;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -119,9 +123,64 @@ export class Worker {
         await this.waitForNudge(Math.min(this.o.pollIntervalMs * 2 ** failures, 5_000));
         continue;
       }
-      for (const d of claimed) this.dispatch(d);
+      await this.dispatchAll(claimed);
       if (claimed.length === 0) await this.waitForNudge(this.o.pollIntervalMs);
     }
+  }
+
+  /**
+   * Singles go out one request each; deliveries of a batch webhook are topped up to its batch size
+   * (fresh ones still lingering join) and go out as one request per batch, taking one slot.
+   */
+  private async dispatchAll(claimed: ClaimedDelivery[]): Promise<void> {
+    const batches = new Map<string, ClaimedDelivery[]>();
+    for (const d of claimed) {
+      const size = this.o.attemptBatch ? this.o.batchSizeOf?.(d.webhook) : undefined;
+      if (size === undefined) this.dispatch(d);
+      else batches.set(d.webhook, [...(batches.get(d.webhook) ?? []), d]);
+    }
+    for (const [webhook, group] of batches) {
+      const size = this.o.batchSizeOf!(webhook)!;
+      const short = size - (group.length % size || size);
+      if (short > 0) {
+        try {
+          group.push(...(await this.o.store.claimBatch(this.owner, webhook, short, this.o.leaseMs)));
+        } catch (e) {
+          this.o.logger.log("warn", "topping up a batch failed; sending what was claimed", {
+            webhook,
+            error: (e as Error).message,
+          });
+        }
+      }
+      for (let i = 0; i < group.length; i += size) this.dispatchBatch(group.slice(i, i + size));
+    }
+  }
+
+  private dispatchBatch(deliveries: ClaimedDelivery[]): void {
+    this.inFlight++;
+    this.o.attemptBatch!(deliveries, this.abort.signal)
+      .then((rs) => {
+        this.o.logger.log("debug", "batch sent", {
+          webhook: deliveries[0]!.webhook,
+          size: deliveries.length,
+        });
+        this.results.push(...rs);
+        this.flushSoon();
+      })
+      .catch((e) => {
+        this.o.logger.log(
+          "error",
+          "batch attempt crashed; its deliveries will be claimed again after their lease",
+          {
+            webhook: deliveries[0]!.webhook,
+            error: (e as Error).message,
+          },
+        );
+      })
+      .finally(() => {
+        this.inFlight--;
+        this.wake();
+      });
   }
 
   private dispatch(delivery: ClaimedDelivery): void {

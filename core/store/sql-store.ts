@@ -141,15 +141,17 @@ export class SqlStore implements Store {
       customer_id: d.customerId ?? null,
       context: d.context,
       max_attempts: d.maxAttempts,
+      delay_ms: d.delayMs ?? 0,
     }));
     const inserted = await this.run("enqueue deliveries", () =>
       this.db.query<{ id: string }>(
-        `INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts, status, reason)
+        `INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts, next_at, status, reason)
          SELECT x.id, x.webhook, x.idempotency_key, x.run_id, x.event_id, x.event_type, x.customer_id, x.context, x.max_attempts,
+                now() + x.delay_ms * interval '1 millisecond',
                 CASE WHEN h.run_id IS NULL THEN 'pending' ELSE 'halted' END,
                 CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END
          FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
-                                                 event_type text, customer_id text, context jsonb, max_attempts int)
+                                                 event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int)
          LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
          ORDER BY x.ord
          ON CONFLICT (idempotency_key) DO NOTHING
@@ -161,26 +163,55 @@ export class SqlStore implements Store {
   }
 
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    if (limit <= 0) return [];
-    // A claim need not survive a server crash: a lost claim leaves the delivery claimable again, the same
-    // at-least-once path as a dead worker's lease. Skipping the WAL flush takes the claim off the
-    // commit-latency path (the claim loop is serial); enqueues and results stay fully durable.
-    const rows = await this.run("claim deliveries", () =>
+    return this.lease(
+      "claim deliveries",
+      `WITH due AS (
+         SELECT id FROM hookline_deliveries WHERE status = 'pending' AND next_at <= now()
+          ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), expired AS (
+         SELECT id FROM hookline_deliveries WHERE status = 'in_flight' AND lease_until < now()
+          ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), picked AS (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $2)`,
+      [owner, limit, leaseMs],
+    );
+  }
+
+  async claimBatch(
+    owner: string,
+    webhook: string,
+    limit: number,
+    leaseMs: number,
+  ): Promise<ClaimedDelivery[]> {
+    return this.lease(
+      "claim a batch",
+      `WITH picked AS (
+         SELECT id FROM hookline_deliveries
+          WHERE status = 'pending' AND webhook = $4 AND (next_at <= now() OR attempts = 0)
+          ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED
+       )`,
+      [owner, limit, leaseMs, webhook],
+    );
+  }
+
+  /**
+   * Leases the rows a `picked` CTE selects ($1 owner, $2 limit, $3 lease ms). A claim need not survive a
+   * server crash: a lost claim leaves the delivery claimable again, the same at-least-once path as a
+   * dead worker's lease. Skipping the WAL flush takes the claim off the commit-latency path (the claim
+   * loop is serial); enqueues and results stay fully durable.
+   */
+  private async lease(what: string, picked: string, params: unknown[]): Promise<ClaimedDelivery[]> {
+    if ((params[1] as number) <= 0) return [];
+    const owner = params[0] as string;
+    const rows = await this.run(what, () =>
       this.db.relaxed((tx) =>
         tx.query<Row>(
-          `WITH due AS (
-           SELECT id FROM hookline_deliveries WHERE status = 'pending' AND next_at <= now()
-            ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
-         ), expired AS (
-           SELECT id FROM hookline_deliveries WHERE status = 'in_flight' AND lease_until < now()
-            ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED
-         ), picked AS (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $2)
-         UPDATE hookline_deliveries d
-            SET status = 'in_flight', lease_owner = $1, lease_until = now() + $3 * interval '1 millisecond',
-                attempts = d.attempts + 1, updated_at = now()
-           FROM picked WHERE d.id = picked.id
-         RETURNING d.id, d.webhook, d.idempotency_key, d.run_id, d.context::text AS context, d.attempts, d.max_attempts`,
-          [owner, limit, leaseMs],
+          `${picked}
+           UPDATE hookline_deliveries d
+              SET status = 'in_flight', lease_owner = $1, lease_until = now() + $3 * interval '1 millisecond',
+                  attempts = d.attempts + 1, updated_at = now()
+             FROM picked WHERE d.id = picked.id
+           RETURNING d.id, d.webhook, d.idempotency_key, d.run_id, d.context::text AS context, d.attempts, d.max_attempts`,
+          params,
         ),
       ),
     );

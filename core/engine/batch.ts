@@ -1,0 +1,148 @@
+import type { AttemptOutcome, RetryDecision } from "../contracts/retry.ts";
+import type { AttemptRecord, ClaimedDelivery, DeliveryResult } from "../contracts/store.ts";
+import { TransportError, type TransportResponse } from "../contracts/transport.ts";
+import { type Deliverer, type NotSent, nextOf, outcomeOf, type PreparedRequest } from "./deliver.ts";
+import type { CompiledWebhook } from "./webhooks.ts";
+
+const enc = new TextEncoder();
+
+/** The idempotency key of a batch request: the same items give the same key on every attempt. */
+async function batchKey(keys: string[]): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", enc.encode([...keys].sort().join("\n"))),
+  );
+  return `batch_${[...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * One attempt of a batch webhook: each delivery (customer) renders the item template to a string; the
+ * root template (`body`) renders once around them (`items`: the strings, `batch`: each item's
+ * context); one request goes out; its outcome is recorded for every item in it, each judged against its
+ * own attempt count. An item whose own template fails is failed alone and left out of the request.
+ *
+ * @example const results = await attemptBatch(deliverer, hook, claimed, signal);
+ */
+export async function attemptBatch(
+  deliverer: Deliverer,
+  hook: CompiledWebhook,
+  deliveries: ClaimedDelivery[],
+  signal?: AbortSignal,
+): Promise<DeliveryResult[]> {
+  const o = deliverer.options;
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const results: DeliveryResult[] = [];
+  const record = (
+    d: ClaimedDelivery,
+    attempt: Omit<AttemptRecord, "deliveryId" | "number" | "startedAt" | "durationMs">,
+    decision: RetryDecision,
+  ) =>
+    results.push({
+      deliveryId: d.id,
+      leaseOwner: d.leaseOwner ?? "",
+      webhook: d.webhook,
+      runId: d.runId,
+      attempt: {
+        deliveryId: d.id,
+        number: d.attempts,
+        startedAt,
+        durationMs: performance.now() - t0,
+        ...attempt,
+        error: attempt.error === undefined ? undefined : o.redactor.redact(attempt.error),
+      },
+      next: nextOf(decision),
+    });
+  const notSent = { method: hook.config.method, url: "", headers: {} };
+
+  const items: Array<{ delivery: ClaimedDelivery; text: string }> = [];
+  for (const d of deliveries) {
+    const halted = deliverer.haltedReason(d.webhook, d.runId);
+    if (halted) {
+      record(
+        d,
+        { request: notSent, errorClass: "halted", error: `not sent: ${halted}`, outcome: "halted" },
+        { action: "halt", reason: `run halted: ${halted}` },
+      );
+      continue;
+    }
+    try {
+      items.push({ delivery: d, text: hook.item!.render({ ...d.context, webhook: { name: hook.name } }) });
+    } catch (e) {
+      const reason = `render: batch.item: ${(e as Error).message}`;
+      record(
+        d,
+        { request: notSent, errorClass: "render", error: reason, outcome: "failed" },
+        { action: "fail", reason },
+      );
+    }
+  }
+  if (items.length === 0) return results;
+
+  const key = await batchKey(items.map((i) => i.delivery.idempotencyKey));
+  const first = items[0]!.delivery;
+  const root = {
+    items: items.map((i) => i.text),
+    batch: items.map((i) => i.delivery.context),
+    params: (first.context as { params?: unknown }).params ?? hook.config.params,
+    size: items.length,
+  };
+  const forEach = (
+    decide: (d: ClaimedDelivery) => RetryDecision,
+    attempt: (
+      d: ClaimedDelivery,
+      isFirst: boolean,
+    ) => Omit<AttemptRecord, "deliveryId" | "number" | "startedAt" | "durationMs" | "outcome">,
+  ) => {
+    for (const { delivery } of items) {
+      const decision = decide(delivery);
+      if (decision.action === "halt") deliverer.noteHalt(delivery.webhook, delivery.runId, decision.reason);
+      record(delivery, { ...attempt(delivery, delivery === first), outcome: outcomeOf(decision) }, decision);
+    }
+  };
+
+  let prepared: PreparedRequest;
+  try {
+    prepared = await deliverer.prepare(hook, root, { "idempotency-key": key }, signal);
+  } catch (e) {
+    const ns = e as NotSent;
+    forEach(
+      (d) =>
+        ns.retryable
+          ? o.retry.decide(
+              { kind: "fault", faultClass: "network", message: ns.message },
+              { number: d.attempts, maxAttempts: d.maxAttempts },
+            )
+          : { action: "fail", reason: ns.message },
+      () => ({ request: ns.request, errorClass: ns.errorClass, error: ns.message }),
+    );
+    return results;
+  }
+
+  let outcome: AttemptOutcome;
+  let response: TransportResponse | undefined;
+  try {
+    response = await deliverer.send(prepared, hook, signal);
+    outcome = { kind: "response", status: response.status, headers: response.headers };
+  } catch (e) {
+    const fault =
+      e instanceof TransportError ? e : new TransportError("network", (e as Error).message, { cause: e });
+    outcome = { kind: "fault", faultClass: fault.faultClass, message: o.redactor.redact(fault.message) };
+  }
+  // The request and response bodies are kept once, on the first item's attempt; the others point to it.
+  const { body: _body, ...requestHead } = prepared.recorded;
+  forEach(
+    (d) => o.retry.decide(outcome, { number: d.attempts, maxAttempts: d.maxAttempts }),
+    (_d, isFirst) => ({
+      request: isFirst
+        ? { ...prepared.recorded, batch: { key, size: items.length, recordedOn: first.id } }
+        : { ...requestHead, batch: { key, size: items.length, recordedOn: first.id } },
+      status: response?.status,
+      responseHeaders: response ? o.redactor.redactDeep(response.headers) : undefined,
+      responseBody: response && isFirst ? o.redactor.redact(response.body) : undefined,
+      responseTruncated: response?.truncated,
+      errorClass: outcome.kind === "fault" ? outcome.faultClass : undefined,
+      error: outcome.kind === "fault" ? outcome.message : undefined,
+    }),
+  );
+  return results;
+}
