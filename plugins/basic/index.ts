@@ -29,6 +29,7 @@ function basicToken(username: string, password: string): string {
 export const basicProvider: AuthProvider<z.output<typeof BasicOptions>> = {
   kind: "basic",
   schema: BasicOptions,
+  secretFields: ["password"],
   create({ username, password }) {
     const value = `Basic ${basicToken(username, password)}`;
     return {

@@ -24,6 +24,8 @@ const HeadersOptions = z
 export const headersProvider: AuthProvider<z.output<typeof HeadersOptions>> = {
   kind: "headers",
   schema: HeadersOptions,
+  // Public and secret headers are one list: it is kept sealed whole, and shown with secret values masked.
+  secretFields: ["headers"],
   create({ headers }) {
     const set = headers.map((h) => [h.name.toLowerCase(), h.value] as const);
     return {
