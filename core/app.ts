@@ -164,6 +164,9 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
   const outbox = new Outbox({ store, webhooks, triggers, retry, onEnqueued: () => worker.wake() });
   if (options.migrate !== false) {
     await store.migrate();
+    await store.syncPolicies(
+      Object.entries(config.policies).map(([name, p]) => ({ name, concurrency: p.concurrency })),
+    );
     await managed.load();
   }
   return new Hookline({

@@ -8,6 +8,7 @@ import type { Renderer } from "./contracts/renderer.ts";
 import type { Runtime } from "./contracts/runtime.ts";
 import type { TriggerKind } from "./contracts/trigger.ts";
 import { acceptEvent } from "./engine/outbox.ts";
+import { webhookParameters } from "./engine/parameters.ts";
 import { ConfigError, HooklineError } from "./errors.ts";
 import { jsonLogger } from "./logger.ts";
 import { ManagedError } from "./managed.ts";
@@ -25,6 +26,7 @@ usage:
   hookline validate --config FILE                         check a config file
   hookline schema                                         print the config's JSON Schema
   hookline render   WEBHOOK --config FILE [--data FILE]   print the rendered request
+  hookline render   WEBHOOK --config FILE --list-params   print its template parameters and defaults
   hookline test-integration NAME --config FILE            send an integration's test request
   hookline oauth authorize NAME --config FILE             print the URL that authorizes an OAuth integration
   hookline export   --config FILE                         webhooks and integrations as YAML, without secrets
@@ -159,7 +161,9 @@ async function render(
   plugins: Plugin[],
 ): Promise<number> {
   if (!webhook) throw new HooklineError("HOOKLINE_USAGE", "render needs a WEBHOOK name");
-  const data = typeof options.data === "string" ? JSON.parse(await runtime.readFile(options.data)) : {};
+  const listParams = options["list-params"] !== undefined;
+  const data =
+    typeof options.data === "string" && !listParams ? JSON.parse(await runtime.readFile(options.data)) : {};
   // Rendering touches no store: the (lazy) store is never opened.
   const app = await createHookline({ config: { text, file }, plugins, env: runtime.env, migrate: false });
   try {
@@ -169,6 +173,12 @@ async function render(
         "HOOKLINE_WEBHOOK_UNKNOWN",
         `no webhook "${webhook}"; have: ${[...app.webhooks.keys()].join(", ")}`,
       );
+    if (listParams) {
+      const renderers = app.container.resolveAll<Renderer>(Tokens.Renderer);
+      const parameters = webhookParameters(hook.config, renderers);
+      runtime.stdout(JSON.stringify({ webhook, parameters }, null, 2));
+      return 0;
+    }
     const event = acceptEvent({
       type: "test",
       ...data.event,

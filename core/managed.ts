@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { withPreset } from "./config/presets.ts";
 import { type HooklineConfig, IntegrationBase, integrationsOf, WebhookConfig } from "./config/schema.ts";
 import { compiledTemplates } from "./config/templates.ts";
 import type { AuthContext, AuthIntegration, AuthProvider } from "./contracts/auth.ts";
@@ -8,7 +9,7 @@ import type { SqlDriver } from "./contracts/store.ts";
 import type { TriggerInstance } from "./contracts/trigger.ts";
 import type { IntegrationRuntime } from "./engine/deliver.ts";
 import { eventTrigger } from "./engine/event-trigger.ts";
-import type { CompiledWebhook } from "./engine/webhooks.ts";
+import { type CompiledWebhook, compileOrderingKey } from "./engine/webhooks.ts";
 import { HooklineError } from "./errors.ts";
 import type { Redactor } from "./security/redact.ts";
 import type { SecretBox } from "./security/secret-box.ts";
@@ -309,11 +310,17 @@ export class ManagedConfig {
     return this.d.redactor.redactDeep({ name, source: "api", ...base, options, secrets });
   }
 
-  /** Creates or replaces a webhook (and the event trigger it carries). */
+  /**
+   * Creates or replaces a webhook (and the event trigger it carries). One that `extends` a preset of
+   * the config is merged with it now and stored merged, so a later change to the preset leaves it as is.
+   */
   async putWebhook(name: string, body: unknown): Promise<void> {
     if (this.d.config.webhooks[name])
       throw new ManagedError(409, `webhook "${name}" is defined in the config file; change it there`);
-    const parsed = ManagedWebhook.safeParse(body);
+    const extended = withPreset(body, this.d.config.presets);
+    if ("issue" in extended)
+      throw new ManagedError(400, extended.issue.message, [{ path: "extends", message: "unknown preset" }]);
+    const parsed = ManagedWebhook.safeParse(extended.value);
     if (!parsed.success) throw new ManagedError(400, "invalid webhook", issuesOf(parsed.error));
     const renderer = this.d.renderers.findLast((r) => r.name === parsed.data.engine);
     if (!renderer)
@@ -353,6 +360,7 @@ export class ManagedConfig {
       headers: Object.entries(c.headers).map(([h, t]) => [h.toLowerCase(), t]),
       body: c.body,
       item: c.item,
+      orderingKey: compileOrderingKey(name, config, c.renderer),
     });
     this.deactivateTrigger(name);
     if (events?.length) {
@@ -410,8 +418,12 @@ export class ManagedConfig {
       const fields = this.d.providers.get(String(r.spec.kind))?.secretFields ?? [];
       if (fields.length) secretsRequired[r.name] = [...fields];
     }
-    const webhooks: Record<string, object> = { ...this.d.config.webhooks };
-    for (const r of rows.filter((x) => x.kind === "webhook")) webhooks[r.name] = r.spec;
+    // Webhooks go out merged with their presets and without `extends`, so that an export stands alone:
+    // the instance importing it need not have the same presets.
+    const standalone = ({ extends: _, ...w }: Record<string, unknown>) => w;
+    const webhooks: Record<string, object> = {};
+    for (const [n, w] of Object.entries(this.d.config.webhooks)) webhooks[n] = standalone(w);
+    for (const r of rows.filter((x) => x.kind === "webhook")) webhooks[r.name] = standalone(r.spec);
     // Belt and braces: whatever a provider failed to declare, the redactor still masks.
     return this.d.redactor.redactDeep({ integrations, webhooks, secretsRequired });
   }

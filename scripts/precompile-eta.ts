@@ -13,6 +13,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import { expandDocumentEnv } from "../core/config/env.ts";
+import { resolveWebhooks } from "../core/config/presets.ts";
 import { DEFAULT_ENGINE } from "../core/config/templates.ts";
 import { precompileEta } from "../plugins/eta/precompile.ts";
 
@@ -37,14 +38,15 @@ export function etaTemplatesOf(
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) throw new Error(`the config does not parse: ${doc.errors[0]!.message}`);
   const { missing } = expandDocumentEnv(doc, env);
-  const inTemplates = missing.filter((m) => m.path[0] === "webhooks");
+  const inTemplates = missing.filter((m) => m.path[0] === "webhooks" || m.path[0] === "presets");
   if (inTemplates.length > 0) {
     throw new Error(
       inTemplates.map((m) => `${m.path.join(".")}: environment variable ${m.name} is not set`).join("\n"),
     );
   }
-  const webhooks = ((doc.toJS() as { webhooks?: Record<string, WebhookSources> } | null)?.webhooks ??
-    {}) as Record<string, WebhookSources>;
+  const file = doc.toJS() as { presets?: unknown; webhooks?: unknown } | null;
+  // A webhook's templates may come from the preset it extends: read them merged, as the loader does.
+  const webhooks = resolveWebhooks(file?.presets, file?.webhooks).webhooks as Record<string, WebhookSources>;
   const templates: Record<string, string> = {};
   for (const [name, w] of Object.entries(webhooks)) {
     if ((w.engine ?? DEFAULT_ENGINE) !== "eta") continue;

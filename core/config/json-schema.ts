@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { unwrap } from "./issues.ts";
 import type { ConfigRegistry } from "./load.ts";
-import { CoreConfig, IntegrationBase, TriggerBase } from "./schema.ts";
+import { CoreConfig, IntegrationBase, PresetConfig, TriggerBase, WebhookConfig } from "./schema.ts";
 
 /**
  * The JSON Schema of a whole `hookline.yaml` for the plugins at hand, for editors and CI: each
@@ -30,9 +30,12 @@ export function configJsonSchema(registry: ConfigRegistry): object {
     }),
     TriggerBase,
   );
+  // A webhook that extends a preset may leave out anything, url included: the preset may set it.
+  const webhook = z.union([WebhookConfig, PresetConfig.required({ extends: true })]);
   const shape: Record<string, z.core.$ZodType> = {
     ...CoreConfig.shape,
     integrations: z.record(integrationKey, integration).default({}),
+    webhooks: z.record(unwrapRecord(CoreConfig.shape.webhooks).keyType, webhook).default({}),
     triggers: z.array(trigger).default([]),
   };
   for (const section of registry.sections) {

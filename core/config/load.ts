@@ -8,6 +8,7 @@ import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { expandDocumentEnv } from "./env.ts";
 import { type DescribedIssue, describeIssues, parseOptions } from "./issues.ts";
 import { dotted, type KeyPath, nodeAt, type Position, SourceMap } from "./positions.ts";
+import { resolveWebhooks } from "./presets.ts";
 import { CoreConfig, type HooklineConfig } from "./schema.ts";
 import {
   compileWebhookTemplates,
@@ -43,7 +44,9 @@ const DEFAULT_TRIGGER_KIND = "event";
  * Parses and checks a `hookline.yaml` text: YAML syntax, `${ENV}` references, the core schema, the
  * plugins' sections, each integration and trigger against its kind, references between entries, and
  * every webhook template (compiled once; the engine reuses them: see `compiledTemplates`). Throws one
- * `ConfigError` listing every issue found, each with file, line, column and key path.
+ * `ConfigError` listing every issue found, each with file, line, column and key path. A webhook that
+ * `extends` a preset is checked and returned merged with it (`resolveWebhooks`); an issue in a field
+ * the preset wrote points at the preset.
  *
  * A plugin section absent from the file is validated as `undefined`, so a section schema decides
  * with `.optional()` or `.default(…)` whether it may be left out. Values from the environment stay
@@ -76,26 +79,34 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
   }
   // A value whose variable is missing still reads `${NAME}`; any further complaint about it is noise.
   const unset = new Set<Node>(expansion.missing.map((m) => m.node));
+
+  const data: unknown = doc.toJS() ?? {};
+  const root = isRecord(data) ? data : {};
+  // Webhooks that `extends` a preset are checked, compiled and loaded merged with it; a problem in a
+  // field the preset wrote is reported where the preset writes it (`origin`).
+  const presets = resolveWebhooks(root.presets, root.webhooks);
+  const origin = presets.origin;
+  for (const p of presets.issues) report(p.path, map.value(p.path).position, p.message);
+
   const hidden = (path: KeyPath) => {
-    const node = nodeAt(doc, path);
+    const node = nodeAt(doc, origin(path));
     return node !== undefined && expansion.fromEnv.has(node);
   };
   const reportZod = (described: readonly DescribedIssue[]) => {
     for (const d of described) {
-      const located = d.at === "key" ? map.key(d.path) : map.value(d.path);
+      const at = origin(d.path);
+      const located = d.at === "key" ? map.key(at) : map.value(at);
       if (d.at === "value" && located.node && unset.has(located.node)) continue;
-      report(d.path, located.position, d.message);
+      report(at, located.position, d.message);
     }
   };
-
-  const data: unknown = doc.toJS() ?? {};
-  const root = isRecord(data) ? data : {};
 
   // 3. The core's keys and the plugins' sections.
   const topLevel = topLevelSchema(registry.sections, (key) =>
     report([key], { line: 1, column: 1 }, `plugin section "${key}" has the name of a core section`),
   );
-  const parsed = topLevel.safeParse(data, parseOptions);
+  const merged = isRecord(root.webhooks) ? { ...root, webhooks: presets.webhooks } : data;
+  const parsed = topLevel.safeParse(merged, parseOptions);
   if (!parsed.success) reportZod(describeIssues(parsed.error.issues, { schema: topLevel, hidden }));
 
   // 4. Each integration's own options, checked by its kind.
@@ -140,14 +151,15 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
 
   // 6. Names that must refer to something.
   const integrationNames = isRecord(root.integrations) ? Object.keys(root.integrations) : [];
-  const webhooks = records(root.webhooks);
+  const webhooks = records(presets.webhooks);
   const webhookNames = isRecord(root.webhooks) ? Object.keys(root.webhooks) : [];
   const checkReference = (path: KeyPath, value: unknown, noun: string, known: readonly string[]) => {
     if (typeof value !== "string" || known.includes(value)) return;
-    const located = map.value(path);
+    const at = origin(path);
+    const located = map.value(at);
     if (located.node && unset.has(located.node)) return;
     report(
-      path,
+      at,
       located.position,
       `unknown ${noun} ${JSON.stringify(value)}; expected one of: ${listOf(known)}`,
     );
@@ -159,6 +171,13 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
       });
     } else
       checkReference(["webhooks", name, "integration"], webhook.integration, "integration", integrationNames);
+    checkReference(["webhooks", name, "next"], webhook.next, "webhook", webhookNames);
+    checkReference(
+      ["webhooks", name, "policy"],
+      webhook.policy,
+      "policy",
+      Object.keys(records(root.policies)),
+    );
   }
   triggers.forEach((entry, i) => {
     if (!isRecord(entry) || !Array.isArray(entry.webhooks)) return;
@@ -172,7 +191,10 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
     { webhooks: templateSources(webhooks) },
     registry.renderers,
   );
-  for (const fault of faults) reportTemplateFault(fault, map, doc, registry.renderers, report);
+  for (const fault of faults) {
+    const at = { ...fault, path: origin(fault.path) as TemplateFault["path"] };
+    reportTemplateFault(at, map, doc, registry.renderers, report);
+  }
 
   if (issues.length > 0 || !parsed.success) throw new ConfigError(ordered(issues));
 

@@ -41,6 +41,29 @@ export const WebhookConfig = z
       ),
     params: z.record(z.string(), z.unknown()).default({}).describe("template parameters and their defaults"),
     timeout: Duration.optional().describe("request timeout; default engine.timeout"),
+    response: z
+      .object({ format: z.enum(["json", "text"]).default("json") })
+      .strict()
+      .default({ format: "json" })
+      .describe("how the response is parsed for later steps: json (properties) or text (`data`)"),
+    policy: name
+      .optional()
+      .describe("the throughput policy whose concurrency limit this webhook shares (see policies:)"),
+    orderingKey: z
+      .string()
+      .optional()
+      .describe(
+        "a template (e.g. the customer id): deliveries with the same key go out one at a time, in order",
+      ),
+    next: name
+      .optional()
+      .describe("the next step of the scenario: sent after this one succeeds, seeing its response"),
+    actionId: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe("this step's id for by_action_id / $data (default: the webhook name)"),
     batch: z
       .object({
         size: z.number().int().min(1).max(1000).describe("customers per request (1..1000)"),
@@ -61,9 +84,33 @@ export const WebhookConfig = z
       .strict()
       .optional()
       .describe("data the test endpoint renders with when none is given"),
+    extends: name
+      .optional()
+      .describe("a preset (under presets:) whose fields this webhook starts from and overrides"),
   })
   .strict();
 export type WebhookConfig = z.output<typeof WebhookConfig>;
+
+type WebhookShape = typeof WebhookConfig.shape;
+/** A webhook field as a preset holds it: optional, and without the webhook's default. */
+type PresetField<S extends z.core.SomeType> = z.ZodOptional<S extends z.ZodDefault<infer I> ? I : S>;
+
+/**
+ * A preset: a webhook's fields, all optional and without defaults (a default would override what a
+ * preset it extends sets). Webhooks and presets name one with `extends`; the loader merges them.
+ */
+export const PresetConfig = z
+  .object(
+    Object.fromEntries(
+      Object.entries(WebhookConfig.shape).map(([key, field]) => {
+        const inner: z.ZodType = field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field;
+        const optional = inner.optional();
+        return [key, field.description ? optional.describe(field.description) : optional];
+      }),
+    ) as { [K in keyof WebhookShape]: PresetField<WebhookShape[K]> },
+  )
+  .strict();
+export type PresetConfig = z.output<typeof PresetConfig>;
 
 /** The integrations a webhook names, in the order they apply. */
 export const integrationsOf = (webhook: { integration?: string | string[] }): string[] =>
@@ -142,6 +189,16 @@ export const CoreConfig = z.object({
   store: StoreConfig.default({}),
   engine: EngineConfig.default(EngineConfig.parse({})),
   integrations: z.record(name, IntegrationBase).default({}),
+  policies: z
+    .record(name, z.object({ concurrency: z.number().int().min(1).max(10_000) }).strict())
+    .default({})
+    .describe(
+      "throughput policies: a concurrency limit shared by every webhook that names it, across processes",
+    ),
+  presets: z
+    .record(name, PresetConfig)
+    .default({})
+    .describe("webhook fields shared by the webhooks that name a preset with extends"),
   webhooks: z.record(name, WebhookConfig).default({}),
   triggers: z.array(TriggerBase).default([]),
 });

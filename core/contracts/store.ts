@@ -17,6 +17,10 @@ export interface NewDelivery {
   maxAttempts: number;
   /** Not due before this many milliseconds from now (a batch webhook's linger). */
   delayMs?: number;
+  /** The throughput policy whose slots it takes (fixed when written: moving the webhook does not move it). */
+  policy?: string;
+  /** Deliveries of one webhook with one ordering key go out one at a time, in the order written. */
+  orderingKey?: string;
 }
 
 export interface Delivery extends NewDelivery {
@@ -36,7 +40,18 @@ export interface Delivery extends NewDelivery {
 /** What a worker gets when it claims a delivery: what an attempt needs, nothing more (claims are hot). */
 export type ClaimedDelivery = Pick<
   Delivery,
-  "id" | "webhook" | "idempotencyKey" | "runId" | "context" | "attempts" | "maxAttempts" | "leaseOwner"
+  | "id"
+  | "webhook"
+  | "idempotencyKey"
+  | "runId"
+  | "eventId"
+  | "eventType"
+  | "customerId"
+  | "context"
+  | "attempts"
+  | "maxAttempts"
+  | "leaseOwner"
+  | "policy"
 >;
 
 /** One attempt, as recorded. Headers and bodies are redacted of known secrets before they get here. */
@@ -79,6 +94,8 @@ export interface DeliveryResult {
   runId: string;
   attempt: AttemptRecord;
   next: DeliveryNext;
+  /** Deliveries to write if, and only if, this result is applied as succeeded (a scenario's next step). */
+  followUps?: NewDelivery[];
 }
 
 export interface DeliveryFilter {
@@ -109,8 +126,19 @@ export interface Store {
   claimBatch(owner: string, webhook: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** Records attempts and applies their outcomes, all in one transaction. */
   complete(results: DeliveryResult[]): Promise<void>;
-  /** Gives back leases without counting an attempt (graceful shutdown). */
-  release(owner: string, ids: string[]): Promise<void>;
+  /** Gives back leases without counting an attempt (graceful shutdown, no throughput slot free). */
+  release(owner: string, ids: string[], delayMs?: number): Promise<void>;
+  /** Makes the config's throughput policies the ones in force (limits read by every process). */
+  syncPolicies(policies: Array<{ name: string; concurrency: number }>): Promise<void>;
+  /** Sets a policy's concurrency limit; it applies to what starts next, in every process. */
+  setPolicy(name: string, concurrency: number): Promise<void>;
+  deletePolicy(name: string): Promise<boolean>;
+  listPolicies(): Promise<Array<{ name: string; concurrency: number; inUse: number }>>;
+  /**
+   * Takes slots of a policy for these deliveries, as many as its limit leaves free across all processes;
+   * returns the ids that got one. A slot is a lease: a dead process's slots come back when it expires.
+   */
+  acquireSlots(policy: string, owner: string, holders: string[], leaseMs: number): Promise<string[]>;
   getDelivery(id: string): Promise<Delivery | undefined>;
   listDeliveries(filter: DeliveryFilter): Promise<Delivery[]>;
   listAttempts(deliveryId: string): Promise<AttemptRecord[]>;

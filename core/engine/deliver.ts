@@ -8,6 +8,7 @@ import { type Transport, TransportError, type TransportResponse } from "../contr
 import { HooklineError } from "../errors.ts";
 import { assertUnderEndpointPrefix } from "../security/endpoint-prefix.ts";
 import type { Redactor } from "../security/redact.ts";
+import { nextStep, responseView, type StepResponse } from "./scenario.ts";
 import { type CompiledWebhook, renderRequest } from "./webhooks.ts";
 
 /** An integration made from config, with the prefix the core enforces. */
@@ -128,7 +129,11 @@ export class Deliverer {
       const first = this.o.integrations.get(integrationsOf(hook.config)[0] ?? "");
       rendered = renderRequest(
         hook,
-        { ...context, webhook: { name: hook.name } },
+        {
+          ...context,
+          ...responseView(context.responses as StepResponse[] | undefined),
+          webhook: { name: hook.name },
+        },
         { allowPath: Boolean(first?.instance.resolveUrl) },
       );
     } catch (e) {
@@ -358,7 +363,7 @@ export class Deliverer {
     }
     const decision = this.o.retry.decide(outcome, attemptNo);
     if (decision.action === "halt") this.noteHalt(delivery.webhook, delivery.runId, decision.reason);
-    return result(
+    const done = result(
       {
         request: prepared.recorded,
         status: response?.status,
@@ -371,6 +376,17 @@ export class Deliverer {
       },
       nextOf(decision),
     );
+    // A scenario goes on to its next step only after this one succeeded, with its response.
+    if (decision.action === "succeed" && response && hook.config.next) {
+      const next = nextStep(hook, this.o.webhooks.get(hook.config.next), delivery, response, this.o.retry);
+      if (next) done.followUps = [next];
+      else
+        this.o.logger.log("warn", "scenario stops: next step missing or too many steps", {
+          webhook: hook.name,
+          next: hook.config.next,
+        });
+    }
+    return done;
   }
 }
 

@@ -51,10 +51,7 @@ export class Outbox {
   ): NewDelivery {
     const hook = this.deps.webhooks.get(webhook);
     if (!hook) throw new Error(`unknown webhook "${webhook}"`);
-    const params = { ...hook.config.params, ...triggerParams, ...event.params };
-    return {
-      id: crypto.randomUUID(),
-      webhook,
+    return buildDelivery(hook, this.deps.retry, {
       idempotencyKey: `${event.id}:${webhook}`,
       runId,
       eventId: event.id,
@@ -63,12 +60,9 @@ export class Outbox {
       context: {
         event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp },
         customer: event.customer ?? {},
-        params,
+        params: { ...hook.config.params, ...triggerParams, ...event.params },
       },
-      maxAttempts: this.deps.retry.maxAttempts({ batchSize: hook.config.batch?.size }),
-      // A batch webhook's first delivery waits for others to join its request.
-      delayMs: hook.config.batch?.linger,
-    };
+    });
   }
 
   /** Matches events against the event triggers and writes one delivery per matching webhook. */
@@ -115,5 +109,37 @@ export class Outbox {
     );
     if (ids.length > 0) this.deps.onEnqueued?.();
     return ids;
+  }
+}
+
+/**
+ * A delivery of a webhook: its attempts by the retry policy (8 for batches of 10 or more), and a batch
+ * webhook's linger before it is due.
+ *
+ * @example buildDelivery(hook, retry, { idempotencyKey: "evt-1:crm", runId, eventId: "evt-1", eventType: "signup", context })
+ */
+export function buildDelivery(
+  hook: CompiledWebhook,
+  retry: RetryPolicy,
+  d: Pick<NewDelivery, "idempotencyKey" | "runId" | "eventId" | "eventType" | "customerId" | "context">,
+): NewDelivery {
+  return {
+    id: crypto.randomUUID(),
+    webhook: hook.name,
+    ...d,
+    maxAttempts: retry.maxAttempts({ batchSize: hook.config.batch?.size }),
+    // A batch webhook's first delivery waits for others to join its request.
+    delayMs: hook.config.batch?.linger,
+    policy: hook.config.policy,
+    orderingKey: hook.orderingKey ? orderingKeyOf(hook, d.context) : undefined,
+  };
+}
+
+/** The ordering key for a context; one that cannot render joins one conservative stream rather than none. */
+function orderingKeyOf(hook: CompiledWebhook, context: Record<string, unknown>): string {
+  try {
+    return hook.orderingKey!.render({ ...context, webhook: { name: hook.name } }).trim();
+  } catch {
+    return "!unrenderable";
   }
 }

@@ -4,6 +4,7 @@ import type { OutboundRequest } from "../contracts/http.ts";
 import type { CompiledTemplate, Renderer, TemplateContext } from "../contracts/renderer.ts";
 import { TemplateError } from "../errors.ts";
 import { jsonErrorAt } from "./json-check.ts";
+import { assertWellFormedXml } from "./xml-check.ts";
 
 /** A webhook with its templates compiled once. */
 export interface CompiledWebhook {
@@ -14,6 +15,8 @@ export interface CompiledWebhook {
   body?: CompiledTemplate;
   /** A batch webhook's item template (`body` is then the root around the rendered items). */
   item?: CompiledTemplate;
+  /** The ordering key template of an ordered stream. */
+  orderingKey?: CompiledTemplate;
 }
 
 const CONTENT_TYPES = {
@@ -41,9 +44,21 @@ export function compileWebhooks(
       headers: Object.entries(c.headers).map(([h, t]) => [h.toLowerCase(), t]),
       body: c.body,
       item: c.item,
+      orderingKey: compileOrderingKey(name, config.webhooks[name]!, c.renderer),
     });
   }
   return out;
+}
+
+/** Compiles a webhook's ordering key with its engine (a syntax error stops start-up, naming the webhook). */
+export function compileOrderingKey(
+  name: string,
+  config: WebhookConfig,
+  renderer: Renderer,
+): CompiledTemplate | undefined {
+  return config.orderingKey === undefined
+    ? undefined
+    : renderer.compile(config.orderingKey, { name: `webhooks.${name}.orderingKey` });
 }
 
 /**
@@ -117,6 +132,7 @@ function finish(
         });
       }
     }
+    if (format === "xml") assertWellFormedXml(body);
   }
   return { method: hook.config.method, url, headers, body };
 }

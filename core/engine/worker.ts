@@ -123,9 +123,49 @@ export class Worker {
         await this.waitForNudge(Math.min(this.o.pollIntervalMs * 2 ** failures, 5_000));
         continue;
       }
-      await this.dispatchAll(claimed);
+      await this.dispatchAll(await this.withSlots(claimed));
       if (claimed.length === 0) await this.waitForNudge(this.o.pollIntervalMs);
     }
+  }
+
+  /**
+   * Deliveries of a throughput policy go out only with one of its slots (held across processes); those
+   * that get none go back, their attempt not counted, to be claimed again shortly.
+   */
+  private async withSlots(claimed: ClaimedDelivery[]): Promise<ClaimedDelivery[]> {
+    const byPolicy = new Map<string, ClaimedDelivery[]>();
+    for (const d of claimed) if (d.policy) byPolicy.set(d.policy, [...(byPolicy.get(d.policy) ?? []), d]);
+    if (byPolicy.size === 0) return claimed;
+    const denied = new Set<string>();
+    for (const [policy, group] of byPolicy) {
+      let granted: Set<string>;
+      try {
+        granted = new Set(
+          await this.o.store.acquireSlots(
+            policy,
+            this.owner,
+            group.map((d) => d.id),
+            this.o.leaseMs,
+          ),
+        );
+      } catch (e) {
+        this.o.logger.log("warn", "taking throughput slots failed; giving the deliveries back", {
+          policy,
+          error: (e as Error).message,
+        });
+        granted = new Set();
+      }
+      for (const d of group) if (!granted.has(d.id)) denied.add(d.id);
+    }
+    if (denied.size > 0) {
+      try {
+        await this.o.store.release(this.owner, [...denied], this.o.pollIntervalMs);
+      } catch (e) {
+        // Their leases expire and they are claimed again then: late, not lost.
+        this.o.logger.log("warn", "giving back deliveries failed", { error: (e as Error).message });
+      }
+    }
+    return claimed.filter((d) => !denied.has(d.id));
   }
 
   /**

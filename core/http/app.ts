@@ -6,6 +6,7 @@ import { StoreUnavailableError } from "../errors.ts";
 import { EventInput, EventsBatch } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
 import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.ts";
+import { policyRoutes } from "./policies.ts";
 import { issues, readJson, reply, storeDown } from "./respond.ts";
 import { webhookRoutes } from "./webhooks.ts";
 
@@ -118,6 +119,7 @@ export function createHttpApp(
   http.route("/v1/webhooks", webhookRoutes(app));
   http.route("/v1/integrations", integrationRoutes(app));
   http.route("/v1", exportRoutes(app));
+  http.route("/v1/policies", policyRoutes(app));
   http.route("/oauth/callback", callbackRoutes(app));
   for (const r of options.routes ?? []) r.mount(http, app);
 

@@ -1,8 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Hookline } from "../app.ts";
+import type { Renderer } from "../contracts/renderer.ts";
 import { TransportError } from "../contracts/transport.ts";
 import { acceptEvent } from "../engine/outbox.ts";
+import { webhookParameters } from "../engine/parameters.ts";
+import type { CompiledWebhook } from "../engine/webhooks.ts";
+import { Tokens } from "../tokens.ts";
 import { managedFailure } from "./integrations.ts";
 import { issues, readJson, reply } from "./respond.ts";
 
@@ -26,11 +30,19 @@ const DEFAULT_SAMPLE = {
 };
 
 /**
- * Webhook routes: list, show, and the "test webhook" (render with sample data; with `send: true`
- * also send it and return the response).
+ * Webhook routes: list, show (with its template parameters), and the "test webhook" (render with
+ * sample data; with `send: true` also send it and return the response).
  */
 export function webhookRoutes(app: Hookline) {
   const r = new Hono();
+  const renderers = app.container.isRegistered(Tokens.Renderer, true)
+    ? app.container.resolveAll<Renderer>(Tokens.Renderer)
+    : [];
+  const describe = (hook: CompiledWebhook) => ({
+    name: hook.name,
+    ...hook.config,
+    parameters: webhookParameters(hook.config, renderers),
+  });
 
   r.get("/", (c) =>
     reply(app, c, 200, {
@@ -45,7 +57,7 @@ export function webhookRoutes(app: Hookline) {
   r.get("/:name", (c) => {
     const hook = app.webhooks.get(c.req.param("name"));
     if (!hook) return c.json({ error: `no webhook "${c.req.param("name")}"` }, 404);
-    return reply(app, c, 200, { name: hook.name, ...hook.config });
+    return reply(app, c, 200, describe(hook));
   });
 
   r.put("/:name", async (c) => {
@@ -53,8 +65,7 @@ export function webhookRoutes(app: Hookline) {
     if (!body.ok) return body.response;
     try {
       await app.managed.putWebhook(c.req.param("name"), body.value);
-      const hook = app.webhooks.get(c.req.param("name"))!;
-      return reply(app, c, 200, { name: hook.name, ...hook.config });
+      return reply(app, c, 200, describe(app.webhooks.get(c.req.param("name"))!));
     } catch (e) {
       return managedFailure(app, c, e);
     }

@@ -81,4 +81,27 @@ CREATE TABLE hookline_integration_state (
 );
 `,
   },
+  {
+    version: 3,
+    name: "throughput policies and ordered streams",
+    sql: `
+ALTER TABLE hookline_deliveries ADD COLUMN policy text;
+ALTER TABLE hookline_deliveries ADD COLUMN ordering_key text;
+CREATE INDEX hookline_deliveries_stream ON hookline_deliveries (webhook, ordering_key, seq)
+  WHERE ordering_key IS NOT NULL AND status IN ('pending', 'in_flight');
+CREATE TABLE hookline_policies (
+  name text PRIMARY KEY,
+  concurrency integer NOT NULL,
+  source text NOT NULL DEFAULT 'config',
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE hookline_policy_slots (
+  policy text NOT NULL,
+  holder uuid NOT NULL,
+  owner text NOT NULL,
+  lease_until timestamptz NOT NULL,
+  PRIMARY KEY (policy, holder)
+);
+`,
+  },
 ];

@@ -130,6 +130,19 @@ export class SqlStore implements Store {
 
   async enqueue(deliveries: NewDelivery[]): Promise<string[]> {
     if (deliveries.length === 0) return [];
+    return this.run("enqueue deliveries", () => this.insert(this.db, deliveries));
+  }
+
+  /**
+   * The outbox insert: one statement for any number of rows; a known idempotency key is skipped; a
+   * delivery of a halted run is written halted. With `parents` (row id → parent delivery id), a row is
+   * written only if its parent has succeeded: a scenario's next step follows an applied success only.
+   */
+  private async insert(
+    tx: SqlExecutor,
+    deliveries: NewDelivery[],
+    parents?: Map<string, string>,
+  ): Promise<string[]> {
     const rows = deliveries.map((d, ord) => ({
       ord,
       id: d.id,
@@ -142,22 +155,27 @@ export class SqlStore implements Store {
       context: d.context,
       max_attempts: d.maxAttempts,
       delay_ms: d.delayMs ?? 0,
+      parent: parents?.get(d.id) ?? null,
+      policy: d.policy ?? null,
+      ordering_key: d.orderingKey ?? null,
     }));
-    const inserted = await this.run("enqueue deliveries", () =>
-      this.db.query<{ id: string }>(
-        `INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts, next_at, status, reason)
-         SELECT x.id, x.webhook, x.idempotency_key, x.run_id, x.event_id, x.event_type, x.customer_id, x.context, x.max_attempts,
-                now() + x.delay_ms * interval '1 millisecond',
-                CASE WHEN h.run_id IS NULL THEN 'pending' ELSE 'halted' END,
-                CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END
-         FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
-                                                 event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int)
-         LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
-         ORDER BY x.ord
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id`,
-        [JSON.stringify(rows)],
-      ),
+    const inserted = await tx.query<{ id: string }>(
+      `INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts,
+                                        policy, ordering_key, next_at, status, reason)
+       SELECT x.id, x.webhook, x.idempotency_key, x.run_id, x.event_id, x.event_type, x.customer_id, x.context, x.max_attempts,
+              x.policy, x.ordering_key,
+              now() + x.delay_ms * interval '1 millisecond',
+              CASE WHEN h.run_id IS NULL THEN 'pending' ELSE 'halted' END,
+              CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END
+       FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
+                                               event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid,
+                                               policy text, ordering_key text)
+       LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
+       WHERE x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_deliveries p WHERE p.id = x.parent AND p.status = 'succeeded')
+       ORDER BY x.ord
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING id`,
+      [JSON.stringify(rows)],
     );
     return inserted.map((r) => r.id);
   }
@@ -165,8 +183,14 @@ export class SqlStore implements Store {
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     return this.lease(
       "claim deliveries",
+      // An ordered stream moves one delivery at a time: one whose stream has an earlier delivery pending or
+      // in flight (the head, even while it waits for a retry) is not due yet.
       `WITH due AS (
-         SELECT id FROM hookline_deliveries WHERE status = 'pending' AND next_at <= now()
+         SELECT id FROM hookline_deliveries d WHERE status = 'pending' AND next_at <= now()
+            AND (ordering_key IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM hookline_deliveries e
+                   WHERE e.webhook = d.webhook AND e.ordering_key = d.ordering_key AND e.seq < d.seq
+                     AND e.status IN ('pending', 'in_flight')))
           ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
        ), expired AS (
          SELECT id FROM hookline_deliveries WHERE status = 'in_flight' AND lease_until < now()
@@ -210,7 +234,8 @@ export class SqlStore implements Store {
               SET status = 'in_flight', lease_owner = $1, lease_until = now() + $3 * interval '1 millisecond',
                   attempts = d.attempts + 1, updated_at = now()
              FROM picked WHERE d.id = picked.id
-           RETURNING d.id, d.webhook, d.idempotency_key, d.run_id, d.context::text AS context, d.attempts, d.max_attempts`,
+           RETURNING d.id, d.webhook, d.idempotency_key, d.run_id, d.event_id, d.event_type, d.customer_id,
+                     d.context::text AS context, d.attempts, d.max_attempts, d.policy`,
           params,
         ),
       ),
@@ -220,10 +245,14 @@ export class SqlStore implements Store {
       webhook: r.webhook,
       idempotencyKey: r.idempotency_key,
       runId: r.run_id,
+      eventId: r.event_id,
+      eventType: r.event_type,
+      customerId: r.customer_id ?? undefined,
       context: JSON.parse(r.context),
       attempts: r.attempts,
       maxAttempts: r.max_attempts,
       leaseOwner: owner,
+      policy: r.policy ?? undefined,
     }));
   }
 
@@ -283,6 +312,18 @@ export class SqlStore implements Store {
            ON CONFLICT (delivery_id, number) DO NOTHING`,
           [JSON.stringify(outcomes), JSON.stringify(attempts)],
         );
+        await tx.query(
+          "DELETE FROM hookline_policy_slots WHERE holder IN (SELECT value::uuid FROM jsonb_array_elements_text($1::text::jsonb))",
+          [JSON.stringify(results.map((r) => r.deliveryId))],
+        );
+        // Next steps of scenarios: written with the success they follow, or not at all.
+        const parents = new Map<string, string>();
+        for (const r of results) {
+          if (r.next.status !== "succeeded") continue;
+          for (const f of r.followUps ?? []) parents.set(f.id, r.deliveryId);
+        }
+        const follow = results.flatMap((r) => (r.next.status === "succeeded" ? (r.followUps ?? []) : []));
+        if (follow.length > 0) await this.insert(tx, follow, parents);
       }),
     );
   }
@@ -308,16 +349,95 @@ export class SqlStore implements Store {
     );
   }
 
-  async release(owner: string, ids: string[]): Promise<void> {
+  async release(owner: string, ids: string[], delayMs = 0): Promise<void> {
     if (ids.length === 0) return;
+    const list = JSON.stringify(ids);
     await this.run("release leases", () =>
+      this.db.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE hookline_deliveries SET status = 'pending', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
+                  lease_until = NULL, next_at = now() + $3 * interval '1 millisecond', updated_at = now()
+            WHERE lease_owner = $1 AND status = 'in_flight' AND id = ANY(SELECT value::uuid FROM jsonb_array_elements_text($2::text::jsonb))`,
+          [owner, list, delayMs],
+        );
+        await tx.query(
+          "DELETE FROM hookline_policy_slots WHERE owner = $1 AND holder IN (SELECT value::uuid FROM jsonb_array_elements_text($2::text::jsonb))",
+          [owner, list],
+        );
+      }),
+    );
+  }
+
+  async syncPolicies(policies: Array<{ name: string; concurrency: number }>): Promise<void> {
+    await this.run("sync throughput policies", () =>
+      this.db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO hookline_policies (name, concurrency, source, updated_at)
+           SELECT name, concurrency, 'config', clock_timestamp() FROM jsonb_to_recordset($1::text::jsonb) AS x(name text, concurrency int)
+           ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency, source = 'config', updated_at = EXCLUDED.updated_at
+           WHERE hookline_policies.source = 'config'`,
+          [JSON.stringify(policies)],
+        );
+        await tx.query(
+          "DELETE FROM hookline_policies WHERE source = 'config' AND name <> ALL(SELECT value FROM jsonb_array_elements_text($1::text::jsonb))",
+          [JSON.stringify(policies.map((p) => p.name))],
+        );
+      }),
+    );
+  }
+
+  async setPolicy(name: string, concurrency: number): Promise<void> {
+    await this.run("set a throughput policy", () =>
       this.db.query(
-        `UPDATE hookline_deliveries SET status = 'pending', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
-                lease_until = NULL, next_at = now(), updated_at = now()
-          WHERE lease_owner = $1 AND status = 'in_flight' AND id = ANY(SELECT value::uuid FROM jsonb_array_elements_text($2::text::jsonb))`,
-        [owner, JSON.stringify(ids)],
+        `INSERT INTO hookline_policies (name, concurrency, source, updated_at) VALUES ($1, $2, 'api', clock_timestamp())
+         ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency, source = 'api', updated_at = EXCLUDED.updated_at`,
+        [name, concurrency],
       ),
     );
+  }
+
+  async deletePolicy(name: string): Promise<boolean> {
+    const rows = await this.run("delete a throughput policy", () =>
+      this.db.query("DELETE FROM hookline_policies WHERE name = $1 RETURNING name", [name]),
+    );
+    return rows.length > 0;
+  }
+
+  async listPolicies(): Promise<Array<{ name: string; concurrency: number; inUse: number }>> {
+    const rows = await this.run("list throughput policies", () =>
+      this.db.query<{ name: string; concurrency: number; in_use: string | number }>(
+        `SELECT p.name, p.concurrency,
+                (SELECT count(*) FROM hookline_policy_slots s WHERE s.policy = p.name AND s.lease_until > now()) AS in_use
+           FROM hookline_policies p ORDER BY p.name`,
+      ),
+    );
+    return rows.map((r) => ({ name: r.name, concurrency: r.concurrency, inUse: Number(r.in_use) }));
+  }
+
+  async acquireSlots(policy: string, owner: string, holders: string[], leaseMs: number): Promise<string[]> {
+    if (holders.length === 0) return [];
+    const rows = await this.run("take throughput slots", () =>
+      this.db.transaction(async (tx) => {
+        // One taker per policy at a time, across processes: count and take under the same lock.
+        await tx.query("SELECT pg_advisory_xact_lock(hashtext('hookline.policy:' || $1))", [policy]);
+        return tx.query<{ holder: string }>(
+          `WITH free AS (
+             SELECT GREATEST(coalesce((SELECT concurrency FROM hookline_policies WHERE name = $1), 0)
+                    - (SELECT count(*) FROM hookline_policy_slots WHERE policy = $1 AND lease_until > now()), 0) AS n
+           ), gone AS (
+             DELETE FROM hookline_policy_slots WHERE policy = $1 AND lease_until <= now()
+           )
+           INSERT INTO hookline_policy_slots (policy, holder, owner, lease_until)
+           SELECT $1, h.value::uuid, $2, now() + $4 * interval '1 millisecond'
+             FROM jsonb_array_elements_text($3::text::jsonb) WITH ORDINALITY AS h(value, ord), free
+            WHERE h.ord <= free.n
+           ON CONFLICT (policy, holder) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
+           RETURNING holder`,
+          [policy, owner, JSON.stringify(holders), leaseMs],
+        );
+      }),
+    );
+    return rows.map((r) => r.holder);
   }
 
   async getDelivery(id: string): Promise<Delivery | undefined> {

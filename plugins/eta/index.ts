@@ -4,6 +4,7 @@ import { TemplateError } from "../../core/errors.ts";
 import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { json, xml } from "./helpers.ts";
+import { etaParameters } from "./parameters.ts";
 
 export { json, xml };
 
@@ -57,6 +58,7 @@ export function etaRenderer(): Renderer {
         },
       };
     },
+    parameters: (source) => etaParameters(eta, source),
   };
 }
 

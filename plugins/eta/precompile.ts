@@ -5,6 +5,7 @@ import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { json, xml } from "./helpers.ts";
 import { createEta } from "./index.ts";
+import { etaParameters } from "./parameters.ts";
 
 /** A template compiled ahead of time: called with the Eta instance as `this`, as Eta calls its own. */
 export type TemplateFn = TemplateFunction;
@@ -105,6 +106,8 @@ export function etaPrecompiledRenderer(compiled: Readonly<Record<string, Templat
         },
       };
     },
+    // Parsing generates no code either, so the parameters are found as run-time Eta finds them.
+    parameters: (source) => etaParameters(eta, source),
   };
 }
 

@@ -4,6 +4,7 @@ import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { FILTERS, TESTS } from "./filters.ts";
 import { JinjaSyntaxError } from "./lexer.ts";
+import { jinjaParameters } from "./parameters.ts";
 import { type Node, parseTemplate } from "./parser.ts";
 import { webhookResponses } from "./responses.ts";
 import { Interpreter, JinjaRenderError, type Scope } from "./runtime.ts";
@@ -84,6 +85,13 @@ export function jinjaRenderer(): Renderer {
           }
         },
       };
+    },
+    parameters(source) {
+      try {
+        return jinjaParameters(parseTemplate(source, KNOWN));
+      } catch {
+        return [];
+      }
     },
   };
 }

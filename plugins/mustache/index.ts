@@ -4,6 +4,7 @@ import { TemplateError } from "../../core/errors.ts";
 import { jsonLiteral, xmlEscape } from "../../core/escape.ts";
 import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
+import { mustacheParameters } from "./parameters.ts";
 
 type SectionLambda = (text: string, render: (template: string) => string) => string;
 
@@ -120,6 +121,13 @@ export function mustacheRenderer(): Renderer {
           }
         },
       };
+    },
+    parameters(source) {
+      try {
+        return mustacheParameters(writer.parse(source));
+      } catch {
+        return [];
+      }
     },
   };
 }

@@ -3,6 +3,7 @@ import type { CompiledTemplate, Renderer, TemplateContext } from "../../core/con
 import { TemplateError } from "../../core/errors.ts";
 import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
+import { velocityParameters } from "./parameters.ts";
 import { SandboxedCompile, VelocityLimitError } from "./sandbox.ts";
 import { dateTool, esc, mathTool } from "./tools.ts";
 
@@ -116,6 +117,7 @@ export function velocityRenderer(): Renderer {
         },
       };
     },
+    parameters: velocityParameters,
   };
 }
 

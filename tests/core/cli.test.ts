@@ -104,6 +104,36 @@ describe("hookline CLI", () => {
     expect(JSON.stringify(r)).not.toContain("pw-123456");
   });
 
+  it("lists a webhook's template parameters with --list-params: defaults, where used, unused ones", async () => {
+    const config = write(
+      "params.yaml",
+      `webhooks:
+  promo:
+    extends: tagged
+    url: http://127.0.0.1:1/promo/<%= it.params.code %>
+    body: '{"c": <%= json(it.params.campaign) %>, "code": <%= json(it.params.code) %>}'
+    params: { campaign: spring, legacy: 1 }
+presets:
+  tagged:
+    headers: { X-Tag: "<%= it.params.tag %>" }
+    params: { tag: t-1 }
+`,
+    );
+    const c = captured();
+    expect(
+      await runCli(c.runtime, ["render", "promo", "--list-params", "--config", config], defaultPlugins()),
+    ).toBe(0);
+    expect(JSON.parse(c.out.join("\n"))).toEqual({
+      webhook: "promo",
+      parameters: [
+        { name: "tag", default: "t-1", usedIn: ["headers.X-Tag"] },
+        { name: "campaign", default: "spring", usedIn: ["body"] },
+        { name: "legacy", default: 1, usedIn: [], unused: true },
+        { name: "code", usedIn: ["url", "body"] },
+      ],
+    });
+  });
+
   it("exports without secrets and imports elsewhere, naming the secrets to re-enter", async () => {
     const c = captured({ CRM_PASSWORD: "pw-123456" });
     expect(await runCli(c.runtime, ["export", "--config", good], defaultPlugins())).toBe(0);
