@@ -31,7 +31,11 @@ export function formSource(params: URLSearchParams): MappingSource {
   return { kind: "form", fields };
 }
 
-/** True for an expression that is a JSONPath (`$…`) rather than a field name. */
+/**
+ * True for an expression that is a JSONPath (`$…`) rather than a field name.
+ *
+ * @example isJsonPath("$.email") // true; isJsonPath("email") // false
+ */
 export const isJsonPath = (expression: string): boolean => expression.trimStart().startsWith("$");
 
 /**
