@@ -11,10 +11,11 @@ import type { RetryPolicy } from "./contracts/retry.ts";
 import type { Transport, TransportFactory } from "./contracts/transport.ts";
 import type { TriggerInstance, TriggerKind } from "./contracts/trigger.ts";
 import { attemptBatch } from "./engine/batch.ts";
-import { Deliverer, type IntegrationRuntime } from "./engine/deliver.ts";
+import { Deliverer, type FailedDelivery, type IntegrationRuntime } from "./engine/deliver.ts";
 import { eventTrigger } from "./engine/event-trigger.ts";
 import { Outbox, type PublishResult } from "./engine/outbox.ts";
 import { retryContract } from "./engine/retry.ts";
+import { parseResponse } from "./engine/scenario.ts";
 import { type CompiledWebhook, compileWebhooks } from "./engine/webhooks.ts";
 import { Worker } from "./engine/worker.ts";
 import { HooklineError } from "./errors.ts";
@@ -22,7 +23,7 @@ import { createHttpApp } from "./http/app.ts";
 import { silentLogger } from "./logger.ts";
 import { ManagedConfig } from "./managed.ts";
 import { integrationState } from "./managed-state.ts";
-import type { EventInput } from "./model/event.ts";
+import type { EventInput, HooklineEvent } from "./model/event.ts";
 import { AddressGuard } from "./net/address-guard.ts";
 import type { Plugin } from "./plugin.ts";
 import { Redactor } from "./security/redact.ts";
@@ -127,7 +128,31 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
   const retry: RetryPolicy = c.isRegistered(Tokens.RetryPolicy, true)
     ? c.resolve(Tokens.RetryPolicy)
     : retryContract(config.engine.retry);
+  // The fail branch: a delivery that failed or halted raises `webhook.failed`, which triggers may route
+  // to follow-up webhooks (an SMS when the email failed). `outbox` is set below, before any delivery runs.
+  let outbox: Outbox;
+  const failBranch = (f: FailedDelivery) => {
+    const context = f.delivery.context as { customer?: HooklineEvent["customer"] };
+    const response = f.response
+      ? { status: f.response.status, body: parseResponse("json", f.response.body) }
+      : undefined;
+    return outbox.deliveriesFor({
+      id: `failed.${f.delivery.id}`,
+      type: "webhook.failed",
+      customer: context.customer?.id === undefined ? undefined : context.customer,
+      data: {
+        webhook: f.delivery.webhook,
+        deliveryId: f.delivery.id,
+        status: f.status,
+        reason: f.reason,
+        response,
+        event: (f.delivery.context as { event?: unknown }).event,
+      },
+      timestamp: new Date().toISOString(),
+    });
+  };
   const deliverer = new Deliverer({
+    failBranch,
     webhooks,
     integrations,
     transport,
@@ -145,6 +170,17 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     leaseMs: config.engine.lease,
     pollIntervalMs: config.engine.pollInterval,
     owner: options.workerId,
+    abortAfter: config.engine.abortAfter,
+    onAborted: (runs) => {
+      const events = runs.map((r) => ({
+        type: "webhook.aborted",
+        id: `aborted.${r.webhook}.${r.runId}`.replace(/[^A-Za-z0-9._:@-]/g, "-").slice(0, 200),
+        data: { webhook: r.webhook, runId: r.runId, reason: r.reason },
+      }));
+      outbox
+        .publish(events)
+        .catch((e) => logger.log("error", "raising webhook.aborted failed", { error: (e as Error).message }));
+    },
     batchSizeOf: (w) => webhooks.get(w)?.config.batch?.size,
     attemptBatch: (ds, signal) => attemptBatch(deliverer, webhooks.get(ds[0]!.webhook)!, ds, signal),
   });
@@ -161,7 +197,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     logger,
     context,
   });
-  const outbox = new Outbox({ store, webhooks, triggers, retry, onEnqueued: () => worker.wake() });
+  outbox = new Outbox({ store, webhooks, triggers, retry, onEnqueued: () => worker.wake() });
   if (options.migrate !== false) {
     await store.migrate();
     await store.syncPolicies(

@@ -151,6 +151,14 @@ export const EngineConfig = z
       })
       .strict()
       .default({ delays: [7_000, 45_000, 300_000], jitter: 0.1, scale: 1, maxRetryAfter: 3_600_000 }),
+    abortAfter: z
+      .number()
+      .int()
+      .min(1)
+      .default(50)
+      .describe(
+        "unrecoverable outcomes (4xx but 429, exhausted retries, render failures) that abort the rest of a webhook's run",
+      ),
     allowCodeTemplatesFromApi: z
       .boolean()
       .default(false)

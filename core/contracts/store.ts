@@ -1,5 +1,5 @@
 /** Where a delivery stands. */
-export type DeliveryStatus = "pending" | "in_flight" | "succeeded" | "failed" | "halted";
+export type DeliveryStatus = "pending" | "in_flight" | "succeeded" | "failed" | "halted" | "aborted";
 
 /** A delivery as the outbox writes it, before anything is sent. */
 export interface NewDelivery {
@@ -94,7 +94,10 @@ export interface DeliveryResult {
   runId: string;
   attempt: AttemptRecord;
   next: DeliveryNext;
-  /** Deliveries to write if, and only if, this result is applied as succeeded (a scenario's next step). */
+  /**
+   * Deliveries to write if, and only if, this result is applied (a scenario's next step after a
+   * success, the fail branch after a failure), in the same transaction.
+   */
   followUps?: NewDelivery[];
 }
 
@@ -124,8 +127,14 @@ export interface Store {
    * never been tried (fresh ones still lingering join the batch that is leaving now).
    */
   claimBatch(owner: string, webhook: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
-  /** Records attempts and applies their outcomes, all in one transaction. */
-  complete(results: DeliveryResult[]): Promise<void>;
+  /**
+   * Records attempts and applies their outcomes, all in one transaction. Unrecoverable outcomes count
+   * per webhook run; at `abortAfter` the rest of that run is aborted. Returns the runs aborted now.
+   */
+  complete(
+    results: DeliveryResult[],
+    options?: { abortAfter?: number },
+  ): Promise<Array<{ webhook: string; runId: string; reason: string }>>;
   /** Gives back leases without counting an attempt (graceful shutdown, no throughput slot free). */
   release(owner: string, ids: string[], delayMs?: number): Promise<void>;
   /** Makes the config's throughput policies the ones in force (limits read by every process). */

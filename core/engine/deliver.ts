@@ -3,7 +3,13 @@ import type { AuthIntegration } from "../contracts/auth.ts";
 import type { OutboundRequest, TlsIdentity } from "../contracts/http.ts";
 import type { Logger } from "../contracts/logger.ts";
 import type { AttemptOutcome, RetryDecision, RetryPolicy } from "../contracts/retry.ts";
-import type { AttemptRecord, ClaimedDelivery, DeliveryNext, DeliveryResult } from "../contracts/store.ts";
+import type {
+  AttemptRecord,
+  ClaimedDelivery,
+  DeliveryNext,
+  DeliveryResult,
+  NewDelivery,
+} from "../contracts/store.ts";
 import { type Transport, TransportError, type TransportResponse } from "../contracts/transport.ts";
 import { HooklineError } from "../errors.ts";
 import { assertUnderEndpointPrefix } from "../security/endpoint-prefix.ts";
@@ -28,6 +34,16 @@ export interface DelivererOptions {
   timeoutMs: number;
   maxResponseBytes: number;
   userAgent?: string;
+  /** The deliveries the fail branch makes of a failed or halted delivery (`webhook.failed` triggers). */
+  failBranch?: (failure: FailedDelivery) => NewDelivery[];
+}
+
+/** What the fail branch knows of a delivery that did not make it. */
+export interface FailedDelivery {
+  delivery: ClaimedDelivery;
+  status: "failed" | "halted";
+  reason: string;
+  response?: { status: number; body: string };
 }
 
 /** What an integration's test request came to. */
@@ -376,6 +392,18 @@ export class Deliverer {
       },
       nextOf(decision),
     );
+    // The fail branch: `webhook.failed` fires its triggers, written with the failure or not at all.
+    if ((decision.action === "fail" || decision.action === "halt") && this.o.failBranch) {
+      const branch = this.o.failBranch({
+        delivery,
+        status: decision.action === "fail" ? "failed" : "halted",
+        reason: decision.reason,
+        response: response
+          ? { status: response.status, body: this.o.redactor.redact(response.body) }
+          : undefined,
+      });
+      if (branch.length > 0) done.followUps = branch;
+    }
     // A scenario goes on to its next step only after this one succeeded, with its response.
     if (decision.action === "succeed" && response && hook.config.next) {
       const next = nextStep(hook, this.o.webhooks.get(hook.config.next), delivery, response, this.o.retry);

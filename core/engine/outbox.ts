@@ -65,6 +65,17 @@ export class Outbox {
     });
   }
 
+  /** The deliveries (not written) that the event triggers make of one event: the fail branch uses it. */
+  deliveriesFor(event: HooklineEvent): NewDelivery[] {
+    const seen = new Map<string, NewDelivery>();
+    for (const t of this.deps.triggers) {
+      if (!t.matches?.(event)) continue;
+      for (const w of t.webhooks)
+        if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? `run_${event.id}`, t.params));
+    }
+    return [...seen.values()];
+  }
+
   /** Matches events against the event triggers and writes one delivery per matching webhook. */
   async publish(inputs: EventInput | EventInput[]): Promise<PublishResult> {
     const list = Array.isArray(inputs) ? inputs : [inputs];

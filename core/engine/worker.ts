@@ -17,6 +17,10 @@ export interface WorkerOptions {
   lingerMs?: number;
   /** The batch size of a batch webhook; undefined for a webhook that sends one request per delivery. */
   batchSizeOf?: (webhook: string) => number | undefined;
+  /** Unrecoverable outcomes in one webhook run that abort the rest of it. */
+  abortAfter?: number;
+  /** Called with runs aborted just now (to raise `webhook.aborted`). */
+  onAborted?: (runs: Array<{ webhook: string; runId: string; reason: string }>) => void;
   /** One attempt of a batch: one request for all the deliveries given (all of one webhook). */
   attemptBatch?: (deliveries: ClaimedDelivery[], signal: AbortSignal) => Promise<DeliveryResult[]>;
 }
@@ -280,7 +284,11 @@ export class Worker {
   private async flush(): Promise<void> {
     const batch = this.results.splice(0, this.o.flushBatch ?? 500);
     try {
-      await this.o.store.complete(batch);
+      const aborted = await this.o.store.complete(batch, { abortAfter: this.o.abortAfter });
+      if (aborted.length > 0) {
+        for (const a of aborted) this.o.logger.log("warn", a.reason, { webhook: a.webhook, run: a.runId });
+        this.o.onAborted?.(aborted);
+      }
     } catch (e) {
       this.results.unshift(...batch);
       this.o.logger.log("error", "recording results failed; will try again", {

@@ -13,7 +13,7 @@ import { webhookRoutes } from "./webhooks.ts";
 const DeliveryQuery = z
   .object({
     webhook: z.string().optional(),
-    status: z.enum(["pending", "in_flight", "succeeded", "failed", "halted"]).optional(),
+    status: z.enum(["pending", "in_flight", "succeeded", "failed", "halted", "aborted"]).optional(),
     since: z.iso.datetime({ offset: true }).optional(),
     until: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(1000).optional(),

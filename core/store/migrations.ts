@@ -104,4 +104,16 @@ CREATE TABLE hookline_policy_slots (
 );
 `,
   },
+  {
+    version: 4,
+    name: "abort counts",
+    sql: `
+CREATE TABLE hookline_run_failures (
+  webhook text NOT NULL,
+  run_id text NOT NULL,
+  failures integer NOT NULL DEFAULT 0,
+  PRIMARY KEY (webhook, run_id)
+);
+`,
+  },
 ];

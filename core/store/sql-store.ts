@@ -135,13 +135,13 @@ export class SqlStore implements Store {
 
   /**
    * The outbox insert: one statement for any number of rows; a known idempotency key is skipped; a
-   * delivery of a halted run is written halted. With `parents` (row id → parent delivery id), a row is
-   * written only if its parent has succeeded: a scenario's next step follows an applied success only.
+   * delivery of a halted run is written halted. With `parents` (row id → parent delivery and status), a
+   * row is written only if its parent now has that status: follow-ups follow applied outcomes only.
    */
   private async insert(
     tx: SqlExecutor,
     deliveries: NewDelivery[],
-    parents?: Map<string, string>,
+    parents?: Map<string, { id: string; status: string }>,
   ): Promise<string[]> {
     const rows = deliveries.map((d, ord) => ({
       ord,
@@ -155,7 +155,8 @@ export class SqlStore implements Store {
       context: d.context,
       max_attempts: d.maxAttempts,
       delay_ms: d.delayMs ?? 0,
-      parent: parents?.get(d.id) ?? null,
+      parent: parents?.get(d.id)?.id ?? null,
+      parent_status: parents?.get(d.id)?.status ?? null,
       policy: d.policy ?? null,
       ordering_key: d.orderingKey ?? null,
     }));
@@ -168,10 +169,10 @@ export class SqlStore implements Store {
               CASE WHEN h.run_id IS NULL THEN 'pending' ELSE 'halted' END,
               CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END
        FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
-                                               event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid,
+                                               event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid, parent_status text,
                                                policy text, ordering_key text)
        LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
-       WHERE x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_deliveries p WHERE p.id = x.parent AND p.status = 'succeeded')
+       WHERE x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_deliveries p WHERE p.id = x.parent AND p.status = x.parent_status)
        ORDER BY x.ord
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id`,
@@ -256,8 +257,12 @@ export class SqlStore implements Store {
     }));
   }
 
-  async complete(results: DeliveryResult[]): Promise<void> {
-    if (results.length === 0) return;
+  async complete(
+    results: DeliveryResult[],
+    options: { abortAfter?: number } = {},
+  ): Promise<Array<{ webhook: string; runId: string; reason: string }>> {
+    if (results.length === 0) return [];
+    const aborted: Array<{ webhook: string; runId: string; reason: string }> = [];
     const outcomes = results.map((r) => ({
       id: r.deliveryId,
       lease_owner: r.leaseOwner,
@@ -316,16 +321,67 @@ export class SqlStore implements Store {
           "DELETE FROM hookline_policy_slots WHERE holder IN (SELECT value::uuid FROM jsonb_array_elements_text($1::text::jsonb))",
           [JSON.stringify(results.map((r) => r.deliveryId))],
         );
-        // Next steps of scenarios: written with the success they follow, or not at all.
-        const parents = new Map<string, string>();
-        for (const r of results) {
-          if (r.next.status !== "succeeded") continue;
-          for (const f of r.followUps ?? []) parents.set(f.id, r.deliveryId);
-        }
-        const follow = results.flatMap((r) => (r.next.status === "succeeded" ? (r.followUps ?? []) : []));
+        // Follow-ups (next steps, the fail branch): written with the outcome they follow, or not at all.
+        const parents = new Map<string, { id: string; status: string }>();
+        for (const r of results)
+          for (const f of r.followUps ?? []) parents.set(f.id, { id: r.deliveryId, status: r.next.status });
+        const follow = results.flatMap((r) => r.followUps ?? []);
         if (follow.length > 0) await this.insert(tx, follow, parents);
+        if (options.abortAfter) aborted.push(...(await this.countFailures(tx, results, options.abortAfter)));
       }),
     );
+    return aborted;
+  }
+
+  /**
+   * Counts unrecoverable outcomes per webhook run; a run that reaches `threshold` is aborted: its pending
+   * deliveries are marked aborted with the reason, and it takes no new ones (as a halted run).
+   */
+  private async countFailures(tx: SqlExecutor, results: DeliveryResult[], threshold: number) {
+    const counts = new Map<string, { webhook: string; run_id: string; n: number }>();
+    for (const r of results) {
+      if (r.next.status !== "failed") continue;
+      const key = `${r.webhook}\u0000${r.runId}`;
+      const c = counts.get(key) ?? { webhook: r.webhook, run_id: r.runId, n: 0 };
+      c.n++;
+      counts.set(key, c);
+    }
+    if (counts.size === 0) return [];
+    const crossed = await tx.query<{ webhook: string; run_id: string; failures: number }>(
+      `INSERT INTO hookline_run_failures (webhook, run_id, failures)
+       SELECT webhook, run_id, n FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, n int)
+       ON CONFLICT (webhook, run_id) DO UPDATE SET failures = hookline_run_failures.failures + EXCLUDED.failures
+       RETURNING webhook, run_id, failures`,
+      [JSON.stringify([...counts.values()])],
+    );
+    const aborts = crossed
+      .filter(
+        (c) =>
+          c.failures >= threshold &&
+          c.failures - (counts.get(`${c.webhook}\u0000${c.run_id}`)?.n ?? 0) < threshold,
+      )
+      .map((c) => ({
+        webhook: c.webhook,
+        runId: c.run_id,
+        reason: `aborted after ${c.failures} unrecoverable outcomes in this run`,
+      }));
+    if (aborts.length === 0) return [];
+    const json = JSON.stringify(
+      aborts.map((a) => ({ webhook: a.webhook, run_id: a.runId, reason: a.reason })),
+    );
+    await tx.query(
+      `INSERT INTO hookline_halted_runs (webhook, run_id, reason)
+       SELECT webhook, run_id, reason FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
+       ON CONFLICT DO NOTHING`,
+      [json],
+    );
+    await tx.query(
+      `UPDATE hookline_deliveries d SET status = 'aborted', reason = x.reason, updated_at = now()
+         FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
+        WHERE d.status = 'pending' AND d.webhook = x.webhook AND d.run_id = x.run_id`,
+      [json],
+    );
+    return aborts;
   }
 
   private async haltRuns(
