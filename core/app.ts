@@ -281,6 +281,8 @@ export class Hookline {
   readonly logger: Logger;
   /** Integrations and webhooks of the admin API (stored, secrets sealed). */
   readonly managed: ManagedConfig;
+  /** The HTTP transport (SSRF guard, timeouts, TLS identities), for plugins that send requests too. */
+  readonly transport: Transport;
   /** The hono app: `fetch(request)` serves the events API, the admin API and health. */
   readonly http: ReturnType<typeof createHttpApp>;
   private readonly parts: HooklineParts;
@@ -300,6 +302,7 @@ export class Hookline {
     this.redactor = parts.redactor;
     this.logger = parts.logger;
     this.managed = parts.managed;
+    this.transport = parts.transport;
     this.services = collect<Service>(parts.container, Tokens.Service);
     this.http = createHttpApp(this, {
       adminToken: parts.adminToken,
@@ -308,7 +311,11 @@ export class Hookline {
   }
 
   /** Serves a request (any runtime's server can call this). */
-  fetch = (request: Request): Response | Promise<Response> => this.http.fetch(request);
+  /**
+   * Serves a request (any runtime's server can call this). `env` is what the server passes along: on
+   * Node, Bun and Deno the adapters give the socket address there, which IP allowlists check.
+   */
+  fetch = (request: Request, env?: unknown): Response | Promise<Response> => this.http.fetch(request, env);
 
   /** Writes one delivery per matching webhook for each event; resolves once they are durable. */
   publish(events: EventInput | EventInput[]): Promise<PublishResult> {

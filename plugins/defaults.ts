@@ -1,10 +1,12 @@
 import type { Plugin } from "../core/plugin.ts";
 import { Tokens } from "../core/tokens.ts";
+import { activityCallbacks } from "./activity-callbacks/index.ts";
 import { apikey } from "./apikey/index.ts";
 import { basic } from "./basic/index.ts";
 import { bearer } from "./bearer/index.ts";
 import { eta } from "./eta/index.ts";
 import { headers } from "./headers/index.ts";
+import { inbound } from "./inbound/index.ts";
 import { jinja } from "./jinja/index.ts";
 import { mtls, type ReadFile } from "./mtls/index.ts";
 import { mustache } from "./mustache/index.ts";
@@ -39,8 +41,8 @@ export const storeFromConfig = (): Plugin => ({
 
 /**
  * The plugins `hookline serve` composes by default: the renderers (Eta, and the sandboxed Velocity,
- * Jinja and Mustache that admin-API webhooks may use), every authentication kind, and the store the
- * config asks for. `readFile` (from the runtime adapter) lets mTLS read certificates from files.
+ * Jinja and Mustache that admin-API webhooks may use), every authentication kind, the inbound receivers
+ * and the activity-status sender, and the store the config asks for. `readFile` (from the runtime adapter) lets mTLS read certificates from files.
  */
 export const defaultPlugins = (options: { readFile?: ReadFile } = {}): Plugin[] => [
   eta(),
@@ -55,5 +57,7 @@ export const defaultPlugins = (options: { readFile?: ReadFile } = {}): Plugin[] 
   apikey(),
   bearer(),
   signature(),
+  inbound(),
+  activityCallbacks(),
   storeFromConfig(),
 ];

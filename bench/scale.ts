@@ -1,0 +1,105 @@
+// bench:scale — deliveries/s with 1, 2 and 4 worker processes on one Postgres server against a local
+// sink with a small fixed latency, and whether a throughput policy's limit held across them.
+// Run: npm run bench:scale   (needs TEST_DATABASE_URL or DATABASE_URL: a Postgres server)
+import { type ChildProcess, fork, spawn } from "node:child_process";
+import { join } from "node:path";
+import postgresJs from "postgres";
+
+const root = join(import.meta.dirname, "..");
+const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 3000);
+const SINK_LATENCY_MS = 5;
+const POLICY_LIMIT = 40;
+const server = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+if (!server) {
+  console.error("bench:scale needs a Postgres server: set TEST_DATABASE_URL or DATABASE_URL");
+  process.exit(2);
+}
+
+/** A sink in its own process that answers after a fixed latency and reports count and peak concurrency. */
+async function startSink(): Promise<{
+  child: ChildProcess;
+  url: string;
+  stats(): Promise<{ count: number; peak: number }>;
+}> {
+  const child = fork(join(root, "bench", "latency-sink.mjs"), [String(SINK_LATENCY_MS)], {
+    stdio: "inherit",
+  });
+  const port = await new Promise<number>((r) => child.once("message", (m: any) => r(m.port)));
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    stats: () =>
+      new Promise((r) => {
+        child.once("message", (m: any) => r(m));
+        child.send("stats");
+      }),
+  };
+}
+
+const config = (url: string) => `
+engine: { concurrency: 50, pollInterval: 20ms, lease: 10s, allowNetworks: ["127.0.0.1/32"] }
+policies:
+  partner: { concurrency: ${POLICY_LIMIT} }
+webhooks:
+  call: { url: ${url}/call, policy: partner, body: '{"n": <%= it.event.data.n %>, "email": <%= json(it.customer.email) %>}' }
+triggers: [{ kind: event, events: [tick], webhooks: [call] }]
+`;
+
+async function run(
+  workers: number,
+  sinkUrl: string,
+  sinkStats: () => Promise<{ count: number; peak: number }>,
+) {
+  const name = `hookline_scale_${workers}_${Date.now()}`;
+  const admin = postgresJs(server!, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const u = new URL(server!);
+  u.pathname = `/${name}`;
+  const env = {
+    ...process.env,
+    HOOKLINE_CONFIG: config(sinkUrl),
+    DATABASE_URL: u.toString(),
+    PUBLISH_COUNT: "0",
+  };
+  // Publish first (one process), so that the timed part is only the workers sending.
+  const pub = spawn(process.execPath, [join(root, "bench", "scale-publish.ts"), String(DELIVERIES)], {
+    env,
+    stdio: "inherit",
+  });
+  await new Promise((r) => pub.once("exit", r));
+  const before = await sinkStats();
+  const t0 = performance.now();
+  const children = Array.from({ length: workers }, (_, i) =>
+    spawn(process.execPath, [join(root, "tests/support/worker-process.ts")], {
+      env: { ...env, WORKER_ID: `s${i}`, EXIT_WHEN_IDLE: "1" },
+      stdio: ["ignore", "ignore", "inherit"],
+    }),
+  );
+  await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
+  const seconds = (performance.now() - t0) / 1000;
+  const after = await sinkStats();
+  await admin.unsafe(`DROP DATABASE ${name} WITH (FORCE)`);
+  await admin.end();
+  return { rate: DELIVERIES / seconds, sent: after.count - before.count, peak: after.peak };
+}
+
+const sink = await startSink();
+try {
+  const results: Record<number, { rate: number; sent: number; peak: number }> = {};
+  let held = true;
+  for (const n of [1, 2, 4]) {
+    const r = await run(n, sink.url, sink.stats);
+    results[n] = r;
+    held &&= r.peak <= POLICY_LIMIT && r.sent >= DELIVERIES;
+    console.log(`workers_${n}_deliveries_per_s: ${r.rate.toFixed(0)}`);
+    console.log(`workers_${n}_peak_in_flight: ${r.peak}`);
+  }
+  console.log(`deliveries_per_run: ${DELIVERIES}`);
+  console.log(`sink_latency_ms: ${SINK_LATENCY_MS}`);
+  console.log(`policy_limit: ${POLICY_LIMIT}`);
+  console.log(`ratio 2/1: ${(results[2]!.rate / results[1]!.rate).toFixed(2)}`);
+  console.log(`ratio 4/1: ${(results[4]!.rate / results[1]!.rate).toFixed(2)}`);
+  console.log(`limit held: ${held}`);
+} finally {
+  sink.child.kill();
+}

@@ -1,0 +1,63 @@
+import type { PluginMigrations } from "../../core/contracts/extension.ts";
+
+/** The activity-callbacks plugin's tables. Append only: a released migration is never edited. */
+export const callbackMigrations: PluginMigrations = {
+  plugin: "activity-callbacks",
+  migrations: [
+    {
+      version: 1,
+      name: "subscribers, queue, batches, attempts",
+      sql: `
+CREATE TABLE hookline_subscribers (
+  name text PRIMARY KEY,
+  url text NOT NULL,
+  integration text,
+  statuses jsonb,
+  batch_size integer NOT NULL,
+  timeout_ms integer NOT NULL,
+  retry_base_ms bigint NOT NULL,
+  retry_cap_ms bigint NOT NULL,
+  source text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE hookline_callback_queue (
+  seq bigserial PRIMARY KEY,
+  subscriber text NOT NULL REFERENCES hookline_subscribers (name) ON DELETE CASCADE,
+  dedupe_key text NOT NULL,
+  activity jsonb NOT NULL,
+  batch_id uuid,
+  queued_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (subscriber, dedupe_key)
+);
+CREATE INDEX hookline_callback_queue_open ON hookline_callback_queue (subscriber, seq) WHERE batch_id IS NULL;
+CREATE INDEX hookline_callback_queue_batch ON hookline_callback_queue (batch_id, seq);
+CREATE TABLE hookline_callback_batches (
+  id uuid PRIMARY KEY,
+  seq bigserial NOT NULL,
+  subscriber text NOT NULL REFERENCES hookline_subscribers (name) ON DELETE CASCADE,
+  size integer NOT NULL,
+  status text NOT NULL DEFAULT 'pending',
+  attempts integer NOT NULL DEFAULT 0,
+  next_at timestamptz NOT NULL DEFAULT now(),
+  lease_owner text,
+  lease_until timestamptz,
+  last_status integer,
+  last_error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  delivered_at timestamptz
+);
+CREATE INDEX hookline_callback_batches_head ON hookline_callback_batches (subscriber, seq) WHERE status = 'pending';
+CREATE TABLE hookline_callback_attempts (
+  batch_id uuid NOT NULL REFERENCES hookline_callback_batches (id) ON DELETE CASCADE,
+  number integer NOT NULL,
+  started_at timestamptz NOT NULL,
+  duration_ms integer NOT NULL,
+  status integer,
+  error text,
+  PRIMARY KEY (batch_id, number)
+)
+`,
+    },
+  ],
+};

@@ -1,0 +1,208 @@
+import type { Hookline } from "../../core/app.ts";
+import type { EventInput } from "../../core/model/event.ts";
+import { type Activity, activityEvent, activityKey, parseActivities } from "./activity.ts";
+import { parseJson } from "./body.ts";
+import type { ActivityStatusEndpoint } from "./config.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { answer, refusal, storeUnavailable, zodIssues } from "./respond.ts";
+
+/** How activity writes are grouped into transactions (see `GroupCommit`). */
+export interface GroupCommitTuning {
+  /** Requests per transaction, at most (default 500). */
+  maxBatch?: number;
+  /** Transactions in flight at once (default 1 on PGlite, 4 on a server). */
+  concurrency?: number;
+  /** How long the first request of a burst waits for others, ms (default 2). */
+  lingerMs?: number;
+}
+
+interface Pending {
+  endpoint: string;
+  /** `id:<sender id>` when the sender named the request (Standard Webhooks, Idempotency-Key). */
+  senderKey?: string;
+  runId: string;
+  activities: Array<{ key: string; activity: Activity }>;
+}
+
+interface Written {
+  /** True when the sender's id was seen before: a replay, nothing stored. */
+  replay: boolean;
+  /** Keys of this request's activities that were stored now (not seen before). */
+  stored: Set<string>;
+}
+
+/**
+ * Stores activity-status callbacks: one statement per burst of requests (group commit) writes the
+ * receipts of requests the sender named and every activity once (by activity key), then publishes
+ * the requests' activities as events. A request is answered only after both, so 200 means durable and
+ * fired. Events are published again for activities seen before: their ids make that a no-op in the
+ * outbox, and an event whose first publication failed (the sender got a 500) goes out with the retry.
+ *
+ * @example const store = new ActivityStore(app); const written = await store.write(pending);
+ */
+export class ActivityStore {
+  private readonly commit: GroupCommit<Pending, Written>;
+
+  constructor(
+    private readonly app: Hookline,
+    tuning: GroupCommitTuning = {},
+  ) {
+    this.commit = new GroupCommit((batch) => this.writeBatch(batch), {
+      maxBatch: tuning.maxBatch ?? 500,
+      // PGlite runs one statement at a time anyway; a server overlaps a few commits.
+      concurrency: tuning.concurrency ?? (app.store.driverName === "pglite" ? 1 : 4),
+      lingerMs: tuning.lingerMs ?? 2,
+    });
+  }
+
+  write(p: Pending): Promise<Written> {
+    return this.commit.submit(p);
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<Written[]> {
+    const receipts = batch
+      .filter((p) => p.senderKey)
+      .map((p) => ({ endpoint: p.endpoint, request_key: p.senderKey }));
+    let ord = 0;
+    const rows = batch.flatMap((p) =>
+      p.activities.map(({ key, activity }) => ({
+        ord: ord++,
+        endpoint: p.endpoint,
+        dedupe_key: key,
+        request_key: p.senderKey ?? null,
+        status: activity.activityStatus,
+        activity,
+      })),
+    );
+    const result = await this.app.store.sql.query<{ t: string; endpoint: string; k: string }>(
+      `WITH r AS (
+         INSERT INTO hookline_inbound_receipts (endpoint, request_key)
+         SELECT x.endpoint, x.request_key FROM jsonb_to_recordset($1::text::jsonb) AS x(endpoint text, request_key text)
+         ON CONFLICT DO NOTHING
+         RETURNING endpoint, request_key
+       ), a AS (
+         INSERT INTO hookline_activities (endpoint, dedupe_key, status, activity)
+         SELECT y.endpoint, y.dedupe_key, y.status, y.activity
+           FROM jsonb_to_recordset($2::text::jsonb)
+             AS y(ord int, endpoint text, dedupe_key text, request_key text, status text, activity jsonb)
+          WHERE y.request_key IS NULL
+             OR EXISTS (SELECT 1 FROM r WHERE r.endpoint = y.endpoint AND r.request_key = y.request_key)
+          ORDER BY y.ord
+         ON CONFLICT (endpoint, dedupe_key) DO NOTHING
+         RETURNING endpoint, dedupe_key
+       )
+       SELECT 'r' AS t, endpoint, request_key AS k FROM r
+       UNION ALL SELECT 'a' AS t, endpoint, dedupe_key AS k FROM a`,
+      [JSON.stringify(receipts), JSON.stringify(rows)],
+    );
+    const fresh = new Set<string>();
+    const stored = new Set<string>();
+    for (const r of result) (r.t === "r" ? fresh : stored).add(`${r.endpoint}\u0000${r.k}`);
+    const events: EventInput[] = [];
+    const written = batch.map((p) => {
+      const replay = p.senderKey !== undefined && !fresh.has(`${p.endpoint}\u0000${p.senderKey}`);
+      const mine = new Set<string>();
+      if (replay) return { replay, stored: mine };
+      for (const { key, activity } of p.activities) {
+        const id = `${p.endpoint}\u0000${key}`;
+        if (stored.has(id)) {
+          // The first request of the batch that carries an activity counts it as stored.
+          stored.delete(id);
+          mine.add(key);
+        }
+        events.push(activityEvent(p.endpoint, key, activity, p.runId));
+      }
+      return { replay, stored: mine };
+    });
+    if (events.length > 0) await this.app.publish(events);
+    return written;
+  }
+
+  /** Logs why a request could not be stored (the message names no secret: bodies are not logged). */
+  failed(endpoint: string, e: unknown): void {
+    this.app.logger.log("error", "inbound request not stored", { endpoint, error: (e as Error).message });
+  }
+
+  /**
+   * Publishes again the events of a replayed request: those of its activities that are stored (a
+   * replay under the same id with another body must not fire what was never stored).
+   */
+  async republish(p: Pending): Promise<void> {
+    const keys = p.activities.map((a) => a.key);
+    const rows = await this.app.store.sql.query<{ dedupe_key: string }>(
+      `SELECT dedupe_key FROM hookline_activities
+        WHERE endpoint = $1 AND dedupe_key IN (SELECT value FROM jsonb_array_elements_text($2::text::jsonb))`,
+      [p.endpoint, JSON.stringify(keys)],
+    );
+    const present = new Set(rows.map((r) => r.dedupe_key));
+    const events = p.activities
+      .filter((a) => present.has(a.key))
+      .map((a) => activityEvent(p.endpoint, a.key, a.activity, p.runId));
+    if (events.length > 0) await this.app.publish(events);
+  }
+}
+
+/** What the receiving pipeline hands a kind's handler once the request is authenticated and read. */
+export interface Received {
+  endpoint: string;
+  bytes: Uint8Array;
+  format: "json" | "form";
+  url: URL;
+  /**
+   * The replay key: `id:<sender id>`, else for profile updates `sha256:<hash of query and body>`;
+   * `once:<random>` when there is nothing to dedupe on (activities dedupe themselves) or dedupe is off.
+   */
+  requestKey: string;
+}
+
+/**
+ * Handles an activity-status callback: parse (400), validate the eSputnik fields (400 with the
+ * issues), store each activity once and publish it as `activity.<status>`, answer 200 with counts.
+ * A replay answers 200 and stores nothing again; a store failure answers 500.
+ *
+ * @example return handleActivityStatus(store, endpointConfig, received)
+ */
+export async function handleActivityStatus(
+  store: ActivityStore,
+  config: ActivityStatusEndpoint,
+  r: Received,
+): Promise<Response> {
+  const json = parseJson(r.bytes);
+  if (!json.ok) return refusal(400, "HOOKLINE_INBOUND_JSON", json.message);
+  const parsed = parseActivities(json.value, config.maxItems);
+  if (!parsed.success) {
+    const list = Array.isArray(json.value);
+    return refusal(400, "HOOKLINE_INBOUND_INVALID", list ? "invalid activities" : "invalid activity", {
+      issues: zodIssues(parsed.error),
+    });
+  }
+  const activities = parsed.data.map((activity) => ({ key: activityKey(activity), activity }));
+  // A run groups the events of one request (a halting answer stops the rest of the run).
+  const runId = `in.${r.endpoint}.${crypto.randomUUID()}`;
+  const pending: Pending = {
+    endpoint: r.endpoint,
+    senderKey: r.requestKey.startsWith("id:") ? r.requestKey : undefined,
+    runId,
+    activities,
+  };
+  try {
+    const written = await store.write(pending);
+    if (written.replay) {
+      await store.republish(pending);
+      return answer(200, { success: true, result: { replayed: true, received: activities.length } });
+    }
+    const stored = written.stored.size;
+    return answer(200, {
+      success: true,
+      result: {
+        received: activities.length,
+        stored,
+        duplicates: activities.length - stored,
+        ...(stored === 0 ? { replayed: true } : {}),
+      },
+    });
+  } catch (e) {
+    store.failed(r.endpoint, e);
+    return storeUnavailable();
+  }
+}

@@ -1,0 +1,72 @@
+import type { Hookline } from "../../core/app.ts";
+import type { Service } from "../../core/contracts/extension.ts";
+import type { Plugin } from "../../core/plugin.ts";
+import { Tokens } from "../../core/tokens.ts";
+import type { GroupCommitTuning } from "./activity-status.ts";
+import { InboundSection } from "./config.ts";
+import { inboundMigrations } from "./migrations.ts";
+import { profileChangeTrigger } from "./profile-trigger.ts";
+import { inboundRoutes } from "./routes.ts";
+
+export { Activity, ActivityStatus, activityEvent, activityKey } from "./activity.ts";
+export type { GroupCommitTuning } from "./activity-status.ts";
+export { authenticator } from "./auth.ts";
+export { clientAddress, socketAddress } from "./client-address.ts";
+export { InboundAuth, InboundEndpoint, InboundSection } from "./config.ts";
+export { profileChangeTrigger } from "./profile-trigger.ts";
+export { buildTimeline } from "./profile-update.ts";
+export { findProfileId, type Profile, readProfile, readTimeline } from "./profiles.ts";
+export { verifyHmac, verifyStandardWebhook } from "./signatures.ts";
+
+export interface InboundOptions {
+  /** Receipts (the replay memory) older than this are deleted, in ms (default 7 days; 0 keeps them). */
+  receiptRetention?: number;
+  /** How activity-status writes are grouped into transactions. */
+  groupCommit?: GroupCommitTuning;
+}
+
+/** Deletes old receipts once an hour; a replay older than the retention is treated as new. */
+function receiptJanitor(retentionMs: number): Service {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  return {
+    name: "inbound-receipts",
+    start(app: Hookline) {
+      if (retentionMs <= 0) return;
+      const sweep = () =>
+        void app.store.sql
+          .query(
+            "DELETE FROM hookline_inbound_receipts WHERE received_at < now() - $1 * interval '1 millisecond'",
+            [retentionMs],
+          )
+          .catch((e) => app.logger.log("warn", "receipt sweep failed", { error: (e as Error).message }));
+      timer = setInterval(sweep, 3_600_000);
+      (timer as { unref?: () => void }).unref?.();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
+/**
+ * Inbound webhooks: the `inbound:` config section, receivers at `/in/<path>` for activity-status
+ * callbacks (eSputnik) and profile updates (BlueConic's "requests sent to"), their admin API, the
+ * profiles store with `GET /v1/profiles/:id`, and the `profile-change` trigger kind.
+ *
+ * @example
+ * createHookline({ config, plugins: [...defaultPlugins(), inbound()] })
+ * // hookline.yaml:
+ * // inbound:
+ * //   endpoints:
+ * //     esputnik: { kind: activity-status, auth: { kind: apiKey, keys: ["${ESPUTNIK_KEY}"] } }
+ */
+export const inbound = (options: InboundOptions = {}): Plugin => ({
+  name: "inbound",
+  register(c) {
+    c.register(Tokens.ConfigSection, { useValue: { key: "inbound", schema: InboundSection } });
+    c.register(Tokens.Migrations, { useValue: inboundMigrations });
+    c.register(Tokens.TriggerKind, { useValue: profileChangeTrigger });
+    c.register(Tokens.HttpRoutes, { useValue: inboundRoutes(options.groupCommit) });
+    c.register(Tokens.Service, { useValue: receiptJanitor(options.receiptRetention ?? 7 * 86_400_000) });
+  },
+});

@@ -1,0 +1,65 @@
+import type { PluginMigrations } from "../../core/contracts/extension.ts";
+
+/** The inbound plugin's tables. Append only: a released migration is never edited. */
+export const inboundMigrations: PluginMigrations = {
+  plugin: "inbound",
+  migrations: [
+    {
+      version: 1,
+      name: "receipts, activities, profiles, endpoints",
+      sql: `
+CREATE TABLE hookline_inbound_receipts (
+  endpoint text NOT NULL,
+  request_key text NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  response jsonb,
+  events jsonb,
+  PRIMARY KEY (endpoint, request_key)
+);
+
+CREATE TABLE hookline_activities (
+  endpoint text NOT NULL,
+  dedupe_key text NOT NULL,
+  status text NOT NULL,
+  activity jsonb NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  seq bigserial NOT NULL,
+  PRIMARY KEY (endpoint, dedupe_key)
+);
+-- A BRIN index costs next to nothing per insert; listings read recent blocks by time.
+CREATE INDEX hookline_activities_recent ON hookline_activities USING brin (received_at);
+
+CREATE TABLE hookline_profiles (
+  id text PRIMARY KEY,
+  properties jsonb NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE hookline_profile_identifiers (
+  property text NOT NULL,
+  value text NOT NULL,
+  profile_id text NOT NULL REFERENCES hookline_profiles (id) ON DELETE CASCADE,
+  PRIMARY KEY (property, value)
+);
+CREATE INDEX hookline_profile_identifiers_profile ON hookline_profile_identifiers (profile_id);
+CREATE TABLE hookline_timeline_events (
+  id bigserial PRIMARY KEY,
+  profile_id text NOT NULL REFERENCES hookline_profiles (id) ON DELETE CASCADE,
+  type text NOT NULL,
+  at timestamptz NOT NULL,
+  data jsonb NOT NULL,
+  endpoint text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX hookline_timeline_events_profile ON hookline_timeline_events (profile_id, at DESC);
+
+CREATE TABLE hookline_inbound_endpoints (
+  name text PRIMARY KEY,
+  config jsonb NOT NULL,
+  sealed text,
+  updated_at timestamptz NOT NULL DEFAULT now()
+)
+`,
+    },
+  ],
+};

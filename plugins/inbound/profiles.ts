@@ -1,0 +1,207 @@
+import type { SqlDriver, SqlExecutor } from "../../core/contracts/store.ts";
+import type { EventInput } from "../../core/model/event.ts";
+
+/** A customer profile as kept in the store. */
+export interface Profile {
+  id: string;
+  properties: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+  identifiers: Array<{ property: string; value: string }>;
+}
+
+export interface TimelineEvent {
+  type: string;
+  at: string;
+  data: Record<string, unknown>;
+  endpoint?: string;
+}
+
+/** What a profile update decided, computed inside its transaction from the locked profile. */
+export interface ProfileDecision {
+  /** The answer to store with the receipt and send. */
+  response: Record<string, unknown>;
+  /** New properties to write, when they changed. */
+  properties?: Record<string, unknown>;
+  timeline: TimelineEvent[];
+  /** Events to publish once the transaction committed. */
+  events: EventInput[];
+}
+
+const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v);
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+
+/**
+ * Runs one profile update in one transaction: records the request's receipt (a replay stops here),
+ * finds the profile by identifier (locking it, so concurrent sums add up), creates it when asked,
+ * lets `decide` compute the change, writes properties, timeline events and the answer. Returns
+ * `replay` when the request key was seen before.
+ *
+ * @example
+ * const out = await updateProfile(sql, { endpoint: "crm", requestKey, identifier: { property: "email", value }, create: true },
+ *   (profile) => ({ response: { success: true }, timeline: [], events: [] }));
+ */
+export async function updateProfile(
+  sql: SqlDriver,
+  input: {
+    endpoint: string;
+    requestKey: string;
+    identifier: { property: string; value: string };
+    create: boolean;
+  },
+  decide: (
+    profile: { id: string; properties: Record<string, unknown>; created: boolean } | undefined,
+  ) => ProfileDecision,
+): Promise<{ replay: true } | { replay: false; decision: ProfileDecision }> {
+  return sql.transaction(async (tx) => {
+    const receipt = await tx.query(
+      `INSERT INTO hookline_inbound_receipts (endpoint, request_key) VALUES ($1, $2)
+       ON CONFLICT DO NOTHING RETURNING request_key`,
+      [input.endpoint, input.requestKey],
+    );
+    if (receipt.length === 0) return { replay: true as const };
+    const { property, value } = input.identifier;
+    let found = await lockByIdentifier(tx, property, value);
+    let created = false;
+    if (!found && input.create) {
+      const id = `prof_${crypto.randomUUID()}`;
+      const initial = { [property]: value };
+      await tx.query("INSERT INTO hookline_profiles (id, properties) VALUES ($1, $2::text::jsonb)", [
+        id,
+        JSON.stringify(initial),
+      ]);
+      const claimed = await tx.query(
+        `INSERT INTO hookline_profile_identifiers (property, value, profile_id) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING RETURNING profile_id`,
+        [property, value, id],
+      );
+      if (claimed.length > 0) {
+        found = { id, properties: initial };
+        created = true;
+      } else {
+        // Another request created this customer first; update theirs.
+        await tx.query("DELETE FROM hookline_profiles WHERE id = $1", [id]);
+        found = await lockByIdentifier(tx, property, value);
+      }
+    }
+    const decision = decide(found ? { ...found, created } : undefined);
+    if (found && decision.properties) {
+      await tx.query(
+        "UPDATE hookline_profiles SET properties = $2::text::jsonb, updated_at = now() WHERE id = $1",
+        [found.id, JSON.stringify(decision.properties)],
+      );
+    }
+    if (found && decision.timeline.length > 0) {
+      await tx.query(
+        `INSERT INTO hookline_timeline_events (profile_id, type, at, data, endpoint)
+         SELECT $1, x.type, x.at, x.data, $2
+           FROM jsonb_to_recordset($3::text::jsonb) AS x(type text, at timestamptz, data jsonb)`,
+        [found.id, input.endpoint, JSON.stringify(decision.timeline)],
+      );
+    }
+    await tx.query(
+      `UPDATE hookline_inbound_receipts SET response = $3::text::jsonb, events = $4::text::jsonb
+        WHERE endpoint = $1 AND request_key = $2`,
+      [input.endpoint, input.requestKey, JSON.stringify(decision.response), JSON.stringify(decision.events)],
+    );
+    return { replay: false as const, decision };
+  });
+}
+
+async function lockByIdentifier(
+  tx: SqlExecutor,
+  property: string,
+  value: string,
+): Promise<{ id: string; properties: Record<string, unknown> } | undefined> {
+  const rows = await tx.query<{ id: string; properties: unknown }>(
+    `SELECT p.id, p.properties::text AS properties
+       FROM hookline_profile_identifiers i JOIN hookline_profiles p ON p.id = i.profile_id
+      WHERE i.property = $1 AND i.value = $2
+      FOR UPDATE OF p`,
+    [property, value],
+  );
+  return rows[0] ? { id: rows[0].id, properties: json(rows[0].properties) } : undefined;
+}
+
+/**
+ * The stored answer and events of a request seen before.
+ *
+ * @example const { response, events } = (await storedReceipt(sql, "crm", key))!;
+ */
+export async function storedReceipt(
+  sql: SqlDriver,
+  endpoint: string,
+  requestKey: string,
+): Promise<{ response?: Record<string, unknown>; events: EventInput[] } | undefined> {
+  const rows = await sql.query<{ response: unknown; events: unknown }>(
+    `SELECT response::text AS response, events::text AS events FROM hookline_inbound_receipts
+      WHERE endpoint = $1 AND request_key = $2`,
+    [endpoint, requestKey],
+  );
+  if (!rows[0]) return undefined;
+  return { response: json(rows[0].response) ?? undefined, events: json(rows[0].events) ?? [] };
+}
+
+/**
+ * A profile with its identifiers, or undefined.
+ *
+ * @example const profile = await readProfile(app.store.sql, "prof_…");
+ */
+export async function readProfile(sql: SqlDriver, id: string): Promise<Profile | undefined> {
+  const rows = await sql.query<Record<string, unknown>>(
+    `SELECT id, properties::text AS properties, created_at, updated_at,
+            (SELECT coalesce(json_agg(json_build_object('property', property, 'value', value) ORDER BY property, value), '[]')::text
+               FROM hookline_profile_identifiers WHERE profile_id = p.id) AS identifiers
+       FROM hookline_profiles p WHERE id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    id: r.id as string,
+    properties: json(r.properties),
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+    identifiers: json(r.identifiers),
+  };
+}
+
+/**
+ * The id of the profile an identifier names, or undefined.
+ *
+ * @example await findProfileId(sql, "email", "ada@example.com")
+ */
+export async function findProfileId(
+  sql: SqlDriver,
+  property: string,
+  value: string,
+): Promise<string | undefined> {
+  const rows = await sql.query<{ profile_id: string }>(
+    "SELECT profile_id FROM hookline_profile_identifiers WHERE property = $1 AND value = $2",
+    [property, value],
+  );
+  return rows[0]?.profile_id;
+}
+
+/**
+ * The latest timeline events of a profile, newest first.
+ *
+ * @example await readTimeline(sql, profileId, 100)
+ */
+export async function readTimeline(
+  sql: SqlDriver,
+  profileId: string,
+  limit: number,
+): Promise<TimelineEvent[]> {
+  const rows = await sql.query<Record<string, unknown>>(
+    `SELECT type, at, data::text AS data, endpoint FROM hookline_timeline_events
+      WHERE profile_id = $1 ORDER BY at DESC, id DESC LIMIT $2`,
+    [profileId, limit],
+  );
+  return rows.map((r) => ({
+    type: r.type as string,
+    at: iso(r.at),
+    data: json(r.data),
+    endpoint: r.endpoint as string,
+  }));
+}

@@ -1,0 +1,111 @@
+import type { Hookline } from "../../core/app.ts";
+import { type ActivityStore, handleActivityStatus, type Received } from "./activity-status.ts";
+import { bodyFormat, readLimited, sha256Hex } from "./body.ts";
+import { allowed, clientAddress, socketAddress } from "./client-address.ts";
+import { handleProfileUpdate } from "./profile-update.ts";
+import type { CompiledEndpoint } from "./registry.ts";
+import { answer, refusal } from "./respond.ts";
+
+/** A sender's own id for a request, when it sends one: unsigned ids count only for dedupe. */
+function senderIdOf(request: Request): string | undefined {
+  const id = request.headers.get("webhook-id") ?? request.headers.get("idempotency-key");
+  return id && id.length <= 200 ? id : undefined;
+}
+
+/**
+ * The receiving pipeline for one inbound endpoint, in the order DESIGN.md gives: IP allowlist (403),
+ * authentication from headers (401), content type (415), size limit (413), signature over the body
+ * (401), then the kind's handler: parse and validate (400), dedupe, store, publish, answer (200, or
+ * 500 when the store cannot take it). `env` is the server's per-request environment (socket address).
+ *
+ * @example http.post("/in/*", (c) => receive(app, store, endpoint, c.req.raw, c.env))
+ */
+export async function receive(
+  app: Hookline,
+  store: ActivityStore,
+  endpoint: CompiledEndpoint,
+  request: Request,
+  env: unknown,
+): Promise<Response> {
+  const { config } = endpoint;
+  if (endpoint.allowlist) {
+    const forwarded = request.headers.get("x-forwarded-for") ?? undefined;
+    const client = clientAddress(socketAddress(env), forwarded, endpoint.trustedProxies);
+    if (!client)
+      return refusal(
+        403,
+        "HOOKLINE_INBOUND_IP",
+        "the client address is unknown, and this endpoint has an IP allowlist",
+      );
+    if (!allowed(client, endpoint.allowlist)) {
+      app.logger.log("info", "inbound request refused by IP allowlist", { endpoint: endpoint.name, client });
+      return refusal(403, "HOOKLINE_INBOUND_IP", `address ${client} is not in this endpoint's IP allowlist`);
+    }
+  }
+  const method = request.method;
+  // Senders (eSputnik) test a callback URL with a GET when it is saved.
+  if ((method === "GET" || method === "HEAD") && config.kind === "activity-status")
+    return answer(200, { success: true, endpoint: endpoint.name });
+  if (method !== "POST" && method !== "PUT")
+    return refusal(
+      405,
+      "HOOKLINE_INBOUND_METHOD",
+      `${method} is not accepted here; send POST`,
+      {},
+      {
+        allow: config.kind === "activity-status" ? "GET, HEAD, POST, PUT" : "POST, PUT",
+      },
+    );
+
+  const url = new URL(request.url);
+  const viaHeaders = await endpoint.auth.headers?.(request, url);
+  if (viaHeaders && !viaHeaders.ok) return unauthorized(app, endpoint, viaHeaders);
+
+  const format = bodyFormat(
+    request.headers.get("content-type"),
+    config.kind === "activity-status" ? ["json"] : ["json", "form"],
+  );
+  if (!format)
+    return refusal(
+      415,
+      "HOOKLINE_INBOUND_CONTENT_TYPE",
+      `content type ${JSON.stringify(request.headers.get("content-type"))} is not accepted; send ${
+        config.kind === "activity-status"
+          ? "application/json"
+          : "application/json or application/x-www-form-urlencoded"
+      }`,
+    );
+  const body = await readLimited(request, config.bodyLimit);
+  if (!body.ok) return refusal(413, "HOOKLINE_INBOUND_TOO_LARGE", body.message);
+
+  const viaBody = await endpoint.auth.body?.(request, body.bytes);
+  if (viaBody && !viaBody.ok) return unauthorized(app, endpoint, viaBody);
+
+  const senderId = (viaBody?.ok ? viaBody.senderId : undefined) ?? senderIdOf(request);
+  let requestKey: string;
+  if (config.dedupe === "none" || (config.dedupe === "id" && !senderId))
+    requestKey = `once:${crypto.randomUUID()}`;
+  else if (senderId) requestKey = `id:${senderId}`;
+  // Activities dedupe themselves, by their own keys: hashing the whole body would buy nothing.
+  else if (config.kind === "activity-status") requestKey = `once:${crypto.randomUUID()}`;
+  // Profile updates depend on the URL too (the identifier travels in the query).
+  else requestKey = `sha256:${sha256Hex(`${url.search}\n${sha256Hex(body.bytes)}`)}`;
+
+  const received: Received = { endpoint: endpoint.name, bytes: body.bytes, format, url, requestKey };
+  return config.kind === "activity-status"
+    ? handleActivityStatus(store, config, received)
+    : handleProfileUpdate(app, config, received);
+}
+
+function unauthorized(
+  app: Hookline,
+  endpoint: CompiledEndpoint,
+  v: { code: string; message: string; challenge?: string },
+): Response {
+  app.logger.log("info", "inbound request refused", {
+    endpoint: endpoint.name,
+    code: v.code,
+    reason: v.message,
+  });
+  return refusal(401, v.code, v.message, {}, v.challenge ? { "www-authenticate": v.challenge } : {});
+}

@@ -1,0 +1,48 @@
+import type { z } from "zod";
+
+/**
+ * A JSON answer in the receiving-endpoint contract's shape.
+ *
+ * @example answer(200, { success: true, result: { stored: 8 } })
+ */
+export function answer(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/**
+ * A refusal: `{ success: false, errors: [{ code, description }] }` plus any extra fields (`issues`).
+ *
+ * @example refusal(401, "HOOKLINE_INBOUND_API_KEY", "wrong API key")
+ */
+export function refusal(
+  status: number,
+  code: string,
+  description: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
+  return answer(status, { success: false, errors: [{ code, description }], ...extra }, headers);
+}
+
+/**
+ * zod issues as `{ path, message }`, the path dotted (`0.contactId`), at most 50 of them.
+ *
+ * @example refusal(400, "HOOKLINE_INBOUND_INVALID", "invalid activity", { issues: zodIssues(parsed.error) })
+ */
+export const zodIssues = (e: z.ZodError) =>
+  e.issues.slice(0, 50).map((i) => ({ path: i.path.join("."), message: i.message }));
+
+/**
+ * 500: the store could not take the request; the sender should retry.
+ *
+ * @example catch { return storeUnavailable() }
+ */
+export const storeUnavailable = () =>
+  refusal(
+    500,
+    "HOOKLINE_STORE_UNAVAILABLE",
+    "the store could not take this request; nothing was accepted, retry later",
+  );
