@@ -1,0 +1,3 @@
+export { main } from "./cli.ts";
+export { bunRuntime, bunServe, bunTransportPlugin, type ConnectionInfo } from "./runtime.ts";
+export { bunTlsFetch, bunTransport, resolveWithDns } from "./transport.ts";

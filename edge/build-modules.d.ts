@@ -1,0 +1,17 @@
+// Modules that scripts/build-edge.ts generates at build time (esbuild plugin), typed for tsc.
+declare module "hookline:edge/config" {
+  const text: string;
+  export default text;
+}
+declare module "hookline:edge/templates" {
+  import type { TemplateFn } from "../plugins/eta/precompile.ts";
+
+  const templates: Readonly<Record<string, TemplateFn>>;
+  export default templates;
+}
+declare module "hookline:edge/plugins" {
+  import type { Plugin } from "../core/plugin.ts";
+
+  const plugins: Plugin[];
+  export default plugins;
+}

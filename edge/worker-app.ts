@@ -1,0 +1,204 @@
+import { Hono } from "hono";
+import type { ExecutionContext, HyperdriveBinding, WorkerEnv } from "../adapters/workerd/bindings.ts";
+import { stringBindings } from "../adapters/workerd/bindings.ts";
+import { type WorkerdOptions, workerdPlugins } from "../adapters/workerd/runtime.ts";
+import { createHookline, type Hookline } from "../core/app.ts";
+import type { SqlDriver } from "../core/contracts/store.ts";
+import { HooklineError, StoreUnavailableError } from "../core/errors.ts";
+import { jsonLogger } from "../core/logger.ts";
+import type { Plugin } from "../core/plugin.ts";
+import { Tokens } from "../core/tokens.ts";
+import { etaPrecompiled, type TemplateFn } from "../plugins/eta/precompile.ts";
+import { inbound } from "../plugins/inbound/index.ts";
+import { inboundRoutes } from "../plugins/inbound/routes.ts";
+import { postgresDriver } from "../plugins/postgres/index.ts";
+import { RequestScopedSql } from "./scoped-sql.ts";
+
+export interface EdgeWorkerOptions extends WorkerdOptions {
+  /** hookline.yaml as text (the build embeds it). */
+  config: string;
+  /** Its file name, for messages. */
+  file?: string;
+  /** The config's Eta templates, precompiled by the build: workerd forbids code generation. */
+  templates: Readonly<Record<string, TemplateFn>>;
+  /** Renderers and authentication kinds the config names besides Eta (the build picks them). */
+  plugins?: readonly Plugin[];
+}
+
+/** The bindings the edge worker reads: Hyperdrive in production, a URL for local runs. */
+export interface EdgeEnv extends WorkerEnv {
+  HYPERDRIVE?: HyperdriveBinding;
+  DATABASE_URL?: string;
+  HOOKLINE_LOG_LEVEL?: string;
+  HOOKLINE_EDGE_MAX_CONNECTIONS?: string;
+}
+
+/** A Worker module's default export. */
+export interface WorkerModule {
+  fetch(request: Request, env: EdgeEnv, ctx: ExecutionContext): Promise<Response>;
+}
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+
+/** The receiving-endpoint contract's answer when nothing could be taken: 500 asks the sender to retry. */
+const notReady = (code: string, description: string) =>
+  json(500, { success: false, errors: [{ code, description }] });
+
+/**
+ * Connections open at once per isolate: unlimited behind Hyperdrive (it pools), 20 straight to a
+ * server (local runs: a Postgres has ~100 slots for everyone), or `HOOKLINE_EDGE_MAX_CONNECTIONS`.
+ */
+function maxConnections(env: EdgeEnv): number {
+  const given = Number(env.HOOKLINE_EDGE_MAX_CONNECTIONS);
+  if (Number.isInteger(given) && given > 0) return given;
+  return env.HYPERDRIVE ? Number.POSITIVE_INFINITY : 20;
+}
+
+function databaseUrl(env: EdgeEnv): string {
+  const url = env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL;
+  if (!url)
+    throw new HooklineError(
+      "HOOKLINE_RUNTIME_CAPABILITY",
+      "workerd: no store: bind Hyperdrive as HYPERDRIVE ([[hyperdrive]] in wrangler.toml) or set DATABASE_URL; the edge has no embedded store",
+    );
+  return url;
+}
+
+/**
+ * The edge worker: hookline's inbound receivers (`/in/<path>`: activity-status and profile-update
+ * endpoints with their authentication, IP allowlists and validation) as a workerd module, storing
+ * through postgres.js over TCP (Hyperdrive in production). The app is built once per isolate, on its
+ * first request (workerd allows no I/O at start-up), from the config and precompiled templates the
+ * build embedded; delivery workers do not run here — `hookline serve` processes sharing the database
+ * send what the receivers publish. Only `/in/*` and `/healthz` are served: the admin API stays on
+ * the servers.
+ *
+ * @example
+ * import config from "./hookline.yaml.txt"; import templates from "./templates.mjs";
+ * export default edgeWorker({ config, templates, plugins: [velocity(), basic()] });
+ */
+export function edgeWorker(options: EdgeWorkerOptions): WorkerModule {
+  let sql: RequestScopedSql | undefined;
+  let ready: Promise<Hookline> | undefined;
+
+  const build = async (env: EdgeEnv, driver: SqlDriver): Promise<Hookline> => {
+    const { plugins: runtime, mtls } = workerdPlugins(env, options);
+    const store: Plugin = {
+      name: "edge-store",
+      register: (c) => c.register(Tokens.SqlDriver, { useValue: driver }),
+    };
+    const level = (env.HOOKLINE_LOG_LEVEL ?? "info") as "info";
+    const app = await createHookline({
+      config: { text: options.config, file: options.file ?? "hookline.yaml" },
+      plugins: [
+        ...(options.plugins ?? []),
+        etaPrecompiled(options.templates),
+        // Receipts are swept by the servers; an isolate runs no timers of its own.
+        inbound({ receiptRetention: 0 }),
+        store,
+        ...runtime,
+      ],
+      env: stringBindings(env),
+      logger: (redactor) => jsonLogger({ write: (line) => console.log(line), redactor, level }),
+    });
+    // Capabilities are checked before the first request is served, never at the first delivery.
+    mtls.bind(app);
+    return app;
+  };
+
+  return {
+    async fetch(request, env, ctx) {
+      const path = new URL(request.url).pathname;
+      if (!path.startsWith("/in/") && path !== "/healthz") return notFound(path);
+      let url: string;
+      try {
+        url = databaseUrl(env);
+      } catch (e) {
+        return startFailure(e);
+      }
+      const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
+      sql ??= new RequestScopedSql({ maxConnections: maxConnections(env) });
+      const scoped = sql;
+      return scoped.run(
+        () => postgresDriver({ url, max: 1 }),
+        async () => {
+          if (!ready) {
+            ready = build(env, scoped.driver);
+            // Requests that arrive meanwhile wait on this one's work: it must outlive a client that hangs up.
+            waitUntil(ready.catch(() => undefined));
+          }
+          const building = ready;
+          let app: Hookline;
+          try {
+            app = await awaitFromAnotherRequest(building);
+          } catch (e) {
+            // The next request tries again (unless another has already started a new attempt).
+            if (ready === building) ready = undefined;
+            return startFailure(e);
+          }
+          if (path === "/healthz") return app.http.fetch(request);
+          // Routes per request: each request's writes then run in its own I/O context (see perRequestRoutes).
+          const http = perRequestRoutes(app);
+          const remoteAddress = request.headers.get("cf-connecting-ip") ?? undefined;
+          return http.fetch(request, { remoteAddress }, ctx as never);
+        },
+        waitUntil,
+      );
+    },
+  };
+}
+
+const notFound = (path: string) =>
+  json(404, {
+    success: false,
+    errors: [{ code: "HOOKLINE_NOT_FOUND", description: `no inbound endpoint at ${path}` }],
+  });
+
+/**
+ * The inbound routes, mounted afresh for one request. Mounted once, their activity store would
+ * gather concurrent requests into one commit run from whichever request came first; workerd cancels
+ * a request that waits on another's I/O ("code had hung"), and refuses I/O across requests. Fresh
+ * routes cost a few compiled endpoint configs per request; a remote JWKS is fetched per request.
+ */
+function perRequestRoutes(app: Hookline): Hono {
+  const http = new Hono();
+  inboundRoutes().mount(http, app);
+  http.notFound((c) => notFound(c.req.path));
+  return http;
+}
+
+/**
+ * Awaits a promise another request's work settles, keeping this request's context busy meanwhile:
+ * workerd cancels a request with nothing of its own pending as hung.
+ */
+async function awaitFromAnotherRequest<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = () => {
+    timer = setTimeout(tick, 25);
+  };
+  tick();
+  try {
+    return await promise;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Why the app could not be built, as the contract's 500 (the sender retries). The answer carries the
+ * code; the log carries the whole message (it names bindings and config paths senders need not see).
+ */
+function startFailure(e: unknown): Response {
+  const error = e as Error;
+  console.error(
+    JSON.stringify({ level: "error", message: "edge worker cannot start", error: error.message }),
+  );
+  if (e instanceof StoreUnavailableError)
+    return notReady(e.code, "the store could not be reached; nothing was accepted, retry later");
+  if (e instanceof HooklineError) return notReady(e.code, "the worker cannot start; see its log");
+  return notReady("HOOKLINE_EDGE_START", "the worker cannot start; see its log");
+}

@@ -1,0 +1,259 @@
+/**
+ * Builds the edge worker (edge/worker.ts) for workerd: embeds a hookline.yaml, precompiles its Eta
+ * templates (workerd forbids code generation), imports only the renderers and authentication kinds
+ * it names, bundles with esbuild and reports the size.
+ *
+ *   npm run build:edge -- --config examples/cloudflare-worker-inbound/hookline.yaml [--out edge/dist]
+ *
+ * Prints `name: value` lines (bundle size minified and gzipped, the largest packages) and writes
+ * `<out>/worker.js` and `<out>/size.json`. `${NAME}` references in templates are expanded from this
+ * process's environment (they must match the Worker's); elsewhere they are read from the Worker's
+ * bindings when it starts.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build, type Plugin as EsbuildPlugin, type Metafile } from "esbuild";
+import { parseDocument } from "yaml";
+import { resolveWebhooks } from "../core/config/presets.ts";
+import { DEFAULT_ENGINE } from "../core/config/templates.ts";
+import { precompileEta } from "../plugins/eta/precompile.ts";
+import { etaTemplatesOf } from "./precompile-eta.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Renderers the edge can carry (Eta is always there, precompiled), by engine name. */
+const RENDERERS: Record<string, { module: string; factory: string }> = {
+  velocity: { module: "plugins/velocity/index.ts", factory: "velocity" },
+  jinja: { module: "plugins/jinja/index.ts", factory: "jinja" },
+  mustache: { module: "plugins/mustache/index.ts", factory: "mustache" },
+};
+/** Authentication kinds, by `kind`. */
+const AUTH_KINDS: Record<string, { module: string; factory: string }> = {
+  basic: { module: "plugins/basic/index.ts", factory: "basic" },
+  headers: { module: "plugins/headers/index.ts", factory: "headers" },
+  oauth2: { module: "plugins/oauth2/index.ts", factory: "oauth2" },
+  responsys: { module: "plugins/responsys/index.ts", factory: "responsys" },
+  mtls: { module: "plugins/mtls/index.ts", factory: "mtls" },
+  apikey: { module: "plugins/apikey/index.ts", factory: "apikey" },
+  bearer: { module: "plugins/bearer/index.ts", factory: "bearer" },
+  signature: { module: "plugins/signature/index.ts", factory: "signature" },
+};
+
+export interface EdgeBuildOptions {
+  /** hookline.yaml for the worker. */
+  config: string;
+  /** Output folder (default edge/dist). */
+  out?: string;
+  minify?: boolean;
+  /** The environment `${NAME}` in templates expands from (default: this process's). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface EdgeBuildResult {
+  file: string;
+  bytes: number;
+  gzipBytes: number;
+  /** Bytes in the bundle per npm package (or `hookline` for this repository's own code), largest first. */
+  packages: Array<{ name: string; bytes: number }>;
+  renderers: string[];
+  authKinds: string[];
+  templates: number;
+}
+
+/**
+ * The Eta templates of a config as the loader compiles them: url, headers and body (as
+ * `etaTemplatesOf` finds them) plus a batch webhook's `batch.item` and `orderingKey`.
+ *
+ * @example edgeTemplates(text, process.env)["webhooks.w.batch.item"]
+ */
+export function edgeTemplates(text: string, env: Record<string, string | undefined>): Record<string, string> {
+  const templates = etaTemplatesOf(text, env);
+  const file = parseDocument(text).toJS() as { presets?: unknown; webhooks?: unknown } | null;
+  const webhooks = resolveWebhooks(file?.presets, file?.webhooks).webhooks as Record<
+    string,
+    { engine?: string; batch?: { item?: unknown }; orderingKey?: unknown }
+  >;
+  for (const [name, w] of Object.entries(webhooks)) {
+    if ((w.engine ?? DEFAULT_ENGINE) !== "eta") continue;
+    if (typeof w.batch?.item === "string") templates[`webhooks.${name}.batch.item`] = w.batch.item;
+    if (typeof w.orderingKey === "string") templates[`webhooks.${name}.orderingKey`] = w.orderingKey;
+  }
+  return templates;
+}
+
+/** The renderers and authentication kinds a config names; unknown ones are an error naming them. */
+function pluginsOf(text: string): { renderers: string[]; authKinds: string[] } {
+  const file = (parseDocument(text).toJS() ?? {}) as {
+    presets?: Record<string, { engine?: unknown }>;
+    webhooks?: Record<string, { engine?: unknown }>;
+    integrations?: Record<string, { kind?: unknown }>;
+  };
+  const engines = new Set<string>();
+  for (const w of [...Object.values(file.webhooks ?? {}), ...Object.values(file.presets ?? {})]) {
+    if (typeof w?.engine === "string" && w.engine !== "eta") engines.add(w.engine);
+  }
+  const kinds = new Set<string>();
+  for (const i of Object.values(file.integrations ?? {})) if (typeof i?.kind === "string") kinds.add(i.kind);
+  const unknown = [
+    ...[...engines].filter((e) => !RENDERERS[e]).map((e) => `engine "${e}"`),
+    ...[...kinds].filter((k) => !AUTH_KINDS[k]).map((k) => `integration kind "${k}"`),
+  ];
+  if (unknown.length > 0)
+    throw new Error(
+      `the edge build carries the built-in plugins only; this config names ${unknown.join(", ")} (known engines: eta, ${Object.keys(RENDERERS).join(", ")}; kinds: ${Object.keys(AUTH_KINDS).join(", ")})`,
+    );
+  return { renderers: [...engines].sort(), authKinds: [...kinds].sort() };
+}
+
+/** Serves the `hookline:edge/*` modules edge/worker.ts imports. */
+function buildModules(modules: Record<string, string>): EsbuildPlugin {
+  return {
+    name: "hookline-edge-modules",
+    setup(b) {
+      b.onResolve({ filter: /^hookline:edge\// }, (args) => ({
+        path: args.path,
+        namespace: "hookline-edge",
+      }));
+      b.onLoad({ filter: /.*/, namespace: "hookline-edge" }, (args) => ({
+        contents: modules[args.path],
+        loader: "js",
+        resolveDir: root,
+      }));
+    },
+  };
+}
+
+/**
+ * Two substitutions that keep the bundle small without changing behaviour: zod's fifty locales
+ * (~300 KB; only English is used) and reflect-metadata (tsyringe checks for it at import; hookline
+ * registers no decorated classes, so nothing reads the metadata).
+ */
+const trim: EsbuildPlugin = {
+  name: "hookline-edge-trim",
+  setup(b) {
+    b.onResolve({ filter: /^reflect-metadata$/ }, () => ({
+      path: "reflect-metadata",
+      namespace: "hookline-trim",
+    }));
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${"/"}zod${"/"}`)
+        ? {
+            path: join(dirname(args.importer), args.path.replace(/index\.js$/, "english-only.js")),
+            namespace: "hookline-trim",
+          }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "hookline-trim" }, (args) =>
+      args.path === "reflect-metadata"
+        ? {
+            contents:
+              "const none = () => undefined;\nfor (const k of ['getMetadata', 'getOwnMetadata', 'defineMetadata', 'hasMetadata']) Reflect[k] ??= none;",
+            loader: "js",
+          }
+        : {
+            contents: 'export { default as en } from "./en.js";',
+            loader: "js",
+            resolveDir: dirname(args.path),
+          },
+    );
+  },
+};
+
+function packageSizes(metafile: Metafile): Array<{ name: string; bytes: number }> {
+  const sizes = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const name = m ? m[1]! : input.startsWith("hookline-edge:") ? "(build-time modules)" : "hookline";
+      sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...sizes].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
+/**
+ * Builds the edge worker bundle for one config.
+ *
+ * @example const r = await buildEdge({ config: "examples/cloudflare-worker-inbound/hookline.yaml" }); r.bytes
+ */
+export async function buildEdge(options: EdgeBuildOptions): Promise<EdgeBuildResult> {
+  const text = await readFile(options.config, "utf8");
+  const out = resolve(options.out ?? join(root, "edge", "dist"));
+  const { renderers, authKinds } = pluginsOf(text);
+  const templates = edgeTemplates(text, options.env ?? process.env);
+  const chosen = [...renderers.map((r) => RENDERERS[r]!), ...authKinds.map((k) => AUTH_KINDS[k]!)];
+  const modules = {
+    "hookline:edge/config": `export default ${JSON.stringify(text)};`,
+    "hookline:edge/templates": precompileEta(templates),
+    "hookline:edge/plugins": [
+      ...chosen.map((p) => `import { ${p.factory} } from ${JSON.stringify(`./${p.module}`)};`),
+      `export default [${chosen.map((p) => `${p.factory}()`).join(", ")}];`,
+    ].join("\n"),
+  };
+  await mkdir(out, { recursive: true });
+  const file = join(out, "worker.js");
+  const result = await build({
+    entryPoints: [join(root, "edge", "worker.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    // workerd's own entries of packages that have them (postgres.js), and no Node-only defaults (eta/core).
+    conditions: ["workerd", "worker", "browser"],
+    // Given by workerd itself: TCP sockets, and the Node APIs of the nodejs_compat flag.
+    external: ["cloudflare:*", "node:*"],
+    minify: options.minify !== false,
+    legalComments: "none",
+    metafile: true,
+    outfile: file,
+    plugins: [buildModules(modules), trim],
+    logLevel: "warning",
+  });
+  const bundle = await readFile(file);
+  const report: EdgeBuildResult = {
+    file: relative(process.cwd(), file),
+    bytes: bundle.byteLength,
+    gzipBytes: gzipSync(bundle, { level: 9 }).byteLength,
+    packages: packageSizes(result.metafile),
+    renderers: ["eta (precompiled)", ...renderers],
+    authKinds,
+    templates: Object.keys(templates).length,
+  };
+  await writeFile(join(out, "size.json"), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(out, "meta.json"), JSON.stringify(result.metafile));
+  return report;
+}
+
+function option(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i === -1 ? undefined : argv[i + 1];
+}
+
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+
+async function main(argv: string[]): Promise<number> {
+  const config =
+    option(argv, "--config") ?? join(root, "examples", "cloudflare-worker-inbound", "hookline.yaml");
+  const r = await buildEdge({ config, out: option(argv, "--out"), minify: !argv.includes("--no-minify") });
+  console.log(`edge bundle: ${r.file}`);
+  console.log(`edge bundle minified: ${kb(r.bytes)} (${r.bytes} bytes; goal < 250 KB)`);
+  console.log(`edge bundle gzipped: ${kb(r.gzipBytes)} (${r.gzipBytes} bytes)`);
+  console.log(`edge templates precompiled: ${r.templates}`);
+  console.log(`edge plugins: ${[...r.renderers, ...r.authKinds].join(", ")}`);
+  for (const p of r.packages.slice(0, 12)) console.log(`edge package ${p.name}: ${kb(p.bytes)}`);
+  return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(`build:edge: ${(e as Error).message}`);
+      process.exitCode = 1;
+    },
+  );
+}
