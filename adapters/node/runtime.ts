@@ -33,7 +33,9 @@ export function nodeRuntime(): Runtime {
     readFile: (path) => readFile(path, "utf8"),
     serve: (fetch, { host, port }) =>
       new Promise((resolve) => {
-        const server = serve({ fetch, hostname: host, port }, (info) =>
+        // No global patching: the app answers with standard Responses, and other servers in the same
+        // process (Bun.serve in tests) must keep the runtime's own Response class.
+        const server = serve({ fetch, hostname: host, port, overrideGlobalObjects: false }, (info) =>
           resolve({
             port: info.port,
             close: () => new Promise<void>((done) => server.close(() => done())),
