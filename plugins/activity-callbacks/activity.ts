@@ -3,60 +3,9 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { canonicalJson } from "../../core/mapping/index.ts";
 
-// The eSputnik activity format. The inbound plugin checks received activities with the same schema;
-// plugins do not import each other, so it is repeated here until it moves to core/model.
+import { Activity, ActivityStatus } from "../../core/model/activity.ts";
 
-/** eSputnik's activity statuses. */
-export const ActivityStatus = z.enum([
-  "DELIVERED",
-  "UNDELIVERED",
-  "READ",
-  "CLICKED",
-  "UNSUBSCRIBED",
-  "SPAM",
-  "SUBSCRIPTION_CHANGED",
-]);
-export type ActivityStatus = z.output<typeof ActivityStatus>;
-
-const int = z.number().int().nullish();
-const str = z.string().nullish();
-
-/**
- * One activity in eSputnik's format, as subscribers receive it: the documented fields checked,
- * any other field kept.
- *
- * @example Activity.parse({ activityStatus: "CLICKED", activityDateTime: "2018-05-15T04:45:04", clickEventLink: "https://x.y/" })
- */
-export const Activity = z.looseObject({
-  broadcastId: int,
-  workflowId: int,
-  workflowBlockId: str,
-  sourceEventKey: str,
-  sourceEventTypeKey: str,
-  iid: str,
-  contactId: int,
-  email: str,
-  sms: str,
-  activityStatus: ActivityStatus,
-  mediaType: str,
-  messageId: int,
-  messageInstanceId: int,
-  messageTag: str,
-  activityDateTime: z
-    .string()
-    .regex(
-      /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/,
-      'a date and time such as "2018-05-15T04:05:53"',
-    ),
-  statusDescription: str,
-  viewMessageLink: str,
-  clickEventLink: str,
-  hardBounce: z.boolean().nullish(),
-  statusData: z
-    .looseObject({ subscription: z.looseObject({ subscriptions: z.array(z.string()).nullish() }).nullish() })
-    .nullish(),
-});
-export type Activity = z.output<typeof Activity>;
+export { Activity, ActivityStatus };
 
 /**
  * The body of `POST /v1/activities`: one activity, an array of them, or `{ activities: [...] }`

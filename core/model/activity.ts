@@ -1,0 +1,58 @@
+import { z } from "zod";
+
+// eSputnik's activity-status format, shared by the receivers (plugins/inbound) and the sender
+// (plugins/activity-callbacks).
+
+/** eSputnik's activity statuses. */
+export const ActivityStatus = z.enum([
+  "DELIVERED",
+  "UNDELIVERED",
+  "READ",
+  "CLICKED",
+  "UNSUBSCRIBED",
+  "SPAM",
+  "SUBSCRIPTION_CHANGED",
+]);
+export type ActivityStatus = z.output<typeof ActivityStatus>;
+
+// Absent fields may come as null from some senders: null reads as absent, a wrong type does not.
+const int = z.number().int().nullish();
+const str = z.string().nullish();
+
+/**
+ * One activity in eSputnik's format. The documented fields are checked; unknown fields are kept.
+ *
+ * @example Activity.parse({ activityStatus: "READ", activityDateTime: "2018-05-15T04:05:53", contactId: 1 })
+ */
+export const Activity = z.looseObject({
+  broadcastId: int,
+  workflowId: int,
+  workflowBlockId: str,
+  sourceEventKey: str,
+  sourceEventTypeKey: str,
+  iid: str,
+  contactId: int,
+  email: str,
+  sms: str,
+  activityStatus: ActivityStatus,
+  mediaType: str,
+  messageId: int,
+  messageInstanceId: int,
+  messageTag: str,
+  activityDateTime: z
+    .string()
+    .regex(
+      /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/,
+      'a date and time such as "2018-05-15T04:05:53"',
+    ),
+  statusDescription: str,
+  viewMessageLink: str,
+  clickEventLink: str,
+  hardBounce: z.boolean().nullish(),
+  statusData: z
+    .looseObject({
+      subscription: z.looseObject({ subscriptions: z.array(z.string()).nullish() }).nullish(),
+    })
+    .nullish(),
+});
+export type Activity = z.output<typeof Activity>;
