@@ -171,10 +171,13 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     pollIntervalMs: config.engine.pollInterval,
     owner: options.workerId,
     abortAfter: config.engine.abortAfter,
-    onAborted: (runs) => {
-      const events = runs.map((r) => ({
-        type: "webhook.aborted",
-        id: `aborted.${r.webhook}.${r.runId}`.replace(/[^A-Za-z0-9._:@-]/g, "-").slice(0, 200),
+    pauseAfterMs: config.engine.pauseAfter,
+    onAborted: (ended) => {
+      const events = ended.map((r) => ({
+        type: r.paused ? "webhook.paused" : "webhook.aborted",
+        id: (r.paused ? `paused.${r.webhook}.${Date.now()}` : `aborted.${r.webhook}.${r.runId}`)
+          .replace(/[^A-Za-z0-9._:@-]/g, "-")
+          .slice(0, 200),
         data: { webhook: r.webhook, runId: r.runId, reason: r.reason },
       }));
       outbox

@@ -159,6 +159,9 @@ export const EngineConfig = z
       .describe(
         "unrecoverable outcomes (4xx but 429, exhausted retries, render failures) that abort the rest of a webhook's run",
       ),
+    pauseAfter: Duration.default(5 * 86_400_000).describe(
+      "a webhook failing continuously this long is paused (webhook.paused) until resumed",
+    ),
     allowCodeTemplatesFromApi: z
       .boolean()
       .default(false)

@@ -133,8 +133,12 @@ export interface Store {
    */
   complete(
     results: DeliveryResult[],
-    options?: { abortAfter?: number },
-  ): Promise<Array<{ webhook: string; runId: string; reason: string }>>;
+    options?: { abortAfter?: number; pauseAfterMs?: number },
+  ): Promise<Array<{ webhook: string; runId?: string; reason: string; paused?: boolean }>>;
+  /** Lets a paused webhook's deliveries go out again, from where they stopped. */
+  resumeWebhook(webhook: string): Promise<boolean>;
+  /** Webhooks paused after failing continuously, with when and why. */
+  pausedWebhooks(): Promise<Array<{ webhook: string; pausedAt: string; reason: string }>>;
   /** Gives back leases without counting an attempt (graceful shutdown, no throughput slot free). */
   release(owner: string, ids: string[], delayMs?: number): Promise<void>;
   /** Makes the config's throughput policies the ones in force (limits read by every process). */

@@ -19,8 +19,10 @@ export interface WorkerOptions {
   batchSizeOf?: (webhook: string) => number | undefined;
   /** Unrecoverable outcomes in one webhook run that abort the rest of it. */
   abortAfter?: number;
-  /** Called with runs aborted just now (to raise `webhook.aborted`). */
-  onAborted?: (runs: Array<{ webhook: string; runId: string; reason: string }>) => void;
+  /** A webhook failing continuously this long is paused. */
+  pauseAfterMs?: number;
+  /** Called with runs aborted and webhooks paused just now (to raise `webhook.aborted`, `webhook.paused`). */
+  onAborted?: (ended: Array<{ webhook: string; runId?: string; reason: string; paused?: boolean }>) => void;
   /** One attempt of a batch: one request for all the deliveries given (all of one webhook). */
   attemptBatch?: (deliveries: ClaimedDelivery[], signal: AbortSignal) => Promise<DeliveryResult[]>;
 }
@@ -284,9 +286,13 @@ export class Worker {
   private async flush(): Promise<void> {
     const batch = this.results.splice(0, this.o.flushBatch ?? 500);
     try {
-      const aborted = await this.o.store.complete(batch, { abortAfter: this.o.abortAfter });
+      const aborted = await this.o.store.complete(batch, {
+        abortAfter: this.o.abortAfter,
+        pauseAfterMs: this.o.pauseAfterMs,
+      });
       if (aborted.length > 0) {
-        for (const a of aborted) this.o.logger.log("warn", a.reason, { webhook: a.webhook, run: a.runId });
+        for (const a of aborted)
+          this.o.logger.log("warn", a.reason, { webhook: a.webhook, run: a.runId, paused: a.paused });
         this.o.onAborted?.(aborted);
       }
     } catch (e) {

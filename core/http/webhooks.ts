@@ -44,15 +44,19 @@ export function webhookRoutes(app: Hookline) {
     parameters: webhookParameters(hook.config, renderers),
   });
 
-  r.get("/", (c) =>
-    reply(app, c, 200, {
+  r.get("/", async (c) => {
+    const paused = new Map((await app.store.pausedWebhooks()).map((p) => [p.webhook, p]));
+    return reply(app, c, 200, {
       webhooks: [...app.webhooks.values()].map((w) => ({
         name: w.name,
         method: w.config.method,
         integration: w.config.integration,
+        ...(paused.has(w.name)
+          ? { paused: { at: paused.get(w.name)!.pausedAt, reason: paused.get(w.name)!.reason } }
+          : {}),
       })),
-    }),
-  );
+    });
+  });
 
   r.get("/:name", (c) => {
     const hook = app.webhooks.get(c.req.param("name"));
@@ -69,6 +73,16 @@ export function webhookRoutes(app: Hookline) {
     } catch (e) {
       return managedFailure(app, c, e);
     }
+  });
+
+  // A webhook paused after failing continuously goes on from where it stopped.
+  r.post("/:name/resume", async (c) => {
+    const name = c.req.param("name");
+    if (!app.webhooks.has(name)) return c.json({ error: `no webhook "${name}"` }, 404);
+    if (!(await app.store.resumeWebhook(name)))
+      return c.json({ error: `webhook "${name}" is not paused` }, 409);
+    app.worker.wake();
+    return reply(app, c, 200, { name, resumed: true });
   });
 
   r.delete("/:name", async (c) => {

@@ -116,4 +116,16 @@ CREATE TABLE hookline_run_failures (
 );
 `,
   },
+  {
+    version: 5,
+    name: "webhook health (pause after continuous failure)",
+    sql: `
+CREATE TABLE hookline_webhook_health (
+  webhook text PRIMARY KEY,
+  failing_since timestamptz,
+  paused_at timestamptz,
+  reason text
+);
+`,
+  },
 ];

@@ -188,6 +188,7 @@ export class SqlStore implements Store {
       // in flight (the head, even while it waits for a retry) is not due yet.
       `WITH due AS (
          SELECT id FROM hookline_deliveries d WHERE status = 'pending' AND next_at <= now()
+            AND NOT EXISTS (SELECT 1 FROM hookline_webhook_health w WHERE w.webhook = d.webhook AND w.paused_at IS NOT NULL)
             AND (ordering_key IS NULL OR NOT EXISTS (
                   SELECT 1 FROM hookline_deliveries e
                    WHERE e.webhook = d.webhook AND e.ordering_key = d.ordering_key AND e.seq < d.seq
@@ -259,10 +260,10 @@ export class SqlStore implements Store {
 
   async complete(
     results: DeliveryResult[],
-    options: { abortAfter?: number } = {},
-  ): Promise<Array<{ webhook: string; runId: string; reason: string }>> {
+    options: { abortAfter?: number; pauseAfterMs?: number } = {},
+  ): Promise<Array<{ webhook: string; runId?: string; reason: string; paused?: boolean }>> {
     if (results.length === 0) return [];
-    const aborted: Array<{ webhook: string; runId: string; reason: string }> = [];
+    const aborted: Array<{ webhook: string; runId?: string; reason: string; paused?: boolean }> = [];
     const outcomes = results.map((r) => ({
       id: r.deliveryId,
       lease_owner: r.leaseOwner,
@@ -328,6 +329,8 @@ export class SqlStore implements Store {
         const follow = results.flatMap((r) => r.followUps ?? []);
         if (follow.length > 0) await this.insert(tx, follow, parents);
         if (options.abortAfter) aborted.push(...(await this.countFailures(tx, results, options.abortAfter)));
+        if (options.pauseAfterMs)
+          aborted.push(...(await this.trackHealth(tx, results, options.pauseAfterMs)));
       }),
     );
     return aborted;
@@ -382,6 +385,55 @@ export class SqlStore implements Store {
       [json],
     );
     return aborts;
+  }
+
+  /**
+   * An endpoint that keeps failing: a webhook's first failure since its last success starts the clock;
+   * a success stops it; failing longer than `pauseAfterMs` pauses the webhook (its deliveries wait).
+   */
+  private async trackHealth(tx: SqlExecutor, results: DeliveryResult[], pauseAfterMs: number) {
+    const ok = new Map<string, boolean>();
+    for (const r of results) ok.set(r.webhook, (ok.get(r.webhook) ?? false) || r.next.status === "succeeded");
+    const rows = [...ok].map(([webhook, succeeded]) => ({ webhook, succeeded }));
+    await tx.query(
+      `INSERT INTO hookline_webhook_health (webhook, failing_since)
+       SELECT webhook, CASE WHEN succeeded THEN NULL ELSE now() END
+         FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, succeeded boolean)
+       ON CONFLICT (webhook) DO UPDATE SET failing_since =
+         CASE WHEN EXCLUDED.failing_since IS NULL THEN NULL
+              ELSE coalesce(hookline_webhook_health.failing_since, EXCLUDED.failing_since) END`,
+      [JSON.stringify(rows)],
+    );
+    const paused = await tx.query<{ webhook: string; reason: string }>(
+      `UPDATE hookline_webhook_health
+          SET paused_at = now(),
+              reason = 'paused: failing continuously since ' || to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        WHERE paused_at IS NULL AND failing_since < now() - $2 * interval '1 millisecond'
+          AND webhook IN (SELECT value FROM jsonb_array_elements_text($1::text::jsonb))
+        RETURNING webhook, reason`,
+      [JSON.stringify([...ok.keys()]), pauseAfterMs],
+    );
+    return paused.map((p) => ({ webhook: p.webhook, reason: p.reason, paused: true }));
+  }
+
+  async resumeWebhook(webhook: string): Promise<boolean> {
+    const rows = await this.run("resume a webhook", () =>
+      this.db.query(
+        `UPDATE hookline_webhook_health SET paused_at = NULL, failing_since = NULL, reason = NULL
+          WHERE webhook = $1 AND paused_at IS NOT NULL RETURNING webhook`,
+        [webhook],
+      ),
+    );
+    return rows.length > 0;
+  }
+
+  async pausedWebhooks(): Promise<Array<{ webhook: string; pausedAt: string; reason: string }>> {
+    const rows = await this.run("list paused webhooks", () =>
+      this.db.query<{ webhook: string; paused_at: unknown; reason: string }>(
+        "SELECT webhook, paused_at, reason FROM hookline_webhook_health WHERE paused_at IS NOT NULL ORDER BY webhook",
+      ),
+    );
+    return rows.map((r) => ({ webhook: r.webhook, pausedAt: iso(r.paused_at)!, reason: r.reason }));
   }
 
   private async haltRuns(
