@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { canonicalJson } from "../../core/mapping/index.ts";
-import { Activity, ActivityStatus } from "../../core/model/activity.ts";
+import { Activity } from "../../core/model/activity.ts";
 import type { EventInput } from "../../core/model/event.ts";
 import { sha256Hex } from "./body.ts";
 
