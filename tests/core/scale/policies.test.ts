@@ -73,6 +73,31 @@ onServer("throughput policies across processes (Postgres server)", () => {
     await pub.stop(0);
   }, 180_000);
 
+  it("gives a killed process's slots back when their leases expire, and loses nothing", async () => {
+    const db = await freshDatabase();
+    cleanups.push(() => db.drop());
+    const { sink, state } = await concurrencySink(20);
+    cleanups.push(() => sink.close());
+    const text = config(sink.url, 5);
+    const pub = await publisher(db.url, text);
+    await pub.publish(Array.from({ length: 600 }, (_, n) => ({ id: `k-${n}`, type: "tick", data: { n } })));
+    const workers = [1, 2, 3].map((i) =>
+      startWorker({ HOOKLINE_CONFIG: text, DATABASE_URL: db.url, WORKER_ID: `k${i}` }),
+    );
+    await Promise.all(workers.map((w) => w.ready));
+    await eventually(() => sink.requests.length >= 100, 60_000, "the run to be under way");
+    workers[0]!.child.kill("SIGKILL");
+    await workers[0]!.exited;
+    const ns = () => new Set(sink.requests.map((r) => JSON.parse(r.body).n));
+    await eventually(() => ns().size === 600, 120_000, "all 600 deliveries to arrive after the kill");
+    await stopWorkers(workers.slice(1));
+    expect(state.max).toBeLessThanOrEqual(5);
+    // The dead process's slots are gone once their leases ran out; nothing holds the policy.
+    const [policy] = (await (await pub.fetch(new Request("http://h/v1/policies"))).json()).policies;
+    expect(policy).toEqual({ name: "partner", concurrency: 5, inUse: 0 });
+    await pub.stop(0);
+  }, 180_000);
+
   it("applies a limit raised from 5 to 20 mid-run within a couple of seconds, in every process", async () => {
     const db = await freshDatabase();
     cleanups.push(() => db.drop());
