@@ -2,12 +2,13 @@ import type { AuthContext, AuthIntegration, AuthProvider } from "../../core/cont
 import type { OutboundRequest } from "../../core/contracts/http.ts";
 import { HooklineError } from "../../core/errors.ts";
 import type { Plugin } from "../../core/plugin.ts";
+import { SingleFlightCache } from "../../core/security/single-flight.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { AuthorizationCodeGrant } from "./authorization-code-grant.ts";
 import { OAuth2Options } from "./options.ts";
 import { BaseUrlRule } from "./origins.ts";
 import { carriedToken, placeToken } from "./placement.ts";
-import { refreshAt, SingleFlightCache } from "./token-cache.ts";
+import { refreshAt } from "./token-cache.ts";
 import { clientCredentialsToken, clientSecretForms } from "./token-endpoint.ts";
 
 export {
@@ -93,7 +94,7 @@ function createOAuth2(o: OAuth2Options, context: AuthContext): OAuth2Integration
     // token is dropped; without it, the cached one (see SingleFlightCache.refused).
     onUnauthorized(refused?: OutboundRequest) {
       const token = refused && carriedToken(refused, o.tokenPlacement, o.tokenField);
-      if (token !== undefined) tokens.drop(token);
+      if (token !== undefined) tokens.drop((t) => t === token);
       else tokens.refused();
       return true;
     },

@@ -4,9 +4,9 @@ import type { AuthContext, AuthIntegration, AuthProvider } from "../../core/cont
 import type { OutboundRequest } from "../../core/contracts/http.ts";
 import { HooklineError } from "../../core/errors.ts";
 import type { Plugin } from "../../core/plugin.ts";
+import { SingleFlightCache } from "../../core/security/single-flight.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { type ResponsysSession, responsysLogin } from "./login.ts";
-import { SessionCache } from "./session-cache.ts";
 
 export { LOGIN_PATH, loginUrl, type ResponsysSession, responsysLogin } from "./login.ts";
 
@@ -54,10 +54,10 @@ function joinEndPoint(endPoint: string, path: string): string {
 
 function createResponsys(o: ResponsysOptions, context: AuthContext): AuthIntegration {
   const loginOrigin = new URL(o.loginEndpoint).origin;
-  const sessions = new SessionCache<ResponsysSession>(async () => {
+  const sessions = new SingleFlightCache<ResponsysSession>(async () => {
     const session = await responsysLogin({ ...o, fetch: context.fetch });
     context.logger.log("debug", "responsys login", { integration: context.name, endPoint: session.endPoint });
-    return { value: session, renewAt: Date.now() + o.tokenLifetime };
+    return { value: session, refreshAt: Date.now() + o.tokenLifetime };
   });
   return {
     credentialHeaders: ["authorization"],
@@ -69,7 +69,7 @@ function createResponsys(o: ResponsysOptions, context: AuthContext): AuthIntegra
       return { ...request, headers: { ...request.headers, authorization: session.authToken } };
     },
     // The core authorizes and sends once more after this. Given the refused request, exactly its
-    // token is dropped; without it, the cached session (see SessionCache.refused).
+    // token is dropped; without it, the cached session (see SingleFlightCache.refused).
     onUnauthorized(refused?: OutboundRequest) {
       const token = refused?.headers.authorization;
       if (token !== undefined) sessions.drop((s) => s.authToken === token);
