@@ -1,4 +1,7 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { z } from "zod";
+import { canonicalJson } from "../mapping/index.ts";
 
 // eSputnik's activity-status format, shared by the receivers (plugins/inbound) and the sender
 // (plugins/activity-callbacks).
@@ -56,3 +59,27 @@ export const Activity = z.looseObject({
     .nullish(),
 });
 export type Activity = z.output<typeof Activity>;
+
+/**
+ * The key an activity is kept once under (stored by a receiver, queued per subscriber by a sender): the sender's identity fields (message instance or
+ * interface id, contact, status, time, clicked link, subscription data) when it has them, else its
+ * whole content, hashed (the first 128 bits of SHA-256, in hex).
+ *
+ * @example activityKey({ messageInstanceId: 1344540, activityStatus: "DELIVERED", activityDateTime: "2018-03-01T13:31:52" })
+ */
+export function activityKey(a: Activity): string {
+  const ref = a.messageInstanceId ?? a.iid;
+  const identity =
+    ref === undefined || ref === null
+      ? canonicalJson(a)
+      : canonicalJson([
+          ref,
+          a.contactId ?? null,
+          a.activityStatus,
+          a.activityDateTime,
+          a.clickEventLink ?? null,
+          a.statusData ?? null,
+        ]);
+  // 128 bits of the digest: no collision in any realistic number of activities, half the index size.
+  return bytesToHex(sha256(new TextEncoder().encode(identity))).slice(0, 32);
+}

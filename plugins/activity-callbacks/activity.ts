@@ -1,11 +1,8 @@
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
 import { z } from "zod";
-import { canonicalJson } from "../../core/mapping/index.ts";
 
-import { Activity, ActivityStatus } from "../../core/model/activity.ts";
+import { Activity, ActivityStatus, activityKey } from "../../core/model/activity.ts";
 
-export { Activity, ActivityStatus };
+export { Activity, ActivityStatus, activityKey };
 
 /**
  * The body of `POST /v1/activities`: one activity, an array of them, or `{ activities: [...] }`
@@ -25,26 +22,3 @@ const inputWrapped = z
   .strict()
   .transform((b) => b.activities);
 const inputSingle = Activity.transform((a) => [a]);
-
-/**
- * The key an activity is queued once under per subscriber: the sender's identity fields (message
- * instance or interface id, contact, status, time, clicked link, subscription data) when present,
- * else the whole activity, hashed.
- *
- * @example activityKey({ messageInstanceId: 1, activityStatus: "READ", activityDateTime: "2018-05-15T04:05:53" })
- */
-export function activityKey(a: Activity): string {
-  const ref = a.messageInstanceId ?? a.iid;
-  const identity =
-    ref === undefined || ref === null
-      ? canonicalJson(a)
-      : canonicalJson([
-          ref,
-          a.contactId ?? null,
-          a.activityStatus,
-          a.activityDateTime,
-          a.clickEventLink ?? null,
-          a.statusData ?? null,
-        ]);
-  return bytesToHex(sha256(new TextEncoder().encode(identity))).slice(0, 32);
-}

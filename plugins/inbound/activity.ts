@@ -1,10 +1,8 @@
 import { z } from "zod";
-import { canonicalJson } from "../../core/mapping/index.ts";
 import { Activity } from "../../core/model/activity.ts";
 import type { EventInput } from "../../core/model/event.ts";
-import { sha256Hex } from "./body.ts";
 
-export { Activity, ActivityStatus } from "../../core/model/activity.ts";
+export { Activity, ActivityStatus, activityKey } from "../../core/model/activity.ts";
 
 /**
  * Checks a callback body: a JSON array of activities (eSputnik sends arrays) or one activity, each
@@ -25,30 +23,6 @@ export function parseActivities(body: unknown, maxItems: number) {
 // Schemas are built once: building one costs more than checking a body with it.
 const single = Activity.transform((a) => [a]);
 const lists = new Map<number, z.ZodType<Activity[]>>();
-
-/**
- * The key an activity is stored once under: the sender's identity fields (message instance or
- * interface id, contact, status, time, clicked link, subscription data) when it has them, else its
- * whole content, hashed (the first 128 bits of SHA-256, in hex).
- *
- * @example activityKey({ messageInstanceId: 1344540, activityStatus: "DELIVERED", activityDateTime: "2018-03-01T13:31:52" })
- */
-export function activityKey(a: Activity): string {
-  const ref = a.messageInstanceId ?? a.iid;
-  const identity =
-    ref === undefined || ref === null
-      ? canonicalJson(a)
-      : canonicalJson([
-          ref,
-          a.contactId ?? null,
-          a.activityStatus,
-          a.activityDateTime,
-          a.clickEventLink ?? null,
-          a.statusData ?? null,
-        ]);
-  // 128 bits of the digest: no collision in any realistic number of activities, half the index size.
-  return sha256Hex(identity).slice(0, 32);
-}
 
 /**
  * The internal event an activity becomes: `activity.<status in lower case>`, its data the activity,
