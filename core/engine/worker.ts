@@ -140,7 +140,7 @@ export class Worker {
    */
   private async withSlots(claimed: ClaimedDelivery[]): Promise<ClaimedDelivery[]> {
     const byPolicy = new Map<string, ClaimedDelivery[]>();
-    for (const d of claimed) if (d.policy) byPolicy.set(d.policy, [...(byPolicy.get(d.policy) ?? []), d]);
+    for (const d of claimed) if (d.policy) groupInto(byPolicy, d.policy, d);
     if (byPolicy.size === 0) return claimed;
     const denied = new Set<string>();
     for (const [policy, group] of byPolicy) {
@@ -183,7 +183,7 @@ export class Worker {
     for (const d of claimed) {
       const size = this.o.attemptBatch ? this.o.batchSizeOf?.(d.webhook) : undefined;
       if (size === undefined) this.dispatch(d);
-      else batches.set(d.webhook, [...(batches.get(d.webhook) ?? []), d]);
+      else groupInto(batches, d.webhook, d);
     }
     for (const [webhook, group] of batches) {
       const size = this.o.batchSizeOf!(webhook)!;
@@ -312,4 +312,11 @@ export class Worker {
       await (this.flushing ?? sleep(5));
     }
   }
+}
+
+/** Appends to a group in place (a batch may hold 1,000 deliveries: no copy per item). */
+function groupInto<T>(groups: Map<string, T[]>, key: string, item: T): void {
+  const group = groups.get(key);
+  if (group) group.push(item);
+  else groups.set(key, [item]);
 }
