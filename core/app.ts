@@ -4,16 +4,17 @@ import { type ConfigRegistry, loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { AuthContext, AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
-import type { HttpRoutes, PluginMigrations, Service } from "./contracts/extension.ts";
+import type { DeliveryObserver, HttpRoutes, PluginMigrations, Service } from "./contracts/extension.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
+import type { EndedDelivery } from "./contracts/store.ts";
 import type { Transport, TransportFactory } from "./contracts/transport.ts";
 import type { TriggerInstance, TriggerKind } from "./contracts/trigger.ts";
 import { attemptBatch } from "./engine/batch.ts";
 import { Deliverer, type FailedDelivery, type IntegrationRuntime } from "./engine/deliver.ts";
 import { eventTrigger } from "./engine/event-trigger.ts";
-import { Outbox, type PublishResult } from "./engine/outbox.ts";
+import { acceptEvent, Outbox, type PublishResult } from "./engine/outbox.ts";
 import { retryContract } from "./engine/retry.ts";
 import { parseResponse } from "./engine/scenario.ts";
 import { type CompiledWebhook, compileWebhooks } from "./engine/webhooks.ts";
@@ -71,6 +72,8 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     sections: collect<ConfigSection>(c, Tokens.ConfigSection),
     renderers: collect<Renderer>(c, Tokens.Renderer),
   };
+  const observers = collect<DeliveryObserver>(c, Tokens.DeliveryObserver);
+  registry.capabilities = observers.flatMap((o) => o.provides ?? []);
   const config =
     "text" in options.config
       ? loadConfig(options.config.text, { file: options.config.file, env: options.env ?? {}, registry })
@@ -132,6 +135,8 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
   // to follow-up webhooks (an SMS when the email failed). `outbox` is set below, before any delivery runs.
   let outbox: Outbox;
   const failBranch = (f: FailedDelivery) => {
+    // One level deep: a follow-up that fails raises nothing more (no chain of fallbacks failing in turn).
+    if (f.delivery.eventType === "webhook.failed") return [];
     const context = f.delivery.context as { customer?: HooklineEvent["customer"] };
     const response = f.response
       ? { status: f.response.status, body: parseResponse("json", f.response.body) }
@@ -151,6 +156,8 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
       timestamp: new Date().toISOString(),
     });
   };
+  const failBranchOfEnded = (ended: EndedDelivery[]) =>
+    ended.flatMap((e) => failBranch({ delivery: e, status: e.status, reason: e.reason }));
   const deliverer = new Deliverer({
     failBranch,
     webhooks,
@@ -172,6 +179,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     owner: options.workerId,
     abortAfter: config.engine.abortAfter,
     pauseAfterMs: config.engine.pauseAfter,
+    ended: failBranchOfEnded,
     onAborted: (ended) => {
       const events = ended.map((r) => ({
         type: r.paused ? "webhook.paused" : "webhook.aborted",
@@ -199,8 +207,20 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     redactor,
     logger,
     context,
+    capabilities: registry.capabilities,
   });
   outbox = new Outbox({ store, webhooks, triggers, retry, onEnqueued: () => worker.wake() });
+  store.observe(observers, {
+    webhook: (name) => webhooks.get(name)?.config,
+    publish: async (tx, events) => {
+      const now = new Date();
+      await store.enqueueIn(
+        tx,
+        events.flatMap((e) => outbox.deliveriesFor(acceptEvent(e, now))),
+      );
+    },
+    logger,
+  });
   if (options.migrate !== false) {
     await store.migrate();
     await store.syncPolicies(

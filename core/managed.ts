@@ -56,6 +56,8 @@ export interface ManagedDeps {
   redactor: Redactor;
   logger: Logger;
   context: (name: string, endpointPrefix: string) => AuthContext;
+  /** What the plugins provide (`profiles` for response mapping). */
+  capabilities?: readonly string[];
 }
 
 const BASE_KEYS = ["kind", "endpointPrefix", "test"];
@@ -334,6 +336,12 @@ export class ManagedConfig {
         `engine "${renderer.name}" runs templates as code, so it is refused from the admin API; use an interpreted engine or set engine.allowCodeTemplatesFromApi: true`,
       );
     }
+    if (parsed.data.response.mapping && !this.d.capabilities?.includes("profiles"))
+      throw new ManagedError(
+        400,
+        "response mapping writes customer profiles, and no plugin here keeps them: add the inbound plugin",
+        [{ path: "response.mapping", message: "no profiles" }],
+      );
     for (const i of integrationsOf(parsed.data)) {
       if (!this.d.integrations.has(i))
         throw new ManagedError(400, `unknown integration "${i}"`, [

@@ -27,6 +27,11 @@ export interface ConfigRegistry {
   sections: readonly ConfigSection[];
   /** Template engines, by `name`; a webhook picks one with `engine:`. */
   renderers: readonly Renderer[];
+  /**
+   * What the plugins provide beyond kinds (`profiles`: response mapping has profiles to write);
+   * undefined skips the check.
+   */
+  capabilities?: readonly string[];
 }
 
 /** Where the text came from (for messages), the environment `${NAME}` reads, and the plugins' parts. */
@@ -177,6 +182,17 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
       webhook.policy,
       "policy",
       Object.keys(records(root.policies)),
+    );
+  }
+  for (const [name, webhook] of Object.entries(webhooks)) {
+    const mapping = isRecord(webhook.response) ? webhook.response.mapping : undefined;
+    if (mapping === undefined || !registry.capabilities || registry.capabilities.includes("profiles"))
+      continue;
+    const at = origin(["webhooks", name, "response", "mapping"]);
+    report(
+      at,
+      map.value(at).position,
+      "response mapping writes customer profiles, and no plugin here keeps them: add the inbound plugin (defaultPlugins() has it)",
     );
   }
   triggers.forEach((entry, i) => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MappingRule } from "../mapping/apply.ts";
 import { Duration } from "./duration.ts";
 
 const name = z
@@ -42,10 +43,35 @@ export const WebhookConfig = z
     params: z.record(z.string(), z.unknown()).default({}).describe("template parameters and their defaults"),
     timeout: Duration.optional().describe("request timeout; default engine.timeout"),
     response: z
-      .object({ format: z.enum(["json", "text"]).default("json") })
+      .object({
+        format: z.enum(["json", "text"]).default("json"),
+        mapping: z
+          .array(MappingRule)
+          .min(1)
+          .max(100)
+          .optional()
+          .describe(
+            "after a success, JSONPath rules copy response values into the customer's profile (needs the inbound plugin's profiles)",
+          ),
+        profile: z
+          .object({
+            match: z
+              .string()
+              .min(1)
+              .max(200)
+              .default("id")
+              .describe(
+                "how the customer's profile is found: `id` (the customer id is the profile id) or an identifier property, e.g. email",
+              ),
+            create: z.boolean().default(false).describe("create the profile when none matches"),
+          })
+          .strict()
+          .default({ match: "id", create: false })
+          .describe("which profile response mapping writes to"),
+      })
       .strict()
-      .default({ format: "json" })
-      .describe("how the response is parsed for later steps: json (properties) or text (`data`)"),
+      .default({ format: "json", profile: { match: "id", create: false } })
+      .describe("how the response is parsed for later steps (json or text) and mapped into the profile"),
     policy: name
       .optional()
       .describe("the throughput policy whose concurrency limit this webhook shares (see policies:)"),

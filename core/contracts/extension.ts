@@ -1,5 +1,9 @@
 import type { Hono } from "hono";
 import type { Hookline } from "../app.ts";
+import type { WebhookConfig } from "../config/schema.ts";
+import type { EventInput } from "../model/event.ts";
+import type { Logger } from "./logger.ts";
+import type { DeliveryOutcome, SqlExecutor } from "./store.ts";
 
 /** A plugin's own schema changes, applied after the core's, each once, in version order. */
 export interface PluginMigrations {
@@ -21,4 +25,28 @@ export interface Service {
   start(app: Hookline, signal: AbortSignal): void | Promise<void>;
   /** Finishes or releases in-flight work. */
   stop?(): void | Promise<void>;
+}
+
+/** What a delivery observer may look up while it observes. */
+export interface ObserverContext {
+  /** A webhook's config as it is now (config file or admin API), or undefined if it is gone. */
+  webhook(name: string): WebhookConfig | undefined;
+  /** Writes the deliveries these events make (their triggers' webhooks) in this transaction. */
+  publish(tx: SqlExecutor, events: EventInput[]): Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * Sees every delivery outcome as it is recorded, inside the transaction that records it: what it
+ * writes commits with the outcome or not at all, once per outcome (a result from a lost lease is
+ * not applied, so not observed). Activity-status callbacks (outcomes become DELIVERED/UNDELIVERED
+ * activities) and response mapping (a response's values copied into the customer's profile) are
+ * observers. An observer that throws is rolled back alone (a savepoint) and logged; the outcomes are
+ * recorded all the same.
+ */
+export interface DeliveryObserver {
+  readonly name: string;
+  /** Capabilities it gives, checked at start-up against what the config asks for (e.g. `profiles`). */
+  readonly provides?: readonly string[];
+  observe(tx: SqlExecutor, outcomes: readonly DeliveryOutcome[], context: ObserverContext): Promise<void>;
 }

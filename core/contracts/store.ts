@@ -86,6 +86,31 @@ export type DeliveryNext =
   | { status: "failed"; reason: string }
   | { status: "halted"; reason: string };
 
+/** What observers and the fail branch see of a delivery: what it was for, not how it is queued. */
+export type OutcomeDelivery = Pick<
+  ClaimedDelivery,
+  "id" | "webhook" | "runId" | "eventId" | "eventType" | "customerId" | "context"
+>;
+
+/**
+ * A delivery's outcome as the store recorded it, given to delivery observers (activity-status
+ * callbacks, response mapping) inside the transaction that records it.
+ */
+export interface DeliveryOutcome {
+  delivery: OutcomeDelivery;
+  /** `pending`: an attempt failed and will be retried; `aborted`/`halted` without an attempt: ended with its run. */
+  status: "succeeded" | "pending" | "failed" | "halted" | "aborted";
+  reason?: string;
+  /** The attempt that came to this; absent for a delivery ended with the rest of its run, unsent. */
+  attempt?: AttemptRecord;
+}
+
+/** A delivery ended unsent with the rest of its run (aborted after too many failures, or halted). */
+export interface EndedDelivery extends OutcomeDelivery {
+  status: "aborted" | "halted";
+  reason: string;
+}
+
 export interface DeliveryResult {
   deliveryId: string;
   /** The lease owner that made the attempt; a result from a lease that was lost is not applied. */
@@ -94,6 +119,8 @@ export interface DeliveryResult {
   runId: string;
   attempt: AttemptRecord;
   next: DeliveryNext;
+  /** The delivery attempted (observers read its event and customer). */
+  delivery?: OutcomeDelivery;
   /**
    * Deliveries to write if, and only if, this result is applied (a scenario's next step after a
    * success, the fail branch after a failure), in the same transaction.
@@ -131,10 +158,7 @@ export interface Store {
    * Records attempts and applies their outcomes, all in one transaction. Unrecoverable outcomes count
    * per webhook run; at `abortAfter` the rest of that run is aborted. Returns the runs aborted now.
    */
-  complete(
-    results: DeliveryResult[],
-    options?: { abortAfter?: number; pauseAfterMs?: number },
-  ): Promise<Array<{ webhook: string; runId?: string; reason: string; paused?: boolean }>>;
+  complete(results: DeliveryResult[], options?: CompleteOptions): Promise<EndedRun[]>;
   /** Lets a paused webhook's deliveries go out again, from where they stopped. */
   resumeWebhook(webhook: string): Promise<boolean>;
   /** Webhooks paused after failing continuously, with when and why. */
@@ -160,6 +184,26 @@ export interface Store {
   /** The earliest `nextAt` among pending deliveries, to sleep until. */
   nextDueAt(): Promise<string | undefined>;
   close(): Promise<void>;
+}
+
+/** A webhook run aborted or a webhook paused by `complete`. */
+export interface EndedRun {
+  webhook: string;
+  runId?: string;
+  reason: string;
+  paused?: boolean;
+}
+
+export interface CompleteOptions {
+  /** Unrecoverable outcomes in one webhook run that abort the rest of it. */
+  abortAfter?: number;
+  /** A webhook failing continuously this long is paused. */
+  pauseAfterMs?: number;
+  /**
+   * Deliveries ended unsent with their run (aborted, halted) go through this, in the same
+   * transaction: the deliveries it returns (the fail branch's `webhook.failed`) are written with them.
+   */
+  ended?: (deliveries: EndedDelivery[]) => NewDelivery[];
 }
 
 /** A minimal SQL connection: PGlite and postgres.js both fit it. Parameters are `$1`, `$2`, …. */

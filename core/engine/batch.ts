@@ -36,22 +36,31 @@ export async function attemptBatch(
     d: ClaimedDelivery,
     attempt: Omit<AttemptRecord, "deliveryId" | "number" | "startedAt" | "durationMs">,
     decision: RetryDecision,
+    response?: TransportResponse,
   ) =>
-    results.push({
-      deliveryId: d.id,
-      leaseOwner: d.leaseOwner ?? "",
-      webhook: d.webhook,
-      runId: d.runId,
-      attempt: {
-        deliveryId: d.id,
-        number: d.attempts,
-        startedAt,
-        durationMs: performance.now() - t0,
-        ...attempt,
-        error: attempt.error === undefined ? undefined : o.redactor.redact(attempt.error),
-      },
-      next: nextOf(decision),
-    });
+    results.push(
+      deliverer.failBranch(
+        {
+          deliveryId: d.id,
+          leaseOwner: d.leaseOwner ?? "",
+          webhook: d.webhook,
+          runId: d.runId,
+          attempt: {
+            deliveryId: d.id,
+            number: d.attempts,
+            startedAt,
+            durationMs: performance.now() - t0,
+            ...attempt,
+            error: attempt.error === undefined ? undefined : o.redactor.redact(attempt.error),
+          },
+          next: nextOf(decision),
+          delivery: d,
+        },
+        d,
+        decision,
+        response,
+      ),
+    );
   const notSent = { method: hook.config.method, url: "", headers: {} };
 
   const items: Array<{ delivery: ClaimedDelivery; text: string }> = [];
@@ -88,6 +97,7 @@ export async function attemptBatch(
   };
   const forEach = (
     decide: (d: ClaimedDelivery) => RetryDecision,
+    response: TransportResponse | undefined,
     attempt: (
       d: ClaimedDelivery,
       isFirst: boolean,
@@ -96,7 +106,12 @@ export async function attemptBatch(
     for (const { delivery } of items) {
       const decision = decide(delivery);
       if (decision.action === "halt") deliverer.noteHalt(delivery.webhook, delivery.runId, decision.reason);
-      record(delivery, { ...attempt(delivery, delivery === first), outcome: outcomeOf(decision) }, decision);
+      record(
+        delivery,
+        { ...attempt(delivery, delivery === first), outcome: outcomeOf(decision) },
+        decision,
+        response,
+      );
     }
   };
 
@@ -113,6 +128,7 @@ export async function attemptBatch(
               { number: d.attempts, maxAttempts: d.maxAttempts },
             )
           : { action: "fail", reason: ns.message },
+      undefined,
       () => ({ request: ns.request, errorClass: ns.errorClass, error: ns.message }),
     );
     return results;
@@ -132,6 +148,7 @@ export async function attemptBatch(
   const { body: _body, ...requestHead } = prepared.recorded;
   forEach(
     (d) => o.retry.decide(outcome, { number: d.attempts, maxAttempts: d.maxAttempts }),
+    response,
     (_d, isFirst) => ({
       request: isFirst
         ? { ...prepared.recorded, batch: { key, size: items.length, recordedOn: first.id } }

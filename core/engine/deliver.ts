@@ -9,6 +9,7 @@ import type {
   DeliveryNext,
   DeliveryResult,
   NewDelivery,
+  OutcomeDelivery,
 } from "../contracts/store.ts";
 import { type Transport, TransportError, type TransportResponse } from "../contracts/transport.ts";
 import { HooklineError } from "../errors.ts";
@@ -40,8 +41,9 @@ export interface DelivererOptions {
 
 /** What the fail branch knows of a delivery that did not make it. */
 export interface FailedDelivery {
-  delivery: ClaimedDelivery;
-  status: "failed" | "halted";
+  delivery: OutcomeDelivery;
+  /** `aborted`: ended unsent with the rest of a run that saw too many unrecoverable outcomes. */
+  status: "failed" | "halted" | "aborted";
   reason: string;
   response?: { status: number; body: string };
 }
@@ -296,6 +298,29 @@ export class Deliverer {
     return go(await this.authorizeChain(prepared.rendered, prepared.integrations ?? [], signal));
   }
 
+  /**
+   * The fail branch: a failed or halted outcome raises `webhook.failed`, whose triggers' deliveries are
+   * written with the outcome or not at all (`followUps`). Returns the result it was given.
+   */
+  failBranch(
+    result: DeliveryResult,
+    delivery: OutcomeDelivery,
+    decision: RetryDecision,
+    response?: TransportResponse,
+  ): DeliveryResult {
+    if ((decision.action !== "fail" && decision.action !== "halt") || !this.o.failBranch) return result;
+    const branch = this.o.failBranch({
+      delivery,
+      status: decision.action === "fail" ? "failed" : "halted",
+      reason: decision.reason,
+      response: response
+        ? { status: response.status, body: this.o.redactor.redact(response.body) }
+        : undefined,
+    });
+    if (branch.length > 0) result.followUps = [...(result.followUps ?? []), ...branch];
+    return result;
+  }
+
   async attempt(delivery: ClaimedDelivery, signal?: AbortSignal): Promise<DeliveryResult> {
     const startedAt = new Date();
     const t0 = performance.now();
@@ -316,31 +341,42 @@ export class Deliverer {
         error: attempt.error === undefined ? undefined : this.o.redactor.redact(attempt.error),
       },
       next,
+      delivery,
     });
     const attemptNo = { number: delivery.attempts, maxAttempts: delivery.maxAttempts };
 
     const hook = this.o.webhooks.get(delivery.webhook);
     if (!hook) {
-      return result(
-        {
-          request: { method: "POST", url: "", headers: {} },
-          errorClass: "config",
-          error: `webhook "${delivery.webhook}" is no longer configured`,
-          outcome: "failed",
-        },
-        { status: "failed", reason: `webhook "${delivery.webhook}" is no longer configured` },
+      const reason = `webhook "${delivery.webhook}" is no longer configured`;
+      return this.failBranch(
+        result(
+          {
+            request: { method: "POST", url: "", headers: {} },
+            errorClass: "config",
+            error: reason,
+            outcome: "failed",
+          },
+          { status: "failed", reason },
+        ),
+        delivery,
+        { action: "fail", reason },
       );
     }
     const halted = this.haltedReason(delivery.webhook, delivery.runId);
     if (halted) {
-      return result(
-        {
-          request: { method: hook.config.method, url: "", headers: {} },
-          errorClass: "halted",
-          error: `not sent: ${halted}`,
-          outcome: "halted",
-        },
-        { status: "halted", reason: `run halted: ${halted}` },
+      const reason = `run halted: ${halted}`;
+      return this.failBranch(
+        result(
+          {
+            request: { method: hook.config.method, url: "", headers: {} },
+            errorClass: "halted",
+            error: `not sent: ${halted}`,
+            outcome: "halted",
+          },
+          { status: "halted", reason },
+        ),
+        delivery,
+        { action: "halt", reason },
       );
     }
 
@@ -357,9 +393,13 @@ export class Deliverer {
       const decision: RetryDecision = ns.retryable
         ? this.o.retry.decide({ kind: "fault", faultClass: "network", message: ns.message }, attemptNo)
         : { action: "fail", reason: ns.message };
-      return result(
-        { request: ns.request, errorClass: ns.errorClass, error: ns.message, outcome: outcomeOf(decision) },
-        nextOf(decision),
+      return this.failBranch(
+        result(
+          { request: ns.request, errorClass: ns.errorClass, error: ns.message, outcome: outcomeOf(decision) },
+          nextOf(decision),
+        ),
+        delivery,
+        decision,
       );
     }
 
@@ -392,18 +432,7 @@ export class Deliverer {
       },
       nextOf(decision),
     );
-    // The fail branch: `webhook.failed` fires its triggers, written with the failure or not at all.
-    if ((decision.action === "fail" || decision.action === "halt") && this.o.failBranch) {
-      const branch = this.o.failBranch({
-        delivery,
-        status: decision.action === "fail" ? "failed" : "halted",
-        reason: decision.reason,
-        response: response
-          ? { status: response.status, body: this.o.redactor.redact(response.body) }
-          : undefined,
-      });
-      if (branch.length > 0) done.followUps = branch;
-    }
+    this.failBranch(done, delivery, decision, response);
     // A scenario goes on to its next step only after this one succeeded, with its response.
     if (decision.action === "succeed" && response && hook.config.next) {
       const next = nextStep(hook, this.o.webhooks.get(hook.config.next), delivery, response, this.o.retry);

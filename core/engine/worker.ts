@@ -1,5 +1,5 @@
 import type { Logger } from "../contracts/logger.ts";
-import type { ClaimedDelivery, DeliveryResult, Store } from "../contracts/store.ts";
+import type { ClaimedDelivery, CompleteOptions, DeliveryResult, Store } from "../contracts/store.ts";
 
 export interface WorkerOptions {
   store: Store;
@@ -23,6 +23,8 @@ export interface WorkerOptions {
   pauseAfterMs?: number;
   /** Called with runs aborted and webhooks paused just now (to raise `webhook.aborted`, `webhook.paused`). */
   onAborted?: (ended: Array<{ webhook: string; runId?: string; reason: string; paused?: boolean }>) => void;
+  /** Makes the fail branch's deliveries for deliveries ended unsent with their run (aborted, halted). */
+  ended?: CompleteOptions["ended"];
   /** One attempt of a batch: one request for all the deliveries given (all of one webhook). */
   attemptBatch?: (deliveries: ClaimedDelivery[], signal: AbortSignal) => Promise<DeliveryResult[]>;
 }
@@ -289,6 +291,7 @@ export class Worker {
       const aborted = await this.o.store.complete(batch, {
         abortAfter: this.o.abortAfter,
         pauseAfterMs: this.o.pauseAfterMs,
+        ended: this.o.ended,
       });
       if (aborted.length > 0) {
         for (const a of aborted)

@@ -1,10 +1,14 @@
-import type { PluginMigrations } from "../contracts/extension.ts";
+import type { DeliveryObserver, ObserverContext, PluginMigrations } from "../contracts/extension.ts";
 import type {
   AttemptRecord,
   ClaimedDelivery,
+  CompleteOptions,
   Delivery,
   DeliveryFilter,
+  DeliveryOutcome,
   DeliveryResult,
+  EndedDelivery,
+  EndedRun,
   NewDelivery,
   SqlDriver,
   SqlExecutor,
@@ -59,6 +63,24 @@ function toAttempt(r: Row): AttemptRecord {
   };
 }
 
+/** The columns an ended delivery is read back with (`toEnded`). */
+const ENDED_COLUMNS =
+  "d.id::text AS id, d.webhook, d.run_id, d.event_id, d.event_type, d.customer_id, d.context, d.status, d.reason";
+
+function toEnded(r: Row): EndedDelivery {
+  return {
+    id: r.id,
+    webhook: r.webhook,
+    runId: r.run_id,
+    eventId: r.event_id,
+    eventType: r.event_type,
+    customerId: r.customer_id ?? undefined,
+    context: typeof r.context === "string" ? JSON.parse(r.context) : r.context,
+    status: r.status,
+    reason: r.reason,
+  };
+}
+
 const DELIVERY_COLUMNS = `id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, status,
   attempts, max_attempts, next_at, lease_owner, lease_until, last_status, reason, created_at, updated_at`;
 
@@ -72,10 +94,19 @@ const DELIVERY_COLUMNS = `id, webhook, idempotency_key, run_id, event_id, event_
  * await store.migrate();
  */
 export class SqlStore implements Store {
+  private observers: readonly DeliveryObserver[] = [];
+  private observerContext?: ObserverContext;
+
   constructor(
     private readonly db: SqlDriver,
     private readonly pluginMigrations: readonly PluginMigrations[] = [],
   ) {}
+
+  /** Observers that see every recorded outcome inside the transaction recording it (see `DeliveryObserver`). */
+  observe(observers: readonly DeliveryObserver[], context: ObserverContext): void {
+    this.observers = observers;
+    this.observerContext = context;
+  }
 
   /** The SQL connection, for plugins that keep tables of their own (see `PluginMigrations`). */
   get sql(): SqlDriver {
@@ -131,6 +162,11 @@ export class SqlStore implements Store {
   async enqueue(deliveries: NewDelivery[]): Promise<string[]> {
     if (deliveries.length === 0) return [];
     return this.run("enqueue deliveries", () => this.insert(this.db, deliveries));
+  }
+
+  /** Writes deliveries within a transaction a caller holds (an observer's follow-ups). */
+  async enqueueIn(tx: SqlExecutor, deliveries: NewDelivery[]): Promise<string[]> {
+    return deliveries.length === 0 ? [] : this.insert(tx, deliveries);
   }
 
   /**
@@ -258,12 +294,9 @@ export class SqlStore implements Store {
     }));
   }
 
-  async complete(
-    results: DeliveryResult[],
-    options: { abortAfter?: number; pauseAfterMs?: number } = {},
-  ): Promise<Array<{ webhook: string; runId?: string; reason: string; paused?: boolean }>> {
+  async complete(results: DeliveryResult[], options: CompleteOptions = {}): Promise<EndedRun[]> {
     if (results.length === 0) return [];
-    const aborted: Array<{ webhook: string; runId?: string; reason: string; paused?: boolean }> = [];
+    const aborted: EndedRun[] = [];
     const outcomes = results.map((r) => ({
       id: r.deliveryId,
       lease_owner: r.leaseOwner,
@@ -289,10 +322,13 @@ export class SqlStore implements Store {
     const halts = results
       .filter((r) => r.next.status === "halted")
       .map((r) => ({ webhook: r.webhook, run_id: r.runId, reason: (r.next as { reason: string }).reason }));
+    // Deliveries ended unsent with their run are read back only when someone will look at them.
+    const wantEnded = Boolean(options.ended) || this.observers.length > 0;
     await this.run("record attempts", () =>
       this.db.transaction(async (tx) => {
-        if (halts.length > 0) await this.haltRuns(tx, halts);
-        await tx.query(
+        const ended: EndedDelivery[] = [];
+        if (halts.length > 0) ended.push(...(await this.haltRuns(tx, halts, wantEnded)));
+        const applied = await tx.query<{ id: string; status: string }>(
           `WITH x AS (
              SELECT * FROM jsonb_to_recordset($1::text::jsonb)
                AS x(id uuid, lease_owner text, status text, delay_ms int, reason text, last_status int)
@@ -305,19 +341,32 @@ export class SqlStore implements Store {
                lease_owner = NULL, lease_until = NULL, reason = x.reason, last_status = x.last_status,
                updated_at = now()
              FROM x WHERE d.id = x.id AND d.lease_owner = x.lease_owner AND d.status = 'in_flight'
-             RETURNING d.id
+             RETURNING d.id, d.status
+           ), ins AS (
+             INSERT INTO hookline_attempts (delivery_id, number, started_at, duration_ms, request, status, response_headers,
+                                            response_body, response_truncated, error_class, error, outcome)
+             SELECT a.delivery_id, a.number, a.started_at, a.duration_ms, a.request, a.status, a.response_headers,
+                    a.response_body, a.response_truncated, a.error_class, a.error, a.outcome
+               FROM jsonb_to_recordset($2::text::jsonb) AS a(delivery_id uuid, number int, started_at timestamptz, duration_ms int,
+                    request jsonb, status int, response_headers jsonb, response_body text, response_truncated boolean,
+                    error_class text, error text, outcome text)
+              WHERE a.delivery_id IN (SELECT id FROM upd)
+             ON CONFLICT (delivery_id, number) DO NOTHING
            )
-           INSERT INTO hookline_attempts (delivery_id, number, started_at, duration_ms, request, status, response_headers,
-                                          response_body, response_truncated, error_class, error, outcome)
-           SELECT a.delivery_id, a.number, a.started_at, a.duration_ms, a.request, a.status, a.response_headers,
-                  a.response_body, a.response_truncated, a.error_class, a.error, a.outcome
-             FROM jsonb_to_recordset($2::text::jsonb) AS a(delivery_id uuid, number int, started_at timestamptz, duration_ms int,
-                  request jsonb, status int, response_headers jsonb, response_body text, response_truncated boolean,
-                  error_class text, error text, outcome text)
-            WHERE a.delivery_id IN (SELECT id FROM upd)
-           ON CONFLICT (delivery_id, number) DO NOTHING`,
+           SELECT id::text AS id, status FROM upd`,
           [JSON.stringify(outcomes), JSON.stringify(attempts)],
         );
+        // A retry whose run was halted meanwhile ended halted: it goes the way of its run's other deliveries.
+        if (wantEnded) {
+          const halted = new Set(applied.filter((a) => a.status === "halted").map((a) => a.id));
+          for (const r of results)
+            if (r.next.status === "pending" && r.delivery && halted.has(r.deliveryId))
+              ended.push({
+                ...r.delivery,
+                status: "halted",
+                reason: `run halted while retrying: ${r.next.reason}`,
+              });
+        }
         await tx.query(
           "DELETE FROM hookline_policy_slots WHERE holder IN (SELECT value::uuid FROM jsonb_array_elements_text($1::text::jsonb))",
           [JSON.stringify(results.map((r) => r.deliveryId))],
@@ -328,19 +377,82 @@ export class SqlStore implements Store {
           for (const f of r.followUps ?? []) parents.set(f.id, { id: r.deliveryId, status: r.next.status });
         const follow = results.flatMap((r) => r.followUps ?? []);
         if (follow.length > 0) await this.insert(tx, follow, parents);
-        if (options.abortAfter) aborted.push(...(await this.countFailures(tx, results, options.abortAfter)));
+        if (options.abortAfter) {
+          const abort = await this.countFailures(tx, results, options.abortAfter, wantEnded);
+          aborted.push(...abort.runs);
+          ended.push(...abort.ended);
+        }
         if (options.pauseAfterMs)
           aborted.push(...(await this.trackHealth(tx, results, options.pauseAfterMs)));
+        if (ended.length > 0 && options.ended) {
+          const branch = options.ended(ended);
+          if (branch.length > 0) await this.insert(tx, branch);
+        }
+        if (this.observers.length > 0) await this.notify(tx, results, applied, ended);
       }),
     );
     return aborted;
   }
 
   /**
+   * Gives observers the outcomes applied now (a result from a lost lease is not) and the deliveries
+   * ended with their run. Each observer runs under a savepoint: one that fails is undone and logged,
+   * and the outcomes are recorded all the same.
+   */
+  private async notify(
+    tx: SqlExecutor,
+    results: DeliveryResult[],
+    applied: Array<{ id: string; status: string }>,
+    ended: EndedDelivery[],
+  ): Promise<void> {
+    const status = new Map(applied.map((a) => [a.id, a.status as DeliveryOutcome["status"]]));
+    const seen: DeliveryOutcome[] = [];
+    const ids = new Set<string>();
+    for (const r of results) {
+      const s = status.get(r.deliveryId);
+      if (s === undefined || !r.delivery) continue;
+      ids.add(r.deliveryId);
+      seen.push({
+        delivery: r.delivery,
+        status: s,
+        reason: r.next.status === "succeeded" ? undefined : r.next.reason,
+        attempt: r.attempt,
+      });
+    }
+    for (const e of ended) {
+      if (ids.has(e.id)) continue;
+      const { status: s, reason, ...delivery } = e;
+      seen.push({ delivery, status: s, reason });
+    }
+    if (seen.length === 0) return;
+    const context = this.observerContext!;
+    for (const observer of this.observers) {
+      await tx.query("SAVEPOINT hookline_observer");
+      try {
+        await observer.observe(tx, seen, context);
+        await tx.query("RELEASE SAVEPOINT hookline_observer");
+      } catch (e) {
+        await tx.query("ROLLBACK TO SAVEPOINT hookline_observer");
+        context.logger.log("error", "a delivery observer failed; its writes for these outcomes are undone", {
+          observer: observer.name,
+          outcomes: seen.length,
+          error: (e as Error).message,
+        });
+      }
+    }
+  }
+
+  /**
    * Counts unrecoverable outcomes per webhook run; a run that reaches `threshold` is aborted: its pending
    * deliveries are marked aborted with the reason, and it takes no new ones (as a halted run).
    */
-  private async countFailures(tx: SqlExecutor, results: DeliveryResult[], threshold: number) {
+  private async countFailures(
+    tx: SqlExecutor,
+    results: DeliveryResult[],
+    threshold: number,
+    wantEnded: boolean,
+  ): Promise<{ runs: EndedRun[]; ended: EndedDelivery[] }> {
+    const none = { runs: [], ended: [] };
     const counts = new Map<string, { webhook: string; run_id: string; n: number }>();
     for (const r of results) {
       if (r.next.status !== "failed") continue;
@@ -349,7 +461,7 @@ export class SqlStore implements Store {
       c.n++;
       counts.set(key, c);
     }
-    if (counts.size === 0) return [];
+    if (counts.size === 0) return none;
     const crossed = await tx.query<{ webhook: string; run_id: string; failures: number }>(
       `INSERT INTO hookline_run_failures (webhook, run_id, failures)
        SELECT webhook, run_id, n FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, n int)
@@ -368,7 +480,7 @@ export class SqlStore implements Store {
         runId: c.run_id,
         reason: `aborted after ${c.failures} unrecoverable outcomes in this run`,
       }));
-    if (aborts.length === 0) return [];
+    if (aborts.length === 0) return none;
     const json = JSON.stringify(
       aborts.map((a) => ({ webhook: a.webhook, run_id: a.runId, reason: a.reason })),
     );
@@ -378,13 +490,14 @@ export class SqlStore implements Store {
        ON CONFLICT DO NOTHING`,
       [json],
     );
-    await tx.query(
+    const rows = await tx.query<Row>(
       `UPDATE hookline_deliveries d SET status = 'aborted', reason = x.reason, updated_at = now()
          FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
-        WHERE d.status = 'pending' AND d.webhook = x.webhook AND d.run_id = x.run_id`,
+        WHERE d.status = 'pending' AND d.webhook = x.webhook AND d.run_id = x.run_id
+        ${wantEnded ? `RETURNING ${ENDED_COLUMNS}` : ""}`,
       [json],
     );
-    return aborts;
+    return { runs: aborts, ended: wantEnded ? rows.map(toEnded) : [] };
   }
 
   /**
@@ -439,7 +552,8 @@ export class SqlStore implements Store {
   private async haltRuns(
     tx: SqlExecutor,
     halts: { webhook: string; run_id: string; reason: string }[],
-  ): Promise<void> {
+    wantEnded: boolean,
+  ): Promise<EndedDelivery[]> {
     const json = JSON.stringify(halts);
     await tx.query(
       `INSERT INTO hookline_halted_runs (webhook, run_id, reason)
@@ -448,13 +562,15 @@ export class SqlStore implements Store {
        ON CONFLICT DO NOTHING`,
       [json],
     );
-    await tx.query(
+    const rows = await tx.query<Row>(
       `UPDATE hookline_deliveries d SET status = 'halted', reason = 'run halted: ' || h.reason, updated_at = now()
          FROM hookline_halted_runs h
         WHERE d.status = 'pending' AND h.webhook = d.webhook AND h.run_id = d.run_id
-          AND (h.webhook, h.run_id) IN (SELECT webhook, run_id FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text))`,
+          AND (h.webhook, h.run_id) IN (SELECT webhook, run_id FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text))
+        ${wantEnded ? `RETURNING ${ENDED_COLUMNS}` : ""}`,
       [json],
     );
+    return wantEnded ? rows.map(toEnded) : [];
   }
 
   async release(owner: string, ids: string[], delayMs = 0): Promise<void> {

@@ -6,6 +6,7 @@ import type { GroupCommitTuning } from "./activity-status.ts";
 import { InboundSection } from "./config.ts";
 import { inboundMigrations } from "./migrations.ts";
 import { profileChangeTrigger } from "./profile-trigger.ts";
+import { responseMapping } from "./response-mapping.ts";
 import { inboundRoutes } from "./routes.ts";
 
 export { Activity, ActivityStatus, activityEvent, activityKey } from "./activity.ts";
@@ -16,6 +17,7 @@ export { InboundAuth, InboundEndpoint, InboundSection } from "./config.ts";
 export { profileChangeTrigger } from "./profile-trigger.ts";
 export { buildTimeline } from "./profile-update.ts";
 export { findProfileId, type Profile, readProfile, readTimeline } from "./profiles.ts";
+export { responseMapping } from "./response-mapping.ts";
 export { verifyHmac, verifyStandardWebhook } from "./signatures.ts";
 
 export interface InboundOptions {
@@ -51,7 +53,8 @@ function receiptJanitor(retentionMs: number): Service {
 /**
  * Inbound webhooks: the `inbound:` config section, receivers at `/in/<path>` for activity-status
  * callbacks (eSputnik) and profile updates (BlueConic's "requests sent to"), their admin API, the
- * profiles store with `GET /v1/profiles/:id`, and the `profile-change` trigger kind.
+ * profiles store with `GET /v1/profiles/:id`, the `profile-change` trigger kind, and response
+ * mapping (a webhook's `response.mapping` writes its responses into profiles).
  *
  * @example
  * createHookline({ config, plugins: [...defaultPlugins(), inbound()] })
@@ -66,6 +69,7 @@ export const inbound = (options: InboundOptions = {}): Plugin => ({
     c.register(Tokens.ConfigSection, { useValue: { key: "inbound", schema: InboundSection } });
     c.register(Tokens.Migrations, { useValue: inboundMigrations });
     c.register(Tokens.TriggerKind, { useValue: profileChangeTrigger });
+    c.register(Tokens.DeliveryObserver, { useValue: responseMapping });
     c.register(Tokens.HttpRoutes, { useValue: inboundRoutes(options.groupCommit) });
     c.register(Tokens.Service, { useValue: receiptJanitor(options.receiptRetention ?? 7 * 86_400_000) });
   },

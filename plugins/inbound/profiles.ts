@@ -60,45 +60,9 @@ export async function updateProfile(
       [input.endpoint, input.requestKey],
     );
     if (receipt.length === 0) return { replay: true as const };
-    const { property, value } = input.identifier;
-    let found = await lockByIdentifier(tx, property, value);
-    let created = false;
-    if (!found && input.create) {
-      const id = `prof_${crypto.randomUUID()}`;
-      const initial = { [property]: value };
-      await tx.query("INSERT INTO hookline_profiles (id, properties) VALUES ($1, $2::text::jsonb)", [
-        id,
-        JSON.stringify(initial),
-      ]);
-      const claimed = await tx.query(
-        `INSERT INTO hookline_profile_identifiers (property, value, profile_id) VALUES ($1, $2, $3)
-         ON CONFLICT DO NOTHING RETURNING profile_id`,
-        [property, value, id],
-      );
-      if (claimed.length > 0) {
-        found = { id, properties: initial };
-        created = true;
-      } else {
-        // Another request created this customer first; update theirs.
-        await tx.query("DELETE FROM hookline_profiles WHERE id = $1", [id]);
-        found = await lockByIdentifier(tx, property, value);
-      }
-    }
-    const decision = decide(found ? { ...found, created } : undefined);
-    if (found && decision.properties) {
-      await tx.query(
-        "UPDATE hookline_profiles SET properties = $2::text::jsonb, updated_at = now() WHERE id = $1",
-        [found.id, JSON.stringify(decision.properties)],
-      );
-    }
-    if (found && decision.timeline.length > 0) {
-      await tx.query(
-        `INSERT INTO hookline_timeline_events (profile_id, type, at, data, endpoint)
-         SELECT $1, x.type, x.at, x.data, $2
-           FROM jsonb_to_recordset($3::text::jsonb) AS x(type text, at timestamptz, data jsonb)`,
-        [found.id, input.endpoint, JSON.stringify(decision.timeline)],
-      );
-    }
+    const found = await findOrCreate(tx, input.identifier, input.create);
+    const decision = decide(found);
+    if (found) await writeProfile(tx, found.id, decision.properties, decision.timeline, input.endpoint);
     await tx.query(
       `UPDATE hookline_inbound_receipts SET response = $3::text::jsonb, events = $4::text::jsonb
         WHERE endpoint = $1 AND request_key = $2`,
@@ -106,6 +70,87 @@ export async function updateProfile(
     );
     return { replay: false as const, decision };
   });
+}
+
+/** A profile locked for update, and whether this transaction created it. */
+export interface LockedProfile {
+  id: string;
+  properties: Record<string, unknown>;
+  created: boolean;
+}
+
+/**
+ * Finds the profile an identifier names, locking it (concurrent updates then apply one after the
+ * other); creates it when asked and none exists. Undefined when there is none and none was created.
+ *
+ * @example const p = await findOrCreate(tx, { property: "email", value: "ada@example.com" }, true);
+ */
+export async function findOrCreate(
+  tx: SqlExecutor,
+  identifier: { property: string; value: string },
+  create: boolean,
+): Promise<LockedProfile | undefined> {
+  const { property, value } = identifier;
+  const found = await lockByIdentifier(tx, property, value);
+  if (found || !create) return found && { ...found, created: false };
+  const id = `prof_${crypto.randomUUID()}`;
+  const initial = { [property]: value };
+  await tx.query("INSERT INTO hookline_profiles (id, properties) VALUES ($1, $2::text::jsonb)", [
+    id,
+    JSON.stringify(initial),
+  ]);
+  const claimed = await tx.query(
+    `INSERT INTO hookline_profile_identifiers (property, value, profile_id) VALUES ($1, $2, $3)
+     ON CONFLICT DO NOTHING RETURNING profile_id`,
+    [property, value, id],
+  );
+  if (claimed.length > 0) return { id, properties: initial, created: true };
+  // Another request created this customer first; update theirs.
+  await tx.query("DELETE FROM hookline_profiles WHERE id = $1", [id]);
+  const theirs = await lockByIdentifier(tx, property, value);
+  return theirs && { ...theirs, created: false };
+}
+
+/**
+ * The profile with this id, locked for update, or undefined.
+ *
+ * @example const p = await lockProfile(tx, "prof_…");
+ */
+export async function lockProfile(tx: SqlExecutor, id: string): Promise<LockedProfile | undefined> {
+  const rows = await tx.query<{ id: string; properties: unknown }>(
+    "SELECT id, properties::text AS properties FROM hookline_profiles WHERE id = $1 FOR UPDATE",
+    [id],
+  );
+  return rows[0] ? { id: rows[0].id, properties: json(rows[0].properties), created: false } : undefined;
+}
+
+/**
+ * Writes a profile's new properties (when given) and timeline events, from `source` (an inbound
+ * endpoint's name, or `webhook:<name>` for response mapping).
+ *
+ * @example await writeProfile(tx, profile.id, properties, [], "crm");
+ */
+export async function writeProfile(
+  tx: SqlExecutor,
+  id: string,
+  properties: Record<string, unknown> | undefined,
+  timeline: TimelineEvent[],
+  source: string,
+): Promise<void> {
+  if (properties) {
+    await tx.query(
+      "UPDATE hookline_profiles SET properties = $2::text::jsonb, updated_at = now() WHERE id = $1",
+      [id, JSON.stringify(properties)],
+    );
+  }
+  if (timeline.length > 0) {
+    await tx.query(
+      `INSERT INTO hookline_timeline_events (profile_id, type, at, data, endpoint)
+       SELECT $1, x.type, x.at, x.data, $2
+         FROM jsonb_to_recordset($3::text::jsonb) AS x(type text, at timestamptz, data jsonb)`,
+      [id, source, JSON.stringify(timeline)],
+    );
+  }
 }
 
 async function lockByIdentifier(

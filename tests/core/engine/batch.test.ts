@@ -32,9 +32,13 @@ webhooks:
     url: ${sink.url}/down
     batch: { size: 10, linger: 200ms, item: '<%= json(it.customer.id) %>' }
     body: '[<%= it.items.join(",") %>]'
+  item-failed:
+    url: ${sink.url}/item-failed
+    body: '{"customer": <%= json(it.customer.id) %>, "webhook": <%= json(it.event.data.webhook) %>, "reason": <%= json(it.event.data.reason) %>}'
 triggers:
   - { kind: event, events: [signup], webhooks: [contacts] }
   - { kind: event, events: [ping], webhooks: [flaky] }
+  - { kind: event, events: [webhook.failed], webhooks: [item-failed] }
 `,
         driver,
       );
@@ -102,6 +106,16 @@ triggers:
       expect(JSON.parse(sent[0]!.body).contacts.map((c: { email: string }) => c.email)).toEqual([
         "ok1@example.com",
         "ok2@example.com",
+      ]);
+      // The item that failed alone takes the fail branch alone.
+      await eventually(
+        () => sink.requests.some((q) => q.url === "/item-failed" && q.body.includes('"bad"')),
+        15_000,
+        "webhook.failed for the bad item",
+      );
+      const raised = sink.requests.filter((q) => q.url === "/item-failed").map((q) => JSON.parse(q.body));
+      expect(raised.filter((b) => b.webhook === "contacts")).toEqual([
+        { customer: "bad", webhook: "contacts", reason: expect.stringMatching(/^render: batch\.item:/) },
       ]);
     });
 

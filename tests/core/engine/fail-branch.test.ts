@@ -26,10 +26,11 @@ webhooks:
     body: '{"to": <%= json(it.customer.phone) %>, "why": <%= json(it.event.data.reason) %>, "failed": <%= json(it.event.data.webhook) %>, "said": <%= json(it.event.data.response.body.error) %>}'
   bulk: { url: ${sink.url}/denied, body: '{"n": <%= it.event.data.n %>}' }
   alert: { url: ${sink.url}/alert, body: '{"aborted": <%= json(it.event.data.webhook) %>, "why": <%= json(it.event.data.reason) %>}' }
+  noted: { url: ${sink.url}/noted, body: '{"webhook": <%= json(it.event.data.webhook) %>, "delivery": <%= json(it.event.data.deliveryId) %>, "status": <%= json(it.event.data.status) %>, "reason": <%= json(it.event.data.reason) %>}' }
 triggers:
   - { kind: event, events: [welcome], webhooks: [email] }
   - { kind: event, events: [campaign], webhooks: [bulk] }
-  - { kind: event, events: [webhook.failed], webhooks: [sms-fallback] }
+  - { kind: event, events: [webhook.failed], webhooks: [sms-fallback, noted] }
   - { kind: event, events: [webhook.aborted], webhooks: [alert] }
 `,
         driver,
@@ -87,6 +88,22 @@ triggers:
         "the webhook.aborted alert",
       );
       expect(JSON.parse(sink.requests.find((r) => r.url === "/alert")!.body).aborted).toBe("bulk");
+      // Every delivery of the run raised webhook.failed: those that failed and those aborted unsent.
+      const noted = await eventually(
+        () => {
+          const n = sink.requests
+            .filter((r) => r.url === "/noted")
+            .map((r) => JSON.parse(r.body))
+            .filter((b) => b.webhook === "bulk");
+          return n.length >= 40 ? n : undefined;
+        },
+        15_000,
+        "webhook.failed for each delivery of the run",
+      );
+      expect(new Set(noted.map((b) => b.delivery))).toEqual(new Set(ids));
+      expect(noted.filter((b) => b.status === "aborted").length).toBe(40 - called);
+      expect(noted.filter((b) => b.status === "failed").length).toBe(called);
+      expect(noted.find((b) => b.status === "aborted").reason).toMatch(/^aborted after \d+ unrecoverable/);
       // Another run of the same webhook starts afresh.
       const again = await app.publish({ type: "campaign", data: { n: 99 } });
       const d = await eventually(async () => {

@@ -1,0 +1,127 @@
+import type { DeliveryObserver, ObserverContext } from "../../core/contracts/extension.ts";
+import type { DeliveryOutcome, SqlExecutor } from "../../core/contracts/store.ts";
+import { applyMapping, jsonSource } from "../../core/mapping/index.ts";
+import type { EventInput } from "../../core/model/event.ts";
+import { findOrCreate, type LockedProfile, lockProfile, writeProfile } from "./profiles.ts";
+
+/**
+ * Response mapping (Bloomreach's "map the response into customer attributes"): after a delivery of a
+ * webhook with `response.mapping` succeeded, its JSONPath rules copy values from the response into
+ * the customer's profile with the modes set, set-if-empty, add-to-list and sum — in the transaction
+ * that records the success, so a mapping is applied exactly once. The profile is the one whose id is
+ * the customer id (`response.profile.match: id`, the default) or whose identifier property (e.g.
+ * `email`) has the customer's value; `create: true` makes it when there is none. A property that
+ * changed value fires `profile.changed` (the `profile-change` trigger), and each mapping leaves a
+ * `webhook.response` timeline event with what changed and any rule that could not apply.
+ *
+ * Not mapped, with a warning: a text or unparsable or truncated response, a batch request (one
+ * response for many customers), a customer without the identifying value, no matching profile.
+ *
+ * @example
+ * # hookline.yaml
+ * webhooks:
+ *   crm-create:
+ *     url: https://crm.example.com/contacts
+ *     body: '{ "email": <%~ JSON.stringify(it.customer.email) %> }'
+ *     response: { profile: { match: email }, mapping: [{ from: "$.id", to: crm_id }] }
+ */
+export const responseMapping: DeliveryObserver = {
+  name: "response-mapping",
+  provides: ["profiles"],
+  async observe(tx, outcomes, context) {
+    for (const outcome of outcomes) {
+      if (outcome.status !== "succeeded" || !outcome.attempt) continue;
+      const config = context.webhook(outcome.delivery.webhook);
+      if (!config?.response.mapping) continue;
+      await mapOne(tx, outcome, config.response, context);
+    }
+  },
+};
+
+type ResponseConfig = NonNullable<ReturnType<ObserverContext["webhook"]>>["response"];
+
+async function mapOne(
+  tx: SqlExecutor,
+  outcome: DeliveryOutcome,
+  response: ResponseConfig,
+  context: ObserverContext,
+): Promise<void> {
+  const { delivery, attempt } = outcome;
+  const skip = (why: string) =>
+    context.logger.log("warn", `response not mapped: ${why}`, {
+      webhook: delivery.webhook,
+      delivery: delivery.id,
+    });
+  if (attempt!.request.batch) return skip("a batch request's response is not one customer's");
+  if (attempt!.responseTruncated) return skip("the response was truncated (engine.maxResponseBytes)");
+  let body: unknown;
+  if (response.format === "text") body = { data: attempt!.responseBody ?? "" };
+  else {
+    try {
+      body = JSON.parse(attempt!.responseBody ?? "");
+    } catch {
+      return skip("the response is not JSON (set response.format: text to map it as `$.data`)");
+    }
+  }
+  const customer = ((delivery.context as { customer?: Record<string, unknown> }).customer ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const { match, create } = response.profile;
+  const key = match === "id" ? (delivery.customerId ?? customer.id) : customer[match];
+  if (typeof key !== "string" && typeof key !== "number")
+    return skip(`the customer has no ${match} to find the profile by`);
+  let profile: LockedProfile | undefined;
+  if (match === "id") {
+    profile = await lockProfile(tx, String(key));
+    // A customer id that is not a profile id may still be an identifier (`id`) of a profile.
+    profile ??= await findOrCreate(tx, { property: "id", value: String(key) }, create);
+  } else profile = await findOrCreate(tx, { property: match, value: String(key) }, create);
+  if (!profile) return skip(`no profile has ${match} = ${JSON.stringify(String(key))}`);
+
+  const before = profile.properties;
+  const mapped = applyMapping(before, jsonSource(body), response.mapping!);
+  const changed = profile.created
+    ? Object.keys(mapped.properties).filter((k) => !(k in before) || mapped.changed.includes(k))
+    : mapped.changed;
+  const at = new Date().toISOString();
+  await writeProfile(
+    tx,
+    profile.id,
+    changed.length > 0 || profile.created ? mapped.properties : undefined,
+    [
+      {
+        type: "webhook.response",
+        at,
+        data: {
+          webhook: delivery.webhook,
+          deliveryId: delivery.id,
+          changed,
+          ...(mapped.errors.length > 0 ? { errors: mapped.errors } : {}),
+        },
+      },
+    ],
+    `webhook:${delivery.webhook}`,
+  );
+  for (const e of mapped.errors)
+    context.logger.log("warn", `response mapping: ${e.description}`, {
+      webhook: delivery.webhook,
+      delivery: delivery.id,
+    });
+  if (changed.length === 0) return;
+  const event: EventInput = {
+    id: `resp.${delivery.id}`,
+    type: "profile.changed",
+    customer: { ...mapped.properties, id: profile.id },
+    data: {
+      profileId: profile.id,
+      webhook: delivery.webhook,
+      deliveryId: delivery.id,
+      created: profile.created,
+      changed,
+      previous: Object.fromEntries(changed.map((k) => [k, before[k] ?? null])),
+      properties: mapped.properties,
+    },
+  };
+  await context.publish(tx, [event]);
+}
