@@ -306,6 +306,11 @@ export class Hookline {
   readonly managed: ManagedConfig;
   /** The HTTP transport (SSRF guard, timeouts, TLS identities), for plugins that send requests too. */
   readonly transport: Transport;
+  /**
+   * `fetch` over the transport (the SSRF guard, the engine's timeout, a response cap of at least
+   * 1 MB), for plugins that fetch with libraries taking a fetch (a JWKS with jose's `customFetch`).
+   */
+  readonly outboundFetch: (request: Request) => Promise<Response>;
   /** The hono app: `fetch(request)` serves the events API, the admin API and health. */
   readonly http: ReturnType<typeof createHttpApp>;
   private readonly parts: HooklineParts;
@@ -326,6 +331,13 @@ export class Hookline {
     this.logger = parts.logger;
     this.managed = parts.managed;
     this.transport = parts.transport;
+    this.outboundFetch = (request) =>
+      transportFetch(
+        parts.transport,
+        request,
+        parts.config.engine.timeout,
+        parts.config.engine.maxResponseBytes,
+      );
     this.services = collect<Service>(parts.container, Tokens.Service);
     this.http = createHttpApp(this, {
       adminToken: parts.adminToken,
