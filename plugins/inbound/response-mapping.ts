@@ -79,11 +79,10 @@ async function mapOne(
   } else profile = await findOrCreate(tx, { property: match, value: String(key) }, create);
   if (!profile) return skip(`no profile has ${match} = ${JSON.stringify(String(key))}`);
 
-  const before = profile.properties;
-  const mapped = applyMapping(before, jsonSource(body), response.mapping!);
-  const changed = profile.created
-    ? Object.keys(mapped.properties).filter((k) => !(k in before) || mapped.changed.includes(k))
-    : mapped.changed;
+  // As with inbound updates, a profile made now counts every property as changed (from nothing).
+  const before = profile.created ? {} : profile.properties;
+  const mapped = applyMapping(profile.properties, jsonSource(body), response.mapping!);
+  const changed = profile.created ? Object.keys(mapped.properties) : mapped.changed;
   const at = new Date().toISOString();
   await writeProfile(
     tx,
@@ -119,7 +118,7 @@ async function mapOne(
       deliveryId: delivery.id,
       created: profile.created,
       changed,
-      previous: Object.fromEntries(changed.map((k) => [k, before[k] ?? null])),
+      previous: Object.fromEntries(changed.map((k) => [k, (before as Record<string, unknown>)[k] ?? null])),
       properties: mapped.properties,
     },
   };
