@@ -9,6 +9,7 @@ import type { Runtime } from "./contracts/runtime.ts";
 import type { TriggerKind } from "./contracts/trigger.ts";
 import { acceptEvent } from "./engine/outbox.ts";
 import { webhookParameters } from "./engine/parameters.ts";
+import { previewScenario } from "./engine/preview.ts";
 import { ConfigError, HooklineError } from "./errors.ts";
 import { jsonLogger } from "./logger.ts";
 import { ManagedError } from "./managed.ts";
@@ -25,7 +26,7 @@ usage:
   hookline worker   --config FILE                         delivery workers only
   hookline validate --config FILE                         check a config file
   hookline schema                                         print the config's JSON Schema
-  hookline render   WEBHOOK --config FILE [--data FILE]   print the rendered request
+  hookline render   WEBHOOK --config FILE [--data FILE]   print the rendered request (each step of a scenario)
   hookline render   WEBHOOK --config FILE --list-params   print its template parameters and defaults
   hookline test-integration NAME --config FILE            send an integration's test request
   hookline oauth authorize NAME --config FILE             print the URL that authorizes an OAuth integration
@@ -185,12 +186,25 @@ async function render(
       customer: data.customer ?? { id: "sample-customer" },
     });
     const params = { ...hook.config.params, ...data.params };
-    const prepared = await app.deliverer.prepare(hook, {
+    const context = {
       event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp },
       customer: event.customer,
       params,
+    };
+    // The test endpoint's path: each step of a scenario, later ones seeing `responses` from the data file.
+    const { steps } = await previewScenario(app.deliverer, hook, context, {
+      send: false,
+      responses: data.responses,
+      idempotencyKey: `render:${event.id}`,
     });
-    runtime.stdout(JSON.stringify({ ...prepared.recorded, params }, null, 2));
+    const failed = steps.find((s) => s.error);
+    if (failed?.error)
+      throw new HooklineError(
+        "HOOKLINE_RENDER",
+        failed === steps[0] ? failed.error.message : `step ${failed.webhook}: ${failed.error.message}`,
+      );
+    const out = hook.config.next ? { ...steps[0]!.request, params, steps } : { ...steps[0]!.request, params };
+    runtime.stdout(JSON.stringify(out, null, 2));
     return 0;
   } finally {
     await app.stop(0);

@@ -2,9 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Hookline } from "../app.ts";
 import type { Renderer } from "../contracts/renderer.ts";
-import { TransportError } from "../contracts/transport.ts";
 import { acceptEvent } from "../engine/outbox.ts";
 import { webhookParameters } from "../engine/parameters.ts";
+import { previewScenario } from "../engine/preview.ts";
 import type { CompiledWebhook } from "../engine/webhooks.ts";
 import { Tokens } from "../tokens.ts";
 import { managedFailure } from "./integrations.ts";
@@ -16,6 +16,10 @@ const TestBody = z
     customer: z.record(z.string(), z.unknown()).optional(),
     params: z.record(z.string(), z.unknown()).optional(),
     send: z.boolean().default(false),
+    responses: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("sample responses by action id, for a scenario's later steps when nothing is sent"),
   })
   .strict();
 
@@ -125,24 +129,24 @@ export function webhookRoutes(app: Hookline) {
       customer: event.customer,
       params,
     };
-    let prepared: Awaited<ReturnType<typeof app.deliverer.prepare>>;
-    try {
-      prepared = await app.deliverer.prepare(hook, context, { "idempotency-key": `test:${event.id}` });
-    } catch (e) {
-      return reply(app, c, 422, { error: (e as Error).message, params });
-    }
-    if (!parsed.data.send) return reply(app, c, 200, { request: prepared.recorded, params });
-    try {
-      const response = await app.deliverer.send(prepared, hook);
-      return reply(app, c, 200, { request: prepared.recorded, params, response });
-    } catch (e) {
-      const fault = e instanceof TransportError ? e.faultClass : "network";
-      return reply(app, c, 200, {
-        request: prepared.recorded,
-        params,
-        error: { class: fault, message: (e as Error).message },
-      });
-    }
+    const { steps, stopped } = await previewScenario(app.deliverer, hook, context, {
+      send: parsed.data.send,
+      responses: parsed.data.responses,
+      idempotencyKey: `test:${event.id}`,
+    });
+    const [first] = steps;
+    // A webhook that cannot be rendered (or authorized) is the caller's to fix: 422, with the reason.
+    if (first!.error && !parsed.data.send) return reply(app, c, 422, { error: first!.error.message, params });
+    if (first!.error && !first!.request?.url)
+      return reply(app, c, 422, { error: first!.error.message, params });
+    return reply(app, c, 200, {
+      request: first!.request,
+      params,
+      ...(first!.response ? { response: first!.response } : {}),
+      ...(first!.error ? { error: { class: first!.error.class, message: first!.error.message } } : {}),
+      // A scenario shows every step, each with what it would send (and, with send, what came back).
+      ...(hook.config.next ? { steps, ...(stopped ? { stopped } : {}) } : {}),
+    });
   });
 
   return r;

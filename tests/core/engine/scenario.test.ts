@@ -99,5 +99,51 @@ triggers:
       const later = await app.store.listDeliveries({ limit: 100 });
       expect(later.filter((x) => x.eventId === d.eventId).map((x) => x.webhook)).toEqual(["lookup"]);
     });
+
+    const test = async (body: unknown) => {
+      const r = await app.fetch(
+        new Request("http://h/v1/webhooks/lookup/test", { method: "POST", body: JSON.stringify(body) }),
+      );
+      return { status: r.status, body: (await r.json()) as Record<string, any> };
+    };
+
+    it("previews every step of a scenario, later ones rendered with the sample responses given", async () => {
+      const before = sink.requests.length;
+      const { status, body } = await test({
+        customer: { id: "c7" },
+        responses: { lookup: { promocode: "PREVIEW-1", contacts: [{ id: "9" }] }, sms: { ref: "R-9" } },
+      });
+      expect(status).toBe(200);
+      expect(sink.requests.length).toBe(before);
+      expect(body.steps.map((s: { webhook: string }) => s.webhook)).toEqual([
+        "lookup",
+        "sms",
+        "note",
+        "eta-step",
+        "after-text",
+      ]);
+      expect(body.request.url).toBe(`${sink.url}/lookup/c7`);
+      expect(JSON.parse(body.steps[1].request.body)).toEqual({ code: "PREVIEW-1", contact: 9 });
+      expect(JSON.parse(body.steps[2].request.body)).toEqual({
+        last: "R-9",
+        first: "PREVIEW-1",
+        by_id: "PREVIEW-1",
+      });
+    });
+
+    it("with send, sends each step with the real responses before it, and stops at one that fails", async () => {
+      const sent = await test({ customer: { id: "c8" }, send: true });
+      expect(sent.status).toBe(200);
+      expect(sent.body.steps.map((s: { response: { status: number } }) => s.response.status)).toEqual([
+        200, 200, 200, 200, 200,
+      ]);
+      expect(JSON.parse(sent.body.steps[1].request.body)).toEqual({ code: "SPRING-10", contact: 123 });
+      expect(sent.body.steps[4].request.body).toBe('{"text": "plain words"}');
+
+      const broken = await test({ customer: { id: "broken" }, send: true });
+      expect(broken.body.steps).toHaveLength(1);
+      expect(broken.body.response.status).toBe(500);
+      expect(broken.body.stopped).toBe('step "lookup" did not succeed (HTTP 500)');
+    });
   });
 }
