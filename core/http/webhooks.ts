@@ -136,9 +136,7 @@ export function webhookRoutes(app: Hookline) {
     });
     const [first] = steps;
     // A webhook that cannot be rendered (or authorized) is the caller's to fix: 422, with the reason.
-    if (first!.error && !parsed.data.send) return reply(app, c, 422, { error: first!.error.message, params });
-    if (first!.error && !first!.request?.url)
-      return reply(app, c, 422, { error: first!.error.message, params });
+    if (first!.error?.stage === "prepare") return reply(app, c, 422, { error: first!.error.message, params });
     return reply(app, c, 200, {
       request: first!.request,
       params,
