@@ -224,7 +224,11 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
   if (options.migrate !== false) {
     await store.migrate();
     await store.syncPolicies(
-      Object.entries(config.policies).map(([name, p]) => ({ name, concurrency: p.concurrency })),
+      Object.entries(config.policies).map(([name, p]) => ({
+        name,
+        concurrency: p.concurrency,
+        rate: p.rate,
+      })),
     );
     await managed.load();
   }

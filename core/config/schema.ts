@@ -153,6 +153,20 @@ export const TriggerBase = z.looseObject({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** A throughput policy: requests in flight at once, and optionally requests started per second. */
+export const PolicyConfig = z
+  .object({
+    concurrency: z.number().int().min(1).max(10_000).describe("requests in flight at once, across processes"),
+    rate: z
+      .number()
+      .positive()
+      .max(100_000)
+      .optional()
+      .describe("requests started per second at most, across processes (bursts up to one second's worth)"),
+  })
+  .strict();
+export type PolicyConfig = z.output<typeof PolicyConfig>;
+
 export const EngineConfig = z
   .object({
     concurrency: z.number().int().min(1).max(10_000).default(50).describe("requests in flight per process"),
@@ -227,10 +241,10 @@ export const CoreConfig = z.object({
   engine: EngineConfig.default(EngineConfig.parse({})),
   integrations: z.record(name, IntegrationBase).default({}),
   policies: z
-    .record(name, z.object({ concurrency: z.number().int().min(1).max(10_000) }).strict())
+    .record(name, PolicyConfig)
     .default({})
     .describe(
-      "throughput policies: a concurrency limit shared by every webhook that names it, across processes",
+      "throughput policies: a concurrency limit (and optionally a rate per second) shared by every webhook that names it, across processes",
     ),
   presets: z
     .record(name, PresetConfig)

@@ -166,11 +166,11 @@ export interface Store {
   /** Gives back leases without counting an attempt (graceful shutdown, no throughput slot free). */
   release(owner: string, ids: string[], delayMs?: number): Promise<void>;
   /** Makes the config's throughput policies the ones in force (limits read by every process). */
-  syncPolicies(policies: Array<{ name: string; concurrency: number }>): Promise<void>;
-  /** Sets a policy's concurrency limit; it applies to what starts next, in every process. */
-  setPolicy(name: string, concurrency: number): Promise<void>;
+  syncPolicies(policies: PolicyLimits[]): Promise<void>;
+  /** Sets a policy's limits; they apply to what starts next, in every process. */
+  setPolicy(policy: PolicyLimits): Promise<void>;
   deletePolicy(name: string): Promise<boolean>;
-  listPolicies(): Promise<Array<{ name: string; concurrency: number; inUse: number }>>;
+  listPolicies(): Promise<Array<PolicyLimits & { inUse: number }>>;
   /**
    * Takes slots of a policy for these deliveries, as many as its limit leaves free across all processes;
    * returns the ids that got one. A slot is a lease: a dead process's slots come back when it expires.
@@ -184,6 +184,14 @@ export interface Store {
   /** The earliest `nextAt` among pending deliveries, to sleep until. */
   nextDueAt(): Promise<string | undefined>;
   close(): Promise<void>;
+}
+
+/** A throughput policy's limits: requests in flight at once, and optionally started per second. */
+export interface PolicyLimits {
+  name: string;
+  concurrency: number;
+  /** Requests started per second at most (a token bucket holding one second's worth). */
+  rate?: number;
 }
 
 /** A webhook run aborted or a webhook paused by `complete`. */

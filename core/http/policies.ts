@@ -1,13 +1,11 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { Hookline } from "../app.ts";
+import { PolicyConfig } from "../config/schema.ts";
 import { issues, readJson, reply, storeDown } from "./respond.ts";
 
-const PolicyBody = z.object({ concurrency: z.number().int().min(1).max(10_000) }).strict();
-
 /**
- * Throughput policies: list (with the slots in use across processes), set a limit (it applies to what
- * starts next, everywhere), delete one no webhook uses.
+ * Throughput policies: list (with the slots in use across processes), set the limits (concurrency and
+ * an optional rate per second; they apply to what starts next, everywhere), delete one no webhook uses.
  */
 export function policyRoutes(app: Hookline) {
   const r = new Hono();
@@ -25,11 +23,12 @@ export function policyRoutes(app: Hookline) {
   r.put("/:name", async (c) => {
     const body = await readJson(c);
     if (!body.ok) return body.response;
-    const parsed = PolicyBody.safeParse(body.value);
+    const parsed = PolicyConfig.safeParse(body.value);
     if (!parsed.success) return c.json({ error: "invalid policy", issues: issues(parsed.error) }, 400);
     try {
-      await app.store.setPolicy(c.req.param("name"), parsed.data.concurrency);
-      return reply(app, c, 200, { name: c.req.param("name"), concurrency: parsed.data.concurrency });
+      const policy = { name: c.req.param("name"), ...parsed.data };
+      await app.store.setPolicy(policy);
+      return reply(app, c, 200, policy);
     } catch (e) {
       return storeDown(app, c, e);
     }

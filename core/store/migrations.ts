@@ -128,4 +128,13 @@ CREATE TABLE hookline_webhook_health (
 );
 `,
   },
+  {
+    version: 6,
+    name: "throughput policies: an optional rate per second (a token bucket shared by every process)",
+    sql: `
+ALTER TABLE hookline_policies ADD COLUMN rate double precision;
+ALTER TABLE hookline_policies ADD COLUMN tokens double precision NOT NULL DEFAULT 0;
+ALTER TABLE hookline_policies ADD COLUMN refilled_at timestamptz NOT NULL DEFAULT clock_timestamp();
+`,
+  },
 ];

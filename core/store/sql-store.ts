@@ -10,6 +10,7 @@ import type {
   EndedDelivery,
   EndedRun,
   NewDelivery,
+  PolicyLimits,
   SqlDriver,
   SqlExecutor,
   Store,
@@ -592,15 +593,18 @@ export class SqlStore implements Store {
     );
   }
 
-  async syncPolicies(policies: Array<{ name: string; concurrency: number }>): Promise<void> {
+  async syncPolicies(policies: PolicyLimits[]): Promise<void> {
+    const rows = policies.map((p) => ({ name: p.name, concurrency: p.concurrency, rate: p.rate ?? null }));
     await this.run("sync throughput policies", () =>
       this.db.transaction(async (tx) => {
         await tx.query(
-          `INSERT INTO hookline_policies (name, concurrency, source, updated_at)
-           SELECT name, concurrency, 'config', clock_timestamp() FROM jsonb_to_recordset($1::text::jsonb) AS x(name text, concurrency int)
-           ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency, source = 'config', updated_at = EXCLUDED.updated_at
+          `INSERT INTO hookline_policies (name, concurrency, rate, source, updated_at)
+           SELECT name, concurrency, rate, 'config', clock_timestamp()
+             FROM jsonb_to_recordset($1::text::jsonb) AS x(name text, concurrency int, rate double precision)
+           ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency, rate = EXCLUDED.rate, source = 'config',
+             updated_at = EXCLUDED.updated_at
            WHERE hookline_policies.source = 'config'`,
-          [JSON.stringify(policies)],
+          [JSON.stringify(rows)],
         );
         await tx.query(
           "DELETE FROM hookline_policies WHERE source = 'config' AND name <> ALL(SELECT value FROM jsonb_array_elements_text($1::text::jsonb))",
@@ -610,12 +614,13 @@ export class SqlStore implements Store {
     );
   }
 
-  async setPolicy(name: string, concurrency: number): Promise<void> {
+  async setPolicy(policy: PolicyLimits): Promise<void> {
     await this.run("set a throughput policy", () =>
       this.db.query(
-        `INSERT INTO hookline_policies (name, concurrency, source, updated_at) VALUES ($1, $2, 'api', clock_timestamp())
-         ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency, source = 'api', updated_at = EXCLUDED.updated_at`,
-        [name, concurrency],
+        `INSERT INTO hookline_policies (name, concurrency, rate, source, updated_at) VALUES ($1, $2, $3, 'api', clock_timestamp())
+         ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency, rate = EXCLUDED.rate, source = 'api',
+           updated_at = EXCLUDED.updated_at`,
+        [policy.name, policy.concurrency, policy.rate ?? null],
       ),
     );
   }
@@ -627,27 +632,45 @@ export class SqlStore implements Store {
     return rows.length > 0;
   }
 
-  async listPolicies(): Promise<Array<{ name: string; concurrency: number; inUse: number }>> {
+  async listPolicies(): Promise<Array<PolicyLimits & { inUse: number }>> {
     const rows = await this.run("list throughput policies", () =>
-      this.db.query<{ name: string; concurrency: number; in_use: string | number }>(
-        `SELECT p.name, p.concurrency,
+      this.db.query<{ name: string; concurrency: number; rate: number | null; in_use: string | number }>(
+        `SELECT p.name, p.concurrency, p.rate,
                 (SELECT count(*) FROM hookline_policy_slots s WHERE s.policy = p.name AND s.lease_until > now()) AS in_use
            FROM hookline_policies p ORDER BY p.name`,
       ),
     );
-    return rows.map((r) => ({ name: r.name, concurrency: r.concurrency, inUse: Number(r.in_use) }));
+    return rows.map((r) => ({
+      name: r.name,
+      concurrency: r.concurrency,
+      ...(r.rate === null ? {} : { rate: Number(r.rate) }),
+      inUse: Number(r.in_use),
+    }));
   }
 
+  /**
+   * Takes slots under the policy's advisory lock (one taker per policy at a time, across processes):
+   * as many as its concurrency leaves free and, with a rate, as many whole tokens as its bucket holds.
+   * The bucket refills at `rate` per second up to one second's worth (at least 1) and is charged for
+   * each slot taken.
+   */
   async acquireSlots(policy: string, owner: string, holders: string[], leaseMs: number): Promise<string[]> {
     if (holders.length === 0) return [];
     const rows = await this.run("take throughput slots", () =>
       this.db.transaction(async (tx) => {
-        // One taker per policy at a time, across processes: count and take under the same lock.
         await tx.query("SELECT pg_advisory_xact_lock(hashtext('hookline.policy:' || $1))", [policy]);
-        return tx.query<{ holder: string }>(
-          `WITH free AS (
-             SELECT GREATEST(coalesce((SELECT concurrency FROM hookline_policies WHERE name = $1), 0)
-                    - (SELECT count(*) FROM hookline_policy_slots WHERE policy = $1 AND lease_until > now()), 0) AS n
+        const taken = await tx.query<{ holder: string }>(
+          `WITH p AS (
+             SELECT concurrency, rate,
+                    CASE WHEN rate IS NULL THEN NULL ELSE
+                      LEAST(GREATEST(rate, 1), tokens + rate * GREATEST(extract(epoch FROM clock_timestamp() - refilled_at), 0))
+                    END AS bucket
+               FROM hookline_policies WHERE name = $1
+           ), free AS (
+             SELECT LEAST(
+                      GREATEST(coalesce((SELECT concurrency FROM p), 0)
+                        - (SELECT count(*) FROM hookline_policy_slots WHERE policy = $1 AND lease_until > now()), 0),
+                      coalesce(floor((SELECT bucket FROM p)), 2147483647)) AS n
            ), gone AS (
              DELETE FROM hookline_policy_slots WHERE policy = $1 AND lease_until <= now()
            )
@@ -659,6 +682,15 @@ export class SqlStore implements Store {
            RETURNING holder`,
           [policy, owner, JSON.stringify(holders), leaseMs],
         );
+        // A rated policy's bucket: what it held now, less what was taken (also when nothing was).
+        await tx.query(
+          `UPDATE hookline_policies SET
+             tokens = LEAST(GREATEST(rate, 1), tokens + rate * GREATEST(extract(epoch FROM clock_timestamp() - refilled_at), 0)) - $2,
+             refilled_at = clock_timestamp()
+           WHERE name = $1 AND rate IS NOT NULL`,
+          [policy, taken.length],
+        );
+        return taken;
       }),
     );
     return rows.map((r) => r.holder);

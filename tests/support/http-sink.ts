@@ -21,6 +21,8 @@ export interface SinkRequest {
   body: string;
   /** The common name of the TLS client certificate, when one was presented. */
   clientCert?: string;
+  /** When the request arrived (performance.now(), ms). */
+  at: number;
 }
 
 /** How the sink answers one request; every field is optional (default: 200, empty body). */
@@ -94,6 +96,7 @@ export async function startSink(handler?: SinkHandler, options: SinkOptions = {}
       headers,
       body: Buffer.concat(parts).toString("utf8"),
       ...(peer?.subject?.CN ? { clientCert: String(peer.subject.CN) } : {}),
+      at: performance.now(),
     };
     const index = requests.push(recorded) - 1;
     let reply: SinkReply;

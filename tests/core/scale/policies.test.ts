@@ -21,10 +21,10 @@ async function concurrencySink(delayMs: number) {
   return { sink, state };
 }
 
-const config = (url: string, concurrency: number) => `
+const config = (url: string, concurrency: number, rate?: number) => `
 engine: { concurrency: 10, pollInterval: 20ms, lease: 3s, retry: { delays: [30ms], jitter: 0 }, allowNetworks: ["127.0.0.1/32"] }
 policies:
-  partner: { concurrency: ${concurrency} }
+  partner: { concurrency: ${concurrency}${rate ? `, rate: ${rate}` : ""} }
 webhooks:
   call: { url: ${url}/call, policy: partner, body: '{"n": <%= it.event.data.n %>}' }
 triggers: [{ kind: event, events: [tick], webhooks: [call] }]
@@ -126,6 +126,38 @@ onServer("throughput policies across processes (Postgres server)", () => {
     await eventually(() => state.maxSince >= 15, 10_000, "concurrency near 20");
     expect(state.max).toBeLessThanOrEqual(20);
     await stopWorkers(workers);
+    await pub.stop(0);
+  }, 120_000);
+
+  it("holds a rate per second across two worker processes: no second sees more than the rate plus its burst", async () => {
+    const db = await freshDatabase();
+    cleanups.push(() => db.drop());
+    const { sink } = await concurrencySink(5);
+    cleanups.push(() => sink.close());
+    const text = config(sink.url, 20, 25);
+    const pub = await publisher(db.url, text);
+    await pub.publish(Array.from({ length: 100 }, (_, n) => ({ type: "tick", data: { n } })));
+    const workers = [1, 2].map((i) =>
+      startWorker({ HOOKLINE_CONFIG: text, DATABASE_URL: db.url, WORKER_ID: `r${i}` }),
+    );
+    await Promise.all(workers.map((w) => w.ready));
+    await eventually(
+      () => new Set(sink.requests.map((r) => JSON.parse(r.body).n)).size === 100,
+      60_000,
+      "100 deliveries to arrive",
+    );
+    await stopWorkers(workers);
+    // Without the rate, concurrency 20 against a 5 ms sink sends all 100 within a fraction of a second.
+    const arrivals = sink.requests.map((r) => r.at).sort((a, b) => a - b);
+    let busiest = 0;
+    for (let i = 0; i < arrivals.length; i++) {
+      let j = i;
+      while (j < arrivals.length && arrivals[j]! - arrivals[i]! < 1_000) j++;
+      busiest = Math.max(busiest, j - i);
+    }
+    expect(busiest).toBeLessThanOrEqual(50 + 2);
+    const list = await (await pub.fetch(new Request("http://h/v1/policies"))).json();
+    expect(list.policies).toEqual([{ name: "partner", concurrency: 20, rate: 25, inUse: 0 }]);
     await pub.stop(0);
   }, 120_000);
 
