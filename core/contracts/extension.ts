@@ -48,5 +48,10 @@ export interface DeliveryObserver {
   readonly name: string;
   /** Capabilities it gives, checked at start-up against what the config asks for (e.g. `profiles`). */
   readonly provides?: readonly string[];
+  /**
+   * Which outcomes it wants (cheap, no I/O); when none of a write's outcomes is wanted it is not
+   * called at all (sparing its savepoint). Default: every outcome.
+   */
+  accepts?(outcome: DeliveryOutcome, context: ObserverContext): boolean;
   observe(tx: SqlExecutor, outcomes: readonly DeliveryOutcome[], context: ObserverContext): Promise<void>;
 }

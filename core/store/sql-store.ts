@@ -428,15 +428,17 @@ export class SqlStore implements Store {
     if (seen.length === 0) return;
     const context = this.observerContext!;
     for (const observer of this.observers) {
+      const wanted = observer.accepts ? seen.filter((o) => observer.accepts!(o, context)) : seen;
+      if (wanted.length === 0) continue;
       await tx.query("SAVEPOINT hookline_observer");
       try {
-        await observer.observe(tx, seen, context);
+        await observer.observe(tx, wanted, context);
         await tx.query("RELEASE SAVEPOINT hookline_observer");
       } catch (e) {
         await tx.query("ROLLBACK TO SAVEPOINT hookline_observer");
         context.logger.log("error", "a delivery observer failed; its writes for these outcomes are undone", {
           observer: observer.name,
-          outcomes: seen.length,
+          outcomes: wanted.length,
           error: (e as Error).message,
         });
       }

@@ -28,12 +28,14 @@ import { findOrCreate, type LockedProfile, lockProfile, writeProfile } from "./p
 export const responseMapping: DeliveryObserver = {
   name: "response-mapping",
   provides: ["profiles"],
+  accepts: (outcome, context) =>
+    outcome.status === "succeeded" &&
+    outcome.attempt !== undefined &&
+    context.webhook(outcome.delivery.webhook)?.response.mapping !== undefined,
   async observe(tx, outcomes, context) {
     for (const outcome of outcomes) {
-      if (outcome.status !== "succeeded" || !outcome.attempt) continue;
       const config = context.webhook(outcome.delivery.webhook);
-      if (!config?.response.mapping) continue;
-      await mapOne(tx, outcome, config.response, context);
+      if (config?.response.mapping) await mapOne(tx, outcome, config.response, context);
     }
   },
 };
