@@ -4,7 +4,13 @@ import { type ConfigRegistry, loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { AuthContext, AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
-import type { DeliveryObserver, HttpRoutes, PluginMigrations, Service } from "./contracts/extension.ts";
+import type {
+  DeliveryObserver,
+  HttpRoutes,
+  PluginMigrations,
+  Service,
+  StartupCheck,
+} from "./contracts/extension.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
@@ -232,7 +238,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     );
     await managed.load();
   }
-  return new Hookline({
+  const app = new Hookline({
     container: c,
     config,
     store,
@@ -248,6 +254,17 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     managed,
     adminToken: options.adminToken,
   });
+  // What the runtime must be able to do for this config (mTLS where fetch cannot present a
+  // certificate…) is checked now, before anything is served or sent, never at the first delivery.
+  for (const check of collect<StartupCheck>(c, Tokens.StartupCheck)) {
+    try {
+      await check.check(app);
+    } catch (e) {
+      await app.stop(0).catch(() => undefined);
+      throw e;
+    }
+  }
+  return app;
 }
 
 /** Adapts the app's transport to a fetch-like function for plugins (token endpoints, logins). */

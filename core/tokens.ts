@@ -2,7 +2,13 @@ import type { InjectionToken } from "tsyringe";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
-import type { DeliveryObserver, HttpRoutes, PluginMigrations, Service } from "./contracts/extension.ts";
+import type {
+  DeliveryObserver,
+  HttpRoutes,
+  PluginMigrations,
+  Service,
+  StartupCheck,
+} from "./contracts/extension.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
@@ -40,6 +46,8 @@ export const Tokens = {
   HttpRoutes: Symbol.for("hookline.HttpRoutes") as InjectionToken<HttpRoutes>,
   /** Background services of plugins (`resolveAll`), started and stopped with the app. */
   Service: Symbol.for("hookline.Service") as InjectionToken<Service>,
+  /** Checks run at the end of `createHookline` (`resolveAll`): a failure stops start-up. */
+  StartupCheck: Symbol.for("hookline.StartupCheck") as InjectionToken<StartupCheck>,
   /** Observers of delivery outcomes, run in the transaction that records them (`resolveAll`). */
   DeliveryObserver: Symbol.for("hookline.DeliveryObserver") as InjectionToken<DeliveryObserver>,
   /** Structured logger. */

@@ -47,8 +47,8 @@ export const denoPlugins = (): Plugin[] => [
   {
     name: "deno-capabilities",
     register(container) {
-      container.register(Tokens.Service, {
-        useValue: { name: "deno-capabilities", start: (app) => assertDenoCapabilities(app, denoApi()) },
+      container.register(Tokens.StartupCheck, {
+        useValue: { name: "deno-capabilities", check: (app) => assertDenoCapabilities(app, denoApi()) },
       });
     },
   },

@@ -27,6 +27,17 @@ export interface Service {
   stop?(): void | Promise<void>;
 }
 
+/**
+ * A check run at the end of `createHookline`, before anything is served or sent: a runtime adapter
+ * names what this runtime lacks for the config (e.g. mTLS without a way to give fetch a certificate),
+ * so that the app fails at start-up, never at the first delivery.
+ */
+export interface StartupCheck {
+  readonly name: string;
+  /** Throws (a `HooklineError` naming the runtime and the missing piece) when the app cannot run here. */
+  check(app: Hookline): void | Promise<void>;
+}
+
 /** What a delivery observer may look up while it observes. */
 export interface ObserverContext {
   /** A webhook's config as it is now (config file or admin API), or undefined if it is gone. */

@@ -80,4 +80,32 @@ describe("plugin extension points", () => {
     await again.stop(0);
     await driver.dispose();
   });
+
+  it("runs start-up checks before the app is handed out: one that fails stops createHookline with its message", async () => {
+    const driver = await storeKinds[0]!.open();
+    const seen: string[] = [];
+    const check = (fail: boolean): Plugin => ({
+      name: "capability",
+      register(c) {
+        c.register(Tokens.StartupCheck, {
+          useValue: {
+            name: "capability",
+            check(app) {
+              seen.push([...app.webhooks.keys()].join(","));
+              if (fail)
+                throw new Error('testruntime: integration "bank" needs mTLS, which this runtime cannot do');
+            },
+          },
+        });
+      },
+    });
+    const yaml = "webhooks: { w: { url: https://example.com/hook } }\n";
+    await expect(testApp(yaml, driver, { plugins: [check(true)] })).rejects.toThrow(
+      'testruntime: integration "bank" needs mTLS',
+    );
+    const app = await testApp(yaml, driver, { plugins: [check(false)] });
+    expect(seen).toEqual(["w", "w"]);
+    await app.stop(0);
+    await driver.dispose();
+  });
 });
