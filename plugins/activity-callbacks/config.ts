@@ -12,6 +12,13 @@ export const SubscriberConfig = z
     url: z.url({ protocol: /^https?$/, error: "an absolute http:// or https:// URL" }),
     integration: subscriberName.optional().describe("an authentication integration from integrations:"),
     statuses: z.array(ActivityStatus).min(1).optional().describe("statuses sent; default: all"),
+    webhooks: z
+      .array(subscriberName)
+      .min(1)
+      .optional()
+      .describe(
+        "outbound webhooks whose delivery outcomes become DELIVERED/UNDELIVERED activities for this subscriber",
+      ),
     batchSize: z.number().int().min(1).max(1000).default(100).describe("activities per POST, at most"),
     timeout: Duration.default(10_000),
     retry: z

@@ -59,5 +59,14 @@ CREATE TABLE hookline_callback_attempts (
 )
 `,
     },
+    {
+      version: 2,
+      name: "subscribers' webhooks (delivery outcomes as activities); delivered batches by age",
+      sql: `
+ALTER TABLE hookline_subscribers ADD COLUMN webhooks jsonb;
+-- The retention sweep finds old delivered batches without reading the whole table.
+CREATE INDEX hookline_callback_batches_delivered ON hookline_callback_batches (delivered_at) WHERE status = 'delivered'
+`,
+    },
   ],
 };

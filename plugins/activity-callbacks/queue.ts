@@ -1,4 +1,4 @@
-import type { SqlDriver } from "../../core/contracts/store.ts";
+import type { SqlDriver, SqlExecutor } from "../../core/contracts/store.ts";
 import type { Activity } from "./activity.ts";
 import type { SubscriberConfig } from "./config.ts";
 
@@ -8,6 +8,8 @@ export interface Subscriber {
   url: string;
   integration?: string;
   statuses?: string[];
+  /** Outbound webhooks whose delivery outcomes become activities for this subscriber. */
+  webhooks?: string[];
   batchSize: number;
   timeoutMs: number;
   retryBaseMs: number;
@@ -31,6 +33,7 @@ function toSubscriber(r: Record<string, unknown>): Subscriber {
     url: String(r.url),
     integration: (r.integration as string | null) ?? undefined,
     statuses: json(r.statuses) ?? undefined,
+    webhooks: json(r.webhooks) ?? undefined,
     batchSize: Number(r.batch_size),
     timeoutMs: Number(r.timeout_ms),
     retryBaseMs: Number(r.retry_base_ms),
@@ -40,7 +43,7 @@ function toSubscriber(r: Record<string, unknown>): Subscriber {
 }
 
 const SUBSCRIBER_COLUMNS =
-  "name, url, integration, statuses::text AS statuses, batch_size, timeout_ms, retry_base_ms, retry_cap_ms, source";
+  "name, url, integration, statuses::text AS statuses, webhooks::text AS webhooks, batch_size, timeout_ms, retry_base_ms, retry_cap_ms, source";
 
 /**
  * A config entry as a stored subscriber, with the plugin's retry defaults filled in.
@@ -58,6 +61,7 @@ export function subscriberFrom(
     url: c.url,
     integration: c.integration,
     statuses: c.statuses,
+    webhooks: c.webhooks,
     batchSize: c.batchSize,
     timeoutMs: c.timeout,
     retryBaseMs: c.retry?.base ?? defaults.base,
@@ -78,6 +82,7 @@ export async function saveSubscribers(sql: SqlDriver, list: Subscriber[]): Promi
     url: s.url,
     integration: s.integration ?? null,
     statuses: s.statuses ?? null,
+    webhooks: s.webhooks ?? null,
     batch_size: s.batchSize,
     timeout_ms: s.timeoutMs,
     retry_base_ms: s.retryBaseMs,
@@ -85,12 +90,12 @@ export async function saveSubscribers(sql: SqlDriver, list: Subscriber[]): Promi
     source: s.source,
   }));
   const out = await sql.query<{ name: string; created: boolean }>(
-    `INSERT INTO hookline_subscribers (name, url, integration, statuses, batch_size, timeout_ms, retry_base_ms, retry_cap_ms, source)
-     SELECT x.name, x.url, x.integration, x.statuses, x.batch_size, x.timeout_ms, x.retry_base_ms, x.retry_cap_ms, x.source
-       FROM jsonb_to_recordset($1::text::jsonb) AS x(name text, url text, integration text, statuses jsonb, batch_size int,
-            timeout_ms int, retry_base_ms bigint, retry_cap_ms bigint, source text)
+    `INSERT INTO hookline_subscribers (name, url, integration, statuses, webhooks, batch_size, timeout_ms, retry_base_ms, retry_cap_ms, source)
+     SELECT x.name, x.url, x.integration, x.statuses, x.webhooks, x.batch_size, x.timeout_ms, x.retry_base_ms, x.retry_cap_ms, x.source
+       FROM jsonb_to_recordset($1::text::jsonb) AS x(name text, url text, integration text, statuses jsonb, webhooks jsonb,
+            batch_size int, timeout_ms int, retry_base_ms bigint, retry_cap_ms bigint, source text)
      ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, integration = EXCLUDED.integration, statuses = EXCLUDED.statuses,
-       batch_size = EXCLUDED.batch_size, timeout_ms = EXCLUDED.timeout_ms, retry_base_ms = EXCLUDED.retry_base_ms,
+       webhooks = EXCLUDED.webhooks, batch_size = EXCLUDED.batch_size, timeout_ms = EXCLUDED.timeout_ms, retry_base_ms = EXCLUDED.retry_base_ms,
        retry_cap_ms = EXCLUDED.retry_cap_ms, source = EXCLUDED.source, updated_at = now()
      RETURNING name, (xmax = 0) AS created`,
     [JSON.stringify(rows)],
@@ -136,27 +141,32 @@ export async function deleteSubscriber(sql: SqlDriver, name: string): Promise<bo
 }
 
 /**
- * Queues activities for every subscriber that wants their status, in the order given, each at most
- * once per subscriber (by activity key). Returns how many queue entries were added.
+ * Queues activities, in the order given, each at most once per subscriber (by activity key): an
+ * activity with a `webhook` (a delivery outcome) for the subscribers that name that webhook in
+ * `webhooks`, one without for every subscriber; either only where the subscriber wants its status.
+ * Takes a transaction too (an observer's), so the entries commit with what caused them. Returns how
+ * many queue entries were added.
  *
- * @example await enqueue(sql, [{ key, activity }])
+ * @example await enqueue(sql, [{ key, activity }, { key: key2, activity: outcome, webhook: "crm-sync" }])
  */
 export async function enqueue(
-  sql: SqlDriver,
-  items: Array<{ key: string; activity: Activity }>,
+  sql: SqlExecutor,
+  items: Array<{ key: string; activity: Activity; webhook?: string }>,
 ): Promise<number> {
   if (items.length === 0) return 0;
   const rows = items.map((x, ord) => ({
     ord,
     dedupe_key: x.key,
     status: x.activity.activityStatus,
+    webhook: x.webhook ?? null,
     activity: x.activity,
   }));
   const out = await sql.query(
     `INSERT INTO hookline_callback_queue (subscriber, dedupe_key, activity)
      SELECT s.name, x.dedupe_key, x.activity
-       FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, dedupe_key text, status text, activity jsonb)
-       JOIN hookline_subscribers s ON s.statuses IS NULL OR s.statuses @> jsonb_build_array(x.status)
+       FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, dedupe_key text, status text, webhook text, activity jsonb)
+       JOIN hookline_subscribers s ON (s.statuses IS NULL OR s.statuses @> jsonb_build_array(x.status))
+        AND (x.webhook IS NULL OR s.webhooks @> jsonb_build_array(x.webhook))
       ORDER BY x.ord, s.name
      ON CONFLICT (subscriber, dedupe_key) DO NOTHING
      RETURNING seq`,
@@ -306,4 +316,51 @@ export async function queueState(sql: SqlDriver, name: string): Promise<Record<s
     deliveredBatches: Number(row?.delivered_batches ?? 0),
     head: row?.head ? json(row.head) : null,
   };
+}
+
+/**
+ * Deletes delivered batches older than `retentionMs` (by when they were delivered), with their queue
+ * entries and attempts, at most `chunk` rows per statement so that a big sweep never holds its locks
+ * long. Pending batches and queued activities are never touched. Returns what was deleted.
+ *
+ * @example await sweepDelivered(sql, 7 * 86_400_000) // { batches: 120, activities: 11840 }
+ */
+export async function sweepDelivered(
+  sql: SqlExecutor,
+  retentionMs: number,
+  chunk = 10_000,
+): Promise<{ batches: number; activities: number }> {
+  const [row] = await sql.query<{ cutoff: string }>(
+    "SELECT (now() - $1 * interval '1 millisecond')::text AS cutoff",
+    [retentionMs],
+  );
+  const cutoff = row!.cutoff;
+  const deleteAll = async (statement: string) => {
+    let total = 0;
+    for (;;) {
+      const [r] = await sql.query<{ n: unknown }>(statement, [cutoff, chunk]);
+      const n = Number(r?.n ?? 0);
+      total += n;
+      if (n < chunk) return total;
+    }
+  };
+  // Queue entries first: a batch is deleted only once nothing refers to it (a sweep cut short resumes).
+  const activities = await deleteAll(
+    `WITH d AS (
+       DELETE FROM hookline_callback_queue WHERE seq = ANY(ARRAY(
+         SELECT q.seq FROM hookline_callback_batches b JOIN hookline_callback_queue q ON q.batch_id = b.id
+          WHERE b.status = 'delivered' AND b.delivered_at < $1::timestamptz LIMIT $2))
+       RETURNING 1)
+     SELECT count(*) AS n FROM d`,
+  );
+  const batches = await deleteAll(
+    `WITH d AS (
+       DELETE FROM hookline_callback_batches WHERE id = ANY(ARRAY(
+         SELECT b.id FROM hookline_callback_batches b
+          WHERE b.status = 'delivered' AND b.delivered_at < $1::timestamptz
+            AND NOT EXISTS (SELECT 1 FROM hookline_callback_queue q WHERE q.batch_id = b.id) LIMIT $2))
+       RETURNING 1)
+     SELECT count(*) AS n FROM d`,
+  );
+  return { batches, activities };
 }

@@ -5,6 +5,7 @@ import type { HttpRoutes } from "../../core/contracts/extension.ts";
 import { HooklineError } from "../../core/errors.ts";
 import { activityKey, parseActivityInput } from "./activity.ts";
 import { SubscriberConfig, subscriberName } from "./config.ts";
+import { webhookProblem } from "./outcomes.ts";
 import {
   deleteSubscriber,
   enqueue,
@@ -48,6 +49,7 @@ const shown = (s: Subscriber) => ({
   url: s.url,
   integration: s.integration,
   statuses: s.statuses ?? "all",
+  webhooks: s.webhooks ?? [],
   batchSize: s.batchSize,
   timeout: s.timeoutMs,
   retry: { base: s.retryBaseMs, cap: s.retryCapMs },
@@ -122,7 +124,7 @@ export const callbackRoutes = (retryDefaults: { base: number; cap: number }): Ht
       const parsed = SubscriberConfig.safeParse(body);
       if (!parsed.success) return c.json({ error: "invalid subscriber", issues: issues(parsed.error) }, 400);
       const subscriber = subscriberFrom(name.data, parsed.data, "api", retryDefaults);
-      const problem = credentialProblem(app, subscriber);
+      const problem = credentialProblem(app, subscriber) ?? webhookProblem(app, subscriber);
       if (problem) return c.json({ error: problem }, 400);
       try {
         const fromFile = (app.config.sections.subscribers ?? {}) as Record<string, unknown>;

@@ -3,6 +3,7 @@ import type { Service } from "../../core/contracts/extension.ts";
 import { TransportError } from "../../core/contracts/transport.ts";
 import { HooklineError } from "../../core/errors.ts";
 import { retryDelay, type SubscribersSection } from "./config.ts";
+import { webhookProblem } from "./outcomes.ts";
 import {
   type ClaimedBatch,
   claimHead,
@@ -12,6 +13,7 @@ import {
   type Subscriber,
   saveSubscribers,
   subscriberFrom,
+  sweepDelivered,
 } from "./queue.ts";
 import { closeTransport, credentialProblem, sendToSubscriber } from "./send.ts";
 
@@ -22,7 +24,12 @@ export interface SenderOptions {
   retry: { base: number; cap: number };
   /** Subscribers drained at once. */
   concurrency: number;
+  /** Delivered batches older than this are deleted with their activities, ms (0 keeps them). */
+  retention: number;
 }
+
+/** How often delivered batches past the retention are swept. */
+const SWEEP_EVERY_MS = 3_600_000;
 
 const wakers = new WeakMap<Hookline, () => void>();
 
@@ -38,12 +45,13 @@ export const wakeSender = (app: Hookline) => wakers.get(app)?.();
  * loops: for each subscriber with work, claims the head batch (`claimHead`), POSTs it as a JSON array,
  * and on 200 goes on with the next; on any other answer or a fault the batch waits
  * `retryDelay(attempts)` and nothing behind it is sent before it. Any number of processes may run it
- * against one store.
+ * against one store. At start and then hourly it deletes delivered batches older than the retention.
  *
- * @example c.register(Tokens.Service, { useValue: callbackSender({ pollInterval: 1000, retry: { base: 60_000, cap: 3_600_000 }, concurrency: 8 }) })
+ * @example c.register(Tokens.Service, { useValue: callbackSender({ pollInterval: 1000, retry: { base: 60_000, cap: 3_600_000 }, concurrency: 8, retention: 7 * 86_400_000 }) })
  */
 export function callbackSender(options: SenderOptions): Service {
   let running: Promise<void> | undefined;
+  let sweeping: Promise<void> | undefined;
   let app: Hookline | undefined;
   return {
     name: "activity-callbacks",
@@ -51,13 +59,41 @@ export function callbackSender(options: SenderOptions): Service {
       app = a;
       await syncConfigSubscribers(a, options.retry);
       running = loop(a, options, signal);
+      if (options.retention > 0) sweeping = sweepLoop(a, options.retention, signal);
     },
     async stop() {
       await running;
+      await sweeping;
       if (app) await closeTransport(app);
     },
   };
 }
+
+/** Sweeps delivered batches past the retention now and every `SWEEP_EVERY_MS` until stopped. */
+async function sweepLoop(app: Hookline, retentionMs: number, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const gone = await sweepDelivered(app.store.sql, retentionMs);
+      if (gone.batches > 0) app.logger.log("info", "activity callbacks: delivered batches swept", gone);
+    } catch (e) {
+      app.logger.log("warn", "activity callbacks: sweep failed", { error: (e as Error).message });
+    }
+    await sleep(SWEEP_EVERY_MS, signal);
+  }
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    // An hour's wait alone keeps no process alive.
+    (timer as { unref?: () => void }).unref?.();
+    signal.addEventListener("abort", done, { once: true });
+  });
 
 const synced = new WeakMap<Hookline, Promise<void>>();
 const retryDefaults = new WeakMap<Hookline, { base: number; cap: number }>();
@@ -94,6 +130,9 @@ export function syncConfigSubscribers(app: Hookline, retry: { base: number; cap:
         const problem = credentialProblem(app, s);
         if (problem)
           throw new HooklineError("HOOKLINE_SUBSCRIBER_INTEGRATION", `subscribers.${s.name}: ${problem}`);
+        const webhooks = webhookProblem(app, s);
+        if (webhooks)
+          throw new HooklineError("HOOKLINE_SUBSCRIBER_WEBHOOK", `subscribers.${s.name}: ${webhooks}`);
       }
       await saveSubscribers(app.store.sql, list);
       await pruneConfigSubscribers(
