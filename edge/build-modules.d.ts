@@ -1,7 +1,9 @@
 // Modules that scripts/build-edge.ts generates at build time (esbuild plugin), typed for tsc.
 declare module "hookline:edge/config" {
-  const text: string;
-  export default text;
+  import type { EmbeddedConfig } from "./config.ts";
+
+  const config: EmbeddedConfig;
+  export default config;
 }
 declare module "hookline:edge/templates" {
   import type { TemplateFn } from "../plugins/eta/precompile.ts";

@@ -1,24 +1,24 @@
-import { Hono } from "hono";
 import type { ExecutionContext, HyperdriveBinding, WorkerEnv } from "../adapters/workerd/bindings.ts";
 import { stringBindings } from "../adapters/workerd/bindings.ts";
-import { type WorkerdOptions, workerdPlugins } from "../adapters/workerd/runtime.ts";
-import { createHookline, type Hookline } from "../core/app.ts";
+import { MtlsBindings } from "../adapters/workerd/mtls.ts";
+import type { WorkerdOptions } from "../adapters/workerd/runtime.ts";
 import type { SqlDriver } from "../core/contracts/store.ts";
 import { HooklineError, StoreUnavailableError } from "../core/errors.ts";
 import { jsonLogger } from "../core/logger.ts";
 import type { Plugin } from "../core/plugin.ts";
-import { Tokens } from "../core/tokens.ts";
 import { etaPrecompiled, type TemplateFn } from "../plugins/eta/precompile.ts";
-import { inbound } from "../plugins/inbound/index.ts";
-import { inboundRoutes } from "../plugins/inbound/routes.ts";
+import { ActivityStore } from "../plugins/inbound/activity-status.ts";
+import type { InboundSection } from "../plugins/inbound/config.ts";
+import { receiveAt } from "../plugins/inbound/receive.ts";
+import { EndpointRegistry } from "../plugins/inbound/registry.ts";
 import { postgresDriver } from "../plugins/postgres/index.ts";
+import { type InboundApp, inboundApp } from "./compose.ts";
+import type { EmbeddedConfig } from "./config.ts";
 import { RequestScopedSql } from "./scoped-sql.ts";
 
 export interface EdgeWorkerOptions extends WorkerdOptions {
-  /** hookline.yaml as text (the build embeds it). */
-  config: string;
-  /** Its file name, for messages. */
-  file?: string;
+  /** hookline.yaml as the build embeds it: checked, its `${NAME}` references left for the bindings. */
+  config: EmbeddedConfig;
   /** The config's Eta templates, precompiled by the build: workerd forbids code generation. */
   templates: Readonly<Record<string, TemplateFn>>;
   /** Renderers and authentication kinds the config names besides Eta (the build picks them). */
@@ -71,42 +71,31 @@ function databaseUrl(env: EdgeEnv): string {
 /**
  * The edge worker: hookline's inbound receivers (`/in/<path>`: activity-status and profile-update
  * endpoints with their authentication, IP allowlists and validation) as a workerd module, storing
- * through postgres.js over TCP (Hyperdrive in production). The app is built once per isolate, on its
- * first request (workerd allows no I/O at start-up), from the config and precompiled templates the
- * build embedded; delivery workers do not run here — `hookline serve` processes sharing the database
- * send what the receivers publish. Only `/in/*` and `/healthz` are served: the admin API stays on
- * the servers.
+ * through postgres.js over TCP (Hyperdrive in production). The app (`inboundApp`: no delivery
+ * workers, admin API or transport) is built once per isolate, on its first request (workerd allows
+ * no I/O at start-up), from the config and precompiled templates the build embedded; `hookline serve`
+ * processes sharing the database send what the receivers publish. Only `/in/*` and `/healthz` are
+ * served: the admin API stays on the servers.
  *
  * @example
- * import config from "./hookline.yaml.txt"; import templates from "./templates.mjs";
+ * import config from "hookline:edge/config"; import templates from "hookline:edge/templates";
  * export default edgeWorker({ config, templates, plugins: [velocity(), basic()] });
  */
 export function edgeWorker(options: EdgeWorkerOptions): WorkerModule {
   let sql: RequestScopedSql | undefined;
-  let ready: Promise<Hookline> | undefined;
+  let ready: Promise<InboundApp> | undefined;
 
-  const build = async (env: EdgeEnv, driver: SqlDriver): Promise<Hookline> => {
-    const { plugins: runtime, mtls } = workerdPlugins(env, options);
-    const store: Plugin = {
-      name: "edge-store",
-      register: (c) => c.register(Tokens.SqlDriver, { useValue: driver }),
-    };
+  const build = async (env: EdgeEnv, driver: SqlDriver): Promise<InboundApp> => {
     const level = (env.HOOKLINE_LOG_LEVEL ?? "info") as "info";
-    const app = await createHookline({
-      config: { text: options.config, file: options.file ?? "hookline.yaml" },
-      plugins: [
-        ...(options.plugins ?? []),
-        etaPrecompiled(options.templates),
-        // Receipts are swept by the servers; an isolate runs no timers of its own.
-        inbound({ receiptRetention: 0 }),
-        store,
-        ...runtime,
-      ],
+    const app = await inboundApp({
+      config: options.config,
       env: stringBindings(env),
+      driver,
+      plugins: [...(options.plugins ?? []), etaPrecompiled(options.templates)],
       logger: (redactor) => jsonLogger({ write: (line) => console.log(line), redactor, level }),
     });
-    // Capabilities are checked before the first request is served, never at the first delivery.
-    mtls.bind(app);
+    // Capabilities are checked before the first request is served.
+    new MtlsBindings(env, options.mtlsBindings).bind(app);
     return app;
   };
 
@@ -132,7 +121,7 @@ export function edgeWorker(options: EdgeWorkerOptions): WorkerModule {
             waitUntil(ready.catch(() => undefined));
           }
           const building = ready;
-          let app: Hookline;
+          let app: InboundApp;
           try {
             app = await awaitFromAnotherRequest(building);
           } catch (e) {
@@ -140,11 +129,10 @@ export function edgeWorker(options: EdgeWorkerOptions): WorkerModule {
             if (ready === building) ready = undefined;
             return startFailure(e);
           }
-          if (path === "/healthz") return app.http.fetch(request);
-          // Routes per request: each request's writes then run in its own I/O context (see perRequestRoutes).
-          const http = perRequestRoutes(app);
+          if (path === "/healthz") return health(app);
           const remoteAddress = request.headers.get("cf-connecting-ip") ?? undefined;
-          return http.fetch(request, { remoteAddress }, ctx as never);
+          const answer = await receivePerRequest(app, path.slice("/in/".length), request, remoteAddress);
+          return answer ?? notFound(path);
         },
         waitUntil,
       );
@@ -152,24 +140,37 @@ export function edgeWorker(options: EdgeWorkerOptions): WorkerModule {
   };
 }
 
+/** Up when the app is built and the store answers (as the servers' `/healthz`, without their workers). */
+async function health(app: InboundApp): Promise<Response> {
+  try {
+    await app.store.nextDueAt();
+    return json(200, { status: "ok" });
+  } catch {
+    return json(503, { status: "store unavailable" });
+  }
+}
+
+/**
+ * One request's receivers. Kept across requests, the activity store would gather concurrent requests
+ * into one commit run from whichever request came first; workerd cancels a request that waits on
+ * another's I/O ("code had hung"), and refuses I/O across requests. So each request gets its own,
+ * which costs a few compiled endpoint configs; a remote JWKS is fetched per request.
+ */
+function receivePerRequest(
+  app: InboundApp,
+  path: string,
+  request: Request,
+  remoteAddress: string | undefined,
+): Promise<Response | undefined> {
+  const registry = new EndpointRegistry(app, app.config.sections.inbound as InboundSection);
+  return receiveAt(app, registry, new ActivityStore(app), path, request, { remoteAddress });
+}
+
 const notFound = (path: string) =>
   json(404, {
     success: false,
     errors: [{ code: "HOOKLINE_NOT_FOUND", description: `no inbound endpoint at ${path}` }],
   });
-
-/**
- * The inbound routes, mounted afresh for one request. Mounted once, their activity store would
- * gather concurrent requests into one commit run from whichever request came first; workerd cancels
- * a request that waits on another's I/O ("code had hung"), and refuses I/O across requests. Fresh
- * routes cost a few compiled endpoint configs per request; a remote JWKS is fetched per request.
- */
-function perRequestRoutes(app: Hookline): Hono {
-  const http = new Hono();
-  inboundRoutes().mount(http, app);
-  http.notFound((c) => notFound(c.req.path));
-  return http;
-}
 
 /**
  * Awaits a promise another request's work settles, keeping this request's context busy meanwhile:

@@ -1,5 +1,5 @@
-// The edge worker's entry: `npm run build:edge` supplies the three build-time modules (the config as
-// text, its Eta templates precompiled, the plugins it names) and bundles this for workerd.
+// The edge worker's entry: `npm run build:edge` supplies the three build-time modules (the config,
+// checked and embedded as data; its Eta templates precompiled; the plugins it names) and bundles this.
 import config from "hookline:edge/config";
 import plugins from "hookline:edge/plugins";
 import templates from "hookline:edge/templates";

@@ -1,7 +1,8 @@
 /**
- * Builds the edge worker (edge/worker.ts) for workerd: embeds a hookline.yaml, precompiles its Eta
- * templates (workerd forbids code generation), imports only the renderers and authentication kinds
- * it names, bundles with esbuild and reports the size.
+ * Builds the edge worker (edge/worker.ts) for workerd: checks a hookline.yaml with the full loader and
+ * embeds its data (no YAML parser in the worker; `${NAME}` references are left for the Worker's
+ * bindings), precompiles its Eta templates (workerd forbids code generation), imports only the
+ * renderers and authentication kinds it names, bundles with esbuild and reports the size.
  *
  *   npm run build:edge -- --config examples/cloudflare-worker-inbound/hookline.yaml [--out edge/dist]
  *
@@ -11,13 +12,15 @@
  * bindings when it starts.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, type Plugin as EsbuildPlugin, type Metafile } from "esbuild";
 import { parseDocument } from "yaml";
 import { resolveWebhooks } from "../core/config/presets.ts";
 import { DEFAULT_ENGINE } from "../core/config/templates.ts";
+import type { Plugin } from "../core/plugin.ts";
+import { embedConfig } from "../edge/embed.ts";
 import { precompileEta } from "../plugins/eta/precompile.ts";
 import { etaTemplatesOf } from "./precompile-eta.ts";
 
@@ -49,6 +52,11 @@ export interface EdgeBuildOptions {
   minify?: boolean;
   /** The environment `${NAME}` in templates expands from (default: this process's). */
   env?: Record<string, string | undefined>;
+  /**
+   * Carry JWT verification (jose) even when no endpoint of the config verifies JWTs, for bearer
+   * endpoints with `jwks` defined through the admin API (default: only when the config has one).
+   */
+  jwt?: boolean;
 }
 
 export interface EdgeBuildResult {
@@ -60,6 +68,8 @@ export interface EdgeBuildResult {
   renderers: string[];
   authKinds: string[];
   templates: number;
+  /** Whether JWT verification (jose) is in the bundle. */
+  jwt: boolean;
 }
 
 /**
@@ -126,17 +136,29 @@ function buildModules(modules: Record<string, string>): EsbuildPlugin {
 }
 
 /**
- * Two substitutions that keep the bundle small without changing behaviour: zod's fifty locales
- * (~300 KB; only English is used) and reflect-metadata (tsyringe checks for it at import; hookline
- * registers no decorated classes, so nothing reads the metadata).
+ * Substitutions that keep the bundle small without changing behaviour: `zod` is classic zod's API
+ * over zod/mini (edge/zod-classic.ts: the same engine; classic zod cannot be tree-shaken, ~190 KB);
+ * zod's fifty locales are English only (~300 KB; only English is used); yaml is marked free of import
+ * side effects (it is), so that a loader module importing it for functions the worker never calls
+ * does not bring its ~30 KB along; and without `jwt`, jose (~18 KB) is edge/jose-absent.ts.
+ *
+ * @example await build({ entryPoints, bundle: true, plugins: [edgeSubstitutions({ jwt: false })] })
  */
-const trim: EsbuildPlugin = {
-  name: "hookline-edge-trim",
+export const edgeSubstitutions = (o: { jwt: boolean }): EsbuildPlugin => ({
+  name: "hookline-edge-substitutions",
   setup(b) {
-    b.onResolve({ filter: /^reflect-metadata$/ }, () => ({
-      path: "reflect-metadata",
-      namespace: "hookline-trim",
-    }));
+    if (!o.jwt) b.onResolve({ filter: /^jose$/ }, () => ({ path: join(root, "edge", "jose-absent.ts") }));
+    b.onResolve({ filter: /^zod$/ }, () => ({ path: join(root, "edge", "zod-classic.ts") }));
+    b.onResolve({ filter: /^yaml$/ }, async (args) => {
+      if (args.pluginData === "yaml") return undefined;
+      const found = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: "yaml",
+      });
+      return { ...found, sideEffects: false };
+    });
     b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
       args.importer.includes(`${"/"}zod${"/"}`)
         ? {
@@ -145,21 +167,23 @@ const trim: EsbuildPlugin = {
           }
         : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: "hookline-trim" }, (args) =>
-      args.path === "reflect-metadata"
-        ? {
-            contents:
-              "const none = () => undefined;\nfor (const k of ['getMetadata', 'getOwnMetadata', 'defineMetadata', 'hasMetadata']) Reflect[k] ??= none;",
-            loader: "js",
-          }
-        : {
-            contents: 'export { default as en } from "./en.js";',
-            loader: "js",
-            resolveDir: dirname(args.path),
-          },
-    );
+    b.onLoad({ filter: /.*/, namespace: "hookline-trim" }, (args) => ({
+      contents: 'export { default as en } from "./en.js";',
+      loader: "js",
+      resolveDir: dirname(args.path),
+    }));
   },
-};
+});
+
+/** Whether an inbound endpoint of the config verifies JWTs (a bearer endpoint with `jwks`). */
+function verifiesJwts(data: unknown): boolean {
+  const endpoints = (data as { inbound?: { endpoints?: Record<string, { auth?: unknown }> } } | null)?.inbound
+    ?.endpoints;
+  return Object.values(endpoints ?? {}).some((e) => {
+    const auth = e?.auth as { kind?: unknown; jwks?: unknown } | undefined;
+    return auth?.kind === "bearer" && auth.jwks !== undefined;
+  });
+}
 
 function packageSizes(metafile: Metafile): Array<{ name: string; bytes: number }> {
   const sizes = new Map<string, number>();
@@ -184,8 +208,13 @@ export async function buildEdge(options: EdgeBuildOptions): Promise<EdgeBuildRes
   const { renderers, authKinds } = pluginsOf(text);
   const templates = edgeTemplates(text, options.env ?? process.env);
   const chosen = [...renderers.map((r) => RENDERERS[r]!), ...authKinds.map((k) => AUTH_KINDS[k]!)];
+  // The config is checked here, with the plugins the worker will carry, and embedded as data.
+  const plugins: Plugin[] = [];
+  for (const p of chosen) plugins.push((await import(join(root, p.module)))[p.factory]());
+  const embedded = embedConfig(text, basename(options.config), plugins);
+  const jwt = options.jwt === true || verifiesJwts(embedded.data);
   const modules = {
-    "hookline:edge/config": `export default ${JSON.stringify(text)};`,
+    "hookline:edge/config": `export default ${JSON.stringify(embedded)};`,
     "hookline:edge/templates": precompileEta(templates),
     "hookline:edge/plugins": [
       ...chosen.map((p) => `import { ${p.factory} } from ${JSON.stringify(`./${p.module}`)};`),
@@ -208,7 +237,7 @@ export async function buildEdge(options: EdgeBuildOptions): Promise<EdgeBuildRes
     legalComments: "none",
     metafile: true,
     outfile: file,
-    plugins: [buildModules(modules), trim],
+    plugins: [buildModules(modules), edgeSubstitutions({ jwt })],
     logLevel: "warning",
   });
   const bundle = await readFile(file);
@@ -220,6 +249,7 @@ export async function buildEdge(options: EdgeBuildOptions): Promise<EdgeBuildRes
     renderers: ["eta (precompiled)", ...renderers],
     authKinds,
     templates: Object.keys(templates).length,
+    jwt,
   };
   await writeFile(join(out, "size.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(out, "meta.json"), JSON.stringify(result.metafile));
@@ -236,12 +266,20 @@ const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 async function main(argv: string[]): Promise<number> {
   const config =
     option(argv, "--config") ?? join(root, "examples", "cloudflare-worker-inbound", "hookline.yaml");
-  const r = await buildEdge({ config, out: option(argv, "--out"), minify: !argv.includes("--no-minify") });
+  const r = await buildEdge({
+    config,
+    out: option(argv, "--out"),
+    minify: !argv.includes("--no-minify"),
+    jwt: argv.includes("--jwt"),
+  });
   console.log(`edge bundle: ${r.file}`);
   console.log(`edge bundle minified: ${kb(r.bytes)} (${r.bytes} bytes; goal < 250 KB)`);
   console.log(`edge bundle gzipped: ${kb(r.gzipBytes)} (${r.gzipBytes} bytes)`);
   console.log(`edge templates precompiled: ${r.templates}`);
   console.log(`edge plugins: ${[...r.renderers, ...r.authKinds].join(", ")}`);
+  console.log(
+    `edge JWT verification: ${r.jwt ? "yes (jose)" : "no (no endpoint verifies JWTs; --jwt adds it)"}`,
+  );
   for (const p of r.packages.slice(0, 12)) console.log(`edge package ${p.name}: ${kb(p.bytes)}`);
   return 0;
 }

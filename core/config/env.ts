@@ -37,6 +37,51 @@ export function expandEnv(text: string, env: Record<string, string | undefined>)
   return { text: result, values, missing };
 }
 
+/**
+ * What a reference to a variable that is not set is reported as.
+ *
+ * @example unsetVariable("ESPUTNIK_KEY") // "environment variable ESPUTNIK_KEY is not set"
+ */
+export const unsetVariable = (name: string) => `environment variable ${name} is not set`;
+
+/** The outcome of expanding every string value of plain data (the config the edge build embedded). */
+export interface DataExpansion {
+  /** A copy of the data, references replaced. */
+  data: unknown;
+  /** Distinct non-empty values substituted, for redaction. */
+  values: string[];
+  /** Variables referenced but not set: the value keeps its `${NAME}`. */
+  missing: { name: string; path: KeyPath }[];
+  /** Paths (dotted) of the strings whose value came wholly or partly from the environment. */
+  fromEnv: Set<string>;
+}
+
+/**
+ * Expands `${NAME}` in every string value (not keys) of JSON-like data, as `expandDocumentEnv` does
+ * in a YAML document: the edge worker's config, embedded at build time, read with the Worker's
+ * bindings when it starts.
+ *
+ * @example
+ * expandDataEnv({ auth: { keys: ["${KEY}"] } }, { KEY: "k-123" }).data // { auth: { keys: ["k-123"] } }
+ */
+export function expandDataEnv(data: unknown, env: Record<string, string | undefined>): DataExpansion {
+  const values = new Set<string>();
+  const missing: DataExpansion["missing"] = [];
+  const fromEnv = new Set<string>();
+  const walk = (value: unknown, path: KeyPath): unknown => {
+    if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, i]));
+    if (typeof value === "object" && value !== null)
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, [...path, k])]));
+    if (typeof value !== "string") return value;
+    const expansion = expandEnv(value, env);
+    for (const m of expansion.missing) missing.push({ name: m.name, path });
+    if (expansion.values.length > 0) fromEnv.add(path.join("."));
+    for (const v of expansion.values) if (v !== "") values.add(v);
+    return expansion.text;
+  };
+  return { data: walk(data, []), values: [...values], missing, fromEnv };
+}
+
 /** A missing variable found in the document, with the scalar that referenced it. */
 export interface MissingVariable {
   name: string;

@@ -1,9 +1,9 @@
-import type { Hookline } from "../../core/app.ts";
 import type { EventInput } from "../../core/model/event.ts";
 import { type Activity, activityEvent, activityKey, parseActivities } from "./activity.ts";
 import { parseJson } from "./body.ts";
 import type { ActivityStatusEndpoint } from "./config.ts";
 import { GroupCommit } from "./group-commit.ts";
+import type { InboundHost } from "./receive.ts";
 import { answer, refusal, storeUnavailable, zodIssues } from "./respond.ts";
 
 /** How activity writes are grouped into transactions (see `GroupCommit`). */
@@ -44,7 +44,7 @@ export class ActivityStore {
   private readonly commit: GroupCommit<Pending, Written>;
 
   constructor(
-    private readonly app: Hookline,
+    private readonly app: InboundHost,
     tuning: GroupCommitTuning = {},
   ) {
     this.commit = new GroupCommit((batch) => this.writeBatch(batch), {

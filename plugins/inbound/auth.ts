@@ -1,4 +1,4 @@
-import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { timingSafeEqual } from "../../core/security/constant-time.ts";
 import type { InboundAuth } from "./config.ts";
 import { verifyHmac, verifyStandardWebhook } from "./signatures.ts";
@@ -31,14 +31,26 @@ function oneOf(given: string, accepted: readonly string[]): boolean {
   return hit;
 }
 
+export interface AuthenticatorOptions {
+  /** The clock (ms since the epoch) for token expiry and signature timestamps; default `Date.now`. */
+  now?: () => number;
+  /**
+   * Fetches a remote JWKS: the app's `outboundFetch` (its SSRF guard and timeouts), so that a JWKS URL
+   * cannot reach what outbound webhooks may not. Default: the global fetch.
+   */
+  fetch?: (request: Request) => Promise<Response>;
+}
+
 /**
  * Builds the authenticator for an endpoint's `auth` settings.
  *
  * @example
  * const auth = authenticator({ kind: "apiKey", header: "x-api-key", query: "apiKey", allowQuery: false, keys: ["k1"] });
  * await auth.headers!(request, new URL(request.url)) // { ok: true } or { ok: false, code, message }
+ * authenticator(endpoint.auth, { fetch: app.outboundFetch }) // a remote JWKS fetched over the app's transport
  */
-export function authenticator(auth: InboundAuth, now: () => number = Date.now): Authenticator {
+export function authenticator(auth: InboundAuth, options: AuthenticatorOptions = {}): Authenticator {
+  const now = options.now ?? Date.now;
   switch (auth.kind) {
     case "none":
       return {};
@@ -90,9 +102,13 @@ export function authenticator(auth: InboundAuth, now: () => number = Date.now): 
         },
       };
     case "bearer": {
+      const viaApp = options.fetch;
       const keys: JWTVerifyGetKey | undefined = auth.jwks
         ? "url" in auth.jwks
-          ? createRemoteJWKSet(new URL(auth.jwks.url))
+          ? createRemoteJWKSet(
+              new URL(auth.jwks.url),
+              viaApp ? { [customFetch]: (url, init) => viaApp(new Request(url, init)) } : {},
+            )
           : createLocalJWKSet({ keys: auth.jwks.keys as never })
         : undefined;
       return {

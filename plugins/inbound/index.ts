@@ -1,5 +1,3 @@
-import type { Hookline } from "../../core/app.ts";
-import type { Service } from "../../core/contracts/extension.ts";
 import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import type { GroupCommitTuning } from "./activity-status.ts";
@@ -7,6 +5,7 @@ import { InboundSection } from "./config.ts";
 import { inboundMigrations } from "./migrations.ts";
 import { profileChangeTrigger } from "./profile-trigger.ts";
 import { responseMapping } from "./response-mapping.ts";
+import { inboundJanitor } from "./retention.ts";
 import { inboundRoutes } from "./routes.ts";
 
 export { Activity, ActivityStatus, activityEvent, activityKey } from "./activity.ts";
@@ -18,43 +17,24 @@ export { profileChangeTrigger } from "./profile-trigger.ts";
 export { buildTimeline } from "./profile-update.ts";
 export { findProfileId, type Profile, readProfile, readTimeline } from "./profiles.ts";
 export { responseMapping } from "./response-mapping.ts";
+export { type InboundRetention, inboundJanitor, sweepInbound } from "./retention.ts";
 export { verifyHmac, verifyStandardWebhook } from "./signatures.ts";
 
 export interface InboundOptions {
   /** Receipts (the replay memory) older than this are deleted, in ms (default 7 days; 0 keeps them). */
   receiptRetention?: number;
+  /** Stored activities older than this are deleted, in ms (default 30 days; 0 keeps them). */
+  activityRetention?: number;
   /** How activity-status writes are grouped into transactions. */
   groupCommit?: GroupCommitTuning;
-}
-
-/** Deletes old receipts once an hour; a replay older than the retention is treated as new. */
-function receiptJanitor(retentionMs: number): Service {
-  let timer: ReturnType<typeof setInterval> | undefined;
-  return {
-    name: "inbound-receipts",
-    start(app: Hookline) {
-      if (retentionMs <= 0) return;
-      const sweep = () =>
-        void app.store.sql
-          .query(
-            "DELETE FROM hookline_inbound_receipts WHERE received_at < now() - $1 * interval '1 millisecond'",
-            [retentionMs],
-          )
-          .catch((e) => app.logger.log("warn", "receipt sweep failed", { error: (e as Error).message }));
-      timer = setInterval(sweep, 3_600_000);
-      (timer as { unref?: () => void }).unref?.();
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-    },
-  };
 }
 
 /**
  * Inbound webhooks: the `inbound:` config section, receivers at `/in/<path>` for activity-status
  * callbacks (eSputnik) and profile updates (BlueConic's "requests sent to"), their admin API, the
  * profiles store with `GET /v1/profiles/:id`, the `profile-change` trigger kind, and response
- * mapping (a webhook's `response.mapping` writes its responses into profiles).
+ * mapping (a webhook's `response.mapping` writes its responses into profiles). A janitor deletes
+ * receipts and stored activities past their retention (at start, then hourly).
  *
  * @example
  * createHookline({ config, plugins: [...defaultPlugins(), inbound()] })
@@ -71,6 +51,11 @@ export const inbound = (options: InboundOptions = {}): Plugin => ({
     c.register(Tokens.TriggerKind, { useValue: profileChangeTrigger });
     c.register(Tokens.DeliveryObserver, { useValue: responseMapping });
     c.register(Tokens.HttpRoutes, { useValue: inboundRoutes(options.groupCommit) });
-    c.register(Tokens.Service, { useValue: receiptJanitor(options.receiptRetention ?? 7 * 86_400_000) });
+    c.register(Tokens.Service, {
+      useValue: inboundJanitor({
+        receipts: options.receiptRetention ?? 7 * 86_400_000,
+        activities: options.activityRetention ?? 30 * 86_400_000,
+      }),
+    });
   },
 });

@@ -1,4 +1,3 @@
-import type { Hookline } from "../../core/app.ts";
 import {
   applyMapping,
   formSource,
@@ -12,6 +11,7 @@ import type { Received } from "./activity-status.ts";
 import { parseJson, sha256Hex } from "./body.ts";
 import type { ProfileUpdateEndpoint } from "./config.ts";
 import { type ProfileDecision, storedReceipt, type TimelineEvent, updateProfile } from "./profiles.ts";
+import type { InboundHost } from "./receive.ts";
 import { answer, refusal, storeUnavailable } from "./respond.ts";
 
 const CURRENT_DATE = /^current date$/i;
@@ -100,7 +100,7 @@ function identifierOf(config: ProfileUpdateEndpoint, url: URL, source: MappingSo
  * @example return handleProfileUpdate(app, "crm", endpointConfig, received)
  */
 export async function handleProfileUpdate(
-  app: Hookline,
+  app: InboundHost,
   config: ProfileUpdateEndpoint,
   r: Received,
 ): Promise<Response> {

@@ -3,8 +3,41 @@ import { type ActivityStore, handleActivityStatus, type Received } from "./activ
 import { bodyFormat, readLimited, sha256Hex } from "./body.ts";
 import { allowed, clientAddress, socketAddress } from "./client-address.ts";
 import { handleProfileUpdate } from "./profile-update.ts";
-import type { CompiledEndpoint } from "./registry.ts";
-import { answer, refusal } from "./respond.ts";
+import type { CompiledEndpoint, EndpointRegistry } from "./registry.ts";
+import { answer, refusal, storeUnavailable } from "./respond.ts";
+
+/**
+ * What the receivers use of the app they serve in. A `Hookline` is one; the edge worker composes a
+ * lighter one (edge/compose.ts) without the delivery engine and the admin API.
+ */
+export type InboundHost = Pick<Hookline, "logger" | "redactor" | "publish"> & {
+  store: Pick<Hookline["store"], "sql" | "driverName">;
+  container: Pick<Hookline["container"], "isRegistered" | "resolve">;
+};
+
+/**
+ * Serves `/in/<path>`: the endpoint at `path` (config file or API) receives the request; undefined
+ * when there is none. A store that cannot say whether the path exists answers 500 (retry), not 404.
+ *
+ * @example http.all("/in/*", async (c, next) => (await receiveAt(app, registry, store, path, c.req.raw, c.env)) ?? next())
+ */
+export async function receiveAt(
+  app: InboundHost,
+  registry: EndpointRegistry,
+  store: ActivityStore,
+  path: string,
+  request: Request,
+  env: unknown,
+): Promise<Response | undefined> {
+  let endpoint: CompiledEndpoint | undefined;
+  try {
+    endpoint = await registry.find(path);
+  } catch (e) {
+    app.logger.log("error", "inbound endpoints unreadable", { error: (e as Error).message });
+    return storeUnavailable();
+  }
+  return endpoint && receive(app, store, endpoint, request, env);
+}
 
 /** A sender's own id for a request, when it sends one: unsigned ids count only for dedupe. */
 function senderIdOf(request: Request): string | undefined {
@@ -21,7 +54,7 @@ function senderIdOf(request: Request): string | undefined {
  * @example http.post("/in/*", (c) => receive(app, store, endpoint, c.req.raw, c.env))
  */
 export async function receive(
-  app: Hookline,
+  app: InboundHost,
   store: ActivityStore,
   endpoint: CompiledEndpoint,
   request: Request,
@@ -98,7 +131,7 @@ export async function receive(
 }
 
 function unauthorized(
-  app: Hookline,
+  app: InboundHost,
   endpoint: CompiledEndpoint,
   v: { code: string; message: string; challenge?: string },
 ): Response {

@@ -1,10 +1,12 @@
 import type { Hookline } from "../../core/app.ts";
+import { TransportError } from "../../core/contracts/transport.ts";
 import { HooklineError } from "../../core/errors.ts";
 import { SecretBox } from "../../core/security/secret-box.ts";
 import { Tokens } from "../../core/tokens.ts";
-import { type Authenticator, authenticator } from "./auth.ts";
+import { type Authenticator, type AuthenticatorOptions, authenticator } from "./auth.ts";
 import { parseRanges, type Range } from "./client-address.ts";
 import { authSecrets, type InboundEndpoint, type InboundSection } from "./config.ts";
+import type { InboundHost } from "./receive.ts";
 
 /** An endpoint ready to serve: its config, authenticator and parsed address ranges. */
 export interface CompiledEndpoint {
@@ -20,7 +22,7 @@ export interface CompiledEndpoint {
 }
 
 /**
- * Compiles one endpoint's config.
+ * Compiles one endpoint's config; `auth` gives the authenticator its clock and JWKS fetch.
  *
  * @example compileEndpoint("esputnik", InboundEndpoint.parse({ kind: "activity-status", auth: { kind: "none" } }), "config")
  */
@@ -28,6 +30,7 @@ export function compileEndpoint(
   name: string,
   config: InboundEndpoint,
   source: "config" | "api",
+  auth: AuthenticatorOptions = {},
 ): CompiledEndpoint {
   return {
     name,
@@ -35,7 +38,7 @@ export function compileEndpoint(
     source,
     config,
     text: JSON.stringify(config),
-    auth: authenticator(config.auth),
+    auth: authenticator(config.auth, auth),
     allowlist: config.ipAllowlist ? parseRanges(config.ipAllowlist) : undefined,
     trustedProxies: parseRanges(config.trustedProxies ?? []),
   };
@@ -62,14 +65,25 @@ export class EndpointRegistry {
   private box: Promise<SecretBox | undefined> | undefined;
 
   constructor(
-    private readonly app: Hookline,
+    private readonly app: InboundHost & Partial<Pick<Hookline, "outboundFetch">>,
     section: InboundSection,
   ) {
     for (const [name, config] of Object.entries(section?.endpoints ?? {})) {
-      const e = compileEndpoint(name, config, "config");
+      const e = this.compile(name, config, "config");
       this.fromConfig.set(e.path, e);
       app.redactor.add(secretsOf(config));
     }
+  }
+
+  /**
+   * Compiles an endpoint; its remote JWKS, if any, is fetched over the app's transport (a host without
+   * `outboundFetch` fetches with the runtime's own).
+   */
+  private compile(name: string, config: InboundEndpoint, source: "config" | "api"): CompiledEndpoint {
+    const { outboundFetch } = this.app;
+    return compileEndpoint(name, config, source, {
+      fetch: outboundFetch && jwksFetch(outboundFetch, this.app.logger, name),
+    });
   }
 
   /** The endpoint served at `/in/<path>`, if any; throws when the store cannot be read to find out. */
@@ -117,7 +131,7 @@ export class EndpointRegistry {
     const path = config.path ?? name;
     const other = all.find((e) => e.path === path && e.name !== name);
     if (other) return { conflict: `path /in/${path} is served by endpoint "${other.name}"` };
-    compileEndpoint(name, config, "api");
+    this.compile(name, config, "api");
     this.app.redactor.add(secretsOf(config));
     let stored: Record<string, unknown> = config;
     let sealed: string | null = null;
@@ -185,7 +199,7 @@ export class EndpointRegistry {
                 config.auth = JSON.parse(await box.open(row.sealed, `inbound:${row.name}`));
               }
               this.app.redactor.add(secretsOf(config));
-              e = { ...compileEndpoint(row.name, config, "api"), text };
+              e = { ...this.compile(row.name, config, "api"), text };
             } catch (err) {
               this.app.logger.log("error", "inbound endpoint in the store does not compile", {
                 endpoint: row.name,
@@ -204,6 +218,38 @@ export class EndpointRegistry {
     })();
     return this.loading;
   }
+}
+
+/**
+ * A fetch for an endpoint's remote JWKS over the app's transport (SSRF guard, timeouts). A fetch that
+ * got no answer is logged with its cause; the sender's 401 says only that the keys could not be
+ * fetched (the cause may name internal addresses).
+ */
+function jwksFetch(
+  outboundFetch: (request: Request) => Promise<Response>,
+  logger: InboundHost["logger"],
+  endpoint: string,
+): (request: Request) => Promise<Response> {
+  return async (request) => {
+    try {
+      return await outboundFetch(request);
+    } catch (e) {
+      const fault = e instanceof TransportError ? e.faultClass : request.signal.aborted ? "timeout" : "error";
+      logger.log("warn", "inbound: the endpoint's JWKS could not be fetched", {
+        endpoint,
+        url: request.url,
+        fault,
+        error: (e as Error).message,
+      });
+      // jose's own timeout (its signal) stays jose's error: it reports it as a JWKS timeout.
+      if (request.signal.aborted) throw e;
+      throw new HooklineError(
+        "HOOKLINE_INBOUND_JWKS",
+        `the signing keys (JWKS) could not be fetched (${fault}); the receiver's log says why`,
+        { cause: e },
+      );
+    }
+  };
 }
 
 /**

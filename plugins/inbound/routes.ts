@@ -5,9 +5,9 @@ import { HooklineError } from "../../core/errors.ts";
 import { ActivityStore, type GroupCommitTuning } from "./activity-status.ts";
 import { endpointName, InboundEndpoint, type InboundSection } from "./config.ts";
 import { findProfileId, readProfile, readTimeline } from "./profiles.ts";
-import { receive } from "./receive.ts";
+import { receiveAt } from "./receive.ts";
 import { EndpointRegistry, maskedConfig } from "./registry.ts";
-import { answer, storeUnavailable, zodIssues } from "./respond.ts";
+import { answer, zodIssues } from "./respond.ts";
 
 const down = (app: Hookline, e: unknown) => {
   app.logger.log("error", "store unavailable", { error: (e as Error).message });
@@ -36,15 +36,8 @@ export const inboundRoutes = (tuning: GroupCommitTuning = {}): HttpRoutes => ({
     const store = new ActivityStore(app, tuning);
 
     http.all("/in/*", async (c, next) => {
-      let endpoint: Awaited<ReturnType<typeof registry.find>>;
-      try {
-        endpoint = await registry.find(c.req.path.slice("/in/".length));
-      } catch (e) {
-        app.logger.log("error", "inbound endpoints unreadable", { error: (e as Error).message });
-        return storeUnavailable();
-      }
-      if (!endpoint) return next();
-      return receive(app, store, endpoint, c.req.raw, c.env);
+      const path = c.req.path.slice("/in/".length);
+      return (await receiveAt(app, registry, store, path, c.req.raw, c.env)) ?? next();
     });
 
     http.get("/v1/inbound", async () => {

@@ -119,6 +119,12 @@ describe("edge worker in workerd", () => {
     figures.push(`edge warm GET: ${(performance.now() - t1).toFixed(1)} ms`);
   });
 
+  it("answers /healthz once the app is built and the store answers", async () => {
+    const r = await fetch(`${edge.url}/healthz`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: "ok" });
+  });
+
   describe("inbound cases over HTTP", () => {
     const driver: InboundDriver = {
       send: (r) =>
@@ -237,6 +243,27 @@ describe("edge worker in workerd, failing at start-up", () => {
       expect(r.status).toBe(500);
       expect(await r.json()).toMatchObject({ errors: [{ code: "HOOKLINE_RUNTIME_CAPABILITY" }] });
       expect(edge.output.join("\n")).toContain("workerd: no store: bind Hyperdrive as HYPERDRIVE");
+    } finally {
+      await edge.stop();
+    }
+  });
+
+  it("refuses to start when a binding breaks its field's rule, naming the place in the config, not the value", async () => {
+    const edge = await startEdgeWorker({
+      bundle: join(dir, "down", "worker.js"),
+      vars: {
+        ...INBOUND_ENV,
+        SIGNING_SECRET: "not-a-signing-secret",
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${await unusedPort()}/none`,
+      },
+    });
+    try {
+      const r = await fetch(`${edge.url}/in/esputnik`);
+      expect(r.status).toBe(500);
+      expect(await r.json()).toMatchObject({ errors: [{ code: "HOOKLINE_CONFIG" }] });
+      const log = edge.output.join("\n");
+      expect(log).toMatch(/hookline\.yaml:\d+:\d+ inbound\.endpoints\.signed\.auth\.secrets\.0: /);
+      expect(log).not.toContain("not-a-signing-secret");
     } finally {
       await edge.stop();
     }

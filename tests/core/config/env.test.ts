@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are `${NAME}` references, the subject under test
 import { describe, expect, it } from "bun:test";
 import { parseDocument } from "yaml";
-import { expandDocumentEnv, expandEnv } from "../../../core/config/env.ts";
+import { expandDataEnv, expandDocumentEnv, expandEnv } from "../../../core/config/env.ts";
 import { loadConfig } from "../../../core/config/load.ts";
 import { loadError, registry, yaml } from "./fakes.ts";
 
@@ -110,5 +110,24 @@ describe("loadConfig: environment references", () => {
       "hookline.yaml:4:13 webhooks.w.method: expected one of GET, POST, PUT, PATCH, DELETE; got a value from the environment",
     );
     expect(error.message).not.toContain("hunter2");
+  });
+});
+
+describe("expandDataEnv (the edge's embedded config)", () => {
+  it("expands string values at any depth as the document expansion does, keys and other types untouched", () => {
+    const data = { "${KEY}": { list: ["a ${KEY}", 3, true, null], escaped: "$${KEY}" } };
+    const r = expandDataEnv(data, { KEY: "k-123" });
+    expect(r.data).toEqual({ "${KEY}": { list: ["a k-123", 3, true, null], escaped: "${KEY}" } });
+    expect(r.values).toEqual(["k-123"]);
+    expect([...r.fromEnv]).toEqual(["${KEY}.list.0"]);
+    expect(data["${KEY}"].list[0]).toBe("a ${KEY}");
+  });
+
+  it("reports each variable that is not set with the path of its string, which keeps the reference", () => {
+    const r = expandDataEnv({ auth: { keys: ["${MISSING}", "${SET}"] } }, { SET: "" });
+    expect(r.missing).toEqual([{ name: "MISSING", path: ["auth", "keys", 0] }]);
+    expect(r.data).toEqual({ auth: { keys: ["${MISSING}", ""] } });
+    // An empty value is substituted (the schema decides whether it may be empty) but never redacted.
+    expect(r.values).toEqual([]);
   });
 });

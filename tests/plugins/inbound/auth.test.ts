@@ -18,6 +18,7 @@ const HMAC_SECRET = "hmac-secret-9a7c";
 const BEARER = "static-bearer-7d21e0";
 
 const config = (jwks: string, inlineJwk: string) => `
+engine: { allowNetworks: ["127.0.0.1/32"] } # the JWKS is fetched over the app's transport
 inbound:
   endpoints:
     signed:
@@ -225,6 +226,50 @@ for (const kind of storeKinds) {
       }
       expect(idp.requests.length).toBeGreaterThanOrEqual(1);
       expect(await stored()).toBe(0);
+    });
+
+    it("fetches a remote JWKS over the app's transport: an address the SSRF guard refuses is never asked", async () => {
+      const guarded = await testApp(
+        `
+inbound:
+  endpoints:
+    jwt-remote:
+      kind: activity-status
+      auth: { kind: bearer, jwks: { url: "${idp.url}/guarded/jwks.json" }, issuer: https://idp.test, audience: hookline }
+`,
+        driver,
+        { plugins: [inbound()] },
+      );
+      try {
+        const token = await new SignJWT({ sub: "esputnik" })
+          .setProtectedHeader({ alg: "ES256", kid: "k1" })
+          .setIssuer("https://idp.test")
+          .setAudience("hookline")
+          .setExpirationTime("5m")
+          .sign(privateKey);
+        const r = await guarded.fetch(
+          new Request("http://h/in/jwt-remote", {
+            method: "POST",
+            body: ESPUTNIK_EXAMPLE,
+            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          }),
+        );
+        expect(r.status).toBe(401);
+        const error = ((await r.json()) as { errors: Array<{ code: string; description: string }> })
+          .errors[0]!;
+        expect(error.code).toBe("HOOKLINE_INBOUND_JWT");
+        // The sender learns that the keys could not be fetched; the log says why (it may name addresses).
+        expect(error.description).toContain("HOOKLINE_INBOUND_JWKS");
+        expect(error.description).toContain("blocked_address");
+        expect(error.description).not.toContain("127.0.0.1");
+        const logged = guarded.logs.find((l) => l.includes("JWKS could not be fetched"));
+        expect(logged).toContain("jwt-remote");
+        expect(logged).toContain("loopback");
+        expect(idp.requests.some((q) => q.url.startsWith("/guarded"))).toBe(false);
+        expect(await stored()).toBe(0);
+      } finally {
+        await guarded.stop(0);
+      }
     });
 
     describe("IP allowlist", () => {
