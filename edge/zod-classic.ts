@@ -6,7 +6,7 @@
  * here, each written as classic zod writes it (`.min(n, msg)` on a string is `.check(minLength(n, msg))`).
  *
  * A method missing here fails the edge worker at start-up ("….x is not a function"); the workerd
- * leg and tests/edge/zod-classic.test.ts load every schema the edge carries through this module.
+ * leg and tests/edge/config.test.ts load every schema the edge carries through this module.
  */
 import * as m from "zod/mini";
 import en from "zod/v4/locales/en.js";
