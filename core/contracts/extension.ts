@@ -44,6 +44,11 @@ export interface ObserverContext {
   webhook(name: string): WebhookConfig | undefined;
   /** Writes the deliveries these events make (their triggers' webhooks) in this transaction. */
   publish(tx: SqlExecutor, events: EventInput[]): Promise<void>;
+  /**
+   * Runs `fn` once the transaction has committed (not if it rolls back, nor if this observer's
+   * savepoint was undone): e.g. waking a sender whose work just became visible.
+   */
+  afterCommit(fn: () => void): void;
   logger: Logger;
 }
 

@@ -96,7 +96,7 @@ const DELIVERY_COLUMNS = `id, webhook, idempotency_key, run_id, event_id, event_
  */
 export class SqlStore implements Store {
   private observers: readonly DeliveryObserver[] = [];
-  private observerContext?: ObserverContext;
+  private observerContext?: Omit<ObserverContext, "afterCommit">;
 
   constructor(
     private readonly db: SqlDriver,
@@ -104,7 +104,7 @@ export class SqlStore implements Store {
   ) {}
 
   /** Observers that see every recorded outcome inside the transaction recording it (see `DeliveryObserver`). */
-  observe(observers: readonly DeliveryObserver[], context: ObserverContext): void {
+  observe(observers: readonly DeliveryObserver[], context: Omit<ObserverContext, "afterCommit">): void {
     this.observers = observers;
     this.observerContext = context;
   }
@@ -325,6 +325,7 @@ export class SqlStore implements Store {
       .map((r) => ({ webhook: r.webhook, run_id: r.runId, reason: (r.next as { reason: string }).reason }));
     // Deliveries ended unsent with their run are read back only when someone will look at them.
     const wantEnded = Boolean(options.ended) || this.observers.length > 0;
+    const committed: Array<() => void> = [];
     await this.run("record attempts", () =>
       this.db.transaction(async (tx) => {
         const ended: EndedDelivery[] = [];
@@ -389,9 +390,18 @@ export class SqlStore implements Store {
           const branch = options.ended(ended);
           if (branch.length > 0) await this.insert(tx, branch);
         }
-        if (this.observers.length > 0) await this.notify(tx, results, applied, ended);
+        if (this.observers.length > 0) await this.notify(tx, results, applied, ended, committed);
       }),
     );
+    for (const fn of committed) {
+      try {
+        fn();
+      } catch (e) {
+        this.observerContext?.logger.log("error", "an observer's after-commit step failed", {
+          error: (e as Error).message,
+        });
+      }
+    }
     return aborted;
   }
 
@@ -405,6 +415,7 @@ export class SqlStore implements Store {
     results: DeliveryResult[],
     applied: Array<{ id: string; status: string }>,
     ended: EndedDelivery[],
+    committed: Array<() => void>,
   ): Promise<void> {
     const status = new Map(applied.map((a) => [a.id, a.status as DeliveryOutcome["status"]]));
     const seen: DeliveryOutcome[] = [];
@@ -426,14 +437,16 @@ export class SqlStore implements Store {
       seen.push({ delivery, status: s, reason });
     }
     if (seen.length === 0) return;
-    const context = this.observerContext!;
     for (const observer of this.observers) {
+      const pending: Array<() => void> = [];
+      const context: ObserverContext = { ...this.observerContext!, afterCommit: (fn) => pending.push(fn) };
       const wanted = observer.accepts ? seen.filter((o) => observer.accepts!(o, context)) : seen;
       if (wanted.length === 0) continue;
       await tx.query("SAVEPOINT hookline_observer");
       try {
         await observer.observe(tx, wanted, context);
         await tx.query("RELEASE SAVEPOINT hookline_observer");
+        committed.push(...pending);
       } catch (e) {
         await tx.query("ROLLBACK TO SAVEPOINT hookline_observer");
         context.logger.log("error", "a delivery observer failed; its writes for these outcomes are undone", {

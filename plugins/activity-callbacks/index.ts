@@ -2,13 +2,13 @@ import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { SubscribersSection } from "./config.ts";
 import { callbackMigrations } from "./migrations.ts";
-import { outcomeActivities } from "./outcomes.ts";
+import { type OutcomeLink, outcomeActivities } from "./outcomes.ts";
 import { callbackRoutes } from "./routes.ts";
 import { callbackSender } from "./sender.ts";
 
 export { Activity, ActivityStatus, activityKey, parseActivityInput } from "./activity.ts";
 export { retryDelay, SubscriberConfig, SubscribersSection } from "./config.ts";
-export { outcomeActivities, outcomeActivity } from "./outcomes.ts";
+export { type OutcomeLink, outcomeActivities, outcomeActivity } from "./outcomes.ts";
 export { sweepDelivered } from "./queue.ts";
 export { enqueueActivities } from "./routes.ts";
 export { checkSubscriberUrl } from "./send.ts";
@@ -46,13 +46,15 @@ export const activityCallbacks = (options: ActivityCallbacksOptions = {}): Plugi
       c.register(Tokens.ConfigSection, { useValue: { key: "subscribers", schema: SubscribersSection } });
       c.register(Tokens.Migrations, { useValue: callbackMigrations });
       c.register(Tokens.HttpRoutes, { useValue: callbackRoutes(retry) });
-      c.register(Tokens.DeliveryObserver, { useValue: outcomeActivities });
+      const link: OutcomeLink = {};
+      c.register(Tokens.DeliveryObserver, { useValue: outcomeActivities(link) });
       c.register(Tokens.Service, {
         useValue: callbackSender({
           pollInterval: options.pollInterval ?? 1000,
           retry,
           concurrency: options.concurrency ?? 8,
           retention: options.retention ?? 7 * 86_400_000,
+          link,
         }),
       });
     },

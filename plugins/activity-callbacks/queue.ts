@@ -364,3 +364,16 @@ export async function sweepDelivered(
   );
   return { batches, activities };
 }
+
+/**
+ * The webhooks any subscriber names in `webhooks` (whose delivery outcomes it receives).
+ *
+ * @example (await watchedWebhooks(sql)).has("crm-sync")
+ */
+export async function watchedWebhooks(sql: SqlExecutor): Promise<Set<string>> {
+  const rows = await sql.query<{ webhook: string }>(
+    `SELECT DISTINCT w.value AS webhook
+       FROM hookline_subscribers s, jsonb_array_elements_text(coalesce(s.webhooks, '[]'::jsonb)) AS w(value)`,
+  );
+  return new Set(rows.map((r) => r.webhook));
+}

@@ -3,7 +3,7 @@ import type { Service } from "../../core/contracts/extension.ts";
 import { TransportError } from "../../core/contracts/transport.ts";
 import { HooklineError } from "../../core/errors.ts";
 import { retryDelay, type SubscribersSection } from "./config.ts";
-import { webhookProblem } from "./outcomes.ts";
+import { type OutcomeLink, webhookProblem } from "./outcomes.ts";
 import {
   type ClaimedBatch,
   claimHead,
@@ -14,6 +14,7 @@ import {
   saveSubscribers,
   subscriberFrom,
   sweepDelivered,
+  watchedWebhooks,
 } from "./queue.ts";
 import { closeTransport, credentialProblem, sendToSubscriber } from "./send.ts";
 
@@ -26,6 +27,8 @@ export interface SenderOptions {
   concurrency: number;
   /** Delivered batches older than this are deleted with their activities, ms (0 keeps them). */
   retention: number;
+  /** Shared with the outcome observer: the webhooks subscribers name, and the wake-up. */
+  link?: OutcomeLink;
 }
 
 /** How often delivered batches past the retention are swept. */
@@ -150,8 +153,10 @@ async function loop(app: Hookline, o: SenderOptions, signal: AbortSignal): Promi
   const owner = `callbacks-${crypto.randomUUID()}`;
   let wake: (() => void) | undefined;
   wakers.set(app, () => wake?.());
+  if (o.link) o.link.wake = () => wake?.();
   while (!signal.aborted) {
     try {
+      if (o.link) o.link.watched = await watchedWebhooks(app.store.sql);
       const due = await dueSubscribers(app.store.sql);
       for (let i = 0; i < due.length && !signal.aborted; i += o.concurrency) {
         await Promise.all(due.slice(i, i + o.concurrency).map((s) => drain(app, s, owner, signal)));

@@ -255,3 +255,39 @@ subscribers:
     });
   });
 }
+
+describe("outcome activities wake the sender", () => {
+  it("delivers an outcome's activity at once, though the sender polls only every minute", async () => {
+    const driver = await storeKinds[0]!.open();
+    const sink = await startSink(() => ({ status: 200 }));
+    const app = await testApp(
+      `
+engine: { pollInterval: 20ms, allowNetworks: ["127.0.0.1/32"] }
+webhooks:
+  crm-sync: { url: "${sink.url}/crm", body: "{}" }
+triggers:
+  - { kind: event, events: [signup], webhooks: [crm-sync] }
+subscribers:
+  outcomes: { url: "${sink.url}/hooks/outcomes", webhooks: [crm-sync] }
+`,
+      driver,
+      { plugins: [activityCallbacks({ pollInterval: 60_000 })] },
+    );
+    try {
+      await app.start();
+      // Let the sender finish its first round and go to sleep for its minute.
+      await new Promise((r) => setTimeout(r, 300));
+      await app.publish({ type: "signup", customer: { id: 5, email: "eve@example.com" } });
+      const got = await eventually(
+        () => receivedAt(sink, "/hooks/outcomes")[0],
+        10_000,
+        "the DELIVERED activity",
+      );
+      expect(got).toMatchObject({ activityStatus: "DELIVERED", contactId: 5, messageTag: "crm-sync" });
+    } finally {
+      await app.stop(1_000);
+      await sink.close();
+      await driver.dispose();
+    }
+  });
+});
