@@ -10,6 +10,7 @@ import type {
   EndedDelivery,
   EndedRun,
   NewDelivery,
+  OutcomeDelivery,
   PolicyLimits,
   SqlDriver,
   SqlExecutor,
@@ -23,16 +24,23 @@ type Row = Record<string, any>;
 const iso = (v: unknown): string | undefined =>
   v == null ? undefined : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
 
-function toDelivery(r: Row): Delivery {
+/** What a delivery is for (its event and customer), from a row. */
+function toOutcomeDelivery(r: Row): OutcomeDelivery {
   return {
     id: r.id,
     webhook: r.webhook,
-    idempotencyKey: r.idempotency_key,
     runId: r.run_id,
     eventId: r.event_id,
     eventType: r.event_type,
     customerId: r.customer_id ?? undefined,
     context: typeof r.context === "string" ? JSON.parse(r.context) : r.context,
+  };
+}
+
+function toDelivery(r: Row): Delivery {
+  return {
+    ...toOutcomeDelivery(r),
+    idempotencyKey: r.idempotency_key,
     maxAttempts: r.max_attempts,
     status: r.status,
     attempts: r.attempts,
@@ -69,17 +77,7 @@ const ENDED_COLUMNS =
   "d.id::text AS id, d.webhook, d.run_id, d.event_id, d.event_type, d.customer_id, d.context, d.status, d.reason";
 
 function toEnded(r: Row): EndedDelivery {
-  return {
-    id: r.id,
-    webhook: r.webhook,
-    runId: r.run_id,
-    eventId: r.event_id,
-    eventType: r.event_type,
-    customerId: r.customer_id ?? undefined,
-    context: typeof r.context === "string" ? JSON.parse(r.context) : r.context,
-    status: r.status,
-    reason: r.reason,
-  };
+  return { ...toOutcomeDelivery(r), status: r.status, reason: r.reason };
 }
 
 const DELIVERY_COLUMNS = `id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, status,
