@@ -2,6 +2,7 @@ import type { Hookline } from "../../core/app.ts";
 import type { Service } from "../../core/contracts/extension.ts";
 import { TransportError } from "../../core/contracts/transport.ts";
 import { HooklineError } from "../../core/errors.ts";
+import { idleSleep } from "../../core/util/sleep.ts";
 import { retryDelay, type SubscribersSection } from "./config.ts";
 import { type OutcomeLink, webhookProblem } from "./outcomes.ts";
 import {
@@ -81,22 +82,9 @@ async function sweepLoop(app: Hookline, retentionMs: number, signal: AbortSignal
     } catch (e) {
       app.logger.log("warn", "activity callbacks: sweep failed", { error: (e as Error).message });
     }
-    await sleep(SWEEP_EVERY_MS, signal);
+    await idleSleep(SWEEP_EVERY_MS, signal);
   }
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    // An hour's wait alone keeps no process alive.
-    (timer as { unref?: () => void }).unref?.();
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 const synced = new WeakMap<Hookline, Promise<void>>();
 const retryDefaults = new WeakMap<Hookline, { base: number; cap: number }>();

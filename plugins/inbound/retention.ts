@@ -1,6 +1,7 @@
 import type { Hookline } from "../../core/app.ts";
 import type { Service } from "../../core/contracts/extension.ts";
 import type { SqlExecutor } from "../../core/contracts/store.ts";
+import { idleSleep } from "../../core/util/sleep.ts";
 
 /** How long rows are kept, in ms; 0 keeps them for ever. */
 export interface InboundRetention {
@@ -80,7 +81,7 @@ export function inboundJanitor(retention: InboundRetention): Service {
           } catch (e) {
             app.logger.log("warn", "inbound: sweep failed", { error: (e as Error).message });
           }
-          await sleep(SWEEP_EVERY_MS, signal);
+          await idleSleep(SWEEP_EVERY_MS, signal);
         }
       })();
     },
@@ -89,16 +90,3 @@ export function inboundJanitor(retention: InboundRetention): Service {
     },
   };
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    // An hour's wait alone keeps no process alive.
-    (timer as { unref?: () => void }).unref?.();
-    signal.addEventListener("abort", done, { once: true });
-  });
