@@ -122,7 +122,7 @@ export async function startEdgeWorker(o: StartEdgeOptions): Promise<EdgeWorkerPr
   await writeFile(config, workerdConfig({ ...o, port }));
   const output: string[] = [];
   const started = performance.now();
-  const child: ChildProcess = spawn(join(root, "node_modules", ".bin", "workerd"), ["serve", config], {
+  const child: ChildProcess = spawn(join(root, "tests", "runtimes", "node_modules", ".bin", "workerd"), ["serve", config], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   for (const stream of [child.stdout, child.stderr])

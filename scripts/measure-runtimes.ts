@@ -21,6 +21,8 @@ import { freePort, startEdgeWorker } from "./edge-local.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
+// Bun and Deno live in the test runtimes' package (tests/runtimes; `npm test` installs it).
+const runtimeBin = (name: string) => join(root, "tests", "runtimes", "node_modules", ".bin", name);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
@@ -49,8 +51,8 @@ async function freshDatabase(server: string): Promise<{ url: string; drop(): Pro
 
 const commands: Record<string, string[]> = {
   node: [process.env.NODE ?? "node", join(root, "bin", "hookline.js")],
-  bun: [bin("bun"), join(root, "adapters", "bun", "cli.ts")],
-  deno: [bin("deno"), "run", "-A", join(root, "adapters", "deno", "cli.ts")],
+  bun: [runtimeBin("bun"), join(root, "adapters", "bun", "cli.ts")],
+  deno: [runtimeBin("deno"), "run", "-A", join(root, "adapters", "deno", "cli.ts")],
 };
 
 /** Milliseconds from spawning `hookline serve` until /healthz answers 200; the process is then stopped. */

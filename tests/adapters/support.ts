@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { build } from "esbuild";
 
 const root = join(import.meta.dir, "..", "..");
-const bin = (name: string) => join(root, "node_modules", ".bin", name);
+// The runtimes live in their own package (tests/runtimes; `npm test` installs it).
+const bin = (name: string) => join(root, "tests", "runtimes", "node_modules", ".bin", name);
 
 export type CliRuntime = "node" | "bun" | "deno";
 

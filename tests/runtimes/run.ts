@@ -19,7 +19,8 @@ import { startMtlsServer } from "../conformance/support/mtls-server.ts";
 import { bundleForNode } from "./node-bundle.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const bin = (name: string) => join(root, "node_modules", ".bin", name);
+// The runtimes live in their own package (tests/runtimes; `npm test` installs it).
+const bin = (name: string) => join(root, "tests", "runtimes", "node_modules", ".bin", name);
 
 export interface LegResult {
   runtime: string;

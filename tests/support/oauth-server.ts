@@ -36,15 +36,24 @@ export interface TokenRequestSeen {
 export interface TokenServerOptions {
   /** The one registered client. */
   clientId: string;
-  clientSecret: string;
+  /**
+   * Its secret; undefined registers a public client, which authenticates with `client_id` in the
+   * form body and nothing else (RFC 6749 §2.1, §3.2.1).
+   */
+  clientSecret?: string;
   /** `expires_in` of issued tokens in seconds (undefined: left out of the answer). Default 3600. */
   expiresIn?: number;
   /** Delay before answering, to make concurrent requests overlap. */
   delayMs?: number;
   /** Replaces the answer to request `index` (0-based) when it returns a reply. */
   override?: (seen: TokenRequestSeen, index: number) => SinkReply | undefined;
-  /** A careless server that echoes the presented secret in its error description. */
+  /** A careless server that echoes the presented secret (and refresh token) in its error description. */
   echoSecretInErrors?: boolean;
+  /**
+   * refresh_token grant: answer every refresh with a new refresh token and invalidate the one used
+   * (rotation, RFC 9700 §4.14.2). Without it the refresh token stays valid and none is sent back.
+   */
+  rotateRefreshTokens?: boolean;
   /** Answers requests to other paths than the token endpoint (an API on the same origin). */
   api?: SinkHandler;
 }
@@ -59,6 +68,14 @@ export interface TokenServer {
   apiRequests: SinkRequest[];
   /** Tokens issued, in order. */
   issued: string[];
+  /** Refresh tokens issued (by `issueRefreshToken` or by rotation), in order. */
+  refreshTokens: string[];
+  /** Issues a refresh token the way a provider's console does, for an operator to paste into config. */
+  issueRefreshToken(): string;
+  /** True for a refresh token this server issued that is still valid (not rotated away nor revoked). */
+  isValidRefreshToken(token: string | undefined): boolean;
+  /** Revokes every refresh token issued so far (the operator revoked the grant). */
+  revokeRefreshTokens(): void;
   /** True for a token this server issued that has not expired or been revoked. */
   isValid(token: string | undefined): boolean;
   revokeAll(): void;
@@ -66,10 +83,12 @@ export interface TokenServer {
 }
 
 /**
- * A client_credentials token endpoint (RFC 6749 §4.4) that checks client authentication strictly:
- * client_secret_basic must be base64 of the Appendix B form-encoded id ":" secret, byte for byte;
- * client_secret_post and query credentials must decode to the registered values; exactly one method
- * may be used (§2.3). Refusals follow §5.2 (`invalid_client` with WWW-Authenticate after Basic).
+ * A token endpoint for the client_credentials (RFC 6749 §4.4) and refresh_token (§6) grants that
+ * checks client authentication strictly: client_secret_basic must be base64 of the Appendix B
+ * form-encoded id ":" secret, byte for byte; client_secret_post and query credentials must decode to
+ * the registered values; exactly one method may be used (§2.3), none for a public client. Refusals
+ * follow §5.2 (`invalid_client` with WWW-Authenticate after Basic; `invalid_grant` for a refresh
+ * token that is unknown, rotated away or revoked). Refresh tokens rotate when asked to.
  *
  * @example
  * const auth = await startTokenServer({ clientId: "id:1", clientSecret: "s +%€" });
@@ -80,6 +99,14 @@ export async function startTokenServer(o: TokenServerOptions): Promise<TokenServ
   const apiRequests: SinkRequest[] = [];
   const issued: string[] = [];
   const expiry = new Map<string, number>();
+  const refreshTokens: string[] = [];
+  const validRefresh = new Set<string>();
+  const issueRefreshToken = () => {
+    const token = `rt-${refreshTokens.length + 1}-${crypto.randomUUID()}`;
+    refreshTokens.push(token);
+    validRefresh.add(token);
+    return token;
+  };
   const expiresIn = "expiresIn" in o ? o.expiresIn : 3600;
 
   const sink: Sink = await startSink(async (raw, n) => {
@@ -123,12 +150,18 @@ export async function startTokenServer(o: TokenServerOptions): Promise<TokenServ
       seen.clientSecret = seen.query.get("client_secret") ?? undefined;
     }
     seen.clientAuth = methods[0] ?? "none";
-    if (methods.length !== 1) seen.problems.push(`expected one client authentication, got ${methods.length}`);
+    const expectedMethods = o.clientSecret === undefined ? 0 : 1;
+    if (methods.length === 0) seen.clientId = seen.form.get("client_id") ?? undefined;
+    if (methods.length !== expectedMethods)
+      seen.problems.push(
+        `expected ${expectedMethods === 1 ? "one client authentication" : "none (a public client)"}, got ${methods.length}`,
+      );
     if (raw.method !== "POST") seen.problems.push(`expected POST, got ${raw.method}`);
     if (!/^application\/x-www-form-urlencoded/.test(raw.headers["content-type"] ?? ""))
       seen.problems.push("expected a form body");
-    if (seen.form.get("grant_type") !== "client_credentials")
-      seen.problems.push("expected client_credentials");
+    const grant = seen.form.get("grant_type");
+    if (grant !== "client_credentials" && grant !== "refresh_token")
+      seen.problems.push("expected client_credentials or refresh_token");
     const wrongClient = seen.clientId !== o.clientId || seen.clientSecret !== o.clientSecret;
     if (wrongClient || seen.problems.length > 0) {
       if (wrongClient) seen.problems.push("unknown client or wrong secret");
@@ -145,6 +178,26 @@ export async function startTokenServer(o: TokenServerOptions): Promise<TokenServ
         }),
       };
     }
+    let refreshToken: string | undefined;
+    if (grant === "refresh_token") {
+      const presented = seen.form.get("refresh_token") ?? "";
+      if (!validRefresh.has(presented)) {
+        seen.problems.push("invalid_grant");
+        const echo = o.echoSecretInErrors ? ` (presented refresh token "${presented}")` : "";
+        return {
+          status: 400,
+          headers: { "content-type": "application/json", "cache-control": "no-store" },
+          body: JSON.stringify({
+            error: "invalid_grant",
+            error_description: `the refresh token is invalid, expired or revoked${echo}`,
+          }),
+        };
+      }
+      if (o.rotateRefreshTokens) {
+        validRefresh.delete(presented);
+        refreshToken = issueRefreshToken();
+      }
+    }
     const token = `at-${issued.length + 1}-${crypto.randomUUID()}`;
     issued.push(token);
     expiry.set(token, expiresIn === undefined ? Number.POSITIVE_INFINITY : Date.now() + expiresIn * 1000);
@@ -154,6 +207,7 @@ export async function startTokenServer(o: TokenServerOptions): Promise<TokenServ
         access_token: token,
         token_type: "Bearer",
         ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
+        ...(refreshToken ? { refresh_token: refreshToken } : {}),
         ...(seen.form.get("scope") ? { scope: seen.form.get("scope") } : {}),
       }),
     };
@@ -165,6 +219,10 @@ export async function startTokenServer(o: TokenServerOptions): Promise<TokenServ
     requests,
     apiRequests,
     issued,
+    refreshTokens,
+    issueRefreshToken,
+    isValidRefreshToken: (token) => token !== undefined && validRefresh.has(token),
+    revokeRefreshTokens: () => validRefresh.clear(),
     isValid: (token) => token !== undefined && (expiry.get(token) ?? 0) > Date.now(),
     revokeAll: () => expiry.clear(),
     close: () => sink.close(),

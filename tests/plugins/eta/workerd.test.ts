@@ -74,7 +74,7 @@ const w :Workerd.Worker = (
 );
 `,
     );
-    workerd = spawn(join(root, "node_modules/.bin/workerd"), ["serve", join(dir, "config.capnp")], {
+    workerd = spawn(join(root, "tests/runtimes/node_modules/.bin/workerd"), ["serve", join(dir, "config.capnp")], {
       stdio: "ignore",
     });
     url = `http://127.0.0.1:${port}/`;
