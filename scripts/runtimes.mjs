@@ -22,7 +22,10 @@ export const runtimeBin = (name) => join(runtimesBin, name);
 /** Installs tests/runtimes (npm ci) unless what is installed matches its lock. */
 export function ensureRuntimes() {
   const lock = readFileSync(join(runtimesDir, "package-lock.json"));
-  const digest = createHash("sha256").update(lock).update(readFileSync(join(runtimesDir, "package.json"))).digest("hex");
+  const digest = createHash("sha256")
+    .update(lock)
+    .update(readFileSync(join(runtimesDir, "package.json")))
+    .digest("hex");
   const stamp = join(runtimesDir, "node_modules", ".hookline-installed");
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return;
   console.log("== installing the test runtimes (tests/runtimes: bun, deno, workerd)");

@@ -52,7 +52,10 @@ parts.push({
 
 if (!suiteOnly) {
   console.log("== conformance on every runtime (tests/runtimes/run.ts)");
-  const legs = await run(runtimeBin("bun"), ["tests/runtimes/run.ts", ...(runtimes ? ["--only", runtimes] : [])]);
+  const legs = await run(runtimeBin("bun"), [
+    "tests/runtimes/run.ts",
+    ...(runtimes ? ["--only", runtimes] : []),
+  ]);
   let passed = 0;
   let failed = 0;
   for (const m of legs.output.matchAll(/^(bun|node|deno|workerd): (\d+) passed, (\d+) failed/gm)) {
