@@ -1,7 +1,12 @@
 import * as oauth from "oauth4webapi";
 import { HooklineError } from "../../core/errors.ts";
 import { OAuthError, OAuthReauthorizeError } from "./errors.ts";
-import { type GrantedToken, requestToken, type TokenEndpointOptions } from "./token-endpoint.ts";
+import {
+  type GrantedToken,
+  refreshTokenForms,
+  requestToken,
+  type TokenEndpointOptions,
+} from "./token-endpoint.ts";
 
 // The protocol half of authorization_code with PKCE (RFC 6749 §4.1, RFC 7636) and refresh_token
 // (§6). Persisting refresh tokens is the caller's: these functions keep no state.
@@ -127,8 +132,10 @@ export async function exchangeCode(o: ExchangeCodeOptions): Promise<TokenSet> {
  */
 export async function refresh(o: RefreshOptions): Promise<TokenSet> {
   try {
+    // A server may echo the refresh token it refuses: keep it out of the message.
+    const withRedaction = { ...o, redact: [...(o.redact ?? []), ...refreshTokenForms(o.refreshToken)] };
     const granted = await requestToken(
-      o,
+      withRedaction,
       (s) =>
         oauth.refreshTokenGrantRequest(s.as, s.client, s.auth, o.refreshToken, {
           ...s.options,

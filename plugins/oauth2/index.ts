@@ -8,8 +8,9 @@ import { AuthorizationCodeGrant } from "./authorization-code-grant.ts";
 import { OAuth2Options } from "./options.ts";
 import { BaseUrlRule } from "./origins.ts";
 import { carriedToken, placeToken } from "./placement.ts";
+import { RefreshTokenGrant } from "./refresh-token-grant.ts";
 import { refreshAt } from "./token-cache.ts";
-import { clientCredentialsToken, clientSecretForms } from "./token-endpoint.ts";
+import { clientCredentialsToken, clientSecretForms, refreshTokenForms } from "./token-endpoint.ts";
 
 export {
   type AuthorizationRequest,
@@ -24,6 +25,7 @@ export {
 export { AuthorizationCodeGrant, STATE_KEYS } from "./authorization-code-grant.ts";
 export { OAuthError, OAuthReauthorizeError } from "./errors.ts";
 export { OAuth2Options } from "./options.ts";
+export { fingerprint, RefreshTokenGrant, ROTATED_REFRESH_TOKEN_KEY } from "./refresh-token-grant.ts";
 export { type ClientAuthentication, clientCredentialsToken, type GrantedToken } from "./token-endpoint.ts";
 
 /** A token without `expires_in` is used for this long (or until the API answers 401). */
@@ -40,28 +42,32 @@ export interface OAuth2Integration extends AuthIntegration {
 
 /**
  * Makes one `oauth2` integration: an access token per integration (client_credentials, or refreshed
- * from the stored refresh token), shared by all its requests and replaced before it expires; the
- * base-URL rule checked now (endpoint prefix) and on every request (webhook URL).
+ * from a refresh token: the authorized one or the pasted one, each rotation kept sealed), shared by
+ * all its requests and replaced before it expires; the base-URL rule checked now (endpoint prefix)
+ * and on every request (webhook URL).
  */
 function createOAuth2(o: OAuth2Options, context: AuthContext): OAuth2Integration {
   const rule = new BaseUrlRule(context.name, o.tokenEndpoint, o.allowedDomains);
   rule.assertAllowed(context.endpointPrefix, "endpoint prefix");
   const grant = o.grantType === "authorization_code" ? new AuthorizationCodeGrant(o, context) : undefined;
+  const pasted = o.grantType === "refresh_token" ? new RefreshTokenGrant(o, context) : undefined;
 
   const tokens = new SingleFlightCache<string>(async () => {
     const fresh = grant
       ? await grant.token()
-      : await clientCredentialsToken({
-          tokenEndpoint: o.tokenEndpoint,
-          clientId: o.clientId,
-          clientSecret: o.clientSecret,
-          clientAuthentication: o.clientAuthentication,
-          extraFields: o.extraFields,
-          fetch: context.fetch,
-        }).then((g) => ({
-          accessToken: g.accessToken,
-          lifetimeMs: g.expiresIn === undefined ? undefined : g.expiresIn * 1000,
-        }));
+      : pasted
+        ? await pasted.token()
+        : await clientCredentialsToken({
+            tokenEndpoint: o.tokenEndpoint,
+            clientId: o.clientId,
+            clientSecret: o.clientSecret,
+            clientAuthentication: o.clientAuthentication,
+            extraFields: o.extraFields,
+            fetch: context.fetch,
+          }).then((g) => ({
+            accessToken: g.accessToken,
+            lifetimeMs: g.expiresIn === undefined ? undefined : g.expiresIn * 1000,
+          }));
     context.logger.log("debug", "oauth2 token obtained", {
       integration: context.name,
       lifetimeMs: fresh.lifetimeMs,
@@ -75,7 +81,7 @@ function createOAuth2(o: OAuth2Options, context: AuthContext): OAuth2Integration
     if (grant) return grant;
     throw new HooklineError(
       "HOOKLINE_OAUTH_GRANT",
-      `integration "${context.name}" uses grantType client_credentials; authorizing applies to authorization_code`,
+      `integration "${context.name}" uses grantType ${o.grantType}; authorizing applies to authorization_code`,
     );
   };
 
@@ -84,7 +90,10 @@ function createOAuth2(o: OAuth2Options, context: AuthContext): OAuth2Integration
     authorizationUrl: () => needsGrant().authorizationUrl(),
     completeAuthorization: (url) => needsGrant().completeAuthorization(url),
     credentialHeaders: o.tokenPlacement === "header" ? ["authorization"] : [],
-    secrets: () => clientSecretForms(o.clientId, o.clientSecret),
+    secrets: () => [
+      ...(o.clientSecret === undefined ? [] : clientSecretForms(o.clientId, o.clientSecret)),
+      ...(o.refreshToken === undefined ? [] : refreshTokenForms(o.refreshToken)),
+    ],
     async authorize(request, { signal }) {
       rule.assertAllowed(request.url, "webhook");
       const token = await tokens.get(signal);
@@ -102,8 +111,9 @@ function createOAuth2(o: OAuth2Options, context: AuthContext): OAuth2Integration
 }
 
 /**
- * OAuth 2.0 as an authentication kind, through oauth4webapi: client_credentials (RFC 6749 §4.4), or
- * authorization_code with PKCE whose refresh token is kept in the integration's sealed state.
+ * OAuth 2.0 as an authentication kind, through oauth4webapi: client_credentials (RFC 6749 §4.4),
+ * authorization_code with PKCE whose refresh token is kept in the integration's sealed state, or
+ * refresh_token (§6) from a pasted refresh token whose rotations are kept there too.
  *
  * @example
  * integrations:
@@ -113,7 +123,7 @@ function createOAuth2(o: OAuth2Options, context: AuthContext): OAuth2Integration
 export const oauth2Provider: AuthProvider<OAuth2Options> = {
   kind: "oauth2",
   schema: OAuth2Options,
-  secretFields: ["clientSecret"],
+  secretFields: ["clientSecret", "refreshToken"],
   // Credentials must not follow a changed destination unless they are entered again.
   secretsRequiredOnChange: ["tokenEndpoint", "allowedDomains", "authorizationEndpoint", "redirectUri"],
   create: createOAuth2,

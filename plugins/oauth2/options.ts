@@ -26,10 +26,10 @@ export const ExtraField = z
 export const OAuth2Options = z
   .object({
     grantType: z
-      .enum(["client_credentials", "authorization_code"])
+      .enum(["client_credentials", "authorization_code", "refresh_token"])
       .default("client_credentials")
       .describe(
-        "client_credentials, or authorization_code (a person authorizes once; refresh tokens kept sealed)",
+        "client_credentials; authorization_code (a person authorizes once; refresh tokens kept sealed); or refresh_token (an operator pastes a refresh token; rotations kept sealed)",
       ),
     authorizationEndpoint: httpUrl
       .optional()
@@ -42,7 +42,20 @@ export const OAuth2Options = z
       .describe("authorization_code: the scope asked for in the authorization request"),
     tokenEndpoint: httpUrl.describe("where tokens are requested, e.g. https://api.example.com/oauth2/token"),
     clientId: z.string().min(1),
-    clientSecret: z.string().min(1).describe("secret: redacted everywhere, never exported"),
+    clientSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "secret: redacted everywhere, never exported; leave it out for a public client (refresh_token)",
+      ),
+    refreshToken: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "refresh_token: the refresh token to start from; secret. Rotations are stored sealed and used instead until this value changes",
+      ),
     clientAuthentication: z
       .enum(["header", "body", "query"])
       .default("header")
@@ -67,9 +80,21 @@ export const OAuth2Options = z
   })
   .strict()
   .superRefine((o, ctx) => {
-    if (o.grantType !== "authorization_code") return;
-    for (const key of ["authorizationEndpoint", "redirectUri"] as const)
-      if (!o[key])
-        ctx.addIssue({ code: "custom", path: [key], message: `required with grantType authorization_code` });
+    const required = (key: keyof typeof o) => {
+      if (o[key] === undefined)
+        ctx.addIssue({ code: "custom", path: [key], message: `required with grantType ${o.grantType}` });
+    };
+    // A public client (no secret) can hold a refresh token; client_credentials is a confidential
+    // client's grant by definition, and hookline's authorization_code integrations are confidential.
+    if (o.grantType !== "refresh_token") required("clientSecret");
+    if (o.grantType === "authorization_code")
+      for (const key of ["authorizationEndpoint", "redirectUri"] as const) required(key);
+    if (o.grantType === "refresh_token") required("refreshToken");
+    else if (o.refreshToken !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["refreshToken"],
+        message: "only grantType refresh_token takes a refreshToken",
+      });
   });
 export type OAuth2Options = z.output<typeof OAuth2Options>;

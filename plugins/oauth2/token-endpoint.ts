@@ -18,6 +18,8 @@ export interface TokenEndpointOptions {
   clientAuthentication?: ClientAuthentication;
   /** Extra request fields (scope, audience…), each in the form body or the query. */
   extraFields?: readonly { name: string; value: string; in: "body" | "query" }[];
+  /** Further values to keep out of every message, in the forms they travel in (a refresh token). */
+  redact?: readonly string[];
   /** Sends the request: the app's transport (SSRF guard, timeouts) in an integration. */
   fetch: (request: Request) => Promise<Response>;
   signal?: AbortSignal;
@@ -70,6 +72,17 @@ export function clientSecretForms(clientId: string, clientSecret: string): strin
 }
 
 /**
+ * A refresh token in every form it may travel or be echoed in: raw, and form-urlencoded as
+ * URLSearchParams and encodeURIComponent write it.
+ *
+ * @example redactor.add(refreshTokenForms(stored))
+ */
+export function refreshTokenForms(refreshToken: string): string[] {
+  const form = new URLSearchParams({ s: refreshToken }).toString().slice(2);
+  return [...new Set([refreshToken, form, formUrlEncode(refreshToken), encodeURIComponent(refreshToken)])];
+}
+
+/**
  * Builds oauth4webapi's authorization server, client and client authentication for one request.
  * Query placement is not an oauth4webapi method: the credentials go into the token endpoint URL and
  * the client authentication step adds nothing.
@@ -99,7 +112,10 @@ export function tokenEndpointSetup(o: TokenEndpointOptions): TokenEndpointSetup 
     client: { client_id: o.clientId },
     auth,
     body,
-    secrets: o.clientSecret === undefined ? [] : clientSecretForms(o.clientId, o.clientSecret),
+    secrets: [
+      ...(o.clientSecret === undefined ? [] : clientSecretForms(o.clientId, o.clientSecret)),
+      ...(o.redact ?? []),
+    ],
     options: {
       signal: o.signal,
       // Plain http is the operator's choice: the core admits http endpoint prefixes too.

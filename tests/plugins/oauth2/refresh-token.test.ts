@@ -30,8 +30,9 @@ for (const kind of storeKinds) {
     const deliveryIds: string[] = [];
     let configured = "";
 
+    // Three retries: a failure that is not retried shows as one attempt.
     const yaml = (refreshToken: string) => `
-engine: { pollInterval: 20ms, timeout: 2s, retry: { delays: [20ms], jitter: 0 }, allowNetworks: ["127.0.0.1/32"] }
+engine: { pollInterval: 20ms, timeout: 2s, retry: { delays: [20ms, 20ms, 20ms], jitter: 0 }, allowNetworks: ["127.0.0.1/32"] }
 integrations:
   rt:
     kind: oauth2
@@ -260,7 +261,8 @@ triggers:
 
     it("fails the delivery once, not retried, when the refresh token was revoked, saying to paste a new one", async () => {
       server.revokeRefreshTokens();
-      server.revokeAll();
+      // The cached access token is dropped, so that this delivery asks for a new one.
+      await app.integrations.get("rt")!.instance.onUnauthorized!({ method: "POST", url: "", headers: {} });
       const id = await publish("rt");
       const d = await settled(id);
       expect(d.status).toBe("failed");
