@@ -222,22 +222,21 @@ export class ManagedConfig {
     const options = { ...given };
     const omitted = secretFields.filter((f) => options[f] === undefined);
     if (existing && existing.spec.kind === base.data.kind && omitted.length > 0) {
+      // Only the secrets it holds: an optional one never given (a public client's secret) is not asked for.
+      const kept = Object.entries(await this.secretsOf(existing)).filter(
+        ([k, v]) => omitted.includes(k) && v !== undefined,
+      );
       const moved = ["endpointPrefix", ...(provider.secretsRequiredOnChange ?? [])].filter(
         (f) => JSON.stringify((body as Record<string, unknown>)[f]) !== JSON.stringify(existing.spec[f]),
       );
-      if (moved.length > 0 && existing.sealed) {
+      if (moved.length > 0 && kept.length > 0) {
         throw new ManagedError(
           400,
-          `changing ${moved.join(", ")} requires the secrets again: ${omitted.join(", ")}`,
-          omitted.map((f) => ({ path: f, message: "required again" })),
+          `changing ${moved.join(", ")} requires the secrets again: ${kept.map(([k]) => k).join(", ")}`,
+          kept.map(([k]) => ({ path: k, message: "required again" })),
         );
       }
-      Object.assign(
-        options,
-        Object.fromEntries(
-          Object.entries(await this.secretsOf(existing)).filter(([k]) => omitted.includes(k)),
-        ),
-      );
+      Object.assign(options, Object.fromEntries(kept));
     }
     const parsed = provider.schema.safeParse(options);
     if (!parsed.success) throw new ManagedError(400, "invalid integration options", issuesOf(parsed.error));

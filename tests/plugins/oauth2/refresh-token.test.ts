@@ -259,6 +259,45 @@ triggers:
       expect(presented().at(-1)).toBe(rotated);
     });
 
+    it("asks again, when a token endpoint changes through the admin API, only for the secrets the integration holds", async () => {
+      const cc = {
+        kind: "oauth2",
+        endpointPrefix: `${api.url}/cc`,
+        tokenEndpoint: server.tokenUrl,
+        clientId: "hookline",
+        clientSecret: CLIENT_SECRET,
+        allowedDomains: [api.url],
+      };
+      expect((await call("PUT", "/v1/integrations/cc", cc)).status).toBe(200);
+      const moved = { ...cc, tokenEndpoint: publicServer.tokenUrl };
+      const { clientSecret: _, ...movedWithoutSecret } = moved;
+      const refused = await call("PUT", "/v1/integrations/cc", movedWithoutSecret);
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toBe("changing tokenEndpoint requires the secrets again: clientSecret");
+      // A client_credentials integration holds no refresh token: its secret alone is enough.
+      expect((await call("PUT", "/v1/integrations/cc", moved)).status).toBe(200);
+
+      // A public client holds no client secret: its refresh token alone is enough.
+      const pub = {
+        kind: "oauth2",
+        grantType: "refresh_token",
+        endpointPrefix: `${api.url}/pub-api`,
+        tokenEndpoint: publicServer.tokenUrl,
+        clientId: "public-app",
+        refreshToken: publicServer.issueRefreshToken(),
+        allowedDomains: [api.url],
+      };
+      expect((await call("PUT", "/v1/integrations/pub-api", pub)).status).toBe(200);
+      const again = await call("PUT", "/v1/integrations/pub-api", {
+        ...pub,
+        tokenEndpoint: `${publicServer.tokenUrl}?tenant=2`,
+      });
+      expect(again.json.error).toBeUndefined();
+      expect(again.status).toBe(200);
+      for (const name of ["cc", "pub-api"])
+        expect((await call("DELETE", `/v1/integrations/${name}`)).status).toBe(204);
+    });
+
     it("fails the delivery once, not retried, when the refresh token was revoked, saying to paste a new one", async () => {
       server.revokeRefreshTokens();
       // The cached access token is dropped, so that this delivery asks for a new one.
