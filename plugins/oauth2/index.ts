@@ -25,7 +25,7 @@ export {
 export { AuthorizationCodeGrant, STATE_KEYS } from "./authorization-code-grant.ts";
 export { OAuthError, OAuthReauthorizeError } from "./errors.ts";
 export { OAuth2Options } from "./options.ts";
-export { fingerprint, RefreshTokenGrant, ROTATED_REFRESH_TOKEN_KEY } from "./refresh-token-grant.ts";
+export { RefreshTokenGrant, ROTATED_REFRESH_TOKEN_KEY } from "./refresh-token-grant.ts";
 export { type ClientAuthentication, clientCredentialsToken, type GrantedToken } from "./token-endpoint.ts";
 
 /** A token without `expires_in` is used for this long (or until the API answers 401). */
