@@ -1,28 +1,48 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Hookline } from "../app.ts";
 import type { HttpRoutes } from "../contracts/extension.ts";
-import { StoreUnavailableError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { EventInput, EventsBatch } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
 import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.ts";
 import { policyRoutes } from "./policies.ts";
-import { issues, readJson, reply, storeDown } from "./respond.ts";
+import {
+  errorAnswer,
+  jsonBodies,
+  MAX_BODY_BYTES,
+  noNulInUrl,
+  parseOr,
+  readJson,
+  reply,
+  requestIdInErrors,
+  withRequestId,
+} from "./respond.ts";
 import { webhookRoutes } from "./webhooks.ts";
 
+const datetime = z.iso.datetime({ offset: true, error: "an ISO 8601 date-time, e.g. 2024-05-01T10:00:00Z" });
 const DeliveryQuery = z
   .object({
     webhook: z.string().optional(),
     status: z.enum(["pending", "in_flight", "succeeded", "failed", "halted", "aborted"]).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).optional(),
-    before: z.string().uuid().optional(),
+    since: datetime.optional(),
+    until: datetime.optional(),
+    // Digits only: `Number()` would take " ", "0x10" and "1e3" too.
+    limit: z
+      .string()
+      .regex(/^\d{1,4}$/, "a whole number from 1 to 1000")
+      .transform(Number)
+      .pipe(z.number().min(1, "a whole number from 1 to 1000").max(1000, "a whole number from 1 to 1000"))
+      .optional(),
+    before: z.uuid("a delivery id (UUID) from a previous page's `next`").optional(),
   })
   .strict();
 
 /**
- * The HTTP app: events API, admin API (`/v1/*`, Bearer token) and health.
+ * The HTTP app: events API, admin API (`/v1/*`, Bearer token) and health. Every answer carries an
+ * `X-Request-Id`; every error answer is `{ error, code?, issues?, requestId }`, made in one place
+ * (`errorAnswer`) from what a handler throws.
  *
  * @example Bun.serve({ fetch: createHttpApp(app, { adminToken }).fetch })
  */
@@ -31,6 +51,8 @@ export function createHttpApp(
   options: { adminToken?: string; routes?: readonly HttpRoutes[] },
 ) {
   const http = new Hono();
+
+  http.use("*", withRequestId(app));
 
   http.get("/healthz", async (c) => {
     try {
@@ -41,79 +63,80 @@ export function createHttpApp(
     }
   });
 
+  http.use("/v1/*", requestIdInErrors);
+  http.use("/v1/*", noNulInUrl);
+  http.use("/oauth/*", noNulInUrl);
   http.use("/v1/*", async (c, next) => {
     if (!options.adminToken) return next();
     const auth = c.req.header("authorization") ?? "";
     const m = /^Bearer\s+(.+)$/i.exec(auth);
-    if (!m || !timingSafeEqual(m[1]!.trim(), options.adminToken)) {
-      return c.json({ error: "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN)" }, 401, {
-        "www-authenticate": "Bearer",
-      });
-    }
+    if (!m || !timingSafeEqual(m[1]!.trim(), options.adminToken))
+      throw new HttpError(
+        "HOOKLINE_HTTP_UNAUTHORIZED",
+        "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN)",
+        {
+          headers: { "www-authenticate": "Bearer" },
+        },
+      );
     return next();
   });
+  http.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new HttpError("HOOKLINE_HTTP_TOO_LARGE", `request body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  http.use("/v1/*", jsonBodies);
 
   http.post("/v1/events", async (c) => {
     const body = await readJson(c);
-    if (!body.ok) return body.response;
     // Check against the one shape the body claims, so issues name fields (a union would name none).
-    const batch = typeof body.value === "object" && body.value !== null && "events" in body.value;
-    const parsed = (batch ? EventsBatch : EventInput).safeParse(body.value);
-    if (!parsed.success)
-      return c.json({ error: batch ? "invalid events" : "invalid event", issues: issues(parsed.error) }, 400);
-    const events = "events" in parsed.data ? parsed.data.events : [parsed.data];
-    try {
-      return reply(app, c, 202, await app.publish(events));
-    } catch (e) {
-      if (e instanceof StoreUnavailableError) return storeDown(app, c, e);
-      throw e;
-    }
+    const batch = typeof body === "object" && body !== null && "events" in body;
+    const parsed = batch
+      ? parseOr(EventsBatch, body, "invalid events")
+      : parseOr(EventInput, body, "invalid event");
+    const events = "events" in parsed ? parsed.events : [parsed];
+    return reply(app, c, 202, await app.publish(events));
   });
 
   http.get("/v1/deliveries", async (c) => {
     const q = DeliveryQuery.safeParse(c.req.query());
-    if (!q.success) return c.json({ error: "invalid query", issues: issues(q.error) }, 400);
-    try {
-      const deliveries = await app.store.listDeliveries(q.data);
-      return reply(app, c, 200, {
-        deliveries,
-        next: deliveries.length === (q.data.limit ?? 100) ? deliveries.at(-1)?.id : undefined,
+    if (!q.success)
+      throw new HttpError("HOOKLINE_HTTP_PARAM", "invalid query", {
+        details: { issues: q.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
       });
-    } catch (e) {
-      return storeDown(app, c, e);
-    }
+    const deliveries = await app.store.listDeliveries(q.data);
+    return reply(app, c, 200, {
+      deliveries,
+      next: deliveries.length === (q.data.limit ?? 100) ? deliveries.at(-1)?.id : undefined,
+    });
   });
 
   http.get("/v1/deliveries/:id", async (c) => {
-    try {
-      const delivery = await app.store.getDelivery(c.req.param("id"));
-      if (!delivery) return c.json({ error: `no delivery ${c.req.param("id")}` }, 404);
-      const attempts = await app.store.listAttempts(delivery.id);
-      return reply(app, c, 200, { delivery, attempts });
-    } catch (e) {
-      return storeDown(app, c, e);
-    }
+    const delivery = await app.store.getDelivery(c.req.param("id"));
+    if (!delivery) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${c.req.param("id")}`);
+    const attempts = await app.store.listAttempts(delivery.id);
+    return reply(app, c, 200, { delivery, attempts });
   });
 
   http.post("/v1/deliveries/:id/retry", async (c) => {
     const id = c.req.param("id");
-    try {
-      const existing = await app.store.getDelivery(id);
-      if (!existing) return c.json({ error: `no delivery ${id}` }, 404);
-      const delivery = await app.store.retryDelivery(
-        id,
-        existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
+    const existing = await app.store.getDelivery(id);
+    if (!existing) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
+    const delivery = await app.store.retryDelivery(
+      id,
+      existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
+    );
+    if (!delivery)
+      throw new HttpError(
+        "HOOKLINE_HTTP_CONFLICT",
+        `delivery ${id} is ${existing.status}; only finished deliveries can be retried`,
       );
-      if (!delivery)
-        return c.json(
-          { error: `delivery ${id} is ${existing.status}; only finished deliveries can be retried` },
-          409,
-        );
-      app.worker.wake();
-      return reply(app, c, 202, { delivery });
-    } catch (e) {
-      return storeDown(app, c, e);
-    }
+    app.worker.wake();
+    return reply(app, c, 202, { delivery });
   });
 
   http.route("/v1/webhooks", webhookRoutes(app));
@@ -123,10 +146,9 @@ export function createHttpApp(
   http.route("/oauth/callback", callbackRoutes(app));
   for (const r of options.routes ?? []) r.mount(http, app);
 
-  http.onError((e, c) => {
-    app.logger.log("error", "request failed", { path: c.req.path, error: (e as Error).message });
-    return c.json({ error: "internal error" }, 500);
-  });
-  http.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  http.onError((e, c) => errorAnswer(app, c, e));
+  http.notFound((c) =>
+    errorAnswer(app, c, new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no route ${c.req.method} ${c.req.path}`)),
+  );
   return http;
 }

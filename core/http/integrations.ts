@@ -1,14 +1,9 @@
-import type { Context } from "hono";
 import { Hono } from "hono";
 import type { Hookline } from "../app.ts";
-import { ManagedError } from "../managed.ts";
+import { HttpError, isStoreOutage } from "../errors.ts";
 import { readJson, reply } from "./respond.ts";
 
-/** Answers a refusal of the managed layer with its status, anything else is the app's error handler's. */
-export function managedFailure(app: Hookline, c: Context, e: unknown): Response {
-  if (e instanceof ManagedError) return reply(app, c, e.status, { error: e.message, issues: e.issues });
-  throw e;
-}
+const noIntegration = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no integration "${name}"`);
 
 /**
  * Integration routes: list and show (secret values never shown: only whether they are set), create or
@@ -25,43 +20,40 @@ export function integrationRoutes(app: Hookline) {
 
   r.get("/:name", (c) => {
     const d = app.managed.describeIntegration(c.req.param("name"));
-    return d ? reply(app, c, 200, d) : c.json({ error: `no integration "${c.req.param("name")}"` }, 404);
+    if (!d) throw noIntegration(c.req.param("name"));
+    return reply(app, c, 200, d);
   });
 
   r.put("/:name", async (c) => {
-    const body = await readJson(c);
-    if (!body.ok) return body.response;
-    try {
-      return reply(app, c, 200, await app.managed.putIntegration(c.req.param("name"), body.value));
-    } catch (e) {
-      return managedFailure(app, c, e);
-    }
+    return reply(app, c, 200, await app.managed.putIntegration(c.req.param("name"), await readJson(c)));
   });
 
   r.delete("/:name", async (c) => {
-    try {
-      await app.managed.deleteIntegration(c.req.param("name"));
-      return c.body(null, 204);
-    } catch (e) {
-      return managedFailure(app, c, e);
-    }
+    await app.managed.deleteIntegration(c.req.param("name"));
+    return c.body(null, 204);
   });
 
   // Interactive grants (OAuth authorization_code): the URL a person opens to authorize hookline.
   r.post("/:name/authorize", async (c) => {
     const i = app.integrations.get(c.req.param("name"));
-    if (!i) return c.json({ error: `no integration "${c.req.param("name")}"` }, 404);
+    if (!i) throw noIntegration(c.req.param("name"));
     if (!i.instance.authorizationUrl)
-      return c.json({ error: `integration "${i.name}" has no interactive authorization` }, 400);
+      throw new HttpError(
+        "HOOKLINE_HTTP_NOT_APPLICABLE",
+        `integration "${i.name}" has no interactive authorization`,
+      );
     return reply(app, c, 200, { url: await i.instance.authorizationUrl() });
   });
 
   r.post("/:name/test", async (c) => {
     const name = c.req.param("name");
-    if (!app.integrations.has(name)) return c.json({ error: `no integration "${name}"` }, 404);
+    if (!app.integrations.has(name)) throw noIntegration(name);
     const described = app.managed.describeIntegration(name) as { test?: { method: "GET"; path: string } };
     if (!described.test)
-      return c.json({ error: `integration "${name}" has no test settings (test: { method, path })` }, 400);
+      throw new HttpError(
+        "HOOKLINE_HTTP_NOT_APPLICABLE",
+        `integration "${name}" has no test settings (test: { method, path })`,
+      );
     return reply(app, c, 200, await app.deliverer.testIntegration(name, described.test));
   });
 
@@ -73,13 +65,7 @@ export function exportRoutes(app: Hookline) {
   const r = new Hono();
   r.get("/export", async (c) => reply(app, c, 200, await app.managed.exportAll()));
   r.post("/import", async (c) => {
-    const body = await readJson(c);
-    if (!body.ok) return body.response;
-    try {
-      return reply(app, c, 200, await app.managed.importAll(body.value));
-    } catch (e) {
-      return managedFailure(app, c, e);
-    }
+    return reply(app, c, 200, await app.managed.importAll(await readJson(c)));
   });
   return r;
 }
@@ -92,18 +78,25 @@ export function callbackRoutes(app: Hookline) {
   const r = new Hono();
   r.get("/:name", async (c) => {
     const i = app.integrations.get(c.req.param("name"));
-    if (!i?.instance.completeAuthorization) return c.text("unknown integration", 404);
+    if (!i?.instance.completeAuthorization)
+      throw new HttpError(
+        "HOOKLINE_HTTP_NOT_FOUND",
+        `no integration "${c.req.param("name")}" with an interactive authorization`,
+      );
     try {
       await i.instance.completeAuthorization(c.req.url);
-      app.logger.log("info", "integration authorized", { integration: i.name });
-      return c.text(`hookline: integration "${i.name}" is authorized; you can close this page.`);
     } catch (e) {
+      // The store being away is the server's fault (503); anything else is the grant's refusal.
+      if (isStoreOutage(e)) throw e;
       app.logger.log("warn", "authorization failed", { integration: i.name, error: (e as Error).message });
-      return c.text(
-        `hookline: authorization of "${i.name}" failed: ${app.redactor.redact((e as Error).message)}`,
-        400,
+      throw new HttpError(
+        "HOOKLINE_HTTP_INVALID",
+        `authorization of "${i.name}" failed: ${(e as Error).message}`,
+        { cause: e },
       );
     }
+    app.logger.log("info", "integration authorized", { integration: i.name });
+    return c.text(`hookline: integration "${i.name}" is authorized; you can close this page.`);
   });
   return r;
 }

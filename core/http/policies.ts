@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import type { Hookline } from "../app.ts";
 import { PolicyConfig } from "../config/schema.ts";
-import { issues, readJson, reply, storeDown } from "./respond.ts";
+import { HttpError } from "../errors.ts";
+import { parseOr, readJson, reply } from "./respond.ts";
 
 /**
  * Throughput policies: list (with the slots in use across processes), set the limits (concurrency and
@@ -13,42 +14,32 @@ export function policyRoutes(app: Hookline) {
     [...app.webhooks.values()].filter((w) => w.config.policy === name).map((w) => w.name);
 
   r.get("/", async (c) => {
-    try {
-      return reply(app, c, 200, { policies: await app.store.listPolicies() });
-    } catch (e) {
-      return storeDown(app, c, e);
-    }
+    return reply(app, c, 200, { policies: await app.store.listPolicies() });
   });
 
   r.put("/:name", async (c) => {
-    const body = await readJson(c);
-    if (!body.ok) return body.response;
-    const parsed = PolicyConfig.safeParse(body.value);
-    if (!parsed.success) return c.json({ error: "invalid policy", issues: issues(parsed.error) }, 400);
-    try {
-      const policy = { name: c.req.param("name"), ...parsed.data };
-      await app.store.setPolicy(policy);
-      return reply(app, c, 200, policy);
-    } catch (e) {
-      return storeDown(app, c, e);
-    }
+    const policy = {
+      name: c.req.param("name"),
+      ...parseOr(PolicyConfig, await readJson(c), "invalid policy"),
+    };
+    await app.store.setPolicy(policy);
+    return reply(app, c, 200, policy);
   });
 
   r.delete("/:name", async (c) => {
     const name = c.req.param("name");
     const using = users(name);
     if (using.length > 0)
-      return c.json(
-        { error: `policy "${name}" is used by webhooks: ${using.join(", ")}`, webhooks: using },
-        409,
+      throw new HttpError(
+        "HOOKLINE_HTTP_CONFLICT",
+        `policy "${name}" is used by webhooks: ${using.join(", ")}`,
+        {
+          details: { webhooks: using },
+        },
       );
-    try {
-      return (await app.store.deletePolicy(name))
-        ? c.body(null, 204)
-        : c.json({ error: `no policy "${name}"` }, 404);
-    } catch (e) {
-      return storeDown(app, c, e);
-    }
+    if (!(await app.store.deletePolicy(name)))
+      throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no policy "${name}"`);
+    return c.body(null, 204);
   });
   return r;
 }

@@ -1,31 +1,202 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import type { Hookline } from "../app.ts";
+import { HooklineError, HttpError, isStoreOutage } from "../errors.ts";
+import { ManagedError } from "../managed.ts";
 
 /** A JSON answer with every known secret removed. */
 export const reply = (app: Hookline, c: Context, status: number, body: unknown) =>
   c.json(app.redactor.redactDeep(body) as object, status as 200);
 
 export const issues = (e: z.ZodError) =>
-  e.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  e.issues.slice(0, 50).map((i) => ({ path: i.path.join("."), message: i.message }));
 
-/** Reads a JSON body; answers 400 naming the problem when it is not JSON. */
-export async function readJson(
-  c: Context,
-): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
-  const text = await c.req.text();
-  if (text.trim() === "") return { ok: true, value: {} };
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (e) {
-    return {
-      ok: false,
-      response: c.json({ error: `request body is not valid JSON: ${(e as Error).message}` }, 400),
-    };
-  }
+/**
+ * Checks `value` against `schema`; throws `HOOKLINE_HTTP_INVALID` (400, with the zod issues) when it
+ * does not fit. `what` names the thing in the message ("invalid event").
+ *
+ * @example const policy = parseOr(PolicyConfig, await readJson(c), "invalid policy")
+ */
+export function parseOr<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success)
+    throw new HttpError("HOOKLINE_HTTP_INVALID", what, { details: { issues: issues(parsed.error) } });
+  return parsed.data;
 }
 
-export const storeDown = (app: Hookline, c: Context, e: unknown) => {
-  app.logger.log("error", "store unavailable", { error: (e as Error).message, path: c.req.path });
-  return c.json({ error: "store unavailable; nothing was accepted, try again" }, 503);
+const REQUEST_ID = "requestId";
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The request's id: the caller's `X-Request-Id` when it is sane, else one made for it. */
+export const requestIdOf = (c: Context): string => (c.get(REQUEST_ID as never) as string | undefined) ?? "-";
+
+/** Deepest nesting a JSON body may have; deeper bodies are refused before any recursive walk. */
+export const MAX_JSON_DEPTH = 64;
+/** Largest admin API body (bytes). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** Where a parsed JSON value breaks the API's rules (too deep, a NUL), as a message naming the path. */
+function bodyProblem(root: unknown): string | undefined {
+  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: root, path: "", depth: 0 }];
+  const at = (path: string) => (path ? ` at ${path.length > 120 ? `${path.slice(0, 120)}…` : path}` : "");
+  while (stack.length > 0) {
+    const { v, path, depth } = stack.pop()!;
+    if (typeof v === "string") {
+      if (v.includes("\u0000")) return `holds U+0000 (NUL) in a string${at(path)}; the store cannot keep it`;
+      continue;
+    }
+    if (typeof v !== "object" || v === null) continue;
+    if (depth >= MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels${at(path)}`;
+    for (const [k, child] of Object.entries(v)) {
+      const p = path ? `${path}.${k}` : k;
+      if (k.includes("\u0000"))
+        return `holds U+0000 (NUL) in a key${at(path || "(root)")}; the store cannot keep it`;
+      stack.push({ v: child, path: p, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+const JSON_TYPE = /^(application\/([\w.+-]+\+)?json|text\/plain)\s*(;|$)/i;
+const BODY_KEY = "jsonBody";
+
+/**
+ * Middleware for the admin API: a POST, PUT or PATCH body must be JSON (`application/json`, a `+json`
+ * type, `text/plain` as fetch sends a string, or no type), no larger than `MAX_BODY_BYTES`, nesting
+ * at most `MAX_JSON_DEPTH` levels, with no U+0000 in any string or key (Postgres cannot store it);
+ * otherwise 413, 415 or 400 naming the problem. An empty body is `{}`. Routes read it with `readJson`.
+ */
+export const jsonBodies: MiddlewareHandler = async (c, next) => {
+  if (!["POST", "PUT", "PATCH"].includes(c.req.method)) return next();
+  const type = c.req.header("content-type");
+  const text = await c.req.text();
+  if (text.trim() === "") {
+    c.set(BODY_KEY as never, {} as never);
+    return next();
+  }
+  if (type && !JSON_TYPE.test(type))
+    throw new HttpError(
+      "HOOKLINE_HTTP_CONTENT_TYPE",
+      `request body must be JSON (Content-Type: application/json), not ${type.split(";")[0]}`,
+    );
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new HttpError("HOOKLINE_HTTP_BODY", `request body is not valid JSON: ${(e as Error).message}`);
+  }
+  const problem = bodyProblem(value);
+  if (problem) throw new HttpError("HOOKLINE_HTTP_BODY", `request body ${problem}`);
+  c.set(BODY_KEY as never, value as never);
+  return next();
 };
+
+/** The request's JSON body as `jsonBodies` checked it (`{}` when empty). */
+export async function readJson(c: Context): Promise<unknown> {
+  const checked = c.get(BODY_KEY as never) as unknown;
+  if (checked !== undefined) return checked;
+  // Outside the admin API (no middleware ran): the same rules, applied here.
+  await jsonBodies(c, async () => {});
+  return c.get(BODY_KEY as never) as unknown;
+}
+
+/** Refuses a URL whose path or query holds `%00`: no name or filter can contain it. */
+export const noNulInUrl: MiddlewareHandler = async (c, next) => {
+  const url = c.req.url;
+  const q = url.indexOf("?");
+  if (/%00/.test(q < 0 ? url : url.slice(0, q)))
+    throw new HttpError("HOOKLINE_HTTP_PARAM", "the URL path holds %00 (NUL); no name can contain it");
+  if (q >= 0 && /%00/.test(url.slice(q)))
+    throw new HttpError("HOOKLINE_HTTP_PARAM", "the query string holds %00 (NUL); no filter can contain it");
+  return next();
+};
+
+/**
+ * The one place an error becomes an answer: `HttpError` and the managed layer's refusals with their
+ * status, a store outage 503, anything else 500 — each `{ error, code?, requestId, ... }`, logged
+ * with the request id when it is the server's fault.
+ */
+export function errorAnswer(app: Hookline, c: Context, e: unknown): Response {
+  const requestId = requestIdOf(c);
+  let status = 500;
+  let body: Record<string, unknown>;
+  let headers: Record<string, string> | undefined;
+  if (e instanceof HttpError) {
+    status = e.status;
+    body = { error: e.message, code: e.code, ...e.details };
+    headers = e.headers;
+  } else if (e instanceof ManagedError) {
+    status = e.status;
+    body = { error: e.message, code: e.code, ...(e.issues ? { issues: e.issues } : {}) };
+  } else if (isStoreOutage(e)) {
+    status = 503;
+    body = {
+      error: "store unavailable; nothing was accepted, try again",
+      code: "HOOKLINE_STORE_UNAVAILABLE",
+    };
+  } else {
+    body = { error: "internal error", code: "HOOKLINE_INTERNAL" };
+  }
+  if (status >= 500) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    app.logger.log("error", status === 503 ? "store unavailable" : "request failed", {
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      error: err.message,
+      ...(e instanceof HooklineError ? { code: e.code } : {}),
+      ...(status === 500 && err.stack ? { stack: err.stack } : {}),
+    });
+  }
+  const answer = c.json(app.redactor.redactDeep({ ...body, requestId }) as object, status as 400);
+  for (const [k, v] of Object.entries(headers ?? {})) answer.headers.set(k, v);
+  return answer;
+}
+
+/**
+ * Middleware for routes a plugin answers itself (`c.json({ error }, 4xx)` rather than a thrown
+ * `HttpError`): a JSON error answer without `requestId` gets it, so every admin answer has the one
+ * shape. Answers made by `errorAnswer` already carry it and pass untouched.
+ */
+export const requestIdInErrors: MiddlewareHandler = async (c, next) => {
+  await next();
+  const res = c.res;
+  if (res.status < 400 || !/^application\/json/i.test(res.headers.get("content-type") ?? "")) return;
+  const text = await res.clone().text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body) || "requestId" in body) return;
+  const headers = new Headers(res.headers);
+  headers.delete("content-length");
+  c.res = undefined;
+  c.res = new Response(JSON.stringify({ ...body, requestId: requestIdOf(c) }), {
+    status: res.status,
+    headers,
+  });
+};
+
+/**
+ * Outermost middleware: gives the request its id (a sane incoming `X-Request-Id`, else a new UUID),
+ * sets `X-Request-Id` on every answer, and turns anything thrown that hono's `onError` did not see
+ * (a non-Error value) into the same answer.
+ */
+export const withRequestId =
+  (app: Hookline): MiddlewareHandler =>
+  async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const id = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set(REQUEST_ID as never, id as never);
+    c.header("X-Request-Id", id);
+    try {
+      await next();
+    } catch (e) {
+      const answer = errorAnswer(app, c, e);
+      c.res = undefined;
+      c.res = answer;
+    }
+    if (c.res.headers.get("x-request-id") !== id) c.header("X-Request-Id", id);
+  };

@@ -6,9 +6,10 @@ import { acceptEvent } from "../engine/outbox.ts";
 import { webhookParameters } from "../engine/parameters.ts";
 import { previewScenario } from "../engine/preview.ts";
 import type { CompiledWebhook } from "../engine/webhooks.ts";
+import { HttpError } from "../errors.ts";
+import { EventInput } from "../model/event.ts";
 import { Tokens } from "../tokens.ts";
-import { managedFailure } from "./integrations.ts";
-import { issues, readJson, reply } from "./respond.ts";
+import { parseOr, readJson, reply } from "./respond.ts";
 
 const TestBody = z
   .object({
@@ -47,6 +48,11 @@ export function webhookRoutes(app: Hookline) {
     ...hook.config,
     parameters: webhookParameters(hook.config, renderers),
   });
+  const known = (name: string): CompiledWebhook => {
+    const hook = app.webhooks.get(name);
+    if (!hook) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no webhook "${name}"`);
+    return hook;
+  };
 
   r.get("/", async (c) => {
     const paused = new Map((await app.store.pausedWebhooks()).map((p) => [p.webhook, p]));
@@ -63,66 +69,46 @@ export function webhookRoutes(app: Hookline) {
   });
 
   r.get("/:name", (c) => {
-    const hook = app.webhooks.get(c.req.param("name"));
-    if (!hook) return c.json({ error: `no webhook "${c.req.param("name")}"` }, 404);
-    return reply(app, c, 200, describe(hook));
+    return reply(app, c, 200, describe(known(c.req.param("name"))));
   });
 
   r.put("/:name", async (c) => {
-    const body = await readJson(c);
-    if (!body.ok) return body.response;
-    try {
-      await app.managed.putWebhook(c.req.param("name"), body.value);
-      return reply(app, c, 200, describe(app.webhooks.get(c.req.param("name"))!));
-    } catch (e) {
-      return managedFailure(app, c, e);
-    }
+    await app.managed.putWebhook(c.req.param("name"), await readJson(c));
+    return reply(app, c, 200, describe(app.webhooks.get(c.req.param("name"))!));
   });
 
   // A webhook paused after failing continuously goes on from where it stopped.
   r.post("/:name/resume", async (c) => {
-    const name = c.req.param("name");
-    if (!app.webhooks.has(name)) return c.json({ error: `no webhook "${name}"` }, 404);
+    const { name } = known(c.req.param("name"));
     if (!(await app.store.resumeWebhook(name)))
-      return c.json({ error: `webhook "${name}" is not paused` }, 409);
+      throw new HttpError("HOOKLINE_HTTP_CONFLICT", `webhook "${name}" is not paused`);
     app.worker.wake();
     return reply(app, c, 200, { name, resumed: true });
   });
 
   r.delete("/:name", async (c) => {
-    try {
-      await app.managed.deleteWebhook(c.req.param("name"));
-      return c.body(null, 204);
-    } catch (e) {
-      return managedFailure(app, c, e);
-    }
+    await app.managed.deleteWebhook(c.req.param("name"));
+    return c.body(null, 204);
   });
 
   r.post("/:name/test", async (c) => {
-    const name = c.req.param("name");
-    const hook = app.webhooks.get(name);
-    if (!hook) return c.json({ error: `no webhook "${name}"` }, 404);
-    const body = await readJson(c);
-    if (!body.ok) return body.response;
-    const parsed = TestBody.safeParse(body.value);
-    if (!parsed.success) {
-      return c.json({ error: "invalid test request", issues: issues(parsed.error) }, 400);
-    }
+    const hook = known(c.req.param("name"));
+    const parsed = { data: parseOr(TestBody, await readJson(c), "invalid test request") };
     const sample = hook.config.sample ?? {};
     const eventIn = { ...DEFAULT_SAMPLE.event, ...sample.event, ...parsed.data.event } as Record<
       string,
       unknown
     >;
     const customer = (parsed.data.customer ?? sample.customer ?? DEFAULT_SAMPLE.customer) as { id: string };
-    let event: ReturnType<typeof acceptEvent>;
-    try {
-      event = acceptEvent({
+    const sampleEvent = parseOr(
+      EventInput,
+      {
         ...(eventIn as { type: string }),
         customer: customer.id === undefined ? { ...customer, id: "sample-customer" } : customer,
-      });
-    } catch (e) {
-      return c.json({ error: `invalid sample event: ${(e as Error).message}` }, 400);
-    }
+      },
+      "invalid sample event (the webhook's sample merged with this request's event and customer)",
+    );
+    const event = acceptEvent(sampleEvent);
     const params = { ...hook.config.params, ...sample.params, ...parsed.data.params };
     const context = {
       event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp },
@@ -136,7 +122,8 @@ export function webhookRoutes(app: Hookline) {
     });
     const [first] = steps;
     // A webhook that cannot be rendered (or authorized) is the caller's to fix: 422, with the reason.
-    if (first!.error?.stage === "prepare") return reply(app, c, 422, { error: first!.error.message, params });
+    if (first!.error?.stage === "prepare")
+      throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", first!.error.message, { details: { params } });
     return reply(app, c, 200, {
       request: first!.request,
       params,

@@ -2,7 +2,8 @@ import type { Context, Hono } from "hono";
 import type { z } from "zod";
 import type { Hookline } from "../../core/app.ts";
 import type { HttpRoutes } from "../../core/contracts/extension.ts";
-import { HooklineError } from "../../core/errors.ts";
+import { HooklineError, HttpError } from "../../core/errors.ts";
+import { readJson } from "../../core/http/respond.ts";
 import { activityKey, parseActivityInput } from "./activity.ts";
 import { SubscriberConfig, subscriberName } from "./config.ts";
 import { webhookProblem } from "./outcomes.ts";
@@ -59,10 +60,7 @@ const shown = (s: Subscriber) => ({
 const json = (c: Context, app: Hookline, status: number, body: unknown) =>
   c.json(app.redactor.redactDeep(body) as object, status as 200);
 
-const down = (c: Context, app: Hookline, e: unknown) => {
-  app.logger.log("error", "store unavailable", { error: (e as Error).message });
-  return c.json({ error: "store unavailable; try again" }, 503);
-};
+const noSubscriber = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no subscriber "${name}"`);
 
 /**
  * The sender side's admin API: `POST /v1/activities`, `GET /v1/subscribers[/:name]`,
@@ -74,91 +72,74 @@ export const callbackRoutes = (retryDefaults: { base: number; cap: number }): Ht
   name: "activity-callbacks",
   mount(http: Hono, app: Hookline) {
     rememberRetryDefaults(app, retryDefaults);
+    // Refusals are thrown; the app's one error handler answers them (and a store outage with 503).
     http.post("/v1/activities", async (c) => {
-      let body: unknown;
       try {
-        body = await c.req.json();
-      } catch (e) {
-        return c.json({ error: `request body is not valid JSON: ${(e as Error).message}` }, 400);
-      }
-      try {
-        return json(c, app, 202, await enqueueActivities(app, body));
+        return json(c, app, 202, await enqueueActivities(app, await readJson(c)));
       } catch (e) {
         if (e instanceof HooklineError && e.code === "HOOKLINE_ACTIVITY_INVALID")
-          return c.json({ error: e.message, issues: (e as unknown as { issues: unknown }).issues }, 400);
-        return down(c, app, e);
+          throw new HttpError("HOOKLINE_HTTP_INVALID", e.message, {
+            details: { issues: (e as unknown as { issues: unknown }).issues },
+          });
+        throw e;
       }
     });
 
     http.get("/v1/subscribers", async (c) => {
-      try {
-        const list = await listSubscribers(app.store.sql);
-        const withState = await Promise.all(
-          list.map(async (s) => ({ ...shown(s), ...(await queueState(app.store.sql, s.name)) })),
-        );
-        return json(c, app, 200, { subscribers: withState });
-      } catch (e) {
-        return down(c, app, e);
-      }
+      const list = await listSubscribers(app.store.sql);
+      const withState = await Promise.all(
+        list.map(async (s) => ({ ...shown(s), ...(await queueState(app.store.sql, s.name)) })),
+      );
+      return json(c, app, 200, { subscribers: withState });
     });
 
     http.get("/v1/subscribers/:name", async (c) => {
-      try {
-        const s = (await listSubscribers(app.store.sql)).find((x) => x.name === c.req.param("name"));
-        if (!s) return c.json({ error: `no subscriber "${c.req.param("name")}"` }, 404);
-        return json(c, app, 200, { ...shown(s), ...(await queueState(app.store.sql, s.name)) });
-      } catch (e) {
-        return down(c, app, e);
-      }
+      const s = (await listSubscribers(app.store.sql)).find((x) => x.name === c.req.param("name"));
+      if (!s) throw noSubscriber(c.req.param("name"));
+      return json(c, app, 200, { ...shown(s), ...(await queueState(app.store.sql, s.name)) });
     });
 
     http.put("/v1/subscribers/:name", async (c) => {
       const name = subscriberName.safeParse(c.req.param("name"));
-      if (!name.success) return c.json({ error: "invalid subscriber name", issues: issues(name.error) }, 400);
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch (e) {
-        return c.json({ error: `request body is not valid JSON: ${(e as Error).message}` }, 400);
-      }
-      const parsed = SubscriberConfig.safeParse(body);
-      if (!parsed.success) return c.json({ error: "invalid subscriber", issues: issues(parsed.error) }, 400);
+      if (!name.success)
+        throw new HttpError("HOOKLINE_HTTP_PARAM", "invalid subscriber name", {
+          details: { issues: issues(name.error) },
+        });
+      const parsed = SubscriberConfig.safeParse(await readJson(c));
+      if (!parsed.success)
+        throw new HttpError("HOOKLINE_HTTP_INVALID", "invalid subscriber", {
+          details: { issues: issues(parsed.error) },
+        });
       const subscriber = subscriberFrom(name.data, parsed.data, "api", retryDefaults);
       const problem = credentialProblem(app, subscriber) ?? webhookProblem(app, subscriber);
-      if (problem) return c.json({ error: problem }, 400);
-      try {
-        const fromFile = (app.config.sections.subscribers ?? {}) as Record<string, unknown>;
-        if (Object.hasOwn(fromFile, name.data))
-          return c.json(
-            { error: `subscriber "${name.data}" is defined in the config file; change it there` },
-            409,
-          );
-        // eSputnik's rule: the URL must answer a GET with 200 before it is saved.
-        const check = await checkSubscriberUrl(app, subscriber);
-        if (!check.ok)
-          return json(c, app, 422, {
-            error: `${check.error}; not saved`,
-            check: { status: check.status ?? null },
-          });
-        const created = await saveSubscribers(app.store.sql, [subscriber]);
-        wakeSender(app);
-        return json(c, app, created.length > 0 ? 201 : 200, shown(subscriber));
-      } catch (e) {
-        return down(c, app, e);
-      }
+      if (problem) throw new HttpError("HOOKLINE_HTTP_INVALID", problem);
+      const fromFile = (app.config.sections.subscribers ?? {}) as Record<string, unknown>;
+      if (Object.hasOwn(fromFile, name.data))
+        throw new HttpError(
+          "HOOKLINE_HTTP_CONFLICT",
+          `subscriber "${name.data}" is defined in the config file; change it there`,
+        );
+      // eSputnik's rule: the URL must answer a GET with 200 before it is saved.
+      const check = await checkSubscriberUrl(app, subscriber);
+      if (!check.ok)
+        throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", `${check.error}; not saved`, {
+          details: { check: { status: check.status ?? null } },
+        });
+      const created = await saveSubscribers(app.store.sql, [subscriber]);
+      wakeSender(app);
+      return json(c, app, created.length > 0 ? 201 : 200, shown(subscriber));
     });
 
     http.delete("/v1/subscribers/:name", async (c) => {
-      try {
-        const existing = (await listSubscribers(app.store.sql)).find((s) => s.name === c.req.param("name"));
-        if (!existing) return c.json({ error: `no subscriber "${c.req.param("name")}"` }, 404);
-        if (existing.source === "config")
-          return c.json({ error: `subscriber "${existing.name}" is defined in the config file` }, 409);
-        await deleteSubscriber(app.store.sql, existing.name);
-        return c.body(null, 204);
-      } catch (e) {
-        return down(c, app, e);
-      }
+      const existing = (await listSubscribers(app.store.sql)).find((s) => s.name === c.req.param("name"));
+      if (!existing) throw noSubscriber(c.req.param("name"));
+      if (existing.source === "config")
+        throw new HttpError(
+          "HOOKLINE_HTTP_CONFLICT",
+          `subscriber "${existing.name}" is defined in the config file`,
+        );
+      await deleteSubscriber(app.store.sql, existing.name);
+      return c.body(null, 204);
     });
   },
 });
