@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
-import { runCli } from "../../core/cli.ts";
+import { readFile } from "node:fs/promises";
+import { packageVersion, runCli } from "../../core/cli.ts";
+import type { Runtime } from "../../core/contracts/runtime.ts";
 import { defaultPlugins } from "../../plugins/defaults.ts";
 import { bunRuntime } from "./runtime.ts";
 
@@ -11,13 +13,40 @@ import { bunRuntime } from "./runtime.ts";
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   // A synchronous reader lets mTLS check certificates from files when the config loads.
   const code = await runCli(
-    bunRuntime(),
+    quietWhenStdoutCloses(bunRuntime()),
     argv,
     defaultPlugins({ readFile: (path) => readFileSync(path, "utf8") }),
+    { version: () => packageVersion((url) => readFile(url, "utf8")) },
   );
   process.exitCode = code;
   // Pools, PGlite and a worker that failed to start may hold the loop open after serve returns.
   if (argv[0] === "serve" || argv[0] === "worker") setTimeout(() => process.exit(code), 200).unref();
+}
+
+/**
+ * `hookline schema | head`: once the reader has gone (EPIPE, thrown by the write or emitted after it),
+ * the rest of the output is dropped and the command ends as it would have, without a stack trace.
+ *
+ * @example await runCli(quietWhenStdoutCloses(bunRuntime()), argv, plugins);
+ */
+export function quietWhenStdoutCloses(runtime: Runtime): Runtime {
+  let closed = false;
+  const readerGone = (e: unknown) => {
+    if ((e as { code?: unknown }).code !== "EPIPE") throw e;
+    closed = true;
+  };
+  process.stdout.on("error", readerGone);
+  return {
+    ...runtime,
+    stdout(line) {
+      if (closed) return;
+      try {
+        runtime.stdout(line);
+      } catch (e) {
+        readerGone(e);
+      }
+    },
+  };
 }
 
 if (import.meta.main) await main();

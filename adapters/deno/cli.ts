@@ -1,7 +1,14 @@
-import { runCli } from "../../core/cli.ts";
+import { packageVersion, runCli } from "../../core/cli.ts";
 import { defaultPlugins } from "../../plugins/defaults.ts";
 import { denoApi } from "./deno-api.ts";
 import { denoRuntime } from "./runtime.ts";
+
+// Deno's fetch reads file: URLs (and the https: ones a remote import runs from).
+const readUrl = async (url: URL) => {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return await response.text();
+};
 
 /**
  * The `hookline` command on Deno, from source: `deno run -A adapters/deno/cli.ts serve --config hookline.yaml`.
@@ -15,6 +22,7 @@ export async function main(argv: string[] = denoApi().args): Promise<void> {
     denoRuntime(),
     argv,
     defaultPlugins({ readFile: (path) => deno.readTextFileSync(path) }),
+    { version: () => packageVersion(readUrl) },
   );
   // Pools, PGlite and a worker that failed to start would hold the process open after serve returns.
   deno.exit(code);

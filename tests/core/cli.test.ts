@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeRuntime } from "../../adapters/node/runtime.ts";
@@ -211,4 +219,42 @@ describe("the published command on Node", () => {
     expect(r.stdout).toContain("ok (1 webhooks, 1 integrations, 1 triggers)");
     expect(r.status).toBe(0);
   });
+
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+    version: string;
+    dependencies: Record<string, string>;
+  };
+
+  it("prints the package.json version with node bin/hookline.js --version (compiled dist/)", () => {
+    const r = spawnSync("node", [join(root, "bin/hookline.js"), "--version"], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe(pkg.version);
+    expect(r.status).toBe(0);
+  });
+
+  it("prints its version when installed from the packed tarball", () => {
+    const app = join(dir, "installed");
+    const modules = join(app, "node_modules");
+    mkdirSync(modules, { recursive: true });
+    const [packed] = JSON.parse(
+      execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", app], {
+        cwd: root,
+        encoding: "utf8",
+      }),
+    ) as { filename: string }[];
+    execFileSync("tar", ["-xzf", join(app, packed!.filename), "-C", modules]);
+    renameSync(join(modules, "package"), join(modules, "hookline"));
+    // Its dependencies as npm would place them beside it (linked from this checkout, no network).
+    for (const name of Object.keys(pkg.dependencies)) {
+      mkdirSync(join(modules, name, ".."), { recursive: true });
+      symlinkSync(join(root, "node_modules", name), join(modules, name));
+    }
+    const r = spawnSync("node", [join(modules, "hookline", "bin", "hookline.js"), "--version"], {
+      cwd: app,
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe(pkg.version);
+    expect(r.status).toBe(0);
+  }, 60_000);
 });
