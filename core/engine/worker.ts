@@ -208,10 +208,17 @@ export class Worker {
     this.inFlight++;
     this.o.attemptBatch!(deliveries, this.abort.signal)
       .then((rs) => {
-        this.o.logger.log("debug", "batch sent", {
-          webhook: deliveries[0]!.webhook,
-          size: deliveries.length,
-        });
+        // One line per request, not per item; its ids capped so that the line stays short (log
+        // shippers split long lines): the attempts of each delivery name the batch.
+        const sent = rs.filter((r) => r.next.status === "succeeded");
+        if (sent.length > 0)
+          this.o.logger.log("info", "batch delivered", {
+            webhook: deliveries[0]!.webhook,
+            deliveries: sent.slice(0, 100).map((r) => r.deliveryId),
+            size: sent.length,
+            status: sent[0]!.attempt.status,
+            durationMs: Math.round(sent[0]!.attempt.durationMs),
+          });
         this.results.push(...rs);
         this.flushSoon();
       })
@@ -242,8 +249,10 @@ export class Worker {
           webhook: r.webhook,
           attempt: r.attempt.number,
           status: r.attempt.status,
+          durationMs: Math.round(r.attempt.durationMs),
         };
-        if (n.status === "succeeded") this.o.logger.log("debug", "delivered", fields);
+        // At info, so that `hookline serve` shows work happening; the logger drops it below its level.
+        if (n.status === "succeeded") this.o.logger.log("info", "delivered", fields);
         else if (n.status === "pending")
           this.o.logger.log("info", `retry in ${Math.round(n.delayMs)} ms: ${n.reason}`, fields);
         else this.o.logger.log("warn", `${n.status}: ${n.reason}`, fields);
