@@ -54,7 +54,8 @@ describe("package.json and its locks", () => {
     const pkg = read("package.json");
     const all = { ...pkg.dependencies, ...pkg.devDependencies, ...pkg.optionalDependencies };
     for (const runtime of ["bun", "deno", "workerd"]) expect(all[runtime]).toBeUndefined();
-    expect(Object.keys(read("tests/runtimes/package.json").devDependencies).sort()).toEqual([
+    const runtimes = read("tests/runtimes/package.json");
+    expect(Object.keys({ ...runtimes.devDependencies, ...runtimes.optionalDependencies }).sort()).toEqual([
       "bun",
       "deno",
       "workerd",
