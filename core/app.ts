@@ -20,6 +20,7 @@ import type { TriggerInstance, TriggerKind } from "./contracts/trigger.ts";
 import { attemptBatch } from "./engine/batch.ts";
 import { Deliverer, type FailedDelivery, type IntegrationRuntime } from "./engine/deliver.ts";
 import { eventTrigger } from "./engine/event-trigger.ts";
+import { assertHttpsTargets, requireHttps } from "./engine/https.ts";
 import { acceptEvent, Outbox, type PublishResult } from "./engine/outbox.ts";
 import { retryContract } from "./engine/retry.ts";
 import { parseResponse } from "./engine/scenario.ts";
@@ -38,6 +39,7 @@ import { SecretBox } from "./security/secret-box.ts";
 import { SqlStore } from "./store/sql-store.ts";
 import { Tokens } from "./tokens.ts";
 import { fetchTransport } from "./transport/fetch-transport.ts";
+import { httpsOnly } from "./transport/https-only.ts";
 
 export interface HooklineOptions {
   /** A loaded config, or the text of one (with its file name, for messages). */
@@ -53,6 +55,11 @@ export interface HooklineOptions {
   workerId?: string;
   /** Apply migrations now (default true); false leaves a lazy store unopened (rendering only). */
   migrate?: boolean;
+  /**
+   * The address the HTTP server listens on (default `server.host` of the config). Beyond loopback,
+   * `engine.requireHttps` defaults to on.
+   */
+  host?: string;
 }
 
 const collect = <T>(c: DependencyContainer, token: symbol | { toString(): string }): T[] =>
@@ -103,7 +110,9 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
   const factory: TransportFactory = c.isRegistered(Tokens.TransportFactory, true)
     ? c.resolve(Tokens.TransportFactory)
     : (deps) => fetchTransport({ guard: deps.guard as AddressGuard });
-  const transport = factory({ guard });
+  const host = options.host ?? config.server.host;
+  const httpsRequired = requireHttps(config.engine.requireHttps, host);
+  const transport = httpsRequired ? httpsOnly(factory({ guard })) : factory({ guard });
 
   const webhooks = compileWebhooks(config, registry.renderers);
 
@@ -214,6 +223,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     logger,
     context,
     capabilities: registry.capabilities,
+    requireHttps: httpsRequired,
   });
   outbox = new Outbox({ store, webhooks, triggers, retry, onEnqueued: () => worker.wake() });
   store.observe(observers, {
@@ -233,7 +243,8 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
       Object.entries(config.policies).map(([name, p]) => ({
         name,
         concurrency: p.concurrency,
-        rate: p.rate,
+        // The config owns the limits it declares: a rate it leaves out is none.
+        rate: p.rate ?? null,
       })),
     );
     await managed.load();
@@ -253,6 +264,11 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     transport,
     managed,
     adminToken: options.adminToken,
+    requireHttps: httpsRequired
+      ? config.engine.requireHttps
+        ? "engine.requireHttps: true"
+        : `the server listens on ${host}, beyond loopback`
+      : undefined,
   });
   // What the runtime must be able to do for this config (mTLS where fetch cannot present a
   // certificate…) is checked now, before anything is served or sent, never at the first delivery.
@@ -309,6 +325,8 @@ interface HooklineParts {
   transport: Transport;
   managed: ManagedConfig;
   adminToken?: string;
+  /** Why plain http:// targets are refused, when they are (`engine.requireHttps`). */
+  requireHttps?: string;
 }
 
 /** A running (or ready) hookline app. */
@@ -327,6 +345,8 @@ export class Hookline {
   readonly managed: ManagedConfig;
   /** The HTTP transport (SSRF guard, timeouts, TLS identities), for plugins that send requests too. */
   readonly transport: Transport;
+  /** Plain http:// targets are refused (`engine.requireHttps`, or its default for the listen host). */
+  readonly requireHttps: boolean;
   /**
    * `fetch` over the transport (the SSRF guard, the engine's timeout, a response cap of at least
    * 1 MB), for plugins that fetch with libraries taking a fetch (a JWKS with jose's `customFetch`).
@@ -352,6 +372,7 @@ export class Hookline {
     this.logger = parts.logger;
     this.managed = parts.managed;
     this.transport = parts.transport;
+    this.requireHttps = parts.requireHttps !== undefined;
     this.outboundFetch = (request) =>
       transportFetch(
         parts.transport,
@@ -378,8 +399,13 @@ export class Hookline {
     return this.outbox.publish(events);
   }
 
-  /** Starts the delivery workers and the triggers that are their own source. */
+  /**
+   * Starts the delivery workers and the triggers that are their own source. With `requireHttps`, a
+   * config whose webhook URLs or endpoint prefixes are plain http:// is refused first (nothing starts).
+   */
   async start(options: { workers?: boolean } = {}): Promise<void> {
+    const why = this.parts.requireHttps;
+    if (why) assertHttpsTargets(this.config, why, (t) => this.redactor.redact(t));
     if (options.workers !== false) this.worker.start();
     for (const s of this.services) await s.start(this, this.abort.signal);
     // Other processes sharing the store pick up admin-API changes within a couple of seconds.
@@ -400,6 +426,7 @@ export class Hookline {
     this.logger.log("info", "hookline started", {
       webhooks: [...this.webhooks.keys()],
       worker: this.worker.owner,
+      requireHttps: this.requireHttps,
     });
   }
 

@@ -509,6 +509,8 @@ async function serve(
     plugins,
     env: runtime.env,
     adminToken,
+    // The listen address decides engine.requireHttps's default (on beyond loopback).
+    host: typeof options.host === "string" ? options.host : undefined,
     logger: (redactor) => {
       if (adminToken) redactor.add([adminToken]);
       return jsonLogger({ write: runtime.stderr, redactor, level });

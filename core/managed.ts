@@ -13,6 +13,7 @@ import { type CompiledWebhook, compileOrderingKey } from "./engine/webhooks.ts";
 import { HooklineError } from "./errors.ts";
 import type { Redactor } from "./security/redact.ts";
 import type { SecretBox } from "./security/secret-box.ts";
+import { isPlainHttp } from "./transport/https-only.ts";
 
 /** A refusal of the admin API, with the HTTP status it answers and the issues found. */
 export class ManagedError extends HooklineError {
@@ -58,6 +59,8 @@ export interface ManagedDeps {
   context: (name: string, endpointPrefix: string) => AuthContext;
   /** What the plugins provide (`profiles` for response mapping). */
   capabilities?: readonly string[];
+  /** `engine.requireHttps` as the app resolved it: plain http:// targets are refused (400). */
+  requireHttps?: boolean;
 }
 
 const BASE_KEYS = ["kind", "endpointPrefix", "test"];
@@ -95,6 +98,14 @@ export class ManagedConfig {
   constructor(private readonly d: ManagedDeps) {}
 
   private place = (name: string) => `integration:${name}`;
+
+  /** Refuses (400) a literal http:// target while `engine.requireHttps` is on. */
+  private needHttps(what: string, path: string, url: string): void {
+    if (!this.d.requireHttps || !isPlainHttp(url)) return;
+    throw new ManagedError(400, `${what}: plain http:// is refused (engine.requireHttps); use https://`, [
+      { path, message: "expected an https:// URL (engine.requireHttps)" },
+    ]);
+  }
 
   private needBox(what: string): SecretBox {
     if (!this.d.box) {
@@ -208,6 +219,7 @@ export class ManagedConfig {
       throw new ManagedError(400, "expected a JSON object");
     const base = IntegrationBase.safeParse(body);
     if (!base.success) throw new ManagedError(400, "invalid integration", issuesOf(base.error));
+    this.needHttps(`integration "${name}"`, "endpointPrefix", base.data.endpointPrefix);
     const provider = this.d.providers.get(base.data.kind);
     if (!provider) {
       throw new ManagedError(
@@ -323,6 +335,7 @@ export class ManagedConfig {
       throw new ManagedError(400, extended.issue.message, [{ path: "extends", message: "unknown preset" }]);
     const parsed = ManagedWebhook.safeParse(extended.value);
     if (!parsed.success) throw new ManagedError(400, "invalid webhook", issuesOf(parsed.error));
+    this.needHttps(`webhook "${name}"`, "url", parsed.data.url);
     const renderer = this.d.renderers.findLast((r) => r.name === parsed.data.engine);
     if (!renderer)
       throw new ManagedError(
@@ -457,6 +470,11 @@ export class ManagedConfig {
           `integration "${name}" is invalid`,
           issuesOf(base.error, `integrations.${name}`),
         );
+      this.needHttps(
+        `integration "${name}"`,
+        `integrations.${name}.endpointPrefix`,
+        base.data.endpointPrefix,
+      );
       const provider = this.d.providers.get(base.data.kind);
       if (!provider) throw new ManagedError(400, `integration "${name}": unknown kind "${base.data.kind}"`);
       const missing = [...(provider.secretFields ?? [])];

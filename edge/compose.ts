@@ -81,7 +81,8 @@ export interface InboundApp extends InboundHost {
  * checked), the outbox with the config's webhooks and triggers (what received activities fire is
  * written as deliveries, which the servers send), and the integrations (made for their start-up
  * checks and secrets: nothing is sent from here). No delivery workers, admin API or transport:
- * `createHookline` composes those for the servers.
+ * `createHookline` composes those for the servers. It writes nothing of the servers' shared
+ * configuration: their throughput policies stay as they are.
  *
  * @example
  * const app = await inboundApp({ config: embedded, env: stringBindings(env), driver, plugins });
@@ -126,10 +127,9 @@ export async function inboundApp(options: InboundAppOptions): Promise<InboundApp
     : retryContract(config.engine.retry);
   const outbox = new Outbox({ store, webhooks, triggers, retry });
 
+  // Throughput policies are not written here: they limit sending, which the servers own and do (each
+  // writes its config's at start-up); a cold start of the edge must not rewrite or remove them.
   await store.migrate();
-  await store.syncPolicies(
-    Object.entries(config.policies).map(([name, p]) => ({ name, concurrency: p.concurrency })),
-  );
   return {
     config,
     store,

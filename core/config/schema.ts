@@ -161,8 +161,11 @@ export const PolicyConfig = z
       .number()
       .positive()
       .max(100_000)
+      .nullable()
       .optional()
-      .describe("requests started per second at most, across processes (bursts up to one second's worth)"),
+      .describe(
+        "requests started per second at most, across processes (bursts up to one second's worth); in the config, left out or null: none; in PUT /v1/policies, left out keeps the rate and null removes it",
+      ),
   })
   .strict();
 export type PolicyConfig = z.output<typeof PolicyConfig>;
@@ -212,6 +215,12 @@ export const EngineConfig = z
       .array(z.string())
       .default([])
       .describe("CIDR ranges that may be targeted although private or loopback (e.g. 127.0.0.1/32)"),
+    requireHttps: z
+      .boolean()
+      .optional()
+      .describe(
+        "refuse plain http:// targets: webhook URLs and endpoint prefixes at start-up and in the admin API, rendered URLs when sent; default on when the server listens beyond loopback",
+      ),
   })
   .strict();
 export type EngineConfig = z.output<typeof EngineConfig>;

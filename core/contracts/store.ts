@@ -165,10 +165,14 @@ export interface Store {
   pausedWebhooks(): Promise<Array<{ webhook: string; pausedAt: string; reason: string }>>;
   /** Gives back leases without counting an attempt (graceful shutdown, no throughput slot free). */
   release(owner: string, ids: string[], delayMs?: number): Promise<void>;
-  /** Makes the config's throughput policies the ones in force (limits read by every process). */
-  syncPolicies(policies: PolicyLimits[]): Promise<void>;
+  /**
+   * Writes the throughput policies a config declares (limits read by every process). Only those: a
+   * policy the list lacks stays, for it may be another process's (its webhooks would get no slot
+   * without it); remove one with `deletePolicy`. A policy set through the API (`setPolicy`) wins.
+   */
+  syncPolicies(policies: PolicyWrite[]): Promise<void>;
   /** Sets a policy's limits; they apply to what starts next, in every process. */
-  setPolicy(policy: PolicyLimits): Promise<void>;
+  setPolicy(policy: PolicyWrite): Promise<void>;
   deletePolicy(name: string): Promise<boolean>;
   listPolicies(): Promise<Array<PolicyLimits & { inUse: number }>>;
   /**
@@ -192,6 +196,16 @@ export interface PolicyLimits {
   concurrency: number;
   /** Requests started per second at most (a token bucket holding one second's worth). */
   rate?: number;
+}
+
+/**
+ * A policy's limits as written: `rate` left out keeps the rate stored (none for a new policy), so
+ * that a writer that does not know it cannot clear it; `null` removes it.
+ */
+export interface PolicyWrite {
+  name: string;
+  concurrency: number;
+  rate?: number | null;
 }
 
 /** A webhook run aborted or a webhook paused by `complete`. */

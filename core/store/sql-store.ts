@@ -12,6 +12,7 @@ import type {
   NewDelivery,
   OutcomeDelivery,
   PolicyLimits,
+  PolicyWrite,
   SqlDriver,
   SqlExecutor,
   Store,
@@ -606,36 +607,18 @@ export class SqlStore implements Store {
     );
   }
 
-  async syncPolicies(policies: PolicyLimits[]): Promise<void> {
-    const rows = policies.map((p) => ({ name: p.name, concurrency: p.concurrency, rate: p.rate ?? null }));
+  async syncPolicies(policies: PolicyWrite[]): Promise<void> {
+    if (policies.length === 0) return;
     await this.run("sync throughput policies", () =>
       this.db.transaction(async (tx) => {
-        await tx.query(
-          `INSERT INTO hookline_policies (name, concurrency, rate, source, updated_at)
-           SELECT name, concurrency, rate, 'config', clock_timestamp()
-             FROM jsonb_to_recordset($1::text::jsonb) AS x(name text, concurrency int, rate double precision)
-           ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency, rate = EXCLUDED.rate, source = 'config',
-             updated_at = EXCLUDED.updated_at
-           WHERE hookline_policies.source = 'config'`,
-          [JSON.stringify(rows)],
-        );
-        await tx.query(
-          "DELETE FROM hookline_policies WHERE source = 'config' AND name <> ALL(SELECT value FROM jsonb_array_elements_text($1::text::jsonb))",
-          [JSON.stringify(policies.map((p) => p.name))],
-        );
+        for (const group of byRateGiven(policies))
+          await upsertPolicies(tx, group, "config", "WHERE hookline_policies.source = 'config'");
       }),
     );
   }
 
-  async setPolicy(policy: PolicyLimits): Promise<void> {
-    await this.run("set a throughput policy", () =>
-      this.db.query(
-        `INSERT INTO hookline_policies (name, concurrency, rate, source, updated_at) VALUES ($1, $2, $3, 'api', clock_timestamp())
-         ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency, rate = EXCLUDED.rate, source = 'api',
-           updated_at = EXCLUDED.updated_at`,
-        [policy.name, policy.concurrency, policy.rate ?? null],
-      ),
-    );
+  async setPolicy(policy: PolicyWrite): Promise<void> {
+    await this.run("set a throughput policy", () => upsertPolicies(this.db, [policy], "api"));
   }
 
   async deletePolicy(name: string): Promise<boolean> {
@@ -778,6 +761,36 @@ export class SqlStore implements Store {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** Policies whose rate is given (a number or null) apart from those that leave it as stored. */
+const byRateGiven = (policies: PolicyWrite[]): PolicyWrite[][] =>
+  [policies.filter((p) => p.rate !== undefined), policies.filter((p) => p.rate === undefined)].filter(
+    (g) => g.length > 0,
+  );
+
+/**
+ * Inserts or updates policies in one statement. All of one group either give their rate (a number, or
+ * null for none) or leave it out, and then an existing row keeps its rate: a writer that does not know
+ * a policy's rate never clears it.
+ */
+async function upsertPolicies(
+  tx: SqlExecutor,
+  policies: PolicyWrite[],
+  source: "config" | "api",
+  onlyIf = "",
+): Promise<void> {
+  const keepRate = policies[0]!.rate === undefined;
+  const rows = policies.map((p) => ({ name: p.name, concurrency: p.concurrency, rate: p.rate ?? null }));
+  await tx.query(
+    `INSERT INTO hookline_policies (name, concurrency, rate, source, updated_at)
+     SELECT name, concurrency, rate, $2::text, clock_timestamp()
+       FROM jsonb_to_recordset($1::text::jsonb) AS x(name text, concurrency int, rate double precision)
+     ON CONFLICT (name) DO UPDATE SET concurrency = EXCLUDED.concurrency,
+       ${keepRate ? "" : "rate = EXCLUDED.rate,"} source = EXCLUDED.source, updated_at = EXCLUDED.updated_at
+     ${onlyIf}`,
+    [JSON.stringify(rows), source],
+  );
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
