@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,7 +66,8 @@ describe("package.json and its locks", () => {
     const dir = mkdtempSync(join(tmpdir(), "hookline-omit-dev-"));
     try {
       mkdirSync(join(dir, "scripts"));
-      for (const f of ["package.json", "package-lock.json", "scripts/prepare.mjs"])
+      mkdirSync(join(dir, "bin"));
+      for (const f of ["package.json", "package-lock.json", "scripts/prepare.mjs", "bin/hookline.js"])
         copyFileSync(join(root, f), join(dir, f));
       const out = execFileSync(npm, ["ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"], {
         cwd: dir,
@@ -76,6 +77,13 @@ describe("package.json and its locks", () => {
       expect(out).toContain("dev dependencies omitted");
       expect(existsSync(join(dir, "node_modules", "hono"))).toBe(true);
       expect(existsSync(join(dir, "node_modules", "typescript"))).toBe(false);
+      // Without dist/ the command says what to do instead of failing on a missing module.
+      const cli = spawnSync(process.env.NODE ?? "node", [join(dir, "bin", "hookline.js"), "--version"], {
+        encoding: "utf8",
+      });
+      expect(cli.status).toBe(1);
+      expect(cli.stderr).toContain("dist/ is missing");
+      expect(cli.stderr).toContain("docs/deployment.md");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
