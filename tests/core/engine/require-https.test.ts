@@ -5,13 +5,19 @@
  * listens beyond loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { nodeRuntime } from "../../../adapters/node/runtime.ts";
 import { nodeTransport } from "../../../adapters/node/transport.ts";
 import { createHookline } from "../../../core/app.ts";
+import { runCli } from "../../../core/cli.ts";
 import type { SqlDriver } from "../../../core/contracts/store.ts";
 import type { AddressGuard } from "../../../core/net/address-guard.ts";
 import type { Plugin } from "../../../core/plugin.ts";
 import { Tokens } from "../../../core/tokens.ts";
 import { basic } from "../../../plugins/basic/index.ts";
+import { defaultPlugins } from "../../../plugins/defaults.ts";
 import { eta } from "../../../plugins/eta/index.ts";
 import { eventually, testApp, useDriver } from "../../support/app.ts";
 import { storeKinds } from "../../support/db.ts";
@@ -188,3 +194,33 @@ triggers: [{ kind: event, events: [go], webhooks: [dynamic] }]
     });
   });
 }
+
+describe("hookline serve and engine.requireHttps", () => {
+  it("refuses to serve plain http:// targets on --host 0.0.0.0, naming them, before listening", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookline-https-"));
+    try {
+      const file = join(dir, "hookline.yaml");
+      writeFileSync(file, plainTargets(""));
+      const err: string[] = [];
+      const runtime = {
+        ...nodeRuntime(),
+        env: { HOOKLINE_DATA_DIR: join(dir, "data"), HOOKLINE_ADMIN_TOKEN: "tok-0123456789abcdef" },
+        stdout: () => {},
+        stderr: (l: string) => err.push(l),
+        onShutdown: () => {},
+      };
+      const code = await runCli(
+        runtime,
+        ["serve", "--config", file, "--host", "0.0.0.0", "--port", "0"],
+        defaultPlugins(),
+      );
+      expect(code).toBe(1);
+      const said = err.join("\n");
+      expect(said).toContain("the server listens on 0.0.0.0, beyond loopback");
+      expect(said).toContain("webhooks.contact.url (http://127.0.0.1:9/api/contacts)");
+      expect(said).not.toContain("listening on");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
