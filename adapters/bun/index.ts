@@ -1,3 +1,3 @@
 export { main } from "./cli.ts";
 export { bunRuntime, bunServe, bunTransportPlugin, type ConnectionInfo } from "./runtime.ts";
-export { bunTlsFetch, bunTransport, resolveWithDns } from "./transport.ts";
+export { bunPinnedFetch, bunTlsFetch, bunTransport, resolveWithDns } from "./transport.ts";

@@ -3,10 +3,6 @@
  * the project's tsc as well as with `deno check`. Read from `globalThis` when called, never at import,
  * so that importing the adapter elsewhere (a bundle, a test) does not fail.
  */
-export interface DenoHttpClient {
-  close(): void;
-}
-
 export interface DenoServeInfo {
   remoteAddr: { hostname: string; port: number };
 }
@@ -27,9 +23,6 @@ export interface DenoNamespace {
     options: { hostname: string; port: number; onListen?: (addr: unknown) => void },
     handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>,
   ): DenoHttpServer;
-  /** Absent where an embedder leaves it out (hosted Deno runtimes may): mTLS needs it. */
-  createHttpClient?(options: { cert?: string; key?: string; caCerts?: string[] }): DenoHttpClient;
-  resolveDns(host: string, type: "A" | "AAAA"): Promise<string[]>;
   addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   removeSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   exit(code?: number): never;

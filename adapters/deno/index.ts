@@ -1,4 +1,4 @@
 export { main } from "./cli.ts";
 export { type DenoNamespace, denoApi } from "./deno-api.ts";
-export { assertDenoCapabilities, denoPlugins, denoRuntime, denoServe } from "./runtime.ts";
-export { denoTransport, missingHttpClient, resolveWithDeno } from "./transport.ts";
+export { denoPlugins, denoRuntime, denoServe } from "./runtime.ts";
+export { type DenoTransportOptions, denoTransport } from "./transport.ts";

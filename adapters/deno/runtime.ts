@@ -1,37 +1,15 @@
-import type { Hookline } from "../../core/app.ts";
 import type { Runtime, ServerHandle } from "../../core/contracts/runtime.ts";
-import { HooklineError } from "../../core/errors.ts";
 import type { AddressGuard } from "../../core/net/address-guard.ts";
 import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
-import { type DenoNamespace, denoApi } from "./deno-api.ts";
+import { denoApi } from "./deno-api.ts";
 import { denoTransport } from "./transport.ts";
 
 type ServeFetch = (request: Request, env: { remoteAddress?: string }) => Response | Promise<Response>;
 
 /**
- * Names the integrations that present a TLS client identity (mTLS) when this Deno cannot give fetch
- * one, so that the app stops at start-up rather than at the first delivery.
- *
- * @example assertDenoCapabilities(app, Deno) // throws HOOKLINE_RUNTIME_CAPABILITY if an mTLS integration meets a Deno without createHttpClient
- */
-export function assertDenoCapabilities(
-  app: Pick<Hookline, "integrations">,
-  deno: Pick<DenoNamespace, "createHttpClient">,
-): void {
-  if (typeof deno.createHttpClient === "function") return;
-  const needing = [...app.integrations.values()].filter((i) => i.instance.tlsIdentity?.() !== undefined);
-  if (needing.length === 0) return;
-  throw new HooklineError(
-    "HOOKLINE_RUNTIME_CAPABILITY",
-    `deno: ${needing.map((i) => `integration "${i.name}"`).join(", ")} present${needing.length === 1 ? "s" : ""} a TLS client certificate (mTLS), but this Deno has no Deno.createHttpClient to give fetch one; run it with the Deno CLI, or on Node or Bun`,
-  );
-}
-
-/**
- * Deno's transport and its start-up check, as plugins: ky over Deno's fetch, `Deno.resolveDns`
- * pre-check, mTLS through `Deno.createHttpClient`; the app refuses to start if an mTLS integration
- * is configured where that client is missing.
+ * Deno's transport as a plugin (in a list, as the runtime's `plugins` expects): the Node transport
+ * over Deno's `node:net` and `node:tls`, its SSRF guard at connect, mTLS through undici.
  *
  * @example createHookline({ plugins: [...defaultPlugins(), ...denoPlugins()] })
  */
@@ -41,14 +19,6 @@ export const denoPlugins = (): Plugin[] => [
     register(container) {
       container.register(Tokens.TransportFactory, {
         useValue: (deps) => denoTransport({ guard: deps.guard as AddressGuard }),
-      });
-    },
-  },
-  {
-    name: "deno-capabilities",
-    register(container) {
-      container.register(Tokens.StartupCheck, {
-        useValue: { name: "deno-capabilities", check: (app) => assertDenoCapabilities(app, denoApi()) },
       });
     },
   },
@@ -74,7 +44,7 @@ export async function denoServe(
 }
 
 /**
- * The Deno runtime for the CLI: `Deno.readTextFile`, `Deno.serve`, Deno's fetch, signals.
+ * The Deno runtime for the CLI: `Deno.readTextFile`, `Deno.serve`, the undici transport, signals.
  *
  * @example Deno.exit(await runCli(denoRuntime(), Deno.args, defaultPlugins()));
  */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
+import { isIP } from "node:net";
 // The explicit file path loads npm undici on Bun too: Bun maps the bare "undici" specifier to its
 // built-in shim, whose Agent ignores `connect.lookup` and would skip the guard without a word.
 import { Agent, request as undiciRequest } from "undici/index.js";
@@ -16,6 +17,8 @@ import { CappedBody, faultFor } from "../../core/transport/fetch-transport.ts";
 export interface NodeTransportOptions {
   /** The SSRF guard, applied to IP-literal hosts before the request and to resolved addresses at connect. */
   guard: AddressGuard;
+  /** Resolves a hostname to its addresses at connect (default: `node:dns` lookup, the system resolver). */
+  resolve?: (host: string) => Promise<string[]>;
   /** Most connections per origin and TLS identity (default: unlimited). */
   connections?: number;
 }
@@ -54,7 +57,7 @@ export function resolveAll(host: string): Promise<string[]> {
 export function nodeTransport(options: NodeTransportOptions): Transport {
   const { guard } = options;
   const agents = new Map<string, Agent>();
-  const lookup = guardedLookup(guard);
+  const lookup = guardedLookup(guard, options.resolve);
 
   const agentFor = (tls: TlsIdentity | undefined): Agent => {
     const key = tls ? identityKey(tls) : "";
@@ -141,10 +144,36 @@ export function nodeTransport(options: NodeTransportOptions): Transport {
   };
 }
 
-/** A connect-time lookup that refuses the connection if any address the name resolves to is refused. */
-function guardedLookup(guard: AddressGuard) {
+/**
+ * A connect-time lookup that refuses the connection if any address the name resolves to is refused;
+ * the socket then connects to the addresses it judged. `resolve` replaces the system resolver.
+ */
+function guardedLookup(guard: AddressGuard, resolve?: (host: string) => Promise<string[]>) {
+  const lookupAll = (
+    hostname: string,
+    options: LookupOptions,
+    done: (e: Error | null, a: LookupAddress[]) => void,
+  ) => {
+    if (!resolve) return dnsLookup(hostname, { ...options, all: true }, done);
+    resolve(hostname).then(
+      (addresses) =>
+        done(
+          null,
+          addresses
+            .map((address) => ({ address, family: isIP(address) }))
+            .filter((a) => !options.family || a.family === options.family),
+        ),
+      (e: unknown) =>
+        done(
+          new TransportError("dns", `could not resolve ${hostname}: ${(e as Error)?.message ?? e}`, {
+            cause: e,
+          }),
+          [],
+        ),
+    );
+  };
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+    lookupAll(hostname, options, (error, addresses) => {
       if (error) return callback(error, []);
       for (const { address } of addresses) {
         const verdict = guard.check(address);

@@ -21,33 +21,45 @@ export interface FetchTransportOptions {
   /** The SSRF guard applied to IP-literal hosts and to every address a hostname resolves to. */
   guard: AddressGuard;
   /**
-   * Resolves a hostname to its addresses so that the guard can judge them before the request.
-   * Adapters supply it (Node and Bun: `node:dns` lookup with `all: true`). Without it only IP-literal
-   * hosts are checked: the right trade on workerd, whose fetch cannot reach private networks.
+   * Sends a request for a hostname to an address the guard checked, so that nothing looks the name up
+   * a second time between the check and the connect (DNS rebinding). Without it only IP-literal hosts
+   * are checked and fetch resolves names itself: the right trade on workerd, whose fetch cannot reach
+   * private networks.
    */
-  resolve?: (host: string) => Promise<string[]>;
+  pin?: AddressPinning;
   /** A fetch that presents a TLS client identity (mTLS); without it, requests that carry one fail. */
   tlsFetch?: (identity: TlsIdentity) => FetchFunction;
 }
 
 /**
+ * How a fetch transport pins a hostname to checked addresses: `resolve` gives the name's addresses,
+ * the guard judges every one, and the request goes to the first (to the next only when one refuses
+ * the connection, before anything was sent) with its URL naming the address and its Host header the
+ * name. `fetch` gives the fetch for that request: one that speaks TLS to `serverName` (SNI and the
+ * certificate check by that name) although the URL names an address, presenting `identity` (mTLS)
+ * when the request carries one.
+ */
+export interface AddressPinning {
+  resolve: (host: string) => Promise<string[]>;
+  fetch: (serverName: string, identity: TlsIdentity | undefined) => FetchFunction;
+}
+
+/**
  * The portable transport: ky over the runtime's fetch, no retries (the engine retries), redirects
  * returned rather than followed, one deadline over connect, headers and body, the body cut at
- * `maxResponseBytes`, and the SSRF guard applied before anything is sent.
- *
- * The guard's check precedes the connect: on runtimes whose fetch has no connect hook a DNS
- * rebinding window remains between `resolve` and fetch's own lookup. The Node transport
- * (`adapters/node/transport.ts`) closes it by checking the address it actually connects to.
+ * `maxResponseBytes`, and the SSRF guard applied before anything is sent. With `pin`, a hostname is
+ * resolved once, every address judged, and the request sent to a judged address (Bun's transport);
+ * without it only IP-literal hosts are judged (workerd's).
  *
  * @example
- * const transport = fetchTransport({ guard: new AddressGuard({ allowNetworks: [] }), resolve });
+ * const transport = fetchTransport({ guard: new AddressGuard({ allowNetworks: [] }), pin: { resolve, fetch: pinnedFetch } });
  * const r = await transport.send({ method: "POST", url: "https://api.example.com/hook", headers: {}, body: "{}", timeoutMs: 10_000, maxResponseBytes: 65_536 });
  */
 export function fetchTransport(options: FetchTransportOptions): Transport {
   return {
     name: "fetch",
     async send(request: TransportRequest): Promise<TransportResponse> {
-      const { guard, resolve } = options;
+      const { guard } = options;
       const url = parseUrl(request.url);
       const deadline = AbortSignal.timeout(request.timeoutMs);
       const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
@@ -55,41 +67,46 @@ export function fetchTransport(options: FetchTransportOptions): Transport {
         throw faultFor(e, request, deadline);
       };
 
-      if (guard.isIpLiteral(url.hostname)) {
-        refuseIfBlocked(guard, url.hostname, url.hostname);
-      } else if (resolve) {
+      const routes: Route[] = [];
+      if (guard.isIpLiteral(url.hostname) || !options.pin) {
+        if (guard.isIpLiteral(url.hostname)) refuseIfBlocked(guard, url.hostname, url.hostname);
+        routes.push({ url, send: request.tls ? identityFetch(options, url, request.tls) : options.fetch });
+      } else {
+        const { resolve, fetch: pinnedFetch } = options.pin;
         const addresses = await untilAborted(resolve(url.hostname), signal).catch((e: unknown) => {
           if (signal.aborted) return fail(e);
           throw new TransportError("dns", `could not resolve ${url.hostname}: ${detail(e)}`, { cause: e });
         });
         if (addresses.length === 0) throw new TransportError("dns", `${url.hostname} resolved to no address`);
         for (const address of addresses) refuseIfBlocked(guard, url.hostname, address);
+        // SNI carries the name without a trailing dot (RFC 6066); Host keeps it as written.
+        const send = pinnedFetch(url.hostname.replace(/\.$/, ""), request.tls);
+        for (const address of addresses) routes.push({ url: atAddress(url, address), host: url.host, send });
       }
 
-      let send = options.fetch;
-      if (request.tls) {
-        if (!options.tlsFetch) {
-          throw new TransportError(
-            "tls",
-            `this transport cannot present a TLS client identity to ${url.origin}`,
-          );
+      let response: Response;
+      for (let i = 0; ; i++) {
+        const route = routes[i]!;
+        try {
+          response = await ky(route.url, {
+            method: request.method,
+            headers: route.host ? withHost(request.headers, route.host) : request.headers,
+            body: request.body,
+            retry: 0,
+            throwHttpErrors: false,
+            redirect: "manual",
+            // ky's own timeout stops at the response headers; the deadline signal also bounds the body.
+            timeout: false,
+            signal,
+            ...(route.send ? { fetch: route.send } : {}),
+          });
+          break;
+        } catch (e) {
+          const fault = faultFor(e, request, deadline);
+          // A refused connection sent nothing: the next checked address may answer.
+          if (fault.faultClass !== "connection_refused" || i === routes.length - 1) throw fault;
         }
-        send = options.tlsFetch(request.tls);
       }
-
-      const response = await ky(url, {
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        retry: 0,
-        throwHttpErrors: false,
-        redirect: "manual",
-        // ky's own timeout stops at the response headers; the deadline signal also bounds the body.
-        timeout: false,
-        signal,
-        ...(send ? { fetch: send } : {}),
-      }).catch(fail);
-
       const capped = new CappedBody(request.maxResponseBytes);
       if (response.body) {
         const reader = response.body.getReader();
@@ -128,6 +145,32 @@ function parseUrl(raw: string): URL {
     throw new TransportError("blocked_address", `only http and https URLs are sent, not ${url.protocol}`);
   }
   return url;
+}
+
+/** Where one attempt goes: the URL to fetch, the Host header when that URL names an address, the fetch. */
+interface Route {
+  url: URL;
+  host?: string;
+  send?: FetchFunction;
+}
+
+function identityFetch(options: FetchTransportOptions, url: URL, identity: TlsIdentity): FetchFunction {
+  if (!options.tlsFetch) {
+    throw new TransportError("tls", `this transport cannot present a TLS client identity to ${url.origin}`);
+  }
+  return options.tlsFetch(identity);
+}
+
+/** The URL with its host replaced by an address (bracketed if IPv6), port, path and query kept. */
+function atAddress(url: URL, address: string): URL {
+  const pinned = new URL(url.href);
+  pinned.hostname = address.includes(":") ? `[${address}]` : address;
+  return pinned;
+}
+
+/** The request's headers with Host naming the URL's host, unless the request set its own. */
+function withHost(headers: Record<string, string>, host: string): Record<string, string> {
+  return Object.keys(headers).some((name) => name.toLowerCase() === "host") ? headers : { ...headers, host };
 }
 
 function refuseIfBlocked(guard: AddressGuard, host: string, address: string): void {

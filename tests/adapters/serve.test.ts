@@ -76,9 +76,12 @@ for (const runtime of ["node", "bun", "deno"] as CliRuntime[]) {
   });
 }
 
-describe("a runtime without a needed capability", () => {
-  it("stops deno at start-up when an mTLS integration needs Deno.createHttpClient and it is missing", async () => {
+describe("deno without Deno.createHttpClient", () => {
+  it("delivers through an mTLS integration all the same: the transport presents certificates through node:tls", async () => {
     const pki = testPki();
+    const bank = await startSink((r) => ({ body: `hello ${r.clientCert}` }), {
+      tls: { ...pki.server, ca: pki.ca, requestCert: true },
+    });
     const indent = (pem: string) =>
       pem
         .trim()
@@ -88,17 +91,27 @@ describe("a runtime without a needed capability", () => {
     writeFileSync(
       join(dir, "mtls.yaml"),
       `
+engine: { pollInterval: 20ms, allowNetworks: ["127.0.0.1/32"] }
 integrations:
   bank:
     kind: mtls
-    endpointPrefix: https://bank.example.com/api
+    endpointPrefix: ${bank.url}/api
     certificate: |
 ${indent(pki.client.cert)}
     privateKey: |
 ${indent(pki.client.key)}
+    ca: |
+${indent(pki.ca)}
+webhooks:
+  transfer:
+    url: ${bank.url}/api/transfers
+    integration: bank
+    body: '{"id": <%= json(it.customer.id) %>}'
+triggers:
+  - { kind: event, events: [transfer], webhooks: [transfer] }
 `,
     );
-    // A Deno without the API, as on Deno Deploy: removed before hookline loads.
+    // A Deno without the API, as an embedder may give (Deno Deploy): removed before hookline loads.
     writeFileSync(
       join(dir, "no-http-client.ts"),
       "delete (Deno as { createHttpClient?: unknown }).createHttpClient;\n",
@@ -107,20 +120,29 @@ ${indent(pki.client.key)}
     const p = await startCli(
       "deno",
       ["serve", "--config", join(dir, "mtls.yaml"), "--port", String(port)],
-      { HOOKLINE_DATA_DIR: join(dir, "data-deno-cap") },
+      { HOOKLINE_DATA_DIR: join(dir, "data-deno-mtls") },
       ["--preload", join(dir, "no-http-client.ts")],
     );
-    expect(await p.exited).toBe(1);
-    expect(p.output()).toContain(
-      'hookline: deno: integration "bank" presents a TLS client certificate (mTLS)',
-    );
-    expect(p.output()).toContain("no Deno.createHttpClient");
-    // It never listened.
-    expect(
-      await fetch(`http://127.0.0.1:${port}/healthz`).then(
-        () => "answered",
-        () => "refused",
-      ),
-    ).toBe("refused");
+    try {
+      await untilHealthy(`http://127.0.0.1:${port}/healthz`, p);
+      const r = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ type: "transfer", customer: { id: "t-deno" } }),
+      });
+      expect(r.status).toBe(202);
+      const deadline = Date.now() + 15_000;
+      while (bank.requests.length === 0 && Date.now() < deadline)
+        await new Promise((res) => setTimeout(res, 25));
+      expect(bank.requests[0]).toMatchObject({
+        url: "/api/transfers",
+        body: '{"id": "t-deno"}',
+        clientCert: "hookline-test-client",
+      });
+    } finally {
+      p.child.kill("SIGTERM");
+      await bank.close();
+    }
+    expect(await p.exited).toBe(0);
   }, 120_000);
 });

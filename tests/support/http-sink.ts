@@ -21,6 +21,8 @@ export interface SinkRequest {
   body: string;
   /** The common name of the TLS client certificate, when one was presented. */
   clientCert?: string;
+  /** The server name the TLS client sent (SNI), when it sent one. */
+  serverName?: string;
   /** When the request arrived (performance.now(), ms). */
   at: number;
 }
@@ -50,6 +52,8 @@ export type SinkHandler = (
 export interface SinkOptions {
   /** Address to listen on (default 127.0.0.1; `::1` for IPv6 loopback). */
   host?: string;
+  /** Port to listen on (default: a free one). */
+  port?: number;
   /** Serve HTTPS with this identity; `requestCert` asks clients for a certificate signed by `ca`. */
   tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
 }
@@ -90,12 +94,14 @@ export async function startSink(handler?: SinkHandler, options: SinkOptions = {}
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
     }
     const peer = (req.socket as Partial<TLSSocket>).getPeerCertificate?.();
+    const serverName = (req.socket as Partial<TLSSocket>).servername;
     const recorded: SinkRequest = {
       method: req.method ?? "",
       url: req.url ?? "",
       headers,
       body: Buffer.concat(parts).toString("utf8"),
       ...(peer?.subject?.CN ? { clientCert: String(peer.subject.CN) } : {}),
+      ...(typeof serverName === "string" ? { serverName } : {}),
       at: performance.now(),
     };
     const index = requests.push(recorded) - 1;
@@ -154,7 +160,7 @@ export async function startSink(handler?: SinkHandler, options: SinkOptions = {}
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, host, () => resolve());
+    server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as { port: number }).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;

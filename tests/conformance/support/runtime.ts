@@ -14,25 +14,34 @@ export type RuntimeName = "bun" | "node" | "deno";
 export const RUNTIME: RuntimeName = ((globalThis as { process?: { env: Record<string, string | undefined> } })
   .process?.env.HOOKLINE_CONFORMANCE_RUNTIME ?? "bun") as RuntimeName;
 
+/** What a test may give the runtime's transport beside the guard. */
+export interface TransportOptions {
+  /** Replaces the system resolver: the addresses the guard judges for a name. */
+  resolve?: (host: string) => Promise<string[]>;
+}
+
 /**
- * Makes this runtime's transport: undici on Node, ky over Bun's fetch, ky over Deno's fetch with
- * `Deno.createHttpClient` for mTLS. Async only to import the adapter; the maker itself is synchronous.
+ * Makes this runtime's transport: undici on Node and on Deno (over its node:net and node:tls), ky
+ * over Bun's fetch with the address pinned. Async only to import the adapter; the maker itself is
+ * synchronous.
  *
- * @example const make = await transportMaker(); const transport = make(guard);
+ * @example const make = await transportMaker(); const transport = make(guard, { resolve });
  */
-export async function transportMaker(): Promise<(guard: AddressGuard) => Transport> {
+export async function transportMaker(): Promise<
+  (guard: AddressGuard, options?: TransportOptions) => Transport
+> {
   switch (RUNTIME) {
     case "node": {
       const { nodeTransport } = await import("../../../adapters/node/transport.ts");
-      return (guard) => nodeTransport({ guard });
+      return (guard, options) => nodeTransport({ guard, ...options });
     }
     case "deno": {
       const { denoTransport } = await import("../../../adapters/deno/transport.ts");
-      return (guard) => denoTransport({ guard });
+      return (guard, options) => denoTransport({ guard, ...options });
     }
     default: {
       const { bunTransport } = await import("../../../adapters/bun/transport.ts");
-      return (guard) => bunTransport({ guard });
+      return (guard, options) => bunTransport({ guard, ...options });
     }
   }
 }

@@ -14,7 +14,7 @@ import {
  * The behaviour every Transport owes the engine, run against each implementation: answers returned
  * (never thrown), redirects not followed, faults classified, bodies capped, the SSRF guard applied.
  *
- * @example transportBehaviour("fetch", (guard) => fetchTransport({ guard, resolve: resolveAll }));
+ * @example transportBehaviour("node", (guard) => nodeTransport({ guard }));
  */
 export function transportBehaviour(name: string, make: (guard: AddressGuard) => Transport): void {
   describe(`${name} transport: shared behaviour`, () => {

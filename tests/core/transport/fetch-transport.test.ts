@@ -2,11 +2,25 @@ import { describe, expect, it } from "bun:test";
 import { resolveAll } from "../../../adapters/node/transport.ts";
 import { TransportError } from "../../../core/contracts/transport.ts";
 import { AddressGuard } from "../../../core/net/address-guard.ts";
-import { classifyFault, fetchTransport, transportError } from "../../../core/transport/fetch-transport.ts";
-import { startSink } from "../../support/http-sink.ts";
+import {
+  type AddressPinning,
+  classifyFault,
+  type FetchFunction,
+  fetchTransport,
+  transportError,
+} from "../../../core/transport/fetch-transport.ts";
+import { startSink, unusedPort } from "../../support/http-sink.ts";
 import { transportBehaviour } from "./behaviour.ts";
 
-transportBehaviour("fetch", (guard) => fetchTransport({ guard, resolve: resolveAll }));
+// The global fetch checks certificates against the URL's host, so with a pinned URL it can only
+// speak plain HTTP by name: enough for the shared behaviour, whose https cases use IP literals.
+const globalFetch: FetchFunction = (input, init) => fetch(input, init);
+const pinned = (resolve: AddressPinning["resolve"], send: FetchFunction = globalFetch): AddressPinning => ({
+  resolve,
+  fetch: () => send,
+});
+
+transportBehaviour("fetch", (guard) => fetchTransport({ guard, pin: pinned(resolveAll) }));
 
 const strict = new AddressGuard({ allowNetworks: [] });
 const loopback = new AddressGuard({ allowNetworks: ["127.0.0.1/32"] });
@@ -35,7 +49,7 @@ describe("fetch transport", () => {
         calls++;
         return new Response("");
       },
-      resolve: async () => ["8.8.8.8", "10.1.2.3"],
+      pin: pinned(async () => ["8.8.8.8", "10.1.2.3"]),
     });
     for (const url of [
       "http://10.0.0.1/",
@@ -55,16 +69,16 @@ describe("fetch transport", () => {
   it("classifies a failing resolve as dns", async () => {
     const transport = fetchTransport({
       guard: strict,
-      resolve: async () => {
+      pin: pinned(async () => {
         throw new Error("resolver unavailable");
-      },
+      }),
     });
     const error = await transport.send({ ...base, url: "https://api.example/" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransportError);
     expect((error as TransportError).faultClass).toBe("dns");
   });
 
-  it("checks only IP-literal hosts when no resolve is given", async () => {
+  it("checks only IP-literal hosts when not pinned, leaving names to fetch", async () => {
     const sink = await startSink(() => ({ body: "reached" }));
     try {
       const transport = fetchTransport({ guard: strict });
@@ -93,6 +107,82 @@ describe("fetch transport", () => {
     const response = await withIdentity.send({ ...base, url: "https://127.0.0.1:9/", tls });
     expect(response.body).toBe("with identity");
     expect(identities).toEqual([tls]);
+  });
+
+  it("sends a pinned request to the checked address, Host and the TLS server name naming the host", async () => {
+    const seen: { url: string; host: string | null; serverName: string }[] = [];
+    const transport = fetchTransport({
+      guard: strict,
+      pin: {
+        resolve: async () => ["8.8.8.8"],
+        fetch: (serverName) => async (input) => {
+          const r = input as Request;
+          seen.push({ url: r.url, host: r.headers.get("host"), serverName });
+          return new Response("pinned");
+        },
+      },
+    });
+    const response = await transport.send({ ...base, url: "https://api.example.com.:8443/hook?x=1" });
+    expect(response.body).toBe("pinned");
+    expect(seen).toEqual([
+      { url: "https://8.8.8.8:8443/hook?x=1", host: "api.example.com.:8443", serverName: "api.example.com" },
+    ]);
+  });
+
+  it("keeps a Host header the request sets itself", async () => {
+    const hosts: (string | null)[] = [];
+    const transport = fetchTransport({
+      guard: strict,
+      pin: pinned(
+        async () => ["8.8.8.8"],
+        async (input) => {
+          hosts.push((input as Request).headers.get("host"));
+          return new Response("");
+        },
+      ),
+    });
+    await transport.send({
+      ...base,
+      url: "http://api.example.com/",
+      headers: { Host: "tenant.example.com" },
+    });
+    expect(hosts).toEqual(["tenant.example.com"]);
+  });
+
+  it("brackets an IPv6 address in the pinned URL and reaches the sink there", async () => {
+    const sink = await startSink(() => ({ body: "v6" }), { host: "::1" });
+    try {
+      const transport = fetchTransport({
+        guard: new AddressGuard({ allowNetworks: ["::1/128"] }),
+        pin: pinned(async () => ["::1"]),
+      });
+      const response = await transport.send({ ...base, url: `http://localhost:${sink.port}/` });
+      expect(response.body).toBe("v6");
+      expect(sink.requests[0]?.headers.host).toBe(`localhost:${sink.port}`);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it("moves to the next checked address only when one refuses the connection", async () => {
+    const sink = await startSink(() => ({ body: "second" }));
+    const transport = fetchTransport({
+      guard: new AddressGuard({ allowNetworks: ["127.0.0.0/8"] }),
+      // Nothing listens on 127.0.0.2 at the sink's port: refused, then 127.0.0.1 answers.
+      pin: pinned(async () => ["127.0.0.2", "127.0.0.1"]),
+    });
+    try {
+      const response = await transport.send({ ...base, url: `http://localhost:${sink.port}/` });
+      expect(response.body).toBe("second");
+      // A refusal on the last address is the answer.
+      const port = await unusedPort();
+      const error = await transport
+        .send({ ...base, url: `http://localhost:${port}/` })
+        .catch((e: unknown) => e);
+      expect((error as TransportError).faultClass).toBe("connection_refused");
+    } finally {
+      await sink.close();
+    }
   });
 
   it("keeps every Set-Cookie header", async () => {
