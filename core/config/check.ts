@@ -12,6 +12,7 @@ import {
   compileWebhookTemplates,
   rememberCompiled,
   type TemplateFault,
+  templateFault,
   type WebhookTemplateSources,
 } from "./templates.ts";
 
@@ -293,19 +294,12 @@ function reportTemplateFault(
     report(fault.path, at.position, `${what}; expected one of: ${listOf(known)}`);
     return;
   }
-  const error = fault.error as { message?: unknown; line?: unknown; column?: unknown } | undefined;
-  const message = typeof error?.message === "string" ? error.message : String(fault.error);
-  const column = typeof error?.column === "number" ? error.column : 1;
-  const at = typeof error?.line === "number" ? source.inTemplate(fault.path, error.line, column) : undefined;
-  if (at) {
-    report(
-      fault.path,
-      at,
-      `template error at line ${error!.line}, column ${column} of the template: ${message}`,
-    );
-  } else {
+  const { message, line, column = 1 } = templateFault(fault);
+  const at = line === undefined ? undefined : source.inTemplate(fault.path, line, column);
+  if (at)
+    report(fault.path, at, `template error at line ${line}, column ${column} of the template: ${message}`);
+  else
     report(fault.path, source.locate(fault.path, "value").position, `template does not compile: ${message}`);
-  }
 }
 
 /** Issues in file order, each once (an anchored value used through aliases would be reported per use). */

@@ -50,10 +50,12 @@ export class SourceMap {
   readonly #doc: Document;
   readonly #lineCounter: LineCounter;
   readonly #lines: string[];
+  readonly #text: string;
 
   constructor(doc: Document, lineCounter: LineCounter, text: string) {
     this.#doc = doc;
     this.#lineCounter = lineCounter;
+    this.#text = text;
     this.#lines = text.split("\n");
   }
 
@@ -75,18 +77,34 @@ export class SourceMap {
 
   /**
    * The file position of a place inside a string scalar's value (1-based line and column within the
-   * value). Only literal block scalars (`|`) keep their lines as written, so only they map exactly;
-   * for every other style the scalar's start is the honest answer.
+   * value). Literal block scalars (`|`) keep their lines as written, and a scalar written on one line
+   * (plain, or quoted with its escapes counted) keeps its characters in order, so both map exactly;
+   * for every other style (folded, or quoted across lines) the scalar's start is the honest answer.
    */
   inScalar(node: Node, line: number, column: number): Position {
     const start = this.at(node.range?.[0] ?? 0);
-    if (!isScalar(node) || node.type !== Scalar.BLOCK_LITERAL || typeof node.value !== "string") return start;
+    if (!isScalar(node) || typeof node.value !== "string") return start;
+    if (node.type !== Scalar.BLOCK_LITERAL) return this.#inOneLine(node, line, column) ?? start;
     // The node starts at the `|` header; the value's first line is the next line of the file.
     const fileLine = start.line + line;
     const source = this.#lines[fileLine - 1] ?? "";
     const valueLine = node.value.split("\n")[line - 1] ?? "";
     const indent = leadingSpaces(source) - leadingSpaces(valueLine);
     return { line: fileLine, column: Math.max(indent, 0) + column };
+  }
+
+  /** `inScalar` for a flow scalar written on one line of the file. */
+  #inOneLine(node: Scalar, line: number, column: number): Position | undefined {
+    const [from, to] = node.range ?? [0, 0];
+    const raw = this.#text.slice(from, to);
+    // Across lines, or with `${NAME}` expanded (the value is no longer the text): no exact place.
+    if (/[\r\n]/.test(raw) || raw.includes("${")) return undefined;
+    const value = node.value as string;
+    const lines = value.split("\n");
+    if (line > lines.length) return undefined;
+    const target = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0) + column - 1;
+    const offset = rawOffset(raw, node.type, target);
+    return offset === undefined ? undefined : this.at(from + offset);
   }
 
   #locate(path: KeyPath, wantKey: boolean): Located {
@@ -146,6 +164,35 @@ function child(
 
 function keyText(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key);
+}
+
+/**
+ * The offset in a flow scalar's source text of the value's `target`-th UTF-16 unit: plain text maps
+ * one to one, `''` is one quote in single quotes, and an escape (`\\n`, `\\x41`, `\\u00e9`,
+ * `\\U0001F600`) is one character (two units past U+FFFF) in double quotes.
+ */
+function rawOffset(raw: string, type: Scalar["type"], target: number): number | undefined {
+  if (type === Scalar.PLAIN) return target <= raw.length ? target : undefined;
+  const quote = type === Scalar.QUOTE_SINGLE ? "'" : type === Scalar.QUOTE_DOUBLE ? '"' : undefined;
+  if (!quote || raw[0] !== quote) return undefined;
+  const width: Record<string, number> = { x: 4, u: 6, U: 10 };
+  let i = 1;
+  for (let n = 0; n < target; ) {
+    if (i >= raw.length - 1) return undefined;
+    if (quote === "'" && raw[i] === "'" && raw[i + 1] === "'") {
+      i += 2;
+      n += 1;
+    } else if (quote === '"' && raw[i] === "\\") {
+      const kind = raw[i + 1] ?? "";
+      const step = width[kind] ?? 2;
+      n += kind === "U" && Number.parseInt(raw.slice(i + 2, i + 10), 16) > 0xffff ? 2 : 1;
+      i += step;
+    } else {
+      i += 1;
+      n += 1;
+    }
+  }
+  return i;
 }
 
 function leadingSpaces(line: string): number {

@@ -91,6 +91,24 @@ export function compileWebhookTemplates(
   return { webhooks, faults };
 }
 
+/**
+ * What a template fault says, without the key path (the caller shows it once) and with the place
+ * inside the template apart: `{ message, line?, column? }`. A renderer that put the template's name
+ * in front of its message (as `compile(…, { name })` lets it) has it taken off here.
+ *
+ * @example templateFault(fault) // { message: "jinja syntax error: unknown filter 'upcase'", line: 1, column: 8 }
+ */
+export function templateFault(fault: TemplateFault): { message: string; line?: number; column?: number } {
+  if (fault.error === undefined) return { message: `unknown engine "${fault.engine}"` };
+  const error = fault.error as { message?: unknown; line?: unknown; column?: unknown };
+  let message = typeof error?.message === "string" ? error.message : String(fault.error);
+  const name = `${fault.path.join(".")}: `;
+  while (message.startsWith(name)) message = message.slice(name.length);
+  const line = typeof error?.line === "number" ? error.line : undefined;
+  const column = line !== undefined && typeof error?.column === "number" ? error.column : undefined;
+  return { message, line, column };
+}
+
 /** What `loadConfig` compiled, kept per loaded config object so the engine does not compile again. */
 const compiledByConfig = new WeakMap<object, Record<string, CompiledWebhook>>();
 
@@ -114,8 +132,14 @@ export function compiledTemplates(
   const { webhooks, faults } = compileWebhookTemplates(config, renderers);
   const fault = faults[0];
   if (fault) {
-    const why = fault.error instanceof Error ? fault.error.message : `unknown engine "${fault.engine}"`;
-    throw new TemplateError(`${fault.path.join(".")}: ${why}`, { cause: fault.error });
+    const { message, line, column } = templateFault(fault);
+    const where =
+      line === undefined ? "" : ` (line ${line}${column === undefined ? "" : `, column ${column}`})`;
+    throw new TemplateError(`${fault.path.join(".")}${where}: ${message}`, {
+      cause: fault.error,
+      line,
+      column,
+    });
   }
   rememberCompiled(config, webhooks);
   return webhooks;

@@ -3,6 +3,7 @@ import type { CompiledTemplate, Renderer } from "../../core/contracts/renderer.t
 import { TemplateError } from "../../core/errors.ts";
 import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
+import { etaCompileError, firstLines } from "./errors.ts";
 import { json, xml } from "./helpers.ts";
 import { etaParameters } from "./parameters.ts";
 
@@ -19,10 +20,6 @@ export function createEta(): Eta {
   return new Eta({ autoEscape: false, functionHeader: "const json = options.json, xml = options.xml;" });
 }
 
-function firstLines(message: string): string {
-  return message.split("\n====")[0]!.replace(/\n+/g, " ").trim();
-}
-
 /**
  * The default renderer: Eta. Its templates are JavaScript, so it is trusted: only for templates that
  * ship with the deployment. `<%= it.customer.email %>` writes a value; `<%= json(it.customer) %>`
@@ -35,18 +32,12 @@ export function etaRenderer(): Renderer {
   return {
     name: "eta",
     trusted: true,
-    compile(source, { name }): CompiledTemplate {
+    compile(source): CompiledTemplate {
       let fn: ReturnType<Eta["compile"]>;
       try {
         fn = eta.compile(source);
       } catch (e) {
-        const message = (e as Error).message;
-        const at = /line (\d+) col (\d+)/.exec(message);
-        throw new TemplateError(`${name}: ${firstLines(message)}`, {
-          cause: e,
-          line: at ? Number(at[1]) : undefined,
-          column: at ? Number(at[2]) : undefined,
-        });
+        throw etaCompileError(eta, source, e);
       }
       return {
         render(context) {

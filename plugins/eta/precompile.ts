@@ -3,6 +3,7 @@ import type { CompiledTemplate, Renderer } from "../../core/contracts/renderer.t
 import { TemplateError } from "../../core/errors.ts";
 import type { Plugin } from "../../core/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
+import { etaCompileError, firstLines } from "./errors.ts";
 import { json, xml } from "./helpers.ts";
 import { createEta } from "./index.ts";
 import { etaParameters } from "./parameters.ts";
@@ -13,17 +14,14 @@ export type TemplateFn = TemplateFunction;
 /** What the compiled functions find in `options`: the helpers their header binds (`json`, `xml`). */
 const HELPERS = { json, xml };
 
-function firstLines(message: string): string {
-  return message.split("\n====")[0]!.replace(/\n+/g, " ").trim();
-}
-
-function compileFault(name: string, e: unknown): TemplateError {
-  const message = (e as Error).message;
-  const at = /line (\d+) col (\d+)/.exec(message);
-  return new TemplateError(`${name}: ${firstLines(message)}`, {
+/** A template that does not compile, named by where it is used (the precompiler has no config path). */
+function compileFault(eta: Eta, name: string, source: string, e: unknown): TemplateError {
+  const fault = etaCompileError(eta, source, e);
+  const where = fault.line === undefined ? "" : ` (line ${fault.line}, column ${fault.column})`;
+  return new TemplateError(`${name}: ${fault.message}${where}`, {
     cause: e,
-    line: at ? Number(at[1]) : undefined,
-    column: at ? Number(at[2]) : undefined,
+    line: fault.line,
+    column: fault.column,
   });
 }
 
@@ -57,7 +55,7 @@ export function precompileEta(templates: Record<string, string>): string {
       eta.compile(source);
       body = eta.compileToString(source);
     } catch (e) {
-      throw compileFault(users.join(", "), e);
+      throw compileFault(eta, users.join(", "), source, e);
     }
     entries.push(
       `  // ${commentSafe(users.join(", "))}\n  ${JSON.stringify(source)}: function (${eta.config.varName}, options) {\n${body}\n  },`,

@@ -51,7 +51,7 @@ export function jinjaRenderer(): Renderer {
   return {
     name: "jinja",
     trusted: false,
-    compile(source, { name }): CompiledTemplate {
+    compile(source): CompiledTemplate {
       // Jinja drops a single trailing newline (keep_trailing_newline=False), as YAML `|` adds one.
       const text = source.replace(/\r?\n$/, "");
       let nodes: Node[];
@@ -60,14 +60,7 @@ export function jinjaRenderer(): Renderer {
       } catch (e) {
         if (!(e instanceof JinjaSyntaxError)) throw e;
         const { line, column } = positionOf(text, e.at);
-        throw new TemplateError(
-          `${name}: jinja syntax error at line ${line}, column ${column}: ${e.message}`,
-          {
-            cause: e,
-            line,
-            column,
-          },
-        );
+        throw new TemplateError(`jinja syntax error: ${e.message}`, { cause: e, line, column });
       }
       return {
         render(context) {

@@ -65,22 +65,38 @@ class GuardedContext extends Mustache.Context {
 /** Payloads are JSON or XML, not HTML: `{{x}}` writes the value as is; `json`/`xml` escape. */
 const RENDER_OPTIONS = { escape: (value: unknown) => String(value) };
 
-function compileError(name: string, source: string, e: unknown): TemplateError {
+/** Where the section `name` that is never closed opens: its `{{#name}}` or `{{^name}}` left without a `{{/name}}`. */
+function sectionOpening(source: string, name: string, end: number): number | undefined {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const open: number[] = [];
+  for (const m of source.slice(0, end).matchAll(new RegExp(`\\{\\{\\s*([#^/])\\s*${escaped}\\s*\\}\\}`, "g"))) {
+    if (m[1] === "/") open.pop();
+    else open.push(m.index);
+  }
+  return open.at(-1);
+}
+
+/**
+ * The `TemplateError` for a template mustache.js cannot parse, with the line and column of the tag at
+ * fault: mustache.js reports an unclosed tag or section at the end of the text, so the opening
+ * `{{` (or `{{#name}}`) is looked up instead.
+ */
+function compileError(source: string, e: unknown): TemplateError {
   const message = (e as Error).message;
   const at = / at (\d+)$/.exec(message);
   let line: number | undefined;
   let column: number | undefined;
   if (at) {
     let offset = Number(at[1]);
-    // mustache.js reports an unclosed tag at the end of the text; its opening `{{` is more useful.
     if (message.startsWith("Unclosed tag")) offset = Math.max(0, source.lastIndexOf("{{", offset));
+    const section = /^Unclosed section "(.*)"/.exec(message);
+    if (section) offset = sectionOpening(source, section[1]!, offset) ?? offset;
     const before = source.slice(0, offset);
     line = before.split("\n").length;
     column = before.length - before.lastIndexOf("\n");
   }
   const what = at ? message.slice(0, at.index) : message;
-  const where = line === undefined ? "" : ` at line ${line}, column ${column}`;
-  return new TemplateError(`${name}: mustache syntax error${where}: ${what}`, { cause: e, line, column });
+  return new TemplateError(`mustache syntax error: ${what}`, { cause: e, line, column });
 }
 
 /**
@@ -99,12 +115,12 @@ export function mustacheRenderer(): Renderer {
   return {
     name: "mustache",
     trusted: false,
-    compile(source, { name }): CompiledTemplate {
+    compile(source): CompiledTemplate {
       let tokens: string[][];
       try {
         tokens = writer.parse(source);
       } catch (e) {
-        throw compileError(name, source, e);
+        throw compileError(source, e);
       }
       return {
         render(context) {

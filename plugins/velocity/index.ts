@@ -44,21 +44,29 @@ interface ParseFault {
   hash?: { loc?: { first_line?: number; first_column?: number } };
 }
 
-function compileError(name: string, e: unknown): TemplateError {
+/**
+ * The `TemplateError` for a template velocityjs cannot parse: jison's location when it gave one, else
+ * (a lexical error names only the line) the line, and the column of the first character the lexer
+ * cannot take on it when there is one.
+ */
+function compileError(source: string, e: unknown): TemplateError {
   const fault = e as ParseFault;
   const loc = fault.hash?.loc;
-  const line = loc?.first_line;
-  const column = loc?.first_column === undefined ? undefined : loc.first_column + 1;
-  const first = String(fault.message).split("\n")[0]!;
-  const expected = /\n(Expecting [^\n]*)/.exec(String(fault.message))?.[1];
-  const where =
-    line === undefined ? "" : ` at line ${line}${column === undefined ? "" : `, column ${column}`}`;
-  return new TemplateError(`${name}: velocity syntax error${where}: ${expected ?? first}`, {
-    cause: e,
-    line,
-    column,
-  });
+  const message = String(fault.message);
+  const line = loc?.first_line ?? numberIn(/on line (\d+)/.exec(message)?.[1]);
+  let column = loc?.first_column === undefined ? undefined : loc.first_column + 1;
+  if (line !== undefined && column === undefined) {
+    // velocityjs's lexer stops at a character no rule takes (a control character); find it on the line.
+    const text = source.split("\n")[line - 1] ?? "";
+    const odd = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.exec(text);
+    column = odd ? odd.index + 1 : 1;
+  }
+  const first = message.split("\n")[0]!.replace(/ on line \d+\./, ":");
+  const expected = /\n(Expecting [^\n]*)/.exec(message)?.[1];
+  return new TemplateError(`velocity syntax error: ${expected ?? first}`, { cause: e, line, column });
 }
+
+const numberIn = (s: string | undefined) => (s === undefined ? undefined : Number(s));
 
 /**
  * The scope a template renders in: the engine's context (`$event`, `$customer`, `$params`,
@@ -89,22 +97,19 @@ export function velocityRenderer(): Renderer {
   return {
     name: "velocity",
     trusted: false,
-    compile(source, { name }): CompiledTemplate {
+    compile(source): CompiledTemplate {
       let asts: Ast;
       try {
         // velocityjs looks custom block names up in this map: without a prototype, `#constructor()`
         // is an ordinary (undefined) macro call rather than Object's constructor taken for a block.
         asts = parse(source, Object.create(null) as Record<string, boolean>);
       } catch (e) {
-        throw compileError(name, e);
+        throw compileError(source, e);
       }
       const unbalanced = unbalancedBlock(source);
       if (unbalanced) {
         const { line, column } = positionOf(source, unbalanced.offset);
-        throw new TemplateError(
-          `${name}: velocity syntax error at line ${line}, column ${column}: ${unbalanced.message}`,
-          { line, column },
-        );
+        throw new TemplateError(`velocity syntax error: ${unbalanced.message}`, { line, column });
       }
       return {
         render(context) {

@@ -22,7 +22,7 @@ describe("loadConfig: templates compile at load", () => {
     );
   });
 
-  it("reports an error in a one-line template (url, header) at the scalar", () => {
+  it("reports an error in a one-line template (url, header) at its own column of the quoted scalar", () => {
     const error = loadError(yaml`
       webhooks:
         w:
@@ -31,8 +31,8 @@ describe("loadConfig: templates compile at load", () => {
             X-Sig: "a <%! b"
     `);
     expect(error.issues.map((i) => `${i.line}:${i.column} ${i.path}`)).toEqual([
-      "3:10 webhooks.w.url",
-      "5:14 webhooks.w.headers.X-Sig",
+      "3:33 webhooks.w.url",
+      "5:17 webhooks.w.headers.X-Sig",
     ]);
     expect(error.issues[0]?.message).toContain("line 1, column 23 of the template");
   });

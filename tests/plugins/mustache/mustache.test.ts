@@ -95,12 +95,13 @@ describe("mustache: sandbox", () => {
 });
 
 describe("mustache: syntax errors at compile", () => {
-  it("reports an unclosed section with its line and column", () => {
+  it("reports an unclosed section at the tag that opens it", () => {
     const e = compileError('{\n  "a": 1,\n  {{#customer}}\n}');
     expect(e).toBeInstanceOf(TemplateError);
-    expect(e.line).toBe(4);
-    expect(e.message).toStartWith("webhooks.w.body: mustache syntax error at line 4");
-    expect(e.message).toContain('Unclosed section "customer"');
+    expect([e.line, e.column]).toEqual([3, 3]);
+    expect(e.message).toBe('mustache syntax error: Unclosed section "customer"');
+    const inverted = compileError("{{#a}}x{{/a}}\n{{^ a }}\n{{#a}}{{/a}}");
+    expect([inverted.line, inverted.column]).toEqual([2, 1]);
   });
 
   it("reports an unclosed tag where it starts", () => {

@@ -181,13 +181,20 @@ describe("velocity: syntax errors at compile", () => {
     expect(e).toBeInstanceOf(TemplateError);
     expect(e.line).toBe(3);
     expect(e.column).toBeGreaterThan(1);
-    expect(e.message).toStartWith("webhooks.w.body: velocity syntax error at line 3");
+    expect(e.message).toStartWith("velocity syntax error: ");
+    expect(e.message).not.toContain("webhooks.w.body"); // the config names the key path, once
   });
 
   it("reports an #if never closed, at the #if", () => {
     const e = compileError("line one\n  #if($customer.vip)\nvip");
     expect([e.line, e.column]).toEqual([2, 3]);
     expect(e.message).toContain("#if is never closed by #end");
+  });
+
+  it("reports a character the lexer cannot take at its line and column", () => {
+    const e = compileError("ok\n  $x \u0000 y");
+    expect([e.line, e.column]).toEqual([2, 6]);
+    expect(e.message).toBe("velocity syntax error: Lexical error: Unrecognized text.");
   });
 
   it("reports a stray #end", () => {
