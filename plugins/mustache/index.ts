@@ -69,7 +69,9 @@ const RENDER_OPTIONS = { escape: (value: unknown) => String(value) };
 function sectionOpening(source: string, name: string, end: number): number | undefined {
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const open: number[] = [];
-  for (const m of source.slice(0, end).matchAll(new RegExp(`\\{\\{\\s*([#^/])\\s*${escaped}\\s*\\}\\}`, "g"))) {
+  for (const m of source
+    .slice(0, end)
+    .matchAll(new RegExp(`\\{\\{\\s*([#^/])\\s*${escaped}\\s*\\}\\}`, "g"))) {
     if (m[1] === "/") open.pop();
     else open.push(m.index);
   }

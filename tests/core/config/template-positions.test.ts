@@ -56,7 +56,11 @@ describe("template syntax errors point at their place in the config file", () =>
       const column = "https://x.example.com/?q=".length + at;
       const quotesBefore = (url.slice(0, column - 1).match(/'/g) ?? []).length;
       // `url: '` puts the template's first character at column 11; each `''` is one character.
-      expect([issue.line, issue.column, issue.path]).toEqual([4, 10 + column + quotesBefore, "webhooks.w.url"]);
+      expect([issue.line, issue.column, issue.path]).toEqual([
+        4,
+        10 + column + quotesBefore,
+        "webhooks.w.url",
+      ]);
       expect(issue.message).toStartWith(`template error at line 1, column ${column} of the template: `);
       expect(issue.message).not.toContain("webhooks.w.url");
     });
@@ -70,8 +74,9 @@ describe("template syntax errors point at their place in the config file", () =>
     expect([issue.line, issue.column]).toEqual([4, 10 + 1 + "https://x/\\u00e9\\t{{ x | ".length]);
   });
 
-  it("keeps to the scalar's start where the text is not the template (an expanded ${NAME}, a folded scalar)", () => {
+  it("keeps to the scalar's start where the text is not the template (an expanded variable, a folded scalar)", () => {
     const expanded = loadError(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a `${HOST}` reference in the YAML
       'webhooks:\n  w:\n    engine: jinja\n    url: "https://${HOST}/{{ x | nofilter }}"\n',
       { HOST: "x.example.com" },
       registry({ renderers }),
