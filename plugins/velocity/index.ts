@@ -58,8 +58,9 @@ function compileError(source: string, e: unknown): TemplateError {
   if (line !== undefined && column === undefined) {
     // velocityjs's lexer stops at a character no rule takes (a control character); find it on the line.
     const text = source.split("\n")[line - 1] ?? "";
-    const odd = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.exec(text);
-    column = odd ? odd.index + 1 : 1;
+    let odd = 0;
+    while (odd < text.length && !(text[odd]! < " " && text[odd] !== "\t")) odd++;
+    column = odd < text.length ? odd + 1 : 1;
   }
   const first = message.split("\n")[0]!.replace(/ on line \d+\./, ":");
   const expected = /\n(Expecting [^\n]*)/.exec(message)?.[1];

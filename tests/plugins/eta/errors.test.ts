@@ -28,7 +28,7 @@ describe("eta: syntax errors at compile carry the line and column inside the tem
   });
 
   it("places a block never closed at the tag that opens it", () => {
-    const e = compileError('<%= json(it.a) %>\n<% it.items.forEach(function (i) { %>\n  <%= json(i) %>\n');
+    const e = compileError("<%= json(it.a) %>\n<% it.items.forEach(function (i) { %>\n  <%= json(i) %>\n");
     expect([e.line, e.column]).toEqual([2, 1]);
     expect(e.message).toContain("<% it.items.forEach(function (i) { %>");
   });

@@ -74,9 +74,13 @@ const w :Workerd.Worker = (
 );
 `,
     );
-    workerd = spawn(join(root, "tests/runtimes/node_modules/.bin/workerd"), ["serve", join(dir, "config.capnp")], {
-      stdio: "ignore",
-    });
+    workerd = spawn(
+      join(root, "tests/runtimes/node_modules/.bin/workerd"),
+      ["serve", join(dir, "config.capnp")],
+      {
+        stdio: "ignore",
+      },
+    );
     url = `http://127.0.0.1:${port}/`;
     const deadline = Date.now() + 15_000;
     for (;;) {

@@ -199,11 +199,7 @@ describe("jinja: errors", () => {
       compile("a\n  {% for x in y %}\n{{ x }}").column,
     ]).toEqual([2, 6]);
     const e = compile("{{ x | upcase }}");
-    expect([e.line, e.column, e.message]).toEqual([
-      1,
-      8,
-      "jinja syntax error: unknown filter 'upcase'",
-    ]);
+    expect([e.line, e.column, e.message]).toEqual([1, 8, "jinja syntax error: unknown filter 'upcase'"]);
   });
 
   it("reports a render error with the place of the expression", () => {
