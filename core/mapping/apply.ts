@@ -97,7 +97,9 @@ export function applyMapping(
         const addends = values.flat().map(toNumber);
         const base = current === undefined || current === null || current === "" ? 0 : toNumber(current);
         const bad = addends.indexOf(undefined);
-        if (bad >= 0 || base === undefined) {
+        const total =
+          bad >= 0 || base === undefined ? undefined : addends.reduce((a: number, b) => a + b!, base);
+        if (total === undefined || !Number.isFinite(total)) {
           errors.push({
             code: "HOOKLINE_MAPPING_NOT_A_NUMBER",
             rule: index,
@@ -105,11 +107,13 @@ export function applyMapping(
             description:
               base === undefined
                 ? `cannot sum into "${rule.to}": its value ${preview(current)} is not a number`
-                : `cannot sum ${preview(values.flat()[bad])} into "${rule.to}": not a number`,
+                : bad >= 0
+                  ? `cannot sum ${preview(values.flat()[bad])} into "${rule.to}": not a number`
+                  : `cannot sum into "${rule.to}": the total is beyond ±1.8e308`,
           });
           return;
         }
-        properties[rule.to] = addends.reduce((a: number, b) => a + b!, base);
+        properties[rule.to] = total;
         return;
       }
     }
@@ -127,30 +131,83 @@ const single = (values: unknown[]) => (values.length === 1 ? values[0] : values)
 const isEmpty = (v: unknown) =>
   v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0);
 
+// "1e400" matches the pattern but is Infinity: not a number a profile can keep (JSON has no Infinity).
 function toNumber(v: unknown): number | undefined {
   if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
-  if (typeof v === "string" && v.trim() !== "" && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v.trim()))
-    return Number(v.trim());
+  if (typeof v === "string" && v.trim() !== "" && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v.trim())) {
+    const n = Number(v.trim());
+    return Number.isFinite(n) ? n : undefined;
+  }
   return undefined;
 }
 
+/**
+ * A value quoted for a message, shortened to 60 characters by code point: a cut through a surrogate
+ * pair would leave a lone surrogate, which Postgres refuses in the stored answer.
+ */
 const preview = (v: unknown) => {
   const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  if (s.length <= 60) return s;
+  let end = 57;
+  if (/[\ud800-\udbff]/.test(s[end - 1]!)) end--;
+  return `${s.slice(0, end)}…`;
 };
+
+/** Text written as is between values (brackets, commas, keys); never a value itself. */
+class Raw {
+  constructor(readonly text: string) {}
+}
+const CLOSE_ARRAY = new Raw("]");
+const CLOSE_OBJECT = new Raw("}");
+const COMMA = new Raw(",");
+
+/** Deeper than a 2 MB JSON text can nest: a cycle. Inbound values are limited far below it anyway. */
+const MAX_DEPTH = 1_000_000;
 
 /**
  * JSON with object keys sorted, so that equal values give equal text (change detection, hashing).
+ * Iterative, not recursive: a value nested 100,000 levels deep gives its text instead of a stack
+ * overflow (hashing runs outside a receiver's error handling); a cycle throws a TypeError.
  *
  * @example canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) // '{"a":[2,{"c":4,"d":3}],"b":1}'
  */
 export function canonicalJson(value: unknown): string {
   if (value === undefined) return "undefined";
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
-  const keys = Object.keys(value)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+  let out = "";
+  let depth = 0;
+  // Values still to write, last first, with the Raw text between them.
+  const todo: unknown[] = [value];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (v instanceof Raw) {
+      out += v.text;
+      if (v === CLOSE_ARRAY || v === CLOSE_OBJECT) depth--;
+      continue;
+    }
+    if (v === null || typeof v !== "object") {
+      out += JSON.stringify(v) ?? "null";
+      continue;
+    }
+    if (++depth > MAX_DEPTH)
+      throw new TypeError(`canonicalJson: nested deeper than ${MAX_DEPTH} levels (a cycle?)`);
+    if (Array.isArray(v)) {
+      out += "[";
+      todo.push(CLOSE_ARRAY);
+      for (let i = v.length - 1; i >= 0; i--) {
+        todo.push(v[i] === undefined ? null : v[i]);
+        if (i > 0) todo.push(COMMA);
+      }
+      continue;
+    }
+    const keys = Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort();
+    out += "{";
+    todo.push(CLOSE_OBJECT);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      todo.push((v as Record<string, unknown>)[keys[i]!]);
+      todo.push(new Raw(`${i > 0 ? "," : ""}${JSON.stringify(keys[i])}:`));
+    }
+  }
+  return out;
 }

@@ -2,6 +2,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { canonicalJson } from "../mapping/index.ts";
+import { JSON_LIMITS, unstorableJson } from "./json-limits.ts";
 
 // eSputnik's activity-status format, shared by the receivers (plugins/inbound) and the sender
 // (plugins/activity-callbacks).
@@ -23,41 +24,49 @@ const int = z.number().int().nullish();
 const str = z.string().nullish();
 
 /**
- * One activity in eSputnik's format. The documented fields are checked; unknown fields are kept.
+ * One activity in eSputnik's format. The documented fields are checked; unknown fields are kept as
+ * sent. Every value, known or unknown, must be one the store can keep (`unstorableJson`: at most
+ * 64 levels deep, strings and keys of at most 65,536 characters, no U+0000, no lone surrogate): a
+ * value that cannot be stored is an issue at its path, never a store failure after validation.
  *
  * @example Activity.parse({ activityStatus: "READ", activityDateTime: "2018-05-15T04:05:53", contactId: 1 })
  */
-export const Activity = z.looseObject({
-  broadcastId: int,
-  workflowId: int,
-  workflowBlockId: str,
-  sourceEventKey: str,
-  sourceEventTypeKey: str,
-  iid: str,
-  contactId: int,
-  email: str,
-  sms: str,
-  activityStatus: ActivityStatus,
-  mediaType: str,
-  messageId: int,
-  messageInstanceId: int,
-  messageTag: str,
-  activityDateTime: z
-    .string()
-    .regex(
-      /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/,
-      'a date and time such as "2018-05-15T04:05:53"',
-    ),
-  statusDescription: str,
-  viewMessageLink: str,
-  clickEventLink: str,
-  hardBounce: z.boolean().nullish(),
-  statusData: z
-    .looseObject({
-      subscription: z.looseObject({ subscriptions: z.array(z.string()).nullish() }).nullish(),
-    })
-    .nullish(),
-});
+export const Activity = z
+  .looseObject({
+    broadcastId: int,
+    workflowId: int,
+    workflowBlockId: str,
+    sourceEventKey: str,
+    sourceEventTypeKey: str,
+    iid: str,
+    contactId: int,
+    email: str,
+    sms: str,
+    activityStatus: ActivityStatus,
+    mediaType: str,
+    messageId: int,
+    messageInstanceId: int,
+    messageTag: str,
+    activityDateTime: z
+      .string()
+      .regex(
+        /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/,
+        'a date and time such as "2018-05-15T04:05:53"',
+      ),
+    statusDescription: str,
+    viewMessageLink: str,
+    clickEventLink: str,
+    hardBounce: z.boolean().nullish(),
+    statusData: z
+      .looseObject({
+        subscription: z.looseObject({ subscriptions: z.array(z.string()).nullish() }).nullish(),
+      })
+      .nullish(),
+  })
+  .superRefine((activity, ctx) => {
+    const problem = unstorableJson(activity, JSON_LIMITS);
+    if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+  });
 export type Activity = z.output<typeof Activity>;
 
 /**

@@ -1,10 +1,11 @@
+import { HooklineError, StoreUnavailableError } from "../../core/errors.ts";
 import type { EventInput } from "../../core/model/event.ts";
 import { type Activity, activityEvent, activityKey, parseActivities } from "./activity.ts";
 import { parseJson } from "./body.ts";
 import type { ActivityStatusEndpoint } from "./config.ts";
-import { GroupCommit } from "./group-commit.ts";
+import { GroupCommit, refusedData } from "./group-commit.ts";
 import type { InboundHost } from "./receive.ts";
-import { answer, refusal, storeUnavailable, zodIssues } from "./respond.ts";
+import { answer, refusal, storeUnavailable, unstorable, zodIssues } from "./respond.ts";
 
 /** How activity writes are grouped into transactions (see `GroupCommit`). */
 export interface GroupCommitTuning {
@@ -24,6 +25,11 @@ interface Pending {
   activities: Array<{ key: string; activity: Activity }>;
 }
 
+/** A request with each activity already encoded as JSON text, ready to join a batch. */
+interface Encoded extends Pending {
+  json: string[];
+}
+
 interface Written {
   /** True when the sender's id was seen before: a replay, nothing stored. */
   replay: boolean;
@@ -41,7 +47,7 @@ interface Written {
  * @example const store = new ActivityStore(app); const written = await store.write(pending);
  */
 export class ActivityStore {
-  private readonly commit: GroupCommit<Pending, Written>;
+  private readonly commit: GroupCommit<Encoded, Written>;
 
   constructor(
     private readonly app: InboundHost,
@@ -55,25 +61,45 @@ export class ActivityStore {
     });
   }
 
+  /**
+   * Stores a request's activities (with the group commit). Each activity is encoded here, in the
+   * request's own call: one that cannot be encoded (nested past the stack, a BigInt from a library
+   * caller) rejects this request alone with `UnstorableActivityError`, and never joins a batch that
+   * other requests share.
+   */
   write(p: Pending): Promise<Written> {
-    return this.commit.submit(p);
+    const json: string[] = [];
+    for (const [i, { activity }] of p.activities.entries()) {
+      try {
+        json.push(JSON.stringify(activity));
+      } catch (e) {
+        return Promise.reject(
+          new UnstorableActivityError(
+            `activity ${i} cannot be encoded as JSON: ${(e as Error).message}`,
+            i,
+            e,
+          ),
+        );
+      }
+    }
+    return this.commit.submit({ ...p, json });
   }
 
-  private async writeBatch(batch: Pending[]): Promise<Written[]> {
+  private async writeBatch(batch: Encoded[]): Promise<Written[]> {
     const receipts = batch
       .filter((p) => p.senderKey)
       .map((p) => ({ endpoint: p.endpoint, request_key: p.senderKey }));
     let ord = 0;
-    const rows = batch.flatMap((p) =>
-      p.activities.map(({ key, activity }) => ({
-        ord: ord++,
-        endpoint: p.endpoint,
-        dedupe_key: key,
-        request_key: p.senderKey ?? null,
-        status: activity.activityStatus,
-        activity,
-      })),
-    );
+    // Rows written as text around each activity's own encoding (see `write`).
+    const rows: string[] = [];
+    for (const p of batch) {
+      const endpoint = JSON.stringify(p.endpoint);
+      const requestKey = JSON.stringify(p.senderKey ?? null);
+      for (const [i, { key, activity }] of p.activities.entries())
+        rows.push(
+          `{"ord":${ord++},"endpoint":${endpoint},"dedupe_key":${JSON.stringify(key)},"request_key":${requestKey},"status":${JSON.stringify(activity.activityStatus)},"activity":${p.json[i]}}`,
+        );
+    }
     const result = await this.app.store.sql.query<{ t: string; endpoint: string; k: string }>(
       `WITH r AS (
          INSERT INTO hookline_inbound_receipts (endpoint, request_key)
@@ -93,7 +119,7 @@ export class ActivityStore {
        )
        SELECT 'r' AS t, endpoint, request_key AS k FROM r
        UNION ALL SELECT 'a' AS t, endpoint, dedupe_key AS k FROM a`,
-      [JSON.stringify(receipts), JSON.stringify(rows)],
+      [JSON.stringify(receipts), `[${rows.join(",")}]`],
     );
     const fresh = new Set<string>();
     const stored = new Set<string>();
@@ -114,13 +140,30 @@ export class ActivityStore {
       }
       return { replay, stored: mine };
     });
-    if (events.length > 0) await this.app.publish(events);
+    if (events.length > 0) {
+      try {
+        await this.app.publish(events);
+      } catch (e) {
+        // Stored but not fired: 500, so that the retry publishes again (never a 400 for stored data).
+        throw new StoreUnavailableError(`activities stored, events not published: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+    }
     return written;
   }
 
   /** Logs why a request could not be stored (the message names no secret: bodies are not logged). */
   failed(endpoint: string, e: unknown): void {
     this.app.logger.log("error", "inbound request not stored", { endpoint, error: (e as Error).message });
+  }
+
+  /** Logs a request refused for data the store cannot keep (a warning: the sender's fault, answered 400). */
+  refused(endpoint: string, e: unknown): void {
+    this.app.logger.log("warn", "inbound request refused: data the store cannot keep", {
+      endpoint,
+      error: (e as Error).message,
+    });
   }
 
   /**
@@ -139,6 +182,23 @@ export class ActivityStore {
       .filter((a) => present.has(a.key))
       .map((a) => activityEvent(p.endpoint, a.key, a.activity, p.runId));
     if (events.length > 0) await this.app.publish(events);
+  }
+}
+
+/**
+ * An activity that cannot be encoded as JSON: the request carrying it is refused (400) alone.
+ *
+ * @example if (e instanceof UnstorableActivityError) return unstorable(String(e.index), e.message)
+ */
+export class UnstorableActivityError extends HooklineError {
+  constructor(
+    message: string,
+    /** The activity's index in its request. */
+    readonly index: number,
+    cause: unknown,
+  ) {
+    super("HOOKLINE_INBOUND_UNSTORABLE", message, { cause });
+    this.name = "UnstorableActivityError";
   }
 }
 
@@ -202,6 +262,17 @@ export async function handleActivityStatus(
       },
     });
   } catch (e) {
+    // The request's own data, refused alone (its neighbours in the batch were stored): a retry would
+    // fail the same way forever, holding back the sender's later batches.
+    if (e instanceof UnstorableActivityError) {
+      store.refused(r.endpoint, e);
+      return unstorable([{ path: String(e.index), message: e.message }]);
+    }
+    const state = refusedData(e);
+    if (state) {
+      store.refused(r.endpoint, e);
+      return unstorable([], state);
+    }
     store.failed(r.endpoint, e);
     return storeUnavailable();
   }

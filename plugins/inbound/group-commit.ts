@@ -1,3 +1,5 @@
+import { StoreUnavailableError } from "../../core/errors.ts";
+
 /**
  * Group commit: writes submitted close together are gathered and written by one transaction, so a
  * busy receiver makes one commit per burst, not per request. The first write of a burst waits
@@ -71,14 +73,34 @@ export class GroupCommit<T, R> {
   }
 }
 
-/** True for a Postgres data or integrity error (SQLSTATE 22xxx / 23xxx), anywhere in the cause chain. */
-function isDataError(e: unknown): boolean {
+/** The SQLSTATE of a Postgres error, anywhere in the cause chain (drivers may wrap it). */
+function sqlStates(e: unknown, stopAt?: (x: unknown) => boolean): string[] {
+  const states: string[] = [];
   for (
     let x = e as { code?: unknown; cause?: unknown } | undefined, i = 0;
-    x && i < 5;
+    x && i < 5 && !stopAt?.(x);
     x = x.cause as typeof x, i++
   ) {
-    if (typeof x.code === "string" && /^2[23][0-9A-Z]{3}$/.test(x.code)) return true;
+    if (typeof x.code === "string" && /^[0-9A-Z]{5}$/.test(x.code)) states.push(x.code);
   }
-  return false;
+  return states;
+}
+
+/** True for a Postgres data or integrity error (SQLSTATE 22xxx / 23xxx), anywhere in the cause chain. */
+function isDataError(e: unknown): boolean {
+  return sqlStates(e).some((s) => /^2[23]/.test(s));
+}
+
+/**
+ * The SQLSTATE when the store refused a write for its data (class 22, data exception: a character
+ * or value it cannot keep), else undefined. Once a batch is retried item by item, such an error
+ * belongs to the one request that carries the data: answering it 500 would make its sender retry
+ * forever. Integrity errors (class 23) are not counted: a race (a profile deleted meanwhile) causes
+ * them, and a retry succeeds. A `StoreUnavailableError` in the chain (stored, then not published)
+ * stops the search: that is the store's side.
+ *
+ * @example catch (e) { const state = refusedData(e); if (state) return unstorable([], state); }
+ */
+export function refusedData(e: unknown): string | undefined {
+  return sqlStates(e, (x) => x instanceof StoreUnavailableError).find((s) => s.startsWith("22"));
 }

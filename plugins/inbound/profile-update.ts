@@ -7,12 +7,14 @@ import {
   select,
 } from "../../core/mapping/index.ts";
 import type { EventInput } from "../../core/model/event.ts";
+import { unstorableJson, unstorableText } from "../../core/model/json-limits.ts";
 import type { Received } from "./activity-status.ts";
 import { parseJson, sha256Hex } from "./body.ts";
 import type { ProfileUpdateEndpoint } from "./config.ts";
+import { refusedData } from "./group-commit.ts";
 import { type ProfileDecision, storedReceipt, type TimelineEvent, updateProfile } from "./profiles.ts";
 import type { InboundHost } from "./receive.ts";
-import { answer, refusal, storeUnavailable } from "./respond.ts";
+import { answer, refusal, storeUnavailable, unstorable } from "./respond.ts";
 
 const CURRENT_DATE = /^current date$/i;
 
@@ -25,7 +27,19 @@ function sourceOf(r: Received): { ok: true; source: MappingSource } | { ok: fals
     } catch {
       return { ok: false, response: refusal(400, "HOOKLINE_INBOUND_FORM", "form body is not UTF-8") };
     }
-    return { ok: true, source: formSource(new URLSearchParams(text)) };
+    const fields = new URLSearchParams(text);
+    // %00 decodes to U+0000, which Postgres cannot keep (a lone surrogate cannot come out of UTF-8).
+    for (const [name, value] of fields) {
+      const problem = unstorableText(name);
+      if (problem)
+        return {
+          ok: false,
+          response: invalid("", `field name ${JSON.stringify(name.slice(0, 40))}: ${problem}`),
+        };
+      const inValue = unstorableText(value);
+      if (inValue) return { ok: false, response: invalid(name, inValue) };
+    }
+    return { ok: true, source: formSource(fields) };
   }
   const json = parseJson(r.bytes);
   if (!json.ok) return { ok: false, response: refusal(400, "HOOKLINE_INBOUND_JSON", json.message) };
@@ -34,8 +48,37 @@ function sourceOf(r: Received): { ok: true; source: MappingSource } | { ok: fals
       ok: false,
       response: refusal(400, "HOOKLINE_INBOUND_INVALID", "expected a JSON object describing one customer"),
     };
+  // The whole body, mapped or not: one rule a sender can know, checked before any value is selected.
+  const problem = unstorableJson(json.value);
+  if (problem) return { ok: false, response: invalid(problem.path.join("."), problem.message) };
   return { ok: true, source: jsonSource(json.value) };
 }
+
+/** 400 for a body whose field at `path` holds a value the store cannot keep. */
+const invalid = (path: string, message: string) =>
+  refusal(400, "HOOKLINE_INBOUND_INVALID", "invalid profile update", { issues: [{ path, message }] });
+
+/**
+ * The most UTF-8 bytes an identifier may have: it is a key of a btree index, whose rows Postgres
+ * caps at 2,704 bytes (property name included). Emails are at most 254.
+ */
+const MAX_IDENTIFIER_BYTES = 1024;
+
+/** Why an identifier cannot be stored, or undefined. */
+function unstorableIdentifier(value: string): string | undefined {
+  const problem = unstorableText(value);
+  if (problem) return problem;
+  const bytes = new TextEncoder().encode(value).byteLength;
+  return bytes > MAX_IDENTIFIER_BYTES
+    ? `${bytes} bytes long; at most ${MAX_IDENTIFIER_BYTES} are taken`
+    : undefined;
+}
+
+// Postgres keeps timestamps of years 1 to 294276 but reads only 4-digit years back from ISO text
+// (JavaScript writes year 0, negative and 6-digit years as "0000", "-000001", "+275760").
+const FIRST_DATE = Date.parse("0001-01-01T00:00:00.000Z");
+const LAST_DATE = Date.parse("9999-12-31T23:59:59.999Z");
+const storableDate = (d: Date) => d.getTime() >= FIRST_DATE && d.getTime() <= LAST_DATE;
 
 /** The value of one timeline field: "current date", or what the expression selects (one value or a list). */
 function fieldValue(source: MappingSource, expr: string, now: string): unknown {
@@ -70,7 +113,7 @@ export function buildTimeline(
     if (!found) continue;
     const date = fieldValue(source, t.date, nowIso);
     const at = typeof date === "string" || typeof date === "number" ? new Date(date) : undefined;
-    if (!at || Number.isNaN(at.getTime())) {
+    if (!at || !storableDate(at)) {
       errors.push({
         code: "HOOKLINE_TIMELINE_DATE",
         description: `timeline event "${t.type}": ${t.date} gave no date (${JSON.stringify(date) ?? "nothing"})`,
@@ -82,13 +125,22 @@ export function buildTimeline(
   return { events, errors };
 }
 
-/** The identifier value: the query parameter (BlueConic's `?email=…`), else the body expression. */
-function identifierOf(config: ProfileUpdateEndpoint, url: URL, source: MappingSource): string | undefined {
-  const fromQuery = url.searchParams.get(config.identifier.query ?? config.identifier.property);
-  if (fromQuery) return fromQuery;
+/**
+ * The identifier value and where it came from (`?email`, or the body expression): the query
+ * parameter (BlueConic's `?email=…`), else the body expression.
+ */
+function identifierOf(
+  config: ProfileUpdateEndpoint,
+  url: URL,
+  source: MappingSource,
+): { value: string; from: string } | undefined {
+  const param = config.identifier.query ?? config.identifier.property;
+  const fromQuery = url.searchParams.get(param);
+  if (fromQuery) return { value: fromQuery, from: `?${param}` };
   if (!config.identifier.from) return undefined;
   const v = select(source, config.identifier.from)[0];
-  return typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : undefined;
+  const value = typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : undefined;
+  return value === undefined ? undefined : { value, from: config.identifier.from };
 }
 
 /**
@@ -107,14 +159,25 @@ export async function handleProfileUpdate(
   const src = sourceOf(r);
   if (!src.ok) return src.response;
   const source = src.source;
-  const value = identifierOf(config, r.url, source);
-  if (!value)
+  const found = identifierOf(config, r.url, source);
+  if (!found)
     return refusal(
       400,
       "HOOKLINE_PROFILE_IDENTIFIER",
       `missing the identifier: add ?${config.identifier.query ?? config.identifier.property}=… to the URL` +
         (config.identifier.from ? ` or send ${config.identifier.from} in the body` : ""),
     );
+  const unusable = unstorableIdentifier(found.value);
+  if (unusable)
+    return refusal(
+      400,
+      "HOOKLINE_PROFILE_IDENTIFIER",
+      `the identifier ${found.from} is not usable: ${unusable}`,
+      {
+        issues: [{ path: found.from, message: unusable }],
+      },
+    );
+  const value = found.value;
   const now = new Date();
   const timeline = buildTimeline(source, config.timeline, now);
   const eventId = `prof.${r.endpoint}.${sha256Hex(r.requestKey).slice(0, 40)}`;
@@ -193,10 +256,13 @@ export async function handleProfileUpdate(
     if (out.decision.events.length > 0) await app.publish(out.decision.events);
     return answer(200, out.decision.response);
   } catch (e) {
-    app.logger.log("error", "inbound profile update not stored", {
+    // The transaction rolled back: a value the store refused is this request's own, and a retry
+    // would fail the same way (400); anything else is the store's side (500, retry).
+    const state = refusedData(e);
+    app.logger.log(state ? "warn" : "error", "inbound profile update not stored", {
       endpoint: r.endpoint,
       error: (e as Error).message,
     });
-    return storeUnavailable();
+    return state ? unstorable([], state) : storeUnavailable();
   }
 }

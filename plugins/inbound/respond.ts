@@ -46,3 +46,20 @@ export const storeUnavailable = () =>
     "HOOKLINE_STORE_UNAVAILABLE",
     "the store could not take this request; nothing was accepted, retry later",
   );
+
+/**
+ * 400: the request carries data the store cannot keep (found by the checks, or refused by the store
+ * itself with SQLSTATE class 22, named in the description); nothing of it was stored. A retry would
+ * fail the same way, so this is never a 500.
+ *
+ * @example return unstorable([{ path: "0.partner", message: "nested deeper than 64 levels" }])
+ */
+export const unstorable = (issues: Array<{ path: string; message: string }>, sqlState?: string) =>
+  refusal(
+    400,
+    "HOOKLINE_INBOUND_UNSTORABLE",
+    sqlState
+      ? `the store refused this request's data (SQLSTATE ${sqlState}); nothing was stored, and a retry would fail the same way`
+      : "this request carries data the store cannot keep; nothing was stored",
+    issues.length > 0 ? { issues } : {},
+  );
