@@ -291,11 +291,22 @@ export class Deliverer {
     const response = await go(prepared.request);
     if (response.status !== 401) return response;
     // A 401 may mean an expired token: integrations that can refresh do, and the request goes once more.
-    let refreshed = false;
-    for (const i of prepared.integrations ?? [])
-      if (i.instance.onUnauthorized && (await i.instance.onUnauthorized(prepared.request))) refreshed = true;
-    if (!refreshed) return response;
-    return go(await this.authorizeChain(prepared.rendered, prepared.integrations ?? [], signal));
+    let again: OutboundRequest;
+    try {
+      let refreshed = false;
+      for (const i of prepared.integrations ?? [])
+        if (i.instance.onUnauthorized && (await i.instance.onUnauthorized(prepared.request)))
+          refreshed = true;
+      if (!refreshed) return response;
+      again = await this.authorizeChain(prepared.rendered, prepared.integrations ?? [], signal);
+    } catch (e) {
+      // A refresh the token endpoint refused (a revoked grant) needs a person, not another attempt; a
+      // token endpoint that could not be reached is a fault like any other and is retried.
+      if (e instanceof NotSent) throw e;
+      if (e instanceof TransportError) throw e;
+      throw new NotSent("auth", `authorize after 401: ${(e as Error).message}`, prepared.recorded);
+    }
+    return go(again);
   }
 
   /**
@@ -344,6 +355,21 @@ export class Deliverer {
       delivery,
     });
     const attemptNo = { number: delivery.attempts, maxAttempts: delivery.maxAttempts };
+    // A failure that sent nothing, or whose credentials could not be renewed: retried only when its
+    // cause was a fault (a token endpoint down), else failed with its reason.
+    const notSent = (ns: NotSent): DeliveryResult => {
+      const decision: RetryDecision = ns.retryable
+        ? this.o.retry.decide({ kind: "fault", faultClass: "network", message: ns.message }, attemptNo)
+        : { action: "fail", reason: ns.message };
+      return this.failBranch(
+        result(
+          { request: ns.request, errorClass: ns.errorClass, error: ns.message, outcome: outcomeOf(decision) },
+          nextOf(decision),
+        ),
+        delivery,
+        decision,
+      );
+    };
 
     const hook = this.o.webhooks.get(delivery.webhook);
     if (!hook) {
@@ -389,18 +415,7 @@ export class Deliverer {
         signal,
       );
     } catch (e) {
-      const ns = e as NotSent;
-      const decision: RetryDecision = ns.retryable
-        ? this.o.retry.decide({ kind: "fault", faultClass: "network", message: ns.message }, attemptNo)
-        : { action: "fail", reason: ns.message };
-      return this.failBranch(
-        result(
-          { request: ns.request, errorClass: ns.errorClass, error: ns.message, outcome: outcomeOf(decision) },
-          nextOf(decision),
-        ),
-        delivery,
-        decision,
-      );
+      return notSent(e as NotSent);
     }
 
     let outcome: AttemptOutcome;
@@ -409,6 +424,7 @@ export class Deliverer {
       response = await this.send(prepared, hook, signal);
       outcome = { kind: "response", status: response.status, headers: response.headers };
     } catch (e) {
+      if (e instanceof NotSent) return notSent(e);
       const fault =
         e instanceof TransportError ? e : new TransportError("network", (e as Error).message, { cause: e });
       outcome = {

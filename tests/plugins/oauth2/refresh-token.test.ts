@@ -342,6 +342,21 @@ triggers:
       expect(presented().filter((t) => t === pasted)).toHaveLength(1);
     });
 
+    it("fails the delivery once, not retried, when a 401's refresh is refused, saying to paste a new token", async () => {
+      await start(server.issueRefreshToken());
+      expect((await deliver()).status).toBe("succeeded");
+      // The cached access token is now refused by the API (401), and the refresh that follows is refused too.
+      server.revokeAll();
+      server.revokeRefreshTokens();
+      const id = await publish("rt");
+      const d = await settled(id);
+      expect(d.status).toBe("failed");
+      expect(d.reason).toContain("paste a new refresh token");
+      const attempts = await app.store.listAttempts(id);
+      expect(attempts).toHaveLength(1);
+      expect(attempts[0]!.errorClass).toBe("auth");
+    });
+
     it("keeps every refresh token out of logs, API answers, attempt records, exports and the store", async () => {
       const texts: string[] = allLogs.map((l) => l.join("\n"));
       texts.push((await call("GET", "/v1/integrations")).text);
