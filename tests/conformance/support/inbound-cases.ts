@@ -82,6 +82,9 @@ const activity = (n: number, status = "READ") =>
       iid: `case-${n}`,
     },
   ]);
+/** One activity with `field` set to `value` (JSON.stringify writes NUL and lone surrogates as \u escapes). */
+const withField = (n: number, field: string, value: unknown) =>
+  JSON.stringify([{ ...(JSON.parse(activity(n)) as object[])[0], [field]: value }]);
 const signed = (id: string, body: string) => {
   const at = new Date();
   return {
@@ -275,6 +278,61 @@ export function inboundCases(): InboundCase[] {
       }),
       status: 401,
       code: "HOOKLINE_INBOUND_BASIC",
+    },
+    // Issue 11: a value the store cannot keep is the sender's fault, answered 400 naming it, never 500.
+    {
+      name: "refuses U+0000 in an activity's field with 400 naming the field, storing nothing",
+      request: () => ({
+        method: "POST",
+        path: "/in/esputnik",
+        headers: key,
+        body: withField(9, "email", "a\u0000b@example.com"),
+      }),
+      status: 400,
+      code: "HOOKLINE_INBOUND_INVALID",
+      body: { success: false, issues: [{ path: "0.email" }] },
+      stored: 0,
+    },
+    {
+      name: "refuses a lone surrogate in an unknown field with 400 naming the field, storing nothing",
+      request: () => ({
+        method: "POST",
+        path: "/in/esputnik",
+        headers: key,
+        body: withField(10, "partner", ["\udc00"]),
+      }),
+      status: 400,
+      code: "HOOKLINE_INBOUND_INVALID",
+      body: { success: false, issues: [{ path: "0.partner.0" }] },
+      stored: 0,
+    },
+    {
+      name: "refuses an unknown field nested 10,000 levels deep with 400 naming the field, storing nothing",
+      request: () => ({
+        method: "POST",
+        path: "/in/esputnik",
+        headers: key,
+        body: withField(11, "partner", "").replace(
+          '"partner":""',
+          `"partner":${"[".repeat(10_000)}${"]".repeat(10_000)}`,
+        ),
+      }),
+      status: 400,
+      code: "HOOKLINE_INBOUND_INVALID",
+      body: { success: false, issues: [{ path: "0.partner" }] },
+      stored: 0,
+    },
+    {
+      name: "refuses U+0000 in a profile update's field with 400 naming the field",
+      request: () => ({
+        method: "POST",
+        path: "/in/crm",
+        headers: basic(INBOUND_ENV.CRM_PASSWORD),
+        body: JSON.stringify({ email: "nul@example.com", name: "N\u0000ul" }),
+      }),
+      status: 400,
+      code: "HOOKLINE_INBOUND_INVALID",
+      body: { success: false, issues: [{ path: "name" }] },
     },
     {
       name: "answers 404 under /in/ where no endpoint is",
