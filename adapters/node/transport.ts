@@ -44,10 +44,11 @@ export function resolveAll(host: string): Promise<string[]> {
 }
 
 /**
- * Node's fast transport: `undici.request` over keep-alive agents, one per TLS client identity. The
- * guard runs inside the agent's DNS lookup, on the addresses the socket then connects to, so a name
- * that resolves to a public address for a pre-check and to 127.0.0.1 a moment later (DNS rebinding)
- * gets nowhere. Redirects are returned, not followed.
+ * Node's fast transport (Deno's too, over its `node:net` and `node:tls`): `undici.request` over
+ * keep-alive agents, one per TLS client identity. The guard runs inside the agent's DNS lookup, on
+ * the addresses the socket then connects to, so a name that resolves to a public address for a
+ * pre-check and to 127.0.0.1 a moment later (DNS rebinding) gets nowhere; TLS still names the host.
+ * Redirects are returned, not followed.
  *
  * @example
  * const transport = nodeTransport({ guard: new AddressGuard({ allowNetworks: [] }) });
@@ -155,13 +156,14 @@ function guardedLookup(guard: AddressGuard, resolve?: (host: string) => Promise<
     done: (e: Error | null, a: LookupAddress[]) => void,
   ) => {
     if (!resolve) return dnsLookup(hostname, { ...options, all: true }, done);
+    const family = options.family === "IPv4" ? 4 : options.family === "IPv6" ? 6 : (options.family ?? 0);
     resolve(hostname).then(
       (addresses) =>
         done(
           null,
           addresses
             .map((address) => ({ address, family: isIP(address) }))
-            .filter((a) => !options.family || a.family === options.family),
+            .filter((a) => !family || a.family === family),
         ),
       (e: unknown) =>
         done(

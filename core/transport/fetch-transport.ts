@@ -59,7 +59,6 @@ export function fetchTransport(options: FetchTransportOptions): Transport {
   return {
     name: "fetch",
     async send(request: TransportRequest): Promise<TransportResponse> {
-      const { guard } = options;
       const url = parseUrl(request.url);
       const deadline = AbortSignal.timeout(request.timeoutMs);
       const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
@@ -67,22 +66,7 @@ export function fetchTransport(options: FetchTransportOptions): Transport {
         throw faultFor(e, request, deadline);
       };
 
-      const routes: Route[] = [];
-      if (guard.isIpLiteral(url.hostname) || !options.pin) {
-        if (guard.isIpLiteral(url.hostname)) refuseIfBlocked(guard, url.hostname, url.hostname);
-        routes.push({ url, send: request.tls ? identityFetch(options, url, request.tls) : options.fetch });
-      } else {
-        const { resolve, fetch: pinnedFetch } = options.pin;
-        const addresses = await untilAborted(resolve(url.hostname), signal).catch((e: unknown) => {
-          if (signal.aborted) return fail(e);
-          throw new TransportError("dns", `could not resolve ${url.hostname}: ${detail(e)}`, { cause: e });
-        });
-        if (addresses.length === 0) throw new TransportError("dns", `${url.hostname} resolved to no address`);
-        for (const address of addresses) refuseIfBlocked(guard, url.hostname, address);
-        // SNI carries the name without a trailing dot (RFC 6066); Host keeps it as written.
-        const send = pinnedFetch(url.hostname.replace(/\.$/, ""), request.tls);
-        for (const address of addresses) routes.push({ url: atAddress(url, address), host: url.host, send });
-      }
+      const routes = await routesFor(options, url, request, signal).catch(fail);
 
       let response: Response;
       for (let i = 0; ; i++) {
@@ -107,6 +91,7 @@ export function fetchTransport(options: FetchTransportOptions): Transport {
           if (fault.faultClass !== "connection_refused" || i === routes.length - 1) throw fault;
         }
       }
+
       const capped = new CappedBody(request.maxResponseBytes);
       if (response.body) {
         const reader = response.body.getReader();
@@ -152,6 +137,33 @@ interface Route {
   url: URL;
   host?: string;
   send?: FetchFunction;
+}
+
+/**
+ * The attempts for a request, in order, after the guard judged every address they lead to: the URL
+ * as it is for an IP literal or an unpinned transport, else one attempt per checked address.
+ */
+async function routesFor(
+  options: FetchTransportOptions,
+  url: URL,
+  request: TransportRequest,
+  signal: AbortSignal,
+): Promise<Route[]> {
+  const { guard, pin } = options;
+  if (guard.isIpLiteral(url.hostname) || !pin) {
+    if (guard.isIpLiteral(url.hostname)) refuseIfBlocked(guard, url.hostname, url.hostname);
+    return [{ url, send: request.tls ? identityFetch(options, url, request.tls) : options.fetch }];
+  }
+  const addresses = await untilAborted(pin.resolve(url.hostname), signal).catch((e: unknown) => {
+    // An abort is classified by faultFor (timeout or the caller's); a failed lookup is dns.
+    if (signal.aborted) throw e;
+    throw new TransportError("dns", `could not resolve ${url.hostname}: ${detail(e)}`, { cause: e });
+  });
+  if (addresses.length === 0) throw new TransportError("dns", `${url.hostname} resolved to no address`);
+  for (const address of addresses) refuseIfBlocked(guard, url.hostname, address);
+  // SNI carries the name without a trailing dot (RFC 6066); Host keeps it as written.
+  const send = pin.fetch(url.hostname.replace(/\.$/, ""), request.tls);
+  return addresses.map((address) => ({ url: atAddress(url, address), host: url.host, send }));
 }
 
 function identityFetch(options: FetchTransportOptions, url: URL, identity: TlsIdentity): FetchFunction {
