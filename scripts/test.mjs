@@ -35,7 +35,7 @@ function run(command, args) {
 const server = process.env.TEST_DATABASE_URL;
 const storeLine = server
   ? "stores: PGlite and the Postgres server in TEST_DATABASE_URL"
-  : "stores: PGlite only — the Postgres-server legs are LEFT OUT (set TEST_DATABASE_URL=postgres://… to run them)";
+  : "stores: PGlite only — the Postgres-server legs (store suites on the server, worker processes sharing it, the workerd edge leg) are LEFT OUT: set TEST_DATABASE_URL=postgres://… to run them";
 console.log(`== ${storeLine}`);
 
 ensureRuntimes();
