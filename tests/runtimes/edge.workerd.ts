@@ -25,6 +25,7 @@ import {
 import { ESPUTNIK_EXAMPLE } from "../support/esputnik-example.ts";
 import { testPki, unusedPort } from "../support/http-sink.ts";
 
+// run.ts runs this leg only with TEST_DATABASE_URL; the default serves a direct `bun test` of this file.
 const SERVER = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
