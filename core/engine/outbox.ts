@@ -1,3 +1,5 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import type { RetryPolicy } from "../contracts/retry.ts";
 import type { NewDelivery, Store } from "../contracts/store.ts";
 import type { TriggerInstance } from "../contracts/trigger.ts";
@@ -148,9 +150,16 @@ export function buildDelivery(
 
 /** The ordering key for a context; one that cannot render joins one conservative stream rather than none. */
 function orderingKeyOf(hook: CompiledWebhook, context: Record<string, unknown>): string {
+  let key: string;
   try {
-    return hook.orderingKey!.render({ ...context, webhook: { name: hook.name } }).trim();
+    key = hook.orderingKey!.render({ ...context, webhook: { name: hook.name } }).trim();
   } catch {
     return "!unrenderable";
   }
+  // The key is rendered from customer data and indexed: one too long for an index row is kept as its
+  // digest, which is as good a stream name (equal keys, equal digests).
+  return key.length <= MAX_ORDERING_KEY ? key : `sha256:${bytesToHex(sha256(new TextEncoder().encode(key)))}`;
 }
+
+/** Characters of an ordering key kept as they are; a longer one is stored as its SHA-256. */
+const MAX_ORDERING_KEY = 512;
