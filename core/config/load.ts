@@ -1,4 +1,4 @@
-import { LineCounter, type Node, parseDocument, Scalar, visit, type YAMLError } from "yaml";
+import { type Alias, LineCounter, type Node, parseDocument, Scalar, visit, type YAMLError } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { type ConfigRegistry, type ConfigSource, checkConfig, inFileOrder } from "./check.ts";
 import { expandDocumentEnv, unsetVariable } from "./env.ts";
@@ -43,7 +43,12 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
   // Past a syntax error the tree is a guess; checking it would mostly report the guess.
   if (doc.errors.length > 0) {
     for (const error of doc.errors) report([], syntaxPosition(error, map, doc), syntaxMessage(error, doc));
-    throw new ConfigError(inFileOrder(issues));
+    // One mistake repeated (tabs, a pasted block) can make thousands of errors; the first say what to fix.
+    const all = inFileOrder(issues);
+    const shown = all.slice(0, MAX_SYNTAX_ISSUES);
+    const next = all[MAX_SYNTAX_ISSUES];
+    if (next) shown.push({ ...next, message: `${all.length - MAX_SYNTAX_ISSUES} more YAML errors from here on` });
+    throw new ConfigError(shown);
   }
 
   const expansion = expandDocumentEnv(doc, env);
@@ -52,9 +57,19 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
   // A value whose variable is missing still reads `${NAME}`; any further complaint about it is noise.
   const unset = new Set<Node>(expansion.missing.map((m) => m.node));
 
+  let data: unknown;
+  try {
+    // yaml's default alias budget (100 expansions) refuses a "billion laughs"; a config needs few.
+    data = doc.toJS() ?? {};
+  } catch (e) {
+    // An alias to no anchor, or aliases that multiply into a resource-exhaustion bomb.
+    report([], aliasPosition(doc, map, e), `invalid YAML: ${(e as Error).message}`);
+    throw new ConfigError(inFileOrder(issues));
+  }
+
   const source: ConfigSource = {
     file,
-    data: doc.toJS() ?? {},
+    data,
     envValues: expansion.values,
     locate(path, at) {
       const located = at === "key" ? map.key(path) : map.value(path);
@@ -70,6 +85,25 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
     },
   };
   return checkConfig(source, registry, issues);
+}
+
+/** Syntax errors reported one by one; past these, a count. */
+const MAX_SYNTAX_ISSUES = 20;
+
+/** Where the alias `toJS` refused is: the one that resolves to nothing, else the first alias. */
+function aliasPosition(doc: Parameters<typeof nodeAt>[0], map: SourceMap, error: unknown): Position {
+  let unresolved: number | undefined;
+  let first: number | undefined;
+  visit(doc, {
+    Alias(_key, node: Alias) {
+      const at = node.range?.[0];
+      if (at === undefined) return;
+      first ??= at;
+      if (unresolved === undefined && /Unresolved alias/.test(String(error)) && !node.resolve(doc))
+        unresolved = at;
+    },
+  });
+  return map.at(unresolved ?? first ?? 0);
 }
 
 function syntaxPosition(error: YAMLError, map: SourceMap, doc: Parameters<typeof nodeAt>[0]): Position {

@@ -104,6 +104,35 @@ describe("loadConfig: YAML syntax", () => {
   });
 });
 
+describe("loadConfig: aliases and runaway syntax", () => {
+  it("reports an alias to no anchor as a config error at the alias", () => {
+    const error = loadError("server:\n  host: 127.0.0.1\nengine:\n  timeout: *nowhere\n");
+    expect(error.issues.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual([
+      expect.stringMatching(/^4:12 invalid YAML: .*Unresolved alias/),
+    ]);
+  });
+
+  it("refuses an alias bomb (billion laughs) as a config error, not an exception", () => {
+    const lol = [
+      "a: &a [x, x, x, x, x, x, x, x, x]",
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c]",
+    ].join("\n");
+    const error = loadError(lol);
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.message).toContain("resource exhaustion");
+    expect(error.issues[0]!.line).toBe(2);
+  });
+
+  it("reports the first 20 YAML errors one by one and counts the rest", () => {
+    const error = loadError("a: b: c\n".repeat(100));
+    expect(error.issues).toHaveLength(21);
+    expect(error.issues.slice(0, 20).map((i) => i.line)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(error.issues.at(-1)!).toMatchObject({ line: 21, message: "80 more YAML errors from here on" });
+  });
+});
+
 describe("loadConfig: schema issues", () => {
   it("reports wrong types and enum values in webhook fields, with what came", () => {
     const error = loadError(yaml`
