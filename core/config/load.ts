@@ -47,7 +47,8 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
     const all = inFileOrder(issues);
     const shown = all.slice(0, MAX_SYNTAX_ISSUES);
     const next = all[MAX_SYNTAX_ISSUES];
-    if (next) shown.push({ ...next, message: `${all.length - MAX_SYNTAX_ISSUES} more YAML errors from here on` });
+    if (next)
+      shown.push({ ...next, message: `${all.length - MAX_SYNTAX_ISSUES} more YAML errors from here on` });
     throw new ConfigError(shown);
   }
 
