@@ -1,8 +1,8 @@
-import { type Alias, LineCounter, type Node, parseDocument, Scalar, visit, type YAMLError } from "yaml";
+import { isAlias, isScalar, LineCounter, type Node, parseDocument, Scalar, type YAMLError } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { type ConfigRegistry, type ConfigSource, checkConfig, inFileOrder } from "./check.ts";
 import { expandDocumentEnv, unsetVariable } from "./env.ts";
-import { dotted, type KeyPath, nodeAt, type Position, SourceMap } from "./positions.ts";
+import { dotted, eachNode, type KeyPath, nodeAt, type Position, SourceMap } from "./positions.ts";
 import type { HooklineConfig } from "./schema.ts";
 
 export type { ConfigRegistry } from "./check.ts";
@@ -52,6 +52,16 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
     throw new ConfigError(shown);
   }
 
+  // A config nests a few levels; thousands (a hostile or broken file) would make every walk slow.
+  let deepest: Node | undefined;
+  eachNode(doc, (node, depth) => {
+    if (depth > MAX_DEPTH && !deepest) deepest = node;
+  });
+  if (deepest) {
+    report([], map.at(deepest.range?.[0] ?? 0), `nested deeper than ${MAX_DEPTH} levels; a config needs few`);
+    throw new ConfigError(inFileOrder(issues));
+  }
+
   const expansion = expandDocumentEnv(doc, env);
   for (const m of expansion.missing)
     report(m.path, map.inScalar(m.node, m.line, m.column), unsetVariable(m.name));
@@ -65,6 +75,17 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
   } catch (e) {
     // An alias to no anchor, or aliases that multiply into a resource-exhaustion bomb.
     report([], aliasPosition(doc, map, e), `invalid YAML: ${(e as Error).message}`);
+    throw new ConfigError(inFileOrder(issues));
+  }
+
+  // A tag such as `!!binary` makes a value no JSON holds (bytes); the config is plain data throughout.
+  const odd = notPlain(data);
+  if (odd) {
+    report(
+      odd.path,
+      map.value(odd.path).position,
+      `${odd.what} is not plain data; write a string, number, boolean, list or map`,
+    );
     throw new ConfigError(inFileOrder(issues));
   }
 
@@ -88,6 +109,31 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
   return checkConfig(source, registry, issues);
 }
 
+/** The first value that is not a string, finite or infinite number, boolean, null, list or plain map. */
+function notPlain(data: unknown): { path: KeyPath; what: string } | undefined {
+  const stack: Array<{ v: unknown; path: KeyPath }> = [{ v: data, path: [] }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop()!;
+    if (v === null || ["string", "number", "boolean"].includes(typeof v)) continue;
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: [...path, i] }));
+    else if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype)
+      for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: [...path, k] });
+    else {
+      const what =
+        v instanceof Uint8Array
+          ? "binary data (!!binary)"
+          : typeof v === "object"
+            ? v.constructor.name
+            : typeof v;
+      return { path, what };
+    }
+  }
+  return undefined;
+}
+
+/** How deep maps and lists may nest. */
+const MAX_DEPTH = 64;
+
 /** Syntax errors reported one by one; past these, a count. */
 const MAX_SYNTAX_ISSUES = 20;
 
@@ -95,14 +141,12 @@ const MAX_SYNTAX_ISSUES = 20;
 function aliasPosition(doc: Parameters<typeof nodeAt>[0], map: SourceMap, error: unknown): Position {
   let unresolved: number | undefined;
   let first: number | undefined;
-  visit(doc, {
-    Alias(_key, node: Alias) {
-      const at = node.range?.[0];
-      if (at === undefined) return;
-      first ??= at;
-      if (unresolved === undefined && /Unresolved alias/.test(String(error)) && !node.resolve(doc))
-        unresolved = at;
-    },
+  eachNode(doc, (node) => {
+    const at = node.range?.[0];
+    if (!isAlias(node) || at === undefined) return;
+    first ??= at;
+    if (unresolved === undefined && /Unresolved alias/.test(String(error)) && !node.resolve(doc))
+      unresolved = at;
   });
   return map.at(unresolved ?? first ?? 0);
 }
@@ -112,12 +156,11 @@ function syntaxPosition(error: YAMLError, map: SourceMap, doc: Parameters<typeof
   // The parser notices an unclosed quote only at the end of the file; the opening quote is what to fix.
   if (error.code === "MISSING_CHAR" && /quote/.test(error.message)) {
     let start: number | undefined;
-    visit(doc, {
-      Scalar(_key, node: Scalar) {
-        const [from, to] = node.range ?? [0, 0];
-        const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE;
-        if (quoted && from < offset && to >= offset) start = from;
-      },
+    eachNode(doc, (node) => {
+      if (!isScalar(node)) return;
+      const [from, to] = node.range ?? [0, 0];
+      const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE;
+      if (quoted && from < offset && to >= offset) start = from;
     });
     if (start !== undefined) return map.at(start);
   }
@@ -127,10 +170,8 @@ function syntaxPosition(error: YAMLError, map: SourceMap, doc: Parameters<typeof
 function syntaxMessage(error: YAMLError, doc: Parameters<typeof nodeAt>[0]): string {
   if (error.code === "DUPLICATE_KEY") {
     let key: unknown;
-    visit(doc, {
-      Scalar(_key, node: Scalar) {
-        if (node.range?.[0] === error.pos[0]) key = node.value;
-      },
+    eachNode(doc, (node) => {
+      if (isScalar(node) && node.range?.[0] === error.pos[0]) key = node.value;
     });
     return `duplicate key ${key === undefined ? "" : `${JSON.stringify(String(key))}: `}map keys must be unique`;
   }

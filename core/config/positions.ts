@@ -139,6 +139,28 @@ export function nodeAt(doc: Document, path: KeyPath): Node | undefined {
   return node;
 }
 
+/**
+ * Calls `fn` on every node of the document (keys included), depth first, without recursion: yaml's
+ * `visit` copies the path at every step, which is quadratic in the nesting a hostile file can have.
+ *
+ * @example eachNode(doc, (n) => { if (isAlias(n)) aliases.push(n) })
+ */
+export function eachNode(doc: Document, fn: (node: Node, depth: number) => void): void {
+  const stack: Array<[unknown, number]> = [[doc.contents, 0]];
+  while (stack.length > 0) {
+    const [n, depth] = stack.pop()!;
+    if (isMap(n)) {
+      for (let i = n.items.length - 1; i >= 0; i--) {
+        const pair = n.items[i] as Pair<unknown, unknown>;
+        stack.push([pair.value, depth + 1], [pair.key, depth + 1]);
+      }
+    } else if (isSeq(n)) {
+      for (let i = n.items.length - 1; i >= 0; i--) stack.push([n.items[i], depth + 1]);
+    }
+    if (isMap(n) || isSeq(n) || isScalar(n) || isAlias(n)) fn(n as Node, depth);
+  }
+}
+
 function child(
   doc: Document,
   parent: Node,

@@ -125,6 +125,29 @@ describe("loadConfig: aliases and runaway syntax", () => {
     expect(error.issues[0]!.line).toBe(2);
   });
 
+  it("refuses maps and lists nested deeper than 64 levels at the first too deep, quickly even with aliases", () => {
+    const deep = `a: &a 1\nx: ${"[".repeat(3000)}*a${"]".repeat(3000)}\n`;
+    const started = performance.now();
+    const error = loadError(deep);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(error.issues.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual([
+      "2:68 nested deeper than 64 levels; a config needs few",
+    ]);
+  });
+
+  it("refuses values a YAML tag makes that are not plain data (!!binary, !!set, !!timestamp), at the value", () => {
+    const error = loadError(
+      "webhooks:\n  w:\n    url: https://x.example.com\n    params:\n      logo: !!binary aGVsbG8=\n",
+    );
+    expect(error.message).toBe(
+      "hookline.yaml:5:22 webhooks.w.params.logo: binary data (!!binary) is not plain data; write a string, number, boolean, list or map",
+    );
+    expect(loadError("webhooks: !!set {a, b}\n").issues[0]!.message).toStartWith("Set is not plain data");
+    expect(loadError("webhooks:\n  w:\n    params: { at: !!timestamp 2024-05-01 }\n").issues[0]!.path).toBe(
+      "webhooks.w.params.at",
+    );
+  });
+
   it("reports the first 20 YAML errors one by one and counts the rest", () => {
     const error = loadError("a: b: c\n".repeat(100));
     expect(error.issues).toHaveLength(21);
