@@ -115,7 +115,7 @@ function notPlain(data: unknown): { path: KeyPath; what: string } | undefined {
   while (stack.length > 0) {
     const { v, path } = stack.pop()!;
     if (v === null || ["string", "number", "boolean"].includes(typeof v)) continue;
-    if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: [...path, i] }));
+    if (Array.isArray(v)) for (const [i, x] of v.entries()) stack.push({ v: x, path: [...path, i] });
     else if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype)
       for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: [...path, k] });
     else {
