@@ -17,6 +17,7 @@ import {
   readJson,
   reply,
   requestIdInErrors,
+  requestIdOf,
   withRequestId,
 } from "./respond.ts";
 import { webhookRoutes } from "./webhooks.ts";
@@ -59,7 +60,10 @@ export function createHttpApp(
       await app.store.nextDueAt();
       return c.json({ status: "ok", worker: app.worker.owner, inFlight: app.worker.active });
     } catch {
-      return c.json({ status: "store unavailable" }, 503);
+      return c.json(
+        { status: "store unavailable", error: "store unavailable", requestId: requestIdOf(c) },
+        503,
+      );
     }
   });
 

@@ -319,7 +319,13 @@ describe("HTTP error answers in a store outage", () => {
         expect(json.requestId).toBe(r.headers.get("x-request-id")!);
         expect(app.logs.some((l) => l.includes(json.requestId!))).toBe(true);
       }
-      expect((await fetch(`${served.url}/healthz`)).status).toBe(503);
+      const health = await fetch(`${served.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toEqual({
+        status: "store unavailable",
+        error: "store unavailable",
+        requestId: health.headers.get("x-request-id")!,
+      });
     } finally {
       await served.close();
       await app.stop(0);
