@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { Hookline } from "../app.ts";
 import { HooklineError, HttpError, isStoreOutage } from "../errors.ts";
 import { ManagedError } from "../managed.ts";
+import { unstorableText } from "../model/json-limits.ts";
 
 /** A JSON answer with every known secret removed. */
 export const reply = (app: Hookline, c: Context, status: number, body: unknown) =>
@@ -35,22 +36,26 @@ export const MAX_JSON_DEPTH = 64;
 /** Largest admin API body (bytes). */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-/** Where a parsed JSON value breaks the API's rules (too deep, a NUL), as a message naming the path. */
+/** What the admin API takes of a string: no U+0000 or lone surrogate (the store's rule); its length is the body's. */
+const TEXT_LIMITS = { depth: Number.POSITIVE_INFINITY, stringLength: Number.POSITIVE_INFINITY };
+
+/** Where a parsed JSON value breaks the API's rules (too deep, text the store cannot keep), naming the path. */
 function bodyProblem(root: unknown): string | undefined {
   const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: root, path: "", depth: 0 }];
-  const at = (path: string) => (path ? ` at ${path.length > 120 ? `${path.slice(0, 120)}…` : path}` : "");
+  const at = (path: string) => (path ? `at ${path.length > 120 ? `${path.slice(0, 120)}…` : path}: ` : "");
   while (stack.length > 0) {
     const { v, path, depth } = stack.pop()!;
     if (typeof v === "string") {
-      if (v.includes("\u0000")) return `holds U+0000 (NUL) in a string${at(path)}; the store cannot keep it`;
+      const problem = unstorableText(v, TEXT_LIMITS);
+      if (problem) return `${at(path)}a string ${problem}`;
       continue;
     }
     if (typeof v !== "object" || v === null) continue;
-    if (depth >= MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels${at(path)}`;
+    if (depth >= MAX_JSON_DEPTH) return `${at(path)}nests deeper than ${MAX_JSON_DEPTH} levels`;
     for (const [k, child] of Object.entries(v)) {
       const p = path ? `${path}.${k}` : k;
-      if (k.includes("\u0000"))
-        return `holds U+0000 (NUL) in a key${at(path || "(root)")}; the store cannot keep it`;
+      const problem = unstorableText(k, TEXT_LIMITS);
+      if (problem) return `${at(path || "(root)")}a key ${problem}`;
       stack.push({ v: child, path: p, depth: depth + 1 });
     }
   }

@@ -225,6 +225,32 @@ for (const kind of storeKinds) {
       }
     });
 
+    it("refuses a lone surrogate in any body string or key with 400 naming where, not 5xx from the store", async () => {
+      // JSON.stringify writes a lone surrogate as a \u escape; JSON.parse gives it back as one.
+      const cases: Array<[string, string, unknown, string]> = [
+        [
+          "POST",
+          "/v1/events",
+          { type: "signup", customer: { id: "c1", email: "a\ud800b" } },
+          "customer.email",
+        ],
+        ["POST", "/v1/events", { type: "signup", data: { "k\udc00": 1 } }, "data"],
+        [
+          "PUT",
+          "/v1/webhooks/v",
+          { engine: "velocity", url: "http://127.0.0.1:9/", body: "x\udbff" },
+          "body",
+        ],
+      ];
+      for (const [method, path, body, where] of cases) {
+        const a = await call(method, path, JSON.stringify(body));
+        expect([path, a.status]).toEqual([path, 400]);
+        expectErrorShape(a);
+        expect(a.json!.error).toContain("lone surrogate");
+        expect(a.json!.error).toContain(where);
+      }
+    });
+
     it("refuses a body nested deeper than 64 levels with 400 naming the path, and one over 16 MiB with 413", async () => {
       const deep = `{"type":"signup","data":${'{"a":'.repeat(200)}1${"}".repeat(200)}}`;
       const a = await call("POST", "/v1/events", deep);
