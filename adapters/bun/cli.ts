@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { packageVersion, runCli } from "../../core/cli.ts";
-import type { Runtime } from "../../core/contracts/runtime.ts";
 import { defaultPlugins } from "../../plugins/defaults.ts";
+import { quietWhenStdoutCloses } from "../node/stdout.ts";
 import { bunRuntime } from "./runtime.ts";
 
 /**
@@ -21,32 +21,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   process.exitCode = code;
   // Pools, PGlite and a worker that failed to start may hold the loop open after serve returns.
   if (argv[0] === "serve" || argv[0] === "worker") setTimeout(() => process.exit(code), 200).unref();
-}
-
-/**
- * `hookline schema | head`: once the reader has gone (EPIPE, thrown by the write or emitted after it),
- * the rest of the output is dropped and the command ends as it would have, without a stack trace.
- *
- * @example await runCli(quietWhenStdoutCloses(bunRuntime()), argv, plugins);
- */
-export function quietWhenStdoutCloses(runtime: Runtime): Runtime {
-  let closed = false;
-  const readerGone = (e: unknown) => {
-    if ((e as { code?: unknown }).code !== "EPIPE") throw e;
-    closed = true;
-  };
-  process.stdout.on("error", readerGone);
-  return {
-    ...runtime,
-    stdout(line) {
-      if (closed) return;
-      try {
-        runtime.stdout(line);
-      } catch (e) {
-        readerGone(e);
-      }
-    },
-  };
 }
 
 if (import.meta.main) await main();

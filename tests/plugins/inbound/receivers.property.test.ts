@@ -11,6 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import fc from "fast-check";
+import { ActivityStatus } from "../../../core/model/activity.ts";
 import { inbound } from "../../../plugins/inbound/index.ts";
 import { testApp } from "../../support/app.ts";
 import { storeKinds } from "../../support/db.ts";
@@ -131,15 +132,7 @@ const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 /** Any value: mostly ordinary JSON, sometimes nested past the limit. */
 const anyValue = fc.oneof({ weight: 12, arbitrary: json }, { weight: 1, arbitrary: deep });
 
-const STATUSES = [
-  "DELIVERED",
-  "UNDELIVERED",
-  "READ",
-  "CLICKED",
-  "UNSUBSCRIBED",
-  "SPAM",
-  "SUBSCRIPTION_CHANGED",
-];
+const STATUSES = ActivityStatus.options;
 const dateTime = fc.oneof(
   {
     weight: 12,
