@@ -203,16 +203,22 @@ export interface TestPki {
 
 let pki: TestPki | undefined;
 
+/** A certificate to issue: its subject CN and its OpenSSL extensions (subjectAltName, key usage). */
+export interface CertSpec {
+  cn: string;
+  ext: string;
+}
+
 /**
- * Makes (once per process) a throwaway CA with a server and a client certificate, using the
- * `openssl` command line. The client certificate's CN is `hookline-test-client`.
+ * Makes a throwaway CA named `caName` and issues one certificate per entry of `certs` with the
+ * `openssl` command line (EC P-256, two days).
  *
- * @example
- * const pki = testPki();
- * const sink = await startSink(undefined, { tls: { ...pki.server, ca: pki.ca, requestCert: true } });
+ * @example const { ca, server } = issuePki("my-ca", { server: { cn: "localhost", ext: "subjectAltName=DNS:localhost\n" } });
  */
-export function testPki(): TestPki {
-  if (pki) return pki;
+export function issuePki<K extends string>(
+  caName: string,
+  certs: Record<K, CertSpec>,
+): { ca: string } & Record<K, { cert: string; key: string }> {
   const dir = mkdtempSync(join(tmpdir(), "hookline-pki-"));
   const at = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
@@ -229,9 +235,10 @@ export function testPki(): TestPki {
       "-days",
       "2",
       "-subj",
-      "/CN=hookline-test-ca",
+      `/CN=${caName}`,
     );
-    const issue = (name: string, cn: string, ext: string) => {
+    const issued: Record<string, { cert: string; key: string }> = {};
+    for (const [name, { cn, ext }] of Object.entries(certs) as Array<[string, CertSpec]>) {
       writeFileSync(at(`${name}.ext`), ext);
       openssl("req", ...ec, "-keyout", at(`${name}.key`), "-out", at(`${name}.csr`), "-subj", `/CN=${cn}`);
       openssl(
@@ -251,21 +258,37 @@ export function testPki(): TestPki {
         "-extfile",
         at(`${name}.ext`),
       );
-      return { cert: readFileSync(at(`${name}.crt`), "utf8"), key: readFileSync(at(`${name}.key`), "utf8") };
-    };
-    pki = {
-      ca: readFileSync(at("ca.crt"), "utf8"),
-      server: issue(
-        "server",
-        "localhost",
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-      ),
-      client: issue("client", "hookline-test-client", "extendedKeyUsage=clientAuth\n"),
-    };
-    return pki;
+      issued[name] = {
+        cert: readFileSync(at(`${name}.crt`), "utf8"),
+        key: readFileSync(at(`${name}.key`), "utf8"),
+      };
+    }
+    return { ca: readFileSync(at("ca.crt"), "utf8"), ...issued } as { ca: string } & Record<
+      K,
+      { cert: string; key: string }
+    >;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Makes (once per process) a throwaway CA with a server and a client certificate, using the
+ * `openssl` command line. The client certificate's CN is `hookline-test-client`.
+ *
+ * @example
+ * const pki = testPki();
+ * const sink = await startSink(undefined, { tls: { ...pki.server, ca: pki.ca, requestCert: true } });
+ */
+export function testPki(): TestPki {
+  pki ??= issuePki("hookline-test-ca", {
+    server: {
+      cn: "localhost",
+      ext: "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    },
+    client: { cn: "hookline-test-client", ext: "extendedKeyUsage=clientAuth\n" },
+  });
+  return pki;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

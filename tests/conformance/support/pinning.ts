@@ -1,8 +1,10 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type Sink, type SinkHandler, type SinkOptions, startSink } from "../../support/http-sink.ts";
+import {
+  issuePki,
+  type Sink,
+  type SinkHandler,
+  type SinkOptions,
+  startSink,
+} from "../../support/http-sink.ts";
 
 /**
  * The address that stands in for a public one in the DNS-rebinding tests: a loopback address other
@@ -101,55 +103,10 @@ let pki: NamePki | undefined;
  * @example const pki = namePki(); await startSink(undefined, { tls: { ...pki.forName, ca: pki.ca, requestCert: true } });
  */
 export function namePki(): NamePki {
-  if (pki) return pki;
-  const dir = mkdtempSync(join(tmpdir(), "hookline-name-pki-"));
-  const at = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  try {
-    openssl(
-      "req",
-      "-x509",
-      ...ec,
-      "-keyout",
-      at("ca.key"),
-      "-out",
-      at("ca.crt"),
-      "-days",
-      "2",
-      "-subj",
-      "/CN=pinning-ca",
-    );
-    const issue = (name: string, ext: string) => {
-      writeFileSync(at(`${name}.ext`), ext);
-      openssl("req", ...ec, "-keyout", at(`${name}.key`), "-out", at(`${name}.csr`), "-subj", `/CN=${name}`);
-      openssl(
-        "x509",
-        "-req",
-        "-in",
-        at(`${name}.csr`),
-        "-CA",
-        at("ca.crt"),
-        "-CAkey",
-        at("ca.key"),
-        "-CAcreateserial",
-        "-out",
-        at(`${name}.crt`),
-        "-days",
-        "2",
-        "-extfile",
-        at(`${name}.ext`),
-      );
-      return { cert: readFileSync(at(`${name}.crt`), "utf8"), key: readFileSync(at(`${name}.key`), "utf8") };
-    };
-    pki = {
-      ca: readFileSync(at("ca.crt"), "utf8"),
-      forName: issue("localhost", "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n"),
-      forAddress: issue("address", `subjectAltName=IP:${CHECKED_ADDRESS}\nextendedKeyUsage=serverAuth\n`),
-      client: issue("pinning-client", "extendedKeyUsage=clientAuth\n"),
-    };
-    return pki;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  pki ??= issuePki("pinning-ca", {
+    forName: { cn: "localhost", ext: "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n" },
+    forAddress: { cn: "address", ext: `subjectAltName=IP:${CHECKED_ADDRESS}\nextendedKeyUsage=serverAuth\n` },
+    client: { cn: "pinning-client", ext: "extendedKeyUsage=clientAuth\n" },
+  });
+  return pki;
 }
