@@ -122,9 +122,13 @@ export async function startEdgeWorker(o: StartEdgeOptions): Promise<EdgeWorkerPr
   await writeFile(config, workerdConfig({ ...o, port }));
   const output: string[] = [];
   const started = performance.now();
-  const child: ChildProcess = spawn(join(root, "tests", "runtimes", "node_modules", ".bin", "workerd"), ["serve", config], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    join(root, "tests", "runtimes", "node_modules", ".bin", "workerd"),
+    ["serve", config],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   for (const stream of [child.stdout, child.stderr])
     stream?.on("data", (chunk: Buffer) => output.push(...chunk.toString().split("\n").filter(Boolean)));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
