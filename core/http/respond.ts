@@ -203,5 +203,12 @@ export const withRequestId =
       c.res = undefined;
       c.res = answer;
     }
-    if (c.res.headers.get("x-request-id") !== id) c.header("X-Request-Id", id);
+    if (c.res.headers.get("x-request-id") === id) return;
+    // A handler's own Response (the inbound receivers') has mutable headers: set the id in place.
+    // `c.header` on a finalized context would copy the whole response, on every request.
+    try {
+      c.res.headers.set("X-Request-Id", id);
+    } catch {
+      c.header("X-Request-Id", id); // immutable headers (a fetched response): a copy it must be
+    }
   };
