@@ -186,7 +186,8 @@ export const requestIdInErrors: MiddlewareHandler = async (c, next) => {
 
 /**
  * Outermost middleware: gives the request its id (a sane incoming `X-Request-Id`, else a new UUID),
- * sets `X-Request-Id` on every answer, and turns anything thrown that hono's `onError` did not see
+ * sets `X-Request-Id` on every admin and error answer (and on every answer hono's context makes),
+ * and turns anything thrown that hono's `onError` did not see
  * (a non-Error value) into the same answer.
  */
 export const withRequestId =
@@ -204,8 +205,11 @@ export const withRequestId =
       c.res = answer;
     }
     if (c.res.headers.get("x-request-id") === id) return;
-    // A handler's own Response (the inbound receivers') has mutable headers: set the id in place.
-    // `c.header` on a finalized context would copy the whole response, on every request.
+    // Outside the admin API a route that answers with its own Response keeps its headers when it
+    // succeeds: the inbound receivers answer by the receiving-endpoint contract, as the edge worker
+    // does, and touching their headers costs node-server its fast path (−10 % in bench:inbound).
+    // Admin answers and every error answer get the id.
+    if (c.res.status < 400 && !c.req.path.startsWith("/v1/")) return;
     try {
       c.res.headers.set("X-Request-Id", id);
     } catch {

@@ -38,10 +38,14 @@ const faultyRoutes: Plugin = {
           http.get("/plugin/faulty", () => {
             throw new TypeError("undefined is not a function");
           });
-          // A route answering with its own Response, as the inbound receivers do.
+          // A route refusing with its own Response, as the inbound receivers do.
           http.get(
             "/plugin/own",
-            () => new Response("{}", { headers: { "content-type": "application/json" } }),
+            () =>
+              new Response('{"success":false}', {
+                status: 422,
+                headers: { "content-type": "application/json" },
+              }),
           );
         },
       },
@@ -127,9 +131,9 @@ for (const kind of storeKinds) {
       expect(kept.status).toBe(404);
       expectErrorShape(kept);
       expect(kept.json!.requestId).toBe("trace-42.abc:def");
-      // A plugin route's own Response carries the id too.
+      // A plugin route's own error Response carries the id too.
       const own = await call("GET", "/plugin/own", undefined, { "x-request-id": "trace-43" });
-      expect([own.status, own.headers.get("x-request-id")]).toEqual([200, "trace-43"]);
+      expect([own.status, own.headers.get("x-request-id")]).toEqual([422, "trace-43"]);
       for (const unsafe of ["has space", "x".repeat(200), 'quote"d', "<script>"]) {
         const a = await call("GET", "/v1/nowhere", undefined, { "x-request-id": unsafe });
         expect(a.status).toBe(404);
