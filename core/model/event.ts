@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { JSON_LIMITS, unstorableJson } from "./json-limits.ts";
+
+const EVENT_LIMITS = { depth: JSON_LIMITS.depth, stringLength: Number.POSITIVE_INFINITY };
 
 const idPattern = /^[A-Za-z0-9._:@-]+$/;
 
@@ -19,7 +22,14 @@ export const EventInput = z
     /** Template parameters overriding the webhook's and the trigger's. */
     params: z.record(z.string(), z.unknown()).optional(),
   })
-  .strict();
+  .strict()
+  // What the store cannot keep (nesting past 64 levels, U+0000, a lone surrogate) is an issue at
+  // its path here, for the HTTP API and library callers alike, never a store failure after the fact.
+  // Strings may be long: a request body's limit bounds them on the API.
+  .superRefine((event, ctx) => {
+    const problem = unstorableJson(event, EVENT_LIMITS);
+    if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+  });
 export type EventInput = z.input<typeof EventInput>;
 
 /** Several events in one call (one run): up to 1,000. */
