@@ -33,7 +33,7 @@ import { ManagedConfig } from "./managed.ts";
 import { integrationState } from "./managed-state.ts";
 import type { EventInput, HooklineEvent } from "./model/event.ts";
 import { AddressGuard } from "./net/address-guard.ts";
-import type { Plugin } from "./plugin.ts";
+import type { Plugin } from "./contracts/plugin.ts";
 import { Redactor } from "./security/redact.ts";
 import { SecretBox } from "./security/secret-box.ts";
 import { SqlStore } from "./store/sql-store.ts";

@@ -15,7 +15,7 @@ import { previewScenario } from "./engine/preview.ts";
 import { ConfigError, HooklineError } from "./errors.ts";
 import { jsonLogger } from "./logger.ts";
 import { ManagedError } from "./managed.ts";
-import type { Plugin } from "./plugin.ts";
+import type { Plugin } from "./contracts/plugin.ts";
 import "reflect-metadata";
 import { container as root } from "tsyringe";
 import { eventTrigger } from "./engine/event-trigger.ts";

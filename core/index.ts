@@ -32,7 +32,7 @@ export { ConfigError, HooklineError, StoreUnavailableError, TemplateError } from
 export { jsonLogger, silentLogger } from "./logger.ts";
 export { EventInput, type HooklineEvent } from "./model/event.ts";
 export { AddressGuard } from "./net/address-guard.ts";
-export type { Plugin } from "./plugin.ts";
+export type { Plugin } from "./contracts/plugin.ts";
 export { isUnderEndpointPrefix } from "./security/endpoint-prefix.ts";
 export { Redactor } from "./security/redact.ts";
 export { SqlStore } from "./store/sql-store.ts";

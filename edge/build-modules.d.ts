@@ -12,7 +12,7 @@ declare module "hookline:edge/templates" {
   export default templates;
 }
 declare module "hookline:edge/plugins" {
-  import type { Plugin } from "../core/plugin.ts";
+  import type { Plugin } from "../core/contracts/plugin.ts";
 
   const plugins: Plugin[];
   export default plugins;

@@ -15,7 +15,7 @@ import { retryContract } from "../core/engine/retry.ts";
 import { compileWebhooks } from "../core/engine/webhooks.ts";
 import { silentLogger } from "../core/logger.ts";
 import { integrationState } from "../core/managed-state.ts";
-import type { Plugin } from "../core/plugin.ts";
+import type { Plugin } from "../core/contracts/plugin.ts";
 import { Redactor } from "../core/security/redact.ts";
 import { SecretBox } from "../core/security/secret-box.ts";
 import { SqlStore } from "../core/store/sql-store.ts";

@@ -1,6 +1,6 @@
 import type { DependencyContainer, InjectionToken } from "tsyringe";
 import { HooklineError } from "../core/errors.ts";
-import type { Plugin } from "../core/plugin.ts";
+import type { Plugin } from "../core/contracts/plugin.ts";
 
 type Provider = { useValue?: unknown } & Record<string, unknown>;
 

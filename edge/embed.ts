@@ -3,7 +3,7 @@ import { expandDocumentEnv, unsetVariable } from "../core/config/env.ts";
 import { loadConfig } from "../core/config/load.ts";
 import { SourceMap } from "../core/config/positions.ts";
 import { ConfigError } from "../core/errors.ts";
-import type { Plugin } from "../core/plugin.ts";
+import type { Plugin } from "../core/contracts/plugin.ts";
 import { eta } from "../plugins/eta/index.ts";
 import { inboundParts } from "./compose.ts";
 import type { EmbeddedConfig } from "./config.ts";

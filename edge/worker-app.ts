@@ -5,7 +5,7 @@ import type { WorkerdOptions } from "../adapters/workerd/runtime.ts";
 import type { SqlDriver } from "../core/contracts/store.ts";
 import { HooklineError, StoreUnavailableError } from "../core/errors.ts";
 import { jsonLogger } from "../core/logger.ts";
-import type { Plugin } from "../core/plugin.ts";
+import type { Plugin } from "../core/contracts/plugin.ts";
 import { etaPrecompiled, type TemplateFn } from "../plugins/eta/precompile.ts";
 import { ActivityStore } from "../plugins/inbound/activity-status.ts";
 import type { InboundSection } from "../plugins/inbound/config.ts";

@@ -1,4 +1,4 @@
-import type { Plugin } from "../core/plugin.ts";
+import type { Plugin } from "../core/contracts/plugin.ts";
 import { Tokens } from "../core/tokens.ts";
 import { activityCallbacks } from "./activity-callbacks/index.ts";
 import { apikey } from "./apikey/index.ts";

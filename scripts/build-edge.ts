@@ -19,7 +19,7 @@ import { build, type Plugin as EsbuildPlugin, type Metafile } from "esbuild";
 import { parseDocument } from "yaml";
 import { resolveWebhooks } from "../core/config/presets.ts";
 import { DEFAULT_ENGINE } from "../core/config/templates.ts";
-import type { Plugin } from "../core/plugin.ts";
+import type { Plugin } from "../core/contracts/plugin.ts";
 import { embedConfig } from "../edge/embed.ts";
 import { precompileEta } from "../plugins/eta/precompile.ts";
 import { etaTemplatesOf } from "./precompile-eta.ts";

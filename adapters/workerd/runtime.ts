@@ -1,7 +1,7 @@
 import type { Runtime } from "../../core/contracts/runtime.ts";
 import { HooklineError } from "../../core/errors.ts";
 import type { AddressGuard } from "../../core/net/address-guard.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { stringBindings, type WorkerEnv } from "./bindings.ts";
 import { MtlsBindings } from "./mtls.ts";

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
-import type { Hookline } from "../app.ts";
 import type { WebhookConfig } from "../config/schema.ts";
 import type { EventInput } from "../model/event.ts";
+import type { PluginHost } from "./host.ts";
 import type { Logger } from "./logger.ts";
 import type { DeliveryOutcome, SqlExecutor } from "./store.ts";
 
@@ -16,13 +16,14 @@ export interface PluginMigrations {
 export interface HttpRoutes {
   readonly name: string;
   /** Mounts routes on the app's hono instance; `/v1/*` routes get the admin token check. */
-  mount(http: Hono, app: Hookline): void;
+  mount(http: Hono, host: PluginHost): void;
 }
 
 /** Something a plugin runs beside the delivery workers (a sender loop, a poller). */
 export interface Service {
   readonly name: string;
-  start(app: Hookline, signal: AbortSignal): void | Promise<void>;
+  /** Starts it; `host.signal` aborts when the app stops. */
+  start(host: PluginHost): void | Promise<void>;
   /** Finishes or releases in-flight work. */
   stop?(): void | Promise<void>;
 }
@@ -35,7 +36,7 @@ export interface Service {
 export interface StartupCheck {
   readonly name: string;
   /** Throws (a `HooklineError` naming the runtime and the missing piece) when the app cannot run here. */
-  check(app: Hookline): void | Promise<void>;
+  check(host: PluginHost): void | Promise<void>;
 }
 
 /** What a delivery observer may look up while it observes. */

@@ -1,4 +1,4 @@
-import type { Plugin } from "../plugin.ts";
+import type { Plugin } from "./plugin.ts";
 
 /** A running HTTP server. */
 export interface ServerHandle {

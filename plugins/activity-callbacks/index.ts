@@ -1,4 +1,4 @@
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { SubscribersSection } from "./config.ts";
 import { callbackMigrations } from "./migrations.ts";

@@ -1,7 +1,7 @@
 import { Eta } from "eta/core";
 import type { CompiledTemplate, Renderer } from "../../core/contracts/renderer.ts";
 import { TemplateError } from "../../core/errors.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { etaCompileError, firstLines } from "./errors.ts";
 import { json, xml } from "./helpers.ts";

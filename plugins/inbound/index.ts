@@ -1,4 +1,4 @@
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import type { GroupCommitTuning } from "./activity-status.ts";
 import { InboundSection } from "./config.ts";

@@ -1,6 +1,6 @@
 import type { CompiledTemplate, Renderer, TemplateContext } from "../../core/contracts/renderer.ts";
 import { TemplateError } from "../../core/errors.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { FILTERS, TESTS } from "./filters.ts";
 import { JinjaSyntaxError } from "./lexer.ts";

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AuthContext, AuthIntegration, AuthProvider } from "../../core/contracts/auth.ts";
 import type { TlsIdentity } from "../../core/contracts/http.ts";
 import { TransportError } from "../../core/contracts/transport.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { type KeyVerdict, keyMatchesCertificate, keyVerdict } from "./key-match.ts";
 import { assertValidAt, type KeyFormat, MtlsError, parseCertificates, privateKeyBlock } from "./pem.ts";

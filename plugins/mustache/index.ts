@@ -2,7 +2,7 @@ import Mustache from "mustache";
 import type { CompiledTemplate, Renderer } from "../../core/contracts/renderer.ts";
 import { TemplateError } from "../../core/errors.ts";
 import { jsonLiteral, xmlEscape } from "../../core/escape.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { mustacheParameters } from "./parameters.ts";
 

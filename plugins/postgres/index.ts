@@ -1,6 +1,6 @@
 import postgresJs from "postgres";
 import type { SqlDriver, SqlExecutor } from "../../core/contracts/store.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 
 export interface PostgresOptions {

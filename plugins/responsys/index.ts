@@ -3,7 +3,7 @@ import { Duration } from "../../core/config/duration.ts";
 import type { AuthContext, AuthIntegration, AuthProvider } from "../../core/contracts/auth.ts";
 import type { OutboundRequest } from "../../core/contracts/http.ts";
 import { HooklineError } from "../../core/errors.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { SingleFlightCache } from "../../core/security/single-flight.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { type ResponsysSession, responsysLogin } from "./login.ts";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AuthProvider } from "../../core/contracts/auth.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { StandardWebhookSigner, secretBytes } from "./sign.ts";
 

@@ -1,7 +1,7 @@
 import { parse } from "velocityjs";
 import type { CompiledTemplate, Renderer, TemplateContext } from "../../core/contracts/renderer.ts";
 import { TemplateError } from "../../core/errors.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { velocityParameters } from "./parameters.ts";
 import { SandboxedCompile, VelocityLimitError } from "./sandbox.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { testApp } from "../support/app.ts";
 import { storeKinds } from "../support/db.ts";

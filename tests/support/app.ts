@@ -2,7 +2,7 @@ import { nodeTransportPlugin } from "../../adapters/node/runtime.ts";
 import type { Hookline } from "../../core/app.ts";
 import { createHookline } from "../../core/app.ts";
 import type { SqlDriver } from "../../core/contracts/store.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { basic } from "../../plugins/basic/index.ts";
 import { eta } from "../../plugins/eta/index.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { eventually, testApp } from "./app.ts";
 import { storeKinds } from "./db.ts";
 import { type Sink, startSink } from "./http-sink.ts";

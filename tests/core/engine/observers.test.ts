@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { DeliveryObserver } from "../../../core/contracts/extension.ts";
-import type { Plugin } from "../../../core/plugin.ts";
+import type { Plugin } from "../../../core/contracts/plugin.ts";
 import { Tokens } from "../../../core/tokens.ts";
 import { eventually, testApp } from "../../support/app.ts";
 import { storeKinds } from "../../support/db.ts";

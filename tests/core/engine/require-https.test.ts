@@ -14,7 +14,7 @@ import { createHookline } from "../../../core/app.ts";
 import { runCli } from "../../../core/cli.ts";
 import type { SqlDriver } from "../../../core/contracts/store.ts";
 import type { AddressGuard } from "../../../core/net/address-guard.ts";
-import type { Plugin } from "../../../core/plugin.ts";
+import type { Plugin } from "../../../core/contracts/plugin.ts";
 import { Tokens } from "../../../core/tokens.ts";
 import { basic } from "../../../plugins/basic/index.ts";
 import { defaultPlugins } from "../../../plugins/defaults.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import type { Plugin } from "../../../core/plugin.ts";
+import type { Plugin } from "../../../core/contracts/plugin.ts";
 import { Tokens } from "../../../core/tokens.ts";
 import { activityCallbacks } from "../../../plugins/activity-callbacks/index.ts";
 import { velocity } from "../../../plugins/velocity/index.ts";

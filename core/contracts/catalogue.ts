@@ -1,0 +1,67 @@
+import type { WebhookConfig } from "../config/schema.ts";
+import type { AuthIntegration } from "./auth.ts";
+import type { CompiledTemplate } from "./renderer.ts";
+import type { TriggerInstance } from "./trigger.ts";
+
+/** The engine's view of a webhook: its config and its templates, compiled once. */
+export interface CompiledWebhook {
+  name: string;
+  config: WebhookConfig;
+  url: CompiledTemplate;
+  headers: Array<[string, CompiledTemplate]>;
+  body?: CompiledTemplate;
+  /** A batch webhook's item template (`body` is then the root around the rendered items). */
+  item?: CompiledTemplate;
+  /** The ordering key template of an ordered stream. */
+  orderingKey?: CompiledTemplate;
+}
+
+/** An authentication integration as the engine uses it. */
+export interface IntegrationRuntime {
+  name: string;
+  endpointPrefix: string;
+  instance: AuthIntegration;
+}
+
+/** Where a catalogue entry comes from: the config file, the admin API, or a plugin (named). */
+export type CatalogueSource = "config" | "api" | `plugin:${string}`;
+
+/** What changed in the catalogue (listeners run after the change is in place). */
+export interface CatalogueChange {
+  kind: "webhook" | "integration";
+  name: string;
+  action: "set" | "delete";
+}
+
+/**
+ * The one catalogue of a running app: its webhooks, integrations and the triggers that fire webhooks.
+ * The config file fills it at start-up; the admin API and plugins (e.g. activity-status callbacks,
+ * whose subscribers are webhooks) change it; the deliverer, the outbox and the workers read it.
+ *
+ * @example
+ * host.catalogue.setWebhook("crm-sync", { url: "https://crm.example.com/x", method: "POST" }, { events: ["purchase"], source: "plugin:crm" });
+ * host.catalogue.webhooks.get("crm-sync")?.config.url // "https://crm.example.com/x"
+ */
+export interface Catalogue {
+  readonly webhooks: ReadonlyMap<string, CompiledWebhook>;
+  readonly integrations: ReadonlyMap<string, IntegrationRuntime>;
+  /** Every trigger that fires webhooks: the config's, then those carried by webhooks set later. */
+  readonly triggers: readonly TriggerInstance[];
+  /** Where a webhook or integration came from. */
+  sourceOf(kind: "webhook" | "integration", name: string): CatalogueSource | undefined;
+  /**
+   * Compiles `config` (throws `TemplateError` naming the template when one does not compile) and sets
+   * it, replacing a webhook of that name. `events` makes an event trigger that fires it.
+   */
+  setWebhook(
+    name: string,
+    config: WebhookConfig,
+    options?: { events?: readonly string[]; source?: CatalogueSource },
+  ): CompiledWebhook;
+  deleteWebhook(name: string): boolean;
+  /** Sets an integration, closing the one it replaces. */
+  setIntegration(runtime: IntegrationRuntime, options?: { source?: CatalogueSource }): Promise<void>;
+  deleteIntegration(name: string): Promise<boolean>;
+  /** Calls `listener` after every change; returns the function that stops it. */
+  onChange(listener: (change: CatalogueChange) => void): () => void;
+}

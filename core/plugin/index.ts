@@ -1,0 +1,85 @@
+/**
+ * `hookline/plugin`: everything a plugin is written against — the contracts it implements, the
+ * tokens it registers under, the errors it throws and the helpers it may share with the core. A
+ * plugin imports this module and nothing deeper of the core, and never another plugin.
+ *
+ * @example
+ * import { type AuthProvider, type Plugin, Tokens } from "hookline/plugin";
+ * export const myAuth = (): Plugin => ({
+ *   name: "my-auth",
+ *   register(c) { c.register(Tokens.AuthProvider, { useValue: myProvider }) },
+ * });
+ */
+
+export { Duration } from "../config/duration.ts";
+export type { HooklineConfig, WebhookConfig } from "../config/schema.ts";
+export type { AuthContext, AuthIntegration, AuthProvider, IntegrationState } from "../contracts/auth.ts";
+export type {
+  Catalogue,
+  CatalogueChange,
+  CatalogueSource,
+  CompiledWebhook,
+  IntegrationRuntime,
+} from "../contracts/catalogue.ts";
+export type { ConfigSection } from "../contracts/config-section.ts";
+export type {
+  DeliveryObserver,
+  HttpRoutes,
+  ObserverContext,
+  PluginMigrations,
+  Service,
+  StartupCheck,
+} from "../contracts/extension.ts";
+export type { PluginHost, PublishResult, Redaction } from "../contracts/host.ts";
+export type { OutboundRequest, TlsIdentity } from "../contracts/http.ts";
+export type { Logger, LogLevel } from "../contracts/logger.ts";
+export type { Plugin } from "../contracts/plugin.ts";
+export type { CompiledTemplate, Renderer, TemplateContext } from "../contracts/renderer.ts";
+export type { AttemptOutcome, RetryDecision, RetryPolicy } from "../contracts/retry.ts";
+export type { Runtime, ServerHandle } from "../contracts/runtime.ts";
+export type {
+  AttemptRecord,
+  DeliveryOutcome,
+  OutcomeDelivery,
+  SqlDriver,
+  SqlExecutor,
+} from "../contracts/store.ts";
+export {
+  type FaultClass,
+  type Transport,
+  TransportError,
+  type TransportFactory,
+  type TransportRequest,
+  type TransportResponse,
+} from "../contracts/transport.ts";
+export type { TriggerContext, TriggerInstance, TriggerKind } from "../contracts/trigger.ts";
+export {
+  ConfigError,
+  HooklineError,
+  HttpError,
+  StoreUnavailableError,
+  TemplateError,
+} from "../errors.ts";
+export { jsonLiteral, xmlEscape } from "../escape.ts";
+export { readJson } from "../http/respond.ts";
+export {
+  applyMapping,
+  checkExpression,
+  formSource,
+  jsonSource,
+  type MappingIssue,
+  MappingRule,
+  type MappingSource,
+  select,
+} from "../mapping/index.ts";
+export { Activity, ActivityStatus, activityKey } from "../model/activity.ts";
+export { EventInput, type HooklineEvent } from "../model/event.ts";
+export { unstorableJson, unstorableText } from "../model/json-limits.ts";
+export { AddressGuard } from "../net/address-guard.ts";
+export { timingSafeEqual } from "../security/constant-time.ts";
+export { assertUnderEndpointPrefix } from "../security/endpoint-prefix.ts";
+export { SecretBox } from "../security/secret-box.ts";
+export { SingleFlightCache } from "../security/single-flight.ts";
+export { Tokens } from "../tokens.ts";
+export { CappedBody, type FetchFunction, faultFor, fetchTransport } from "../transport/fetch-transport.ts";
+export { idleSleep } from "../util/sleep.ts";
