@@ -1,5 +1,4 @@
-import type { Plugin } from "../core/contracts/plugin.ts";
-import { Tokens } from "../core/tokens.ts";
+import { type Plugin, Tokens } from "../core/plugin/index.ts";
 import { activityCallbacks } from "./activity-callbacks/index.ts";
 import { apikey } from "./apikey/index.ts";
 import { basic } from "./basic/index.ts";

@@ -1,6 +1,6 @@
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import type { Runtime, ServerHandle } from "../../core/contracts/runtime.ts";
 import type { AddressGuard } from "../../core/net/address-guard.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { denoApi } from "./deno-api.ts";
 import { denoTransport } from "./transport.ts";

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { serve } from "@hono/node-server";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import type { Runtime } from "../../core/contracts/runtime.ts";
 import type { AddressGuard } from "../../core/net/address-guard.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { nodeTransport } from "./transport.ts";
 

@@ -1,4 +1,4 @@
-import type { Hookline } from "../../core/app.ts";
+import type { Catalogue } from "../../core/contracts/catalogue.ts";
 import type { TlsIdentity } from "../../core/contracts/http.ts";
 import { HooklineError } from "../../core/errors.ts";
 import { type Fetcher, isFetcher, type WorkerEnv } from "./bindings.ts";
@@ -21,7 +21,7 @@ export function mtlsBindingName(integration: string): string {
  *
  * @example
  * const mtls = new MtlsBindings(env, { bank: "BANK_CERT" });
- * mtls.bind(app); // throws HOOKLINE_RUNTIME_CAPABILITY naming a missing binding
+ * mtls.bind(host); // throws HOOKLINE_RUNTIME_CAPABILITY naming a missing binding
  * mtls.fetcherFor(identity)?.fetch("https://bank.example/v2/ping");
  */
 export class MtlsBindings {
@@ -38,11 +38,14 @@ export class MtlsBindings {
    * `HOOKLINE_RUNTIME_CAPABILITY`, naming the runtime, each integration and the binding it lacks,
    * so that a Worker without them fails at start-up rather than at its first delivery.
    *
-   * @example new MtlsBindings(env).bind(app) // after createHookline, before serving
+   * It reads only the catalogue's integrations: a `PluginHost` (a `Service` or `StartupCheck`) or
+   * `{ catalogue: { integrations } }` will do.
+   *
+   * @example new MtlsBindings(env).bind(host) // after createHookline, before serving
    */
-  bind(app: Pick<Hookline, "integrations">): void {
+  bind(host: { readonly catalogue: Pick<Catalogue, "integrations"> }): void {
     const missing: string[] = [];
-    for (const integration of app.integrations.values()) {
+    for (const integration of host.catalogue.integrations.values()) {
       const identity = integration.instance.tlsIdentity?.();
       if (!identity) continue;
       const name = this.names[integration.name] ?? mtlsBindingName(integration.name);

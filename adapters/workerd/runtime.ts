@@ -1,7 +1,7 @@
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import type { Runtime } from "../../core/contracts/runtime.ts";
 import { HooklineError } from "../../core/errors.ts";
 import type { AddressGuard } from "../../core/net/address-guard.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { stringBindings, type WorkerEnv } from "./bindings.ts";
 import { MtlsBindings } from "./mtls.ts";
@@ -20,13 +20,13 @@ export interface WorkerdParts {
 
 /**
  * workerd's plugins for a Worker's env: the fetch transport, with mTLS through certificate bindings.
- * Call `mtls.bind(app)` once the app is created: it fails, naming what is missing, when an mTLS
- * integration has no binding.
+ * Call `mtls.bind({ catalogue })` once the app is created: it fails, naming what is missing, when an
+ * mTLS integration has no binding.
  *
  * @example
  * const { plugins, mtls } = workerdPlugins(env);
  * const app = await createHookline({ config, plugins: [...mine, ...plugins], env: stringBindings(env) });
- * mtls.bind(app);
+ * mtls.bind({ catalogue: { integrations: app.integrations } });
  */
 export function workerdPlugins(env: WorkerEnv, options: WorkerdOptions = {}): WorkerdParts {
   const mtls = new MtlsBindings(env, options.mtlsBindings);
@@ -43,7 +43,7 @@ export function workerdPlugins(env: WorkerEnv, options: WorkerdOptions = {}): Wo
     name: "workerd-capabilities",
     register(container) {
       container.register(Tokens.Service, {
-        useValue: { name: "workerd-capabilities", start: (app) => mtls.bind(app) },
+        useValue: { name: "workerd-capabilities", start: (host) => mtls.bind(host) },
       });
     },
   };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { Activity, ActivityStatus, activityKey } from "../../core/model/activity.ts";
+import { Activity, ActivityStatus, activityKey } from "../../core/plugin/index.ts";
 
 export { Activity, ActivityStatus, activityKey };
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Duration } from "../../core/config/duration.ts";
+import { Duration } from "../../core/plugin/index.ts";
 import { ActivityStatus } from "./activity.ts";
 
 export const subscriberName = z

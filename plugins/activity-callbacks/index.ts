@@ -1,5 +1,4 @@
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import { type Plugin, Tokens } from "../../core/plugin/index.ts";
 import { SubscribersSection } from "./config.ts";
 import { callbackMigrations } from "./migrations.ts";
 import { type OutcomeLink, outcomeActivities } from "./outcomes.ts";

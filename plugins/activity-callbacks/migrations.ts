@@ -1,4 +1,4 @@
-import type { PluginMigrations } from "../../core/contracts/extension.ts";
+import type { PluginMigrations } from "../../core/plugin/index.ts";
 
 /** The activity-callbacks plugin's tables. Append only: a released migration is never edited. */
 export const callbackMigrations: PluginMigrations = {

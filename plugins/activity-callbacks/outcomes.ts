@@ -1,6 +1,4 @@
-import type { Hookline } from "../../core/app.ts";
-import type { DeliveryObserver } from "../../core/contracts/extension.ts";
-import type { DeliveryOutcome } from "../../core/contracts/store.ts";
+import type { DeliveryObserver, DeliveryOutcome, PluginHost } from "../../core/plugin/index.ts";
 import { type Activity, activityKey } from "./activity.ts";
 import { enqueue, type Subscriber } from "./queue.ts";
 
@@ -84,14 +82,18 @@ export const outcomeActivities = (link: OutcomeLink): DeliveryObserver => ({
 });
 
 /**
- * Checks that every webhook a subscriber names exists (in the config file or the admin API); returns
- * the problem, or undefined.
+ * Checks that every webhook a subscriber names exists (in the config file, the admin API or a
+ * plugin's); returns the problem, or undefined.
  *
- * @example webhookProblem(app, { webhooks: ["nope"] }) // 'unknown webhook "nope" in webhooks; expected one of: crm-sync'
+ * @example webhookProblem(host, { webhooks: ["nope"] }) // 'unknown webhook "nope" in webhooks; expected one of: crm-sync'
  */
-export function webhookProblem(app: Hookline, s: Pick<Subscriber, "webhooks">): string | undefined {
-  const unknown = (s.webhooks ?? []).filter((w) => !app.webhooks.has(w));
+export function webhookProblem(
+  host: Pick<PluginHost, "catalogue">,
+  s: Pick<Subscriber, "webhooks">,
+): string | undefined {
+  const { webhooks } = host.catalogue;
+  const unknown = (s.webhooks ?? []).filter((w) => !webhooks.has(w));
   if (unknown.length === 0) return undefined;
   const names = unknown.map((w) => JSON.stringify(w)).join(", ");
-  return `unknown webhook${unknown.length > 1 ? "s" : ""} ${names} in webhooks; expected one of: ${[...app.webhooks.keys()].join(", ") || "(none configured)"}`;
+  return `unknown webhook${unknown.length > 1 ? "s" : ""} ${names} in webhooks; expected one of: ${[...webhooks.keys()].join(", ") || "(none configured)"}`;
 }

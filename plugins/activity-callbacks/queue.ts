@@ -1,4 +1,4 @@
-import type { SqlDriver, SqlExecutor } from "../../core/contracts/store.ts";
+import type { SqlDriver, SqlExecutor } from "../../core/plugin/index.ts";
 import type { Activity } from "./activity.ts";
 import type { SubscriberConfig } from "./config.ts";
 
@@ -127,6 +127,19 @@ export async function listSubscribers(sql: SqlDriver): Promise<Subscriber[]> {
       `SELECT ${SUBSCRIBER_COLUMNS} FROM hookline_subscribers ORDER BY name`,
     )
   ).map(toSubscriber);
+}
+
+/**
+ * One subscriber, or undefined.
+ *
+ * @example (await findSubscriber(sql, "acme"))?.source // "config"
+ */
+export async function findSubscriber(sql: SqlDriver, name: string): Promise<Subscriber | undefined> {
+  const [row] = await sql.query<Record<string, unknown>>(
+    `SELECT ${SUBSCRIBER_COLUMNS} FROM hookline_subscribers WHERE name = $1`,
+    [name],
+  );
+  return row ? toSubscriber(row) : undefined;
 }
 
 /**

@@ -1,15 +1,19 @@
 import type { Context, Hono } from "hono";
 import type { z } from "zod";
-import type { Hookline } from "../../core/app.ts";
-import type { HttpRoutes } from "../../core/contracts/extension.ts";
-import { HooklineError, HttpError } from "../../core/errors.ts";
-import { readJson } from "../../core/http/respond.ts";
+import {
+  HooklineError,
+  HttpError,
+  type HttpRoutes,
+  type PluginHost,
+  readJson,
+} from "../../core/plugin/index.ts";
 import { activityKey, parseActivityInput } from "./activity.ts";
 import { SubscriberConfig, subscriberName } from "./config.ts";
 import { webhookProblem } from "./outcomes.ts";
 import {
   deleteSubscriber,
   enqueue,
+  findSubscriber,
   listSubscribers,
   queueState,
   type Subscriber,
@@ -25,23 +29,24 @@ const issues = (e: z.ZodError) =>
 /**
  * Queues activities (eSputnik format) for every subscriber that wants their status; each activity
  * at most once per subscriber. Resolves once they are durable. Throws `HooklineError`
- * `HOOKLINE_ACTIVITY_INVALID` (with `issues`) for activities that do not fit the format.
+ * `HOOKLINE_ACTIVITY_INVALID` (with `issues`) for activities that do not fit the format. `host` is
+ * the app's plugin host, the one this plugin's routes and sender were given.
  *
- * @example await enqueueActivities(app, [{ activityStatus: "DELIVERED", activityDateTime: "2024-05-01T10:00:00", contactId: 7 }])
+ * @example await enqueueActivities(host, [{ activityStatus: "DELIVERED", activityDateTime: "2024-05-01T10:00:00", contactId: 7 }])
  */
 export async function enqueueActivities(
-  app: Hookline,
+  host: PluginHost,
   activities: unknown,
 ): Promise<{ received: number; queued: number }> {
-  await syncConfigSubscribers(app, retryDefaultsOf(app));
+  await syncConfigSubscribers(host, retryDefaultsOf(host));
   const parsed = parseActivityInput(activities);
   if (!parsed.success)
     throw Object.assign(new HooklineError("HOOKLINE_ACTIVITY_INVALID", "invalid activities"), {
       issues: issues(parsed.error),
     });
   const items = parsed.data.map((a) => ({ key: activityKey(a), activity: a }));
-  const queued = await enqueue(app.store.sql, items);
-  if (queued > 0) wakeSender(app);
+  const queued = await enqueue(host.sql, items);
+  if (queued > 0) wakeSender(host);
   return { received: items.length, queued };
 }
 
@@ -57,10 +62,14 @@ const shown = (s: Subscriber) => ({
   source: s.source,
 });
 
-const json = (c: Context, app: Hookline, status: number, body: unknown) =>
-  c.json(app.redactor.redactDeep(body) as object, status as 200);
+const json = (c: Context, host: PluginHost, status: number, body: unknown) =>
+  c.json(host.redactor.redactDeep(body) as object, status as 200);
 
 const noSubscriber = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no subscriber "${name}"`);
+
+// A name no subscriber can have (NUL, 200 characters…) is not looked up: the store may refuse the text.
+const stored = (host: PluginHost, name: string) =>
+  subscriberName.safeParse(name).success ? findSubscriber(host.sql, name) : Promise.resolve(undefined);
 
 /**
  * The sender side's admin API: `POST /v1/activities`, `GET /v1/subscribers[/:name]`,
@@ -70,12 +79,12 @@ const noSubscriber = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", 
  */
 export const callbackRoutes = (retryDefaults: { base: number; cap: number }): HttpRoutes => ({
   name: "activity-callbacks",
-  mount(http: Hono, app: Hookline) {
-    rememberRetryDefaults(app, retryDefaults);
+  mount(http: Hono, host: PluginHost) {
+    rememberRetryDefaults(host, retryDefaults);
     // Refusals are thrown; the app's one error handler answers them (and a store outage with 503).
     http.post("/v1/activities", async (c) => {
       try {
-        return json(c, app, 202, await enqueueActivities(app, await readJson(c)));
+        return json(c, host, 202, await enqueueActivities(host, await readJson(c)));
       } catch (e) {
         if (e instanceof HooklineError && e.code === "HOOKLINE_ACTIVITY_INVALID")
           throw new HttpError("HOOKLINE_HTTP_INVALID", e.message, {
@@ -86,17 +95,17 @@ export const callbackRoutes = (retryDefaults: { base: number; cap: number }): Ht
     });
 
     http.get("/v1/subscribers", async (c) => {
-      const list = await listSubscribers(app.store.sql);
+      const list = await listSubscribers(host.sql);
       const withState = await Promise.all(
-        list.map(async (s) => ({ ...shown(s), ...(await queueState(app.store.sql, s.name)) })),
+        list.map(async (s) => ({ ...shown(s), ...(await queueState(host.sql, s.name)) })),
       );
-      return json(c, app, 200, { subscribers: withState });
+      return json(c, host, 200, { subscribers: withState });
     });
 
     http.get("/v1/subscribers/:name", async (c) => {
-      const s = (await listSubscribers(app.store.sql)).find((x) => x.name === c.req.param("name"));
+      const s = await stored(host, c.req.param("name"));
       if (!s) throw noSubscriber(c.req.param("name"));
-      return json(c, app, 200, { ...shown(s), ...(await queueState(app.store.sql, s.name)) });
+      return json(c, host, 200, { ...shown(s), ...(await queueState(host.sql, s.name)) });
     });
 
     http.put("/v1/subscribers/:name", async (c) => {
@@ -111,34 +120,34 @@ export const callbackRoutes = (retryDefaults: { base: number; cap: number }): Ht
           details: { issues: issues(parsed.error) },
         });
       const subscriber = subscriberFrom(name.data, parsed.data, "api", retryDefaults);
-      const problem = credentialProblem(app, subscriber) ?? webhookProblem(app, subscriber);
+      const problem = credentialProblem(host, subscriber) ?? webhookProblem(host, subscriber);
       if (problem) throw new HttpError("HOOKLINE_HTTP_INVALID", problem);
-      const fromFile = (app.config.sections.subscribers ?? {}) as Record<string, unknown>;
+      const fromFile = (host.config.sections.subscribers ?? {}) as Record<string, unknown>;
       if (Object.hasOwn(fromFile, name.data))
         throw new HttpError(
           "HOOKLINE_HTTP_CONFLICT",
           `subscriber "${name.data}" is defined in the config file; change it there`,
         );
       // eSputnik's rule: the URL must answer a GET with 200 before it is saved.
-      const check = await checkSubscriberUrl(app, subscriber);
+      const check = await checkSubscriberUrl(host, subscriber);
       if (!check.ok)
         throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", `${check.error}; not saved`, {
           details: { check: { status: check.status ?? null } },
         });
-      const created = await saveSubscribers(app.store.sql, [subscriber]);
-      wakeSender(app);
-      return json(c, app, created.length > 0 ? 201 : 200, shown(subscriber));
+      const created = await saveSubscribers(host.sql, [subscriber]);
+      wakeSender(host);
+      return json(c, host, created.length > 0 ? 201 : 200, shown(subscriber));
     });
 
     http.delete("/v1/subscribers/:name", async (c) => {
-      const existing = (await listSubscribers(app.store.sql)).find((s) => s.name === c.req.param("name"));
+      const existing = await stored(host, c.req.param("name"));
       if (!existing) throw noSubscriber(c.req.param("name"));
       if (existing.source === "config")
         throw new HttpError(
           "HOOKLINE_HTTP_CONFLICT",
           `subscriber "${existing.name}" is defined in the config file`,
         );
-      await deleteSubscriber(app.store.sql, existing.name);
+      await deleteSubscriber(host.sql, existing.name);
       return c.body(null, 204);
     });
   },

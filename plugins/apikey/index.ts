@@ -1,7 +1,5 @@
 import { z } from "zod";
-import type { AuthProvider } from "../../core/contracts/auth.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import { type AuthProvider, type Plugin, Tokens } from "../../core/plugin/index.ts";
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "an HTTP header name (RFC 9110 token)");
 

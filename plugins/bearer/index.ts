@@ -1,7 +1,5 @@
 import { z } from "zod";
-import type { AuthProvider } from "../../core/contracts/auth.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import { type AuthProvider, type Plugin, Tokens } from "../../core/plugin/index.ts";
 
 export const BearerOptions = z
   .object({

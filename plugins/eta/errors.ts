@@ -1,5 +1,5 @@
 import type { Eta } from "eta/core";
-import { TemplateError } from "../../core/errors.ts";
+import { TemplateError } from "../../core/plugin/index.ts";
 
 /** Eta's message up to its code excerpt, on one line. */
 export function firstLines(message: string): string {

@@ -1,4 +1,4 @@
-import { jsonLiteral, xmlEscape } from "../../core/escape.ts";
+import { jsonLiteral, xmlEscape } from "../../core/plugin/index.ts";
 
 /**
  * Writes a value as a JSON literal that cannot break out of a JSON, HTML or XML payload: `<`, `>`

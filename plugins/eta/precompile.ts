@@ -1,8 +1,11 @@
 import type { Eta, TemplateFunction } from "eta/core";
-import type { CompiledTemplate, Renderer } from "../../core/contracts/renderer.ts";
-import { TemplateError } from "../../core/errors.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import {
+  type CompiledTemplate,
+  type Plugin,
+  type Renderer,
+  TemplateError,
+  Tokens,
+} from "../../core/plugin/index.ts";
 import { etaCompileError, firstLines } from "./errors.ts";
 import { json, xml } from "./helpers.ts";
 import { createEta } from "./index.ts";

@@ -1,4 +1,4 @@
-import { jsonLiteral, xmlEscape } from "../../core/escape.ts";
+import { jsonLiteral, xmlEscape } from "../../core/plugin/index.ts";
 import { equals, getAttr, isPlainObject, iterate, JinjaValue, toText, typeName } from "./values.ts";
 
 /** A filter: the value left of `|`, then the call's positional and keyword arguments. */

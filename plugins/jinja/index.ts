@@ -1,7 +1,11 @@
-import type { CompiledTemplate, Renderer, TemplateContext } from "../../core/contracts/renderer.ts";
-import { TemplateError } from "../../core/errors.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import {
+  type CompiledTemplate,
+  type Plugin,
+  type Renderer,
+  type TemplateContext,
+  TemplateError,
+  Tokens,
+} from "../../core/plugin/index.ts";
 import { FILTERS, TESTS } from "./filters.ts";
 import { JinjaSyntaxError } from "./lexer.ts";
 import { jinjaParameters } from "./parameters.ts";

@@ -1,10 +1,14 @@
 import type { X509Certificate } from "@peculiar/x509";
 import { z } from "zod";
-import type { AuthContext, AuthIntegration, AuthProvider } from "../../core/contracts/auth.ts";
-import type { TlsIdentity } from "../../core/contracts/http.ts";
-import { TransportError } from "../../core/contracts/transport.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import {
+  type AuthContext,
+  type AuthIntegration,
+  type AuthProvider,
+  type Plugin,
+  type TlsIdentity,
+  Tokens,
+  TransportError,
+} from "../../core/plugin/index.ts";
 import { type KeyVerdict, keyMatchesCertificate, keyVerdict } from "./key-match.ts";
 import { assertValidAt, type KeyFormat, MtlsError, parseCertificates, privateKeyBlock } from "./pem.ts";
 import { PemSource, type ReadFile, resolveSource } from "./sources.ts";

@@ -1,7 +1,7 @@
 // @peculiar/x509 resolves its helpers through tsyringe, which needs the Reflect metadata polyfill.
 import "reflect-metadata";
 import { X509Certificate } from "@peculiar/x509";
-import { HooklineError } from "../../core/errors.ts";
+import { HooklineError } from "../../core/plugin/index.ts";
 
 /** An mTLS integration's material could not be used; `field` names the config field at fault. */
 export class MtlsError extends HooklineError {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TransportError } from "../../core/contracts/transport.ts";
+import { TransportError } from "../../core/plugin/index.ts";
 import { MtlsError } from "./pem.ts";
 
 /** Reads a file (the runtime adapter supplies it); may answer synchronously or not. */

@@ -1,9 +1,13 @@
 import Mustache from "mustache";
-import type { CompiledTemplate, Renderer } from "../../core/contracts/renderer.ts";
-import { TemplateError } from "../../core/errors.ts";
-import { jsonLiteral, xmlEscape } from "../../core/escape.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import {
+  type CompiledTemplate,
+  jsonLiteral,
+  type Plugin,
+  type Renderer,
+  TemplateError,
+  Tokens,
+  xmlEscape,
+} from "../../core/plugin/index.ts";
 import { mustacheParameters } from "./parameters.ts";
 
 type SectionLambda = (text: string, render: (template: string) => string) => string;

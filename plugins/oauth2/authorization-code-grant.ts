@@ -1,5 +1,4 @@
-import type { AuthContext } from "../../core/contracts/auth.ts";
-import { HooklineError } from "../../core/errors.ts";
+import { type AuthContext, HooklineError } from "../../core/plugin/index.ts";
 import { buildAuthorizationUrl, exchangeCode, refresh } from "./authorization-code.ts";
 import { OAuthReauthorizeError } from "./errors.ts";
 import type { OAuth2Options } from "./options.ts";

@@ -1,5 +1,5 @@
 import * as oauth from "oauth4webapi";
-import { HooklineError } from "../../core/errors.ts";
+import { HooklineError } from "../../core/plugin/index.ts";
 import { OAuthError, OAuthReauthorizeError } from "./errors.ts";
 import {
   type GrantedToken,

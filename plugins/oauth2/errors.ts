@@ -1,6 +1,5 @@
 import * as oauth from "oauth4webapi";
-import { TransportError } from "../../core/contracts/transport.ts";
-import { HooklineError } from "../../core/errors.ts";
+import { HooklineError, TransportError } from "../../core/plugin/index.ts";
 
 /** OAuth `error` codes (RFC 6749 §5.2, §4.1.2.1) that get their own stable hookline code. */
 const KNOWN = new Set([

@@ -1,9 +1,13 @@
-import type { AuthContext, AuthIntegration, AuthProvider } from "../../core/contracts/auth.ts";
-import type { OutboundRequest } from "../../core/contracts/http.ts";
-import { HooklineError } from "../../core/errors.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { SingleFlightCache } from "../../core/security/single-flight.ts";
-import { Tokens } from "../../core/tokens.ts";
+import {
+  type AuthContext,
+  type AuthIntegration,
+  type AuthProvider,
+  HooklineError,
+  type OutboundRequest,
+  type Plugin,
+  SingleFlightCache,
+  Tokens,
+} from "../../core/plugin/index.ts";
 import { AuthorizationCodeGrant } from "./authorization-code-grant.ts";
 import { OAuth2Options } from "./options.ts";
 import { BaseUrlRule } from "./origins.ts";

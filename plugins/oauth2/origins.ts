@@ -1,4 +1,4 @@
-import { HooklineError } from "../../core/errors.ts";
+import { HooklineError } from "../../core/plugin/index.ts";
 
 /**
  * The base-URL rule for OAuth integrations (Bloomreach's): credentials obtained from a token endpoint

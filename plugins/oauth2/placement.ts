@@ -1,5 +1,4 @@
-import type { OutboundRequest } from "../../core/contracts/http.ts";
-import { HooklineError } from "../../core/errors.ts";
+import { HooklineError, type OutboundRequest } from "../../core/plugin/index.ts";
 
 /** Where an access token travels to the API. */
 export type TokenPlacement = "header" | "body" | "query";

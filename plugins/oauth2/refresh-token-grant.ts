@@ -1,5 +1,4 @@
-import type { AuthContext } from "../../core/contracts/auth.ts";
-import { HooklineError } from "../../core/errors.ts";
+import { type AuthContext, HooklineError } from "../../core/plugin/index.ts";
 import { refresh } from "./authorization-code.ts";
 import type { FreshToken } from "./authorization-code-grant.ts";
 import { OAuthError, OAuthReauthorizeError } from "./errors.ts";

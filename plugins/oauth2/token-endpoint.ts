@@ -1,5 +1,5 @@
 import * as oauth from "oauth4webapi";
-import { TransportError } from "../../core/contracts/transport.ts";
+import { TransportError } from "../../core/plugin/index.ts";
 import { tokenEndpointError } from "./errors.ts";
 
 /** How the client authenticates at the token endpoint. */

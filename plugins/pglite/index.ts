@@ -1,7 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
-import type { SqlDriver, SqlExecutor } from "../../core/contracts/store.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import { type Plugin, type SqlDriver, type SqlExecutor, Tokens } from "../../core/plugin/index.ts";
 
 export interface PgliteOptions {
   /** A data folder; omit for an in-memory database (tests). */

@@ -1,11 +1,15 @@
 import { z } from "zod";
-import { Duration } from "../../core/config/duration.ts";
-import type { AuthContext, AuthIntegration, AuthProvider } from "../../core/contracts/auth.ts";
-import type { OutboundRequest } from "../../core/contracts/http.ts";
-import { HooklineError } from "../../core/errors.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { SingleFlightCache } from "../../core/security/single-flight.ts";
-import { Tokens } from "../../core/tokens.ts";
+import {
+  type AuthContext,
+  type AuthIntegration,
+  type AuthProvider,
+  Duration,
+  HooklineError,
+  type OutboundRequest,
+  type Plugin,
+  SingleFlightCache,
+  Tokens,
+} from "../../core/plugin/index.ts";
 import { type ResponsysSession, responsysLogin } from "./login.ts";
 
 export { LOGIN_PATH, loginUrl, type ResponsysSession, responsysLogin } from "./login.ts";

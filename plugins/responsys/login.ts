@@ -1,5 +1,4 @@
-import { TransportError } from "../../core/contracts/transport.ts";
-import { HooklineError } from "../../core/errors.ts";
+import { HooklineError, TransportError } from "../../core/plugin/index.ts";
 
 /** What a Responsys login returns and hookline keeps. */
 export interface ResponsysSession {

@@ -1,5 +1,4 @@
-import { HooklineError } from "../../core/errors.ts";
-import { timingSafeEqual } from "../../core/security/constant-time.ts";
+import { HooklineError, timingSafeEqual } from "../../core/plugin/index.ts";
 
 // Standard Webhooks (standardwebhooks.com): the signed content is "{webhook-id}.{webhook-timestamp}.{body}",
 // signed with HMAC-SHA256 under the secret's bytes (base64 after the "whsec_" prefix); the signature

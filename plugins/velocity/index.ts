@@ -1,8 +1,12 @@
 import { parse } from "velocityjs";
-import type { CompiledTemplate, Renderer, TemplateContext } from "../../core/contracts/renderer.ts";
-import { TemplateError } from "../../core/errors.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import {
+  type CompiledTemplate,
+  type Plugin,
+  type Renderer,
+  type TemplateContext,
+  TemplateError,
+  Tokens,
+} from "../../core/plugin/index.ts";
 import { velocityParameters } from "./parameters.ts";
 import { SandboxedCompile, VelocityLimitError } from "./sandbox.ts";
 import { dateTool, esc, mathTool } from "./tools.ts";

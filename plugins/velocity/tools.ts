@@ -1,4 +1,4 @@
-import { jsonLiteral, xmlEscape } from "../../core/escape.ts";
+import { jsonLiteral, xmlEscape } from "../../core/plugin/index.ts";
 
 /**
  * The tools a Velocity template finds in its context, as eSputnik's templates call them

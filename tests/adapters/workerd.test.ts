@@ -9,25 +9,32 @@ import { testPki } from "../support/http-sink.ts";
 
 // The workerd adapter's logic, outside workerd (tests/runtimes/edge.workerd.ts runs it inside).
 const identity = { cert: testPki().client.cert, key: testPki().client.key };
-const app = (tls: boolean) => ({
-  integrations: new Map<string, IntegrationRuntime>([
-    [
-      "crm",
-      {
-        name: "crm",
-        endpointPrefix: "https://crm.example.com",
-        instance: { secrets: () => [], authorize: (r) => r },
-      },
-    ],
-    [
-      "bank-api",
-      {
-        name: "bank-api",
-        endpointPrefix: "https://bank.example.com/v2",
-        instance: { secrets: () => [], authorize: (r) => r, tlsIdentity: () => (tls ? identity : undefined) },
-      },
-    ],
-  ]),
+// What MtlsBindings reads of a plugin host: its catalogue's integrations.
+const host = (tls: boolean) => ({
+  catalogue: {
+    integrations: new Map<string, IntegrationRuntime>([
+      [
+        "crm",
+        {
+          name: "crm",
+          endpointPrefix: "https://crm.example.com",
+          instance: { secrets: () => [], authorize: (r) => r },
+        },
+      ],
+      [
+        "bank-api",
+        {
+          name: "bank-api",
+          endpointPrefix: "https://bank.example.com/v2",
+          instance: {
+            secrets: () => [],
+            authorize: (r) => r,
+            tlsIdentity: () => (tls ? identity : undefined),
+          },
+        },
+      ],
+    ]),
+  },
 });
 
 describe("workerd adapter", () => {
@@ -36,11 +43,11 @@ describe("workerd adapter", () => {
   });
 
   it("fails at start-up, naming workerd, the integration and the binding it lacks", () => {
-    expect(() => new MtlsBindings({ OTHER: "text" }).bind(app(true))).toThrow(
+    expect(() => new MtlsBindings({ OTHER: "text" }).bind(host(true))).toThrow(
       'workerd: integration "bank-api" needs the mTLS certificate binding MTLS_BANK_API',
     );
     // No integration presents an identity: nothing is needed.
-    expect(() => new MtlsBindings({}).bind(app(false))).not.toThrow();
+    expect(() => new MtlsBindings({}).bind(host(false))).not.toThrow();
   });
 
   it("sends a request carrying the identity through its binding, and the others through fetch", async () => {
@@ -52,7 +59,7 @@ describe("workerd adapter", () => {
       },
     };
     const mtls = new MtlsBindings({ BANK: binding }, { "bank-api": "BANK" });
-    mtls.bind(app(true));
+    mtls.bind(host(true));
     const transport = workerdTransport({ guard: new AddressGuard({ allowNetworks: [] }), mtls });
     const r = await transport.send({
       method: "POST",
