@@ -1,25 +1,18 @@
 import { parse, stringify } from "yaml";
+import { ManagedError } from "./admin/entries.ts";
 import { createHookline, type Hookline } from "./app.ts";
 import { overview, parseCommandLine, UsageError, usage } from "./command-line.ts";
+import { pluginRegistry } from "./compose.ts";
 import { configJsonSchema } from "./config/json-schema.ts";
-import { type ConfigRegistry, loadConfig } from "./config/load.ts";
-import type { AuthProvider } from "./contracts/auth.ts";
-import type { ConfigSection } from "./contracts/config-section.ts";
-import type { Renderer } from "./contracts/renderer.ts";
+import { loadConfig } from "./config/load.ts";
+import type { Plugin } from "./contracts/plugin.ts";
 import type { Runtime } from "./contracts/runtime.ts";
-import type { TriggerKind } from "./contracts/trigger.ts";
 import { isLoopbackHost } from "./engine/https.ts";
 import { acceptEvent } from "./engine/outbox.ts";
 import { webhookParameters } from "./engine/parameters.ts";
 import { previewScenario } from "./engine/preview.ts";
 import { ConfigError, HooklineError } from "./errors.ts";
 import { jsonLogger } from "./logger.ts";
-import { ManagedError } from "./managed.ts";
-import type { Plugin } from "./contracts/plugin.ts";
-import "reflect-metadata";
-import { container as root } from "tsyringe";
-import { eventTrigger } from "./engine/event-trigger.ts";
-import { Tokens } from "./tokens.ts";
 
 export { type CommandLine, packageVersion, parseCommandLine } from "./command-line.ts";
 
@@ -29,18 +22,7 @@ export interface CliOptions {
   readonly version?: () => Promise<string | undefined>;
 }
 
-function registryOf(plugins: readonly Plugin[]): ConfigRegistry {
-  const c = root.createChildContainer();
-  c.register(Tokens.TriggerKind, { useValue: eventTrigger });
-  for (const p of plugins) p.register(c);
-  const all = <T>(t: unknown) => (c.isRegistered(t as symbol, true) ? c.resolveAll<T>(t as symbol) : []);
-  return {
-    authProviders: all<AuthProvider>(Tokens.AuthProvider),
-    triggerKinds: all<TriggerKind>(Tokens.TriggerKind),
-    sections: all<ConfigSection>(Tokens.ConfigSection),
-    renderers: all<Renderer>(Tokens.Renderer),
-  };
-}
+const registryOf = (plugins: readonly Plugin[]) => pluginRegistry(plugins).registry;
 
 /**
  * Runs the `hookline` command line on a runtime. Returns the exit code (serve and worker resolve when
@@ -171,8 +153,7 @@ async function render(
         `no webhook "${webhook}"; have: ${[...app.webhooks.keys()].join(", ")}`,
       );
     if (listParams) {
-      const renderers = app.container.resolveAll<Renderer>(Tokens.Renderer);
-      const parameters = webhookParameters(hook.config, renderers);
+      const parameters = webhookParameters(hook.config, app.catalogue.renderers);
       runtime.stdout(JSON.stringify({ webhook, parameters }, null, 2));
       return 0;
     }

@@ -3,6 +3,7 @@ import type { AuthProvider } from "../contracts/auth.ts";
 import type { ConfigSection } from "../contracts/config-section.ts";
 import type { Renderer } from "../contracts/renderer.ts";
 import type { TriggerKind } from "../contracts/trigger.ts";
+import { BUILT_IN_RETRY_POLICIES } from "../engine/retry-names.ts";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { type DescribedIssue, describeIssues, parseOptions } from "./issues.ts";
 import type { KeyPath, Position } from "./positions.ts";
@@ -168,6 +169,10 @@ export function checkConfig(
       "policy",
       Object.keys(records(root.policies)),
     );
+    checkReference(["webhooks", name, "retry"], webhook.retry, "retry policy", [
+      ...BUILT_IN_RETRY_POLICIES,
+      ...Object.keys(records(root.retryPolicies)),
+    ]);
   }
   for (const [name, webhook] of Object.entries(webhooks)) {
     const mapping = isRecord(webhook.response) ? webhook.response.mapping : undefined;

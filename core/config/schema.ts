@@ -75,6 +75,11 @@ export const WebhookConfig = z
     policy: name
       .optional()
       .describe("the throughput policy whose concurrency limit this webhook shares (see policies:)"),
+    retry: name
+      .optional()
+      .describe(
+        "the retry policy: bloomreach (the default), exponential, or one of retryPolicies: (see docs/retries.md)",
+      ),
     orderingKey: z
       .string()
       .optional()
@@ -170,6 +175,54 @@ export const PolicyConfig = z
   .strict();
 export type PolicyConfig = z.output<typeof PolicyConfig>;
 
+/**
+ * A named retry policy (`retryPolicies:`): `bloomreach` (the platforms' contract with its own
+ * delays), `exponential` (base·2ⁿ up to a cap, for a number of attempts or a maximum age, or without
+ * end), or `delays` (an exact list of delays, the contract's classification).
+ */
+export const RetryPolicyConfig = z.discriminatedUnion("kind", [
+  z
+    .object({
+      kind: z.literal("bloomreach"),
+      delays: z
+        .array(Duration)
+        .min(1)
+        .optional()
+        .describe("delays before the 2nd, 3rd, … attempt; the last repeats"),
+      attempts: z
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe("attempts in all (default 4, 8 for batches of 10 or more)"),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal("exponential"),
+      base: Duration.default(60_000).describe("the first retry's delay; then 2x, 4x, 8x …"),
+      cap: Duration.default(3_600_000).describe("the longest delay between attempts"),
+      attempts: z.number().int().min(1).max(1_000_000).optional().describe("attempts in all"),
+      maxAge: Duration.optional().describe("no attempt starts later than this after the first"),
+    })
+    .strict()
+    .refine((p) => p.attempts === undefined || p.maxAge === undefined, {
+      message: "give attempts or maxAge, not both (neither: retried until delivered)",
+    }),
+  z
+    .object({
+      kind: z.literal("delays"),
+      delays: z
+        .array(Duration)
+        .min(1)
+        .max(100)
+        .describe("the delay before each retry; one attempt more than delays"),
+    })
+    .strict(),
+]);
+export type RetryPolicyConfig = z.output<typeof RetryPolicyConfig>;
+
 export const EngineConfig = z
   .object({
     concurrency: z.number().int().min(1).max(10_000).default(50).describe("requests in flight per process"),
@@ -254,6 +307,12 @@ export const CoreConfig = z.object({
     .default({})
     .describe(
       "throughput policies: a concurrency limit (and optionally a rate per second) shared by every webhook that names it, across processes",
+    ),
+  retryPolicies: z
+    .record(name, RetryPolicyConfig)
+    .default({})
+    .describe(
+      "named retry policies webhooks choose with retry: (bloomreach and exponential exist without being declared)",
     ),
   presets: z
     .record(name, PresetConfig)

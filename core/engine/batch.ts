@@ -1,7 +1,7 @@
 import type { AttemptOutcome, RetryDecision } from "../contracts/retry.ts";
 import type { AttemptRecord, ClaimedDelivery, DeliveryResult } from "../contracts/store.ts";
-import { TransportError, type TransportResponse } from "../contracts/transport.ts";
-import { type Deliverer, type NotSent, nextOf, outcomeOf, type PreparedRequest } from "./deliver.ts";
+import type { TransportResponse } from "../contracts/transport.ts";
+import { type Deliverer, type NotSent, type PreparedRequest, startClock } from "./deliver.ts";
 import type { CompiledWebhook } from "./webhooks.ts";
 
 const enc = new TextEncoder();
@@ -28,39 +28,16 @@ export async function attemptBatch(
   deliveries: ClaimedDelivery[],
   signal?: AbortSignal,
 ): Promise<DeliveryResult[]> {
-  const o = deliverer.options;
-  const startedAt = new Date().toISOString();
-  const t0 = performance.now();
+  const clock = startClock();
+  const { redactor } = deliverer.options;
+  const retry = deliverer.retryOf(hook);
   const results: DeliveryResult[] = [];
   const record = (
     d: ClaimedDelivery,
-    attempt: Omit<AttemptRecord, "deliveryId" | "number" | "startedAt" | "durationMs">,
+    attempt: Omit<AttemptRecord, "deliveryId" | "number" | "startedAt" | "durationMs" | "outcome">,
     decision: RetryDecision,
     response?: TransportResponse,
-  ) =>
-    results.push(
-      deliverer.failBranch(
-        {
-          deliveryId: d.id,
-          leaseOwner: d.leaseOwner ?? "",
-          webhook: d.webhook,
-          runId: d.runId,
-          attempt: {
-            deliveryId: d.id,
-            number: d.attempts,
-            startedAt,
-            durationMs: performance.now() - t0,
-            ...attempt,
-            error: attempt.error === undefined ? undefined : o.redactor.redact(attempt.error),
-          },
-          next: nextOf(decision),
-          delivery: d,
-        },
-        d,
-        decision,
-        response,
-      ),
-    );
+  ) => results.push(deliverer.settle(d, { decision, attempt, response }, clock));
   const notSent = { method: hook.config.method, url: "", headers: {} };
 
   const items: Array<{ delivery: ClaimedDelivery; text: string }> = [];
@@ -69,7 +46,7 @@ export async function attemptBatch(
     if (halted) {
       record(
         d,
-        { request: notSent, errorClass: "halted", error: `not sent: ${halted}`, outcome: "halted" },
+        { request: notSent, errorClass: "halted", error: `not sent: ${halted}` },
         { action: "halt", reason: `run halted: ${halted}` },
       );
       continue;
@@ -78,11 +55,7 @@ export async function attemptBatch(
       items.push({ delivery: d, text: hook.item!.render({ ...d.context, webhook: { name: hook.name } }) });
     } catch (e) {
       const reason = `render: batch.item: ${(e as Error).message}`;
-      record(
-        d,
-        { request: notSent, errorClass: "render", error: reason, outcome: "failed" },
-        { action: "fail", reason },
-      );
+      record(d, { request: notSent, errorClass: "render", error: reason }, { action: "fail", reason });
     }
   }
   if (items.length === 0) return results;
@@ -103,16 +76,8 @@ export async function attemptBatch(
       isFirst: boolean,
     ) => Omit<AttemptRecord, "deliveryId" | "number" | "startedAt" | "durationMs" | "outcome">,
   ) => {
-    for (const { delivery } of items) {
-      const decision = decide(delivery);
-      if (decision.action === "halt") deliverer.noteHalt(delivery.webhook, delivery.runId, decision.reason);
-      record(
-        delivery,
-        { ...attempt(delivery, delivery === first), outcome: outcomeOf(decision) },
-        decision,
-        response,
-      );
-    }
+    for (const { delivery } of items)
+      record(delivery, attempt(delivery, delivery === first), decide(delivery), response);
   };
 
   let prepared: PreparedRequest;
@@ -123,7 +88,7 @@ export async function attemptBatch(
     forEach(
       (d) =>
         ns.retryable
-          ? o.retry.decide(
+          ? retry.decide(
               { kind: "fault", faultClass: "network", message: ns.message },
               { number: d.attempts, maxAttempts: d.maxAttempts },
             )
@@ -140,22 +105,20 @@ export async function attemptBatch(
     response = await deliverer.send(prepared, hook, signal);
     outcome = { kind: "response", status: response.status, headers: response.headers };
   } catch (e) {
-    const fault =
-      e instanceof TransportError ? e : new TransportError("network", (e as Error).message, { cause: e });
-    outcome = { kind: "fault", faultClass: fault.faultClass, message: o.redactor.redact(fault.message) };
+    outcome = deliverer.fault(e);
   }
   // The request and response bodies are kept once, on the first item's attempt; the others point to it.
   const { body: _body, ...requestHead } = prepared.recorded;
   forEach(
-    (d) => o.retry.decide(outcome, { number: d.attempts, maxAttempts: d.maxAttempts }),
+    (d) => retry.decide(outcome, { number: d.attempts, maxAttempts: d.maxAttempts }),
     response,
     (_d, isFirst) => ({
       request: isFirst
         ? { ...prepared.recorded, batch: { key, size: items.length, recordedOn: first.id } }
         : { ...requestHead, batch: { key, size: items.length, recordedOn: first.id } },
       status: response?.status,
-      responseHeaders: response ? o.redactor.redactDeep(response.headers) : undefined,
-      responseBody: response && isFirst ? o.redactor.redact(response.body) : undefined,
+      responseHeaders: response ? redactor.redactDeep(response.headers) : undefined,
+      responseBody: response && isFirst ? redactor.redact(response.body) : undefined,
       responseTruncated: response?.truncated,
       errorClass: outcome.kind === "fault" ? outcome.faultClass : undefined,
       error: outcome.kind === "fault" ? outcome.message : undefined,

@@ -1,15 +1,14 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import type { Catalogue } from "../contracts/catalogue.ts";
+import type { PublishResult } from "../contracts/host.ts";
 import type { RetryPolicy } from "../contracts/retry.ts";
 import type { NewDelivery, Store } from "../contracts/store.ts";
-import type { TriggerInstance } from "../contracts/trigger.ts";
 import { EventInput, type HooklineEvent } from "../model/event.ts";
+import type { RetryPolicies } from "./retry-policies.ts";
 import type { CompiledWebhook } from "./webhooks.ts";
 
-export interface PublishResult {
-  runId: string;
-  events: Array<{ id: string; type: string; deliveries: Array<{ id: string; webhook: string }> }>;
-}
+export type { PublishResult };
 
 /** Fills in what a sender may leave out: id, timestamp. */
 export function acceptEvent(input: EventInput, now = new Date()): HooklineEvent {
@@ -35,14 +34,19 @@ export function acceptEvent(input: EventInput, now = new Date()): HooklineEvent 
 export class Outbox {
   constructor(
     private readonly deps: {
-      store: Store;
-      webhooks: ReadonlyMap<string, CompiledWebhook>;
-      triggers: readonly TriggerInstance[];
-      retry: RetryPolicy;
-      /** Called after deliveries were written (wakes local workers). */
-      onEnqueued?: () => void;
+      store: Pick<Store, "enqueue">;
+      /** Webhooks and the triggers that fire them, read at every publish. */
+      catalogue: Pick<Catalogue, "webhooks" | "triggers">;
+      retry: RetryPolicies;
     },
   ) {}
+
+  private enqueued?: () => void;
+
+  /** Calls `fn` after deliveries were written (the app wakes its local workers). */
+  onEnqueued(fn: () => void): void {
+    this.enqueued = fn;
+  }
 
   /** Builds (does not write) the delivery of one webhook for one event. */
   delivery(
@@ -51,9 +55,9 @@ export class Outbox {
     runId: string,
     triggerParams?: Record<string, unknown>,
   ): NewDelivery {
-    const hook = this.deps.webhooks.get(webhook);
+    const hook = this.deps.catalogue.webhooks.get(webhook);
     if (!hook) throw new Error(`unknown webhook "${webhook}"`);
-    return buildDelivery(hook, this.deps.retry, {
+    return buildDelivery(hook, this.deps.retry.of(hook.config), {
       idempotencyKey: `${event.id}:${webhook}`,
       runId,
       eventId: event.id,
@@ -70,7 +74,7 @@ export class Outbox {
   /** The deliveries (not written) that the event triggers make of one event: the fail branch uses it. */
   deliveriesFor(event: HooklineEvent): NewDelivery[] {
     const seen = new Map<string, NewDelivery>();
-    for (const t of this.deps.triggers) {
+    for (const t of this.deps.catalogue.triggers) {
       if (!t.matches?.(event)) continue;
       for (const w of t.webhooks)
         if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? `run_${event.id}`, t.params));
@@ -87,7 +91,7 @@ export class Outbox {
     const rows: NewDelivery[] = [];
     const perEvent = events.map((event) => {
       const seen = new Map<string, NewDelivery>();
-      for (const t of this.deps.triggers) {
+      for (const t of this.deps.catalogue.triggers) {
         if (!t.matches?.(event)) continue;
         for (const w of t.webhooks)
           if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? runId, t.params));
@@ -96,7 +100,7 @@ export class Outbox {
       return { event, deliveries: [...seen.values()] };
     });
     const inserted = new Set(await this.deps.store.enqueue(rows));
-    if (inserted.size > 0) this.deps.onEnqueued?.();
+    if (inserted.size > 0) this.enqueued?.();
     return {
       runId,
       events: perEvent.map(({ event, deliveries }) => ({
@@ -120,13 +124,13 @@ export class Outbox {
     const ids = await this.deps.store.enqueue(
       [...new Set(webhooks)].map((w) => this.delivery(w, event, runId, params)),
     );
-    if (ids.length > 0) this.deps.onEnqueued?.();
+    if (ids.length > 0) this.enqueued?.();
     return ids;
   }
 }
 
 /**
- * A delivery of a webhook: its attempts by the retry policy (8 for batches of 10 or more), and a batch
+ * A delivery of a webhook: its attempts by its retry policy (bloomreach: 8 for batches of 10 or more), and a batch
  * webhook's linger before it is due.
  *
  * @example buildDelivery(hook, retry, { idempotencyKey: "evt-1:crm", runId, eventId: "evt-1", eventType: "signup", context })

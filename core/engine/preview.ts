@@ -40,7 +40,7 @@ export async function previewScenario(
 ): Promise<{ steps: PreviewStep[]; stopped?: string }> {
   const steps: PreviewStep[] = [];
   const responses: StepResponse[] = [];
-  const { redactor: redact, retry, webhooks } = deliverer.options;
+  const { redactor: redact, catalogue } = deliverer.options;
   let hook: CompiledWebhook | undefined = first;
   while (hook && steps.length < MAX_STEPS) {
     const actionId = hook.config.actionId ?? hook.name;
@@ -78,10 +78,12 @@ export async function previewScenario(
         body: redact.redact(response.body),
         ...(response.truncated ? { truncated: true } : {}),
       };
-      const decision = retry.decide(
-        { kind: "response", status: response.status, headers: response.headers },
-        { number: 1, maxAttempts: 1 },
-      );
+      const decision = deliverer
+        .retryOf(hook)
+        .decide(
+          { kind: "response", status: response.status, headers: response.headers },
+          { number: 1, maxAttempts: 1 },
+        );
       if (decision.action !== "succeed" && hook.config.next)
         return { steps, stopped: `step "${hook.name}" did not succeed (HTTP ${response.status})` };
     }
@@ -94,7 +96,7 @@ export async function previewScenario(
         ? parseResponse(hook.config.response.format, response.body)
         : (options.responses?.[actionId] ?? {}),
     });
-    hook = webhooks.get(hook.config.next);
+    hook = catalogue.webhooks.get(hook.config.next);
   }
   return { steps };
 }

@@ -86,3 +86,72 @@ export function retryContract(options: RetryContractOptions): RetryPolicy {
     },
   };
 }
+
+export interface ExponentialRetryOptions {
+  /** The first retry's delay, ms; then 2x, 4x, 8x … */
+  base: number;
+  /** The longest delay between attempts, ms. */
+  cap: number;
+  /** Attempts in all; without it (and without `maxAge`) a delivery is retried until delivered. */
+  attempts?: number;
+  /** No attempt starts later than this after the first, ms (turned into a number of attempts). */
+  maxAge?: number;
+  /** Multiplies the delays (not Retry-After): for tests and drills. */
+  scale?: number;
+  /** The longest Retry-After honoured. */
+  maxRetryAfter?: number;
+}
+
+/** Attempts a delivery may have when it is retried without end (the column is a 32-bit integer). */
+export const UNLIMITED_ATTEMPTS = 2_147_483_647;
+
+/**
+ * The delay after the `failures`-th failed attempt: `base`·2^(failures−1), at most `cap`
+ * (eSputnik: 1, 2, 4, 8 minutes … up to one attempt an hour).
+ *
+ * @example exponentialDelay(1, 60_000, 3_600_000) // 60000; exponentialDelay(4, 60_000, 3_600_000) // 480000
+ */
+export function exponentialDelay(failures: number, base: number, cap: number): number {
+  return Math.min(cap, base * 2 ** Math.min(Math.max(1, failures) - 1, 40));
+}
+
+/**
+ * eSputnik's retry rule, for any webhook that names `exponential`: every answer but 2xx and every
+ * fault is retried after `base`·2ⁿ (capped), honouring a 429's Retry-After; nothing halts. A
+ * maximum age becomes the number of attempts whose delays fit in it, so nothing else need know
+ * when the first attempt was.
+ *
+ * @example exponentialRetry({ base: 60_000, cap: 3_600_000 }).maxAttempts({}) // 2147483647 (until delivered)
+ */
+export function exponentialRetry(options: ExponentialRetryOptions): RetryPolicy {
+  const scale = options.scale ?? 1;
+  let attempts = options.attempts ?? UNLIMITED_ATTEMPTS;
+  if (options.maxAge !== undefined) {
+    let waited = 0;
+    attempts = 1;
+    while (attempts < 10_000) {
+      waited += exponentialDelay(attempts, options.base, options.cap);
+      if (waited > options.maxAge) break;
+      attempts++;
+    }
+  }
+  return {
+    name: "exponential",
+    maxAttempts: () => attempts,
+    decide(outcome, attempt) {
+      if (outcome.kind === "response" && outcome.status >= 200 && outcome.status < 300)
+        return { action: "succeed" };
+      const why =
+        outcome.kind === "fault" ? `${outcome.faultClass}: ${outcome.message}` : `HTTP ${outcome.status}`;
+      if (attempt.number >= attempt.maxAttempts)
+        return { action: "fail", reason: `gave up after ${attempt.number} attempts; last: ${why}` };
+      const after =
+        outcome.kind === "response" && outcome.status === 429
+          ? parseRetryAfter(outcome.headers["retry-after"])
+          : undefined;
+      const delay = exponentialDelay(attempt.number, options.base, options.cap) * scale;
+      const honoured = after === undefined ? 0 : Math.min(after, options.maxRetryAfter ?? options.cap);
+      return { action: "retry", delayMs: Math.max(delay, honoured), reason: why };
+    },
+  };
+}

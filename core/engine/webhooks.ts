@@ -1,23 +1,13 @@
 import type { HooklineConfig, WebhookConfig } from "../config/schema.ts";
 import { compiledTemplates } from "../config/templates.ts";
+import type { CompiledWebhook } from "../contracts/catalogue.ts";
 import type { OutboundRequest } from "../contracts/http.ts";
 import type { CompiledTemplate, Renderer, TemplateContext } from "../contracts/renderer.ts";
 import { TemplateError } from "../errors.ts";
 import { jsonErrorAt } from "./json-check.ts";
 import { assertWellFormedXml } from "./xml-check.ts";
 
-/** A webhook with its templates compiled once. */
-export interface CompiledWebhook {
-  name: string;
-  config: WebhookConfig;
-  url: CompiledTemplate;
-  headers: Array<[string, CompiledTemplate]>;
-  body?: CompiledTemplate;
-  /** A batch webhook's item template (`body` is then the root around the rendered items). */
-  item?: CompiledTemplate;
-  /** The ordering key template of an ordered stream. */
-  orderingKey?: CompiledTemplate;
-}
+export type { CompiledWebhook };
 
 const CONTENT_TYPES = {
   json: "application/json",
@@ -36,18 +26,39 @@ export function compileWebhooks(
 ): Map<string, CompiledWebhook> {
   const compiled = compiledTemplates(config, renderers);
   const out = new Map<string, CompiledWebhook>();
-  for (const [name, c] of Object.entries(compiled)) {
-    out.set(name, {
-      name,
-      config: config.webhooks[name]!,
-      url: c.url,
-      headers: Object.entries(c.headers).map(([h, t]) => [h.toLowerCase(), t]),
-      body: c.body,
-      item: c.item,
-      orderingKey: compileOrderingKey(name, config.webhooks[name]!, c.renderer),
-    });
-  }
+  for (const [name, c] of Object.entries(compiled))
+    out.set(name, fromTemplates(name, config.webhooks[name]!, c));
   return out;
+}
+
+/**
+ * One webhook's templates compiled (a template that does not compile is a `TemplateError` naming it).
+ *
+ * @example compileWebhook("crm", { method: "POST", url: "https://crm.example.com/x", … }, renderers)
+ */
+export function compileWebhook(
+  name: string,
+  config: WebhookConfig,
+  renderers: readonly Renderer[],
+): CompiledWebhook {
+  const c = compiledTemplates({ webhooks: { [name]: config } }, renderers)[name]!;
+  return fromTemplates(name, config, c);
+}
+
+function fromTemplates(
+  name: string,
+  config: WebhookConfig,
+  c: ReturnType<typeof compiledTemplates>[string],
+): CompiledWebhook {
+  return {
+    name,
+    config,
+    url: c.url,
+    headers: Object.entries(c.headers).map(([h, t]) => [h.toLowerCase(), t]),
+    body: c.body,
+    item: c.item,
+    orderingKey: compileOrderingKey(name, config, c.renderer),
+  };
 }
 
 /** Compiles a webhook's ordering key with its engine (a syntax error stops start-up, naming the webhook). */

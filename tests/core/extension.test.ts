@@ -24,15 +24,13 @@ const notes = (log: string[]): Plugin => ({
     c.register(Tokens.HttpRoutes, {
       useValue: {
         name: "notes",
-        mount(http, app) {
+        mount(http, host) {
           http.post("/in/notes", async (ctx) => {
-            await app.store.sql.query("INSERT INTO notes (text, tag) VALUES ($1, 'in')", [
-              await ctx.req.text(),
-            ]);
+            await host.sql.query("INSERT INTO notes (text, tag) VALUES ($1, 'in')", [await ctx.req.text()]);
             return ctx.json({ stored: true });
           });
           http.get("/v1/notes", async (ctx) =>
-            ctx.json(await app.store.sql.query("SELECT text, tag FROM notes ORDER BY id")),
+            ctx.json(await host.sql.query("SELECT text, tag FROM notes ORDER BY id")),
           );
         },
       },
@@ -40,9 +38,9 @@ const notes = (log: string[]): Plugin => ({
     c.register(Tokens.Service, {
       useValue: {
         name: "notes-service",
-        start: (_app, signal) => {
+        start: (host) => {
           log.push("started");
-          signal.addEventListener("abort", () => log.push("aborted"));
+          host.signal.addEventListener("abort", () => log.push("aborted"));
         },
         stop: () => {
           log.push("stopped");
@@ -90,8 +88,8 @@ describe("plugin extension points", () => {
         c.register(Tokens.StartupCheck, {
           useValue: {
             name: "capability",
-            check(app) {
-              seen.push([...app.webhooks.keys()].join(","));
+            check(host) {
+              seen.push([...host.catalogue.webhooks.keys()].join(","));
               if (fail)
                 throw new Error('testruntime: integration "bank" needs mTLS, which this runtime cannot do');
             },

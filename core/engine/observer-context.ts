@@ -1,0 +1,32 @@
+import type { Catalogue } from "../contracts/catalogue.ts";
+import type { ObserverContext } from "../contracts/extension.ts";
+import type { Logger } from "../contracts/logger.ts";
+import type { NewDelivery, SqlExecutor } from "../contracts/store.ts";
+import type { EventInput, HooklineEvent } from "../model/event.ts";
+import { acceptEvent } from "./outbox.ts";
+
+/**
+ * What delivery observers may use while they observe (inside the transaction that records
+ * outcomes): the webhooks as they are now, and publishing events whose deliveries are written in
+ * that same transaction (response mapping's profile changes firing `profile-change` triggers).
+ *
+ * @example store.observe(observers, observerContext({ catalogue, outbox, store, logger }))
+ */
+export function observerContext(deps: {
+  catalogue: Pick<Catalogue, "webhooks">;
+  outbox: { deliveriesFor(event: HooklineEvent): NewDelivery[] };
+  store: { enqueueIn(tx: SqlExecutor, deliveries: NewDelivery[]): Promise<string[]> };
+  logger: Logger;
+}): Omit<ObserverContext, "afterCommit"> {
+  return {
+    webhook: (name) => deps.catalogue.webhooks.get(name)?.config,
+    publish: async (tx: SqlExecutor, events: EventInput[]) => {
+      const now = new Date();
+      await deps.store.enqueueIn(
+        tx,
+        events.flatMap((e) => deps.outbox.deliveriesFor(acceptEvent(e, now))),
+      );
+    },
+    logger: deps.logger,
+  };
+}

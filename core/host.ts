@@ -1,0 +1,29 @@
+import type { Composition } from "./compose.ts";
+import type { PluginHost } from "./contracts/host.ts";
+
+/**
+ * The port a composed app hands its plugins (routes, services, start-up checks): the narrow
+ * `PluginHost`, never the app itself.
+ *
+ * @example const host = pluginHost(composition, { signal: abort.signal, wake: () => worker.wake(), sends: true });
+ */
+export function pluginHost(
+  c: Composition,
+  run: { signal: AbortSignal; wake: () => void; sends: boolean },
+): PluginHost {
+  return {
+    config: c.config,
+    sql: c.store.sql,
+    storeName: c.store.driverName,
+    publish: (events) => c.outbox.publish(events),
+    wake: run.wake,
+    logger: c.logger,
+    redactor: c.redactor,
+    fetch: c.fetch,
+    transport: c.transport,
+    env: c.env,
+    signal: run.signal,
+    catalogue: c.catalogue,
+    sends: run.sends,
+  };
+}
