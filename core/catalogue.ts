@@ -5,6 +5,7 @@ import type {
   CatalogueSource,
   CompiledWebhook,
   IntegrationRuntime,
+  SetWebhookOptions,
 } from "./contracts/catalogue.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { TriggerInstance } from "./contracts/trigger.ts";
@@ -63,16 +64,14 @@ export class Catalogue implements CatalogueContract {
     }
   }
 
-  setWebhook(
-    name: string,
-    config: WebhookConfig,
-    options: { events?: readonly string[]; source?: CatalogueSource } = {},
-  ): CompiledWebhook {
+  setWebhook(name: string, config: WebhookConfig, options: SetWebhookOptions = {}): CompiledWebhook {
     const compiled = compileWebhook(name, config, this.renderers);
+    if (options.retryPolicy) compiled.retryPolicy = options.retryPolicy;
     this.hooks.set(name, compiled);
     this.sources.set(`webhook:${name}`, options.source ?? "api");
     this.carried.delete(name);
-    if (options.events?.length)
+    if (options.trigger) this.carried.set(name, options.trigger);
+    else if (options.events?.length)
       this.carried.set(name, eventTrigger.create({ events: [...options.events] }, { webhooks: [name] }));
     this.allTriggers = [...this.configTriggers, ...this.carried.values()];
     this.emit({ kind: "webhook", name, action: "set" });

@@ -1,6 +1,7 @@
 import type { WebhookConfig } from "../config/schema.ts";
 import type { AuthIntegration } from "./auth.ts";
 import type { CompiledTemplate } from "./renderer.ts";
+import type { RetryPolicy } from "./retry.ts";
 import type { TriggerInstance } from "./trigger.ts";
 
 /** The engine's view of a webhook: its config and its templates, compiled once. */
@@ -14,6 +15,8 @@ export interface CompiledWebhook {
   item?: CompiledTemplate;
   /** The ordering key template of an ordered stream. */
   orderingKey?: CompiledTemplate;
+  /** A retry policy of its own (a plugin's webhook), taking precedence over `config.retry`. */
+  retryPolicy?: RetryPolicy;
 }
 
 /** An authentication integration as the engine uses it. */
@@ -25,6 +28,14 @@ export interface IntegrationRuntime {
 
 /** Where a catalogue entry comes from: the config file, the admin API, or a plugin (named). */
 export type CatalogueSource = "config" | "api" | `plugin:${string}`;
+
+/** How a webhook is set in the catalogue besides its config. */
+export interface SetWebhookOptions {
+  events?: readonly string[];
+  trigger?: TriggerInstance;
+  retryPolicy?: RetryPolicy;
+  source?: CatalogueSource;
+}
 
 /** What changed in the catalogue (listeners run after the change is in place). */
 export interface CatalogueChange {
@@ -51,13 +62,11 @@ export interface Catalogue {
   sourceOf(kind: "webhook" | "integration", name: string): CatalogueSource | undefined;
   /**
    * Compiles `config` (throws `TemplateError` naming the template when one does not compile) and sets
-   * it, replacing a webhook of that name. `events` makes an event trigger that fires it.
+   * it, replacing a webhook of that name. `events` makes an event trigger that fires it; `trigger`
+   * is a trigger of the caller's own (matching on more than the event type); `retryPolicy` a retry
+   * policy of its own.
    */
-  setWebhook(
-    name: string,
-    config: WebhookConfig,
-    options?: { events?: readonly string[]; source?: CatalogueSource },
-  ): CompiledWebhook;
+  setWebhook(name: string, config: WebhookConfig, options?: SetWebhookOptions): CompiledWebhook;
   deleteWebhook(name: string): boolean;
   /** Sets an integration, closing the one it replaces. */
   setIntegration(runtime: IntegrationRuntime, options?: { source?: CatalogueSource }): Promise<void>;

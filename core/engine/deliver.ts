@@ -72,7 +72,7 @@ export class Deliverer {
 
   /** The retry policy of a webhook. */
   retryOf(hook: CompiledWebhook | undefined): RetryPolicy {
-    return this.o.retry.of(hook?.config);
+    return this.o.retry.of(hook);
   }
 
   /** Why a run of a webhook was halted in this process, if it was. */

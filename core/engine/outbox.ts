@@ -57,7 +57,7 @@ export class Outbox {
   ): NewDelivery {
     const hook = this.deps.catalogue.webhooks.get(webhook);
     if (!hook) throw new Error(`unknown webhook "${webhook}"`);
-    return buildDelivery(hook, this.deps.retry.of(hook.config), {
+    return buildDelivery(hook, this.deps.retry.of(hook), {
       idempotencyKey: `${event.id}:${webhook}`,
       runId,
       eventId: event.id,

@@ -32,9 +32,15 @@ export class RetryPolicies {
     for (const p of registered) this.byName.set(p.name === "contract" ? "bloomreach" : p.name, p);
   }
 
-  /** The policy a webhook names (the default when it names none or one that is gone). */
-  of(webhook: Pick<WebhookConfig, "retry"> | undefined): RetryPolicy {
-    return this.byName.get(webhook?.retry ?? DEFAULT_RETRY_POLICY) ?? this.byName.get(DEFAULT_RETRY_POLICY)!;
+  /**
+   * A webhook's policy: its own (a plugin's webhook), else the one its config names, else the
+   * default (also when the named one is gone).
+   */
+  of(webhook: { config: Pick<WebhookConfig, "retry">; retryPolicy?: RetryPolicy } | undefined): RetryPolicy {
+    if (webhook?.retryPolicy) return webhook.retryPolicy;
+    return (
+      this.byName.get(webhook?.config.retry ?? DEFAULT_RETRY_POLICY) ?? this.byName.get(DEFAULT_RETRY_POLICY)!
+    );
   }
 
   /** Whether a policy of this name exists (the admin API checks webhooks against it). */
