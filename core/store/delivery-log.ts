@@ -1,0 +1,115 @@
+import type { AttemptRecord, Delivery } from "../contracts/delivery.ts";
+import type { DeliveryFilter, DeliveryLog } from "../contracts/delivery-log.ts";
+import type { SqlDriver } from "../contracts/sql.ts";
+import { iso, type Row, toOutcomeDelivery } from "./rows.ts";
+import { run } from "./unavailable.ts";
+
+/** A delivery as the log shows it, from a row read with `DELIVERY_COLUMNS`. */
+function toDelivery(r: Row): Delivery {
+  return {
+    ...toOutcomeDelivery(r),
+    idempotencyKey: r.idempotency_key,
+    maxAttempts: r.max_attempts,
+    status: r.status,
+    attempts: r.attempts,
+    nextAt: iso(r.next_at)!,
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+    leaseOwner: r.lease_owner ?? undefined,
+    leaseUntil: iso(r.lease_until),
+    lastStatus: r.last_status ?? undefined,
+    reason: r.reason ?? undefined,
+  };
+}
+
+/** An attempt, from a row of `hookline_attempts` (JSON columns come back as text from some drivers). */
+function toAttempt(r: Row): AttemptRecord {
+  const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : (v ?? undefined));
+  return {
+    deliveryId: r.delivery_id,
+    number: r.number,
+    startedAt: iso(r.started_at)!,
+    durationMs: r.duration_ms,
+    request: json(r.request),
+    status: r.status ?? undefined,
+    responseHeaders: json(r.response_headers),
+    responseBody: r.response_body ?? undefined,
+    responseTruncated: r.response_truncated,
+    errorClass: r.error_class ?? undefined,
+    error: r.error ?? undefined,
+    outcome: r.outcome,
+  };
+}
+
+const DELIVERY_COLUMNS = `id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, status,
+  attempts, max_attempts, next_at, lease_owner, lease_until, last_status, reason, created_at, updated_at`;
+
+/**
+ * The delivery log in SQL, as the admin API reads it. An id that is not a UUID finds nothing (rather
+ * than a cast error from the server).
+ *
+ * @example
+ * const log = new SqlDeliveryLog(db);
+ * const failed = await log.listDeliveries({ webhook: "crm", status: "failed", limit: 20 });
+ */
+export class SqlDeliveryLog implements DeliveryLog {
+  constructor(private readonly db: SqlDriver) {}
+
+  async getDelivery(id: string): Promise<Delivery | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await run(this.db, "read a delivery", () =>
+      this.db.query(`SELECT ${DELIVERY_COLUMNS} FROM hookline_deliveries WHERE id = $1`, [id]),
+    );
+    return rows[0] ? toDelivery(rows[0]) : undefined;
+  }
+
+  async listDeliveries(filter: DeliveryFilter): Promise<Delivery[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace("?", `$${params.length}`));
+    };
+    if (filter.webhook) add("webhook = ?", filter.webhook);
+    if (filter.status) add("status = ?", filter.status);
+    if (filter.since) add("created_at >= ?::timestamptz", filter.since);
+    if (filter.until) add("created_at < ?::timestamptz", filter.until);
+    if (filter.before && isUuid(filter.before))
+      add("seq < (SELECT seq FROM hookline_deliveries WHERE id = ?)", filter.before);
+    params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
+    const rows = await run(this.db, "list deliveries", () =>
+      this.db.query(
+        `SELECT ${DELIVERY_COLUMNS} FROM hookline_deliveries ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+         ORDER BY seq DESC LIMIT $${params.length}`,
+        params,
+      ),
+    );
+    return rows.map(toDelivery);
+  }
+
+  async listAttempts(deliveryId: string): Promise<AttemptRecord[]> {
+    if (!isUuid(deliveryId)) return [];
+    const rows = await run(this.db, "list attempts", () =>
+      this.db.query("SELECT * FROM hookline_attempts WHERE delivery_id = $1 ORDER BY number", [deliveryId]),
+    );
+    return rows.map(toAttempt);
+  }
+
+  async retryDelivery(id: string, extraAttempts: number): Promise<Delivery | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await run(this.db, "retry a delivery", () =>
+      this.db.query(
+        // A manual retry is a run of its own: a halt of the run it came from does not hold it back.
+        `UPDATE hookline_deliveries SET status = 'pending', next_at = now(), max_attempts = attempts + $2,
+                reason = NULL, run_id = $3, updated_at = now()
+          WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded')
+        RETURNING ${DELIVERY_COLUMNS}`,
+        [id, extraAttempts, `retry_${crypto.randomUUID()}`],
+      ),
+    );
+    return rows[0] ? toDelivery(rows[0]) : undefined;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (s: string) => UUID.test(s);

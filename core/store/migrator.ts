@@ -1,0 +1,51 @@
+import type { PluginMigrations } from "../contracts/extension.ts";
+import type { SqlDriver } from "../contracts/sql.ts";
+import type { StoreMigrator } from "../contracts/store.ts";
+import { migrations } from "./migrations.ts";
+import { run } from "./unavailable.ts";
+
+/**
+ * Brings the schema up to date: the core's migrations (core/store/migrations.ts), then each plugin's,
+ * each step once, recorded in `hookline_migrations`.
+ *
+ * @example
+ * await new SqlMigrator(db, [{ plugin: "inbound", migrations: inboundMigrations }]).migrate();
+ */
+export class SqlMigrator implements StoreMigrator {
+  constructor(
+    private readonly db: SqlDriver,
+    private readonly pluginMigrations: readonly PluginMigrations[] = [],
+  ) {}
+
+  async migrate(): Promise<void> {
+    await run(this.db, "migrate", () =>
+      this.db.transaction(async (tx) => {
+        // One migrator at a time when many processes start against one server.
+        await tx.query("SELECT pg_advisory_xact_lock(7204519)");
+        await tx.query(
+          "CREATE TABLE IF NOT EXISTS hookline_migrations (id text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+        );
+        const done = new Set(
+          (await tx.query<{ id: string }>("SELECT id FROM hookline_migrations")).map((r) => r.id),
+        );
+        // The core's series first, then each plugin's, each in version order, each step once.
+        for (const { plugin, migrations: list } of [
+          { plugin: "core", migrations },
+          ...this.pluginMigrations,
+        ]) {
+          for (const m of [...list].sort((a, b) => a.version - b.version)) {
+            const id = `${plugin}:${m.version}`;
+            if (done.has(id)) continue;
+            for (const statement of m.sql
+              .split(/;\s*\n/)
+              .map((x) => x.trim())
+              .filter(Boolean)) {
+              await tx.query(statement);
+            }
+            await tx.query("INSERT INTO hookline_migrations (id, name) VALUES ($1, $2)", [id, m.name]);
+          }
+        }
+      }),
+    );
+  }
+}

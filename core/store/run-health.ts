@@ -1,0 +1,171 @@
+import type { DeliveryResult, EndedDelivery, EndedRun } from "../contracts/delivery.ts";
+import type { PausedWebhook, RunHealth } from "../contracts/runs.ts";
+import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
+import { ENDED_COLUMNS, iso, type Row, toEnded } from "./rows.ts";
+import { run } from "./unavailable.ts";
+
+/** A run to halt, as `complete` hands it over: the columns of `hookline_halted_runs`. */
+export interface RunHalt {
+  webhook: string;
+  run_id: string;
+  reason: string;
+}
+
+/**
+ * Run health's part of `complete`, taken inside the transaction that records the outcomes (so a halt,
+ * an abort or a pause commits with the outcome that caused it). Each step returns the deliveries it
+ * ended unsent (read back only when `wantEnded`) or the runs and webhooks it stopped.
+ *
+ * @example
+ * const ended = await runs.haltRuns(tx, [{ webhook: "crm", run_id: runId, reason: "410 Gone" }], true);
+ */
+export interface RunSteps {
+  haltRuns(tx: SqlExecutor, halts: RunHalt[], wantEnded: boolean): Promise<EndedDelivery[]>;
+  countFailures(
+    tx: SqlExecutor,
+    results: DeliveryResult[],
+    threshold: number,
+    wantEnded: boolean,
+  ): Promise<{ runs: EndedRun[]; ended: EndedDelivery[] }>;
+  trackHealth(tx: SqlExecutor, results: DeliveryResult[], pauseAfterMs: number): Promise<EndedRun[]>;
+}
+
+/**
+ * Run halts and webhook health, in SQL: a halted run takes no more deliveries, a run past its failure
+ * threshold is aborted, a webhook failing continuously is paused until an operator resumes it.
+ *
+ * @example
+ * const runs = new SqlRunHealth(db);
+ * for (const p of await runs.pausedWebhooks()) await runs.resumeWebhook(p.webhook);
+ */
+export class SqlRunHealth implements RunHealth, RunSteps {
+  constructor(private readonly db: SqlDriver) {}
+
+  /** Halts runs: their pending deliveries are marked halted with the reason, and they take no new ones. */
+  async haltRuns(tx: SqlExecutor, halts: RunHalt[], wantEnded: boolean): Promise<EndedDelivery[]> {
+    const json = JSON.stringify(halts);
+    await tx.query(
+      `INSERT INTO hookline_halted_runs (webhook, run_id, reason)
+       SELECT DISTINCT ON (webhook, run_id) webhook, run_id, reason
+         FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
+       ON CONFLICT DO NOTHING`,
+      [json],
+    );
+    const rows = await tx.query<Row>(
+      `UPDATE hookline_deliveries d SET status = 'halted', reason = 'run halted: ' || h.reason, updated_at = now()
+         FROM hookline_halted_runs h
+        WHERE d.status = 'pending' AND h.webhook = d.webhook AND h.run_id = d.run_id
+          AND (h.webhook, h.run_id) IN (SELECT webhook, run_id FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text))
+        ${wantEnded ? `RETURNING ${ENDED_COLUMNS}` : ""}`,
+      [json],
+    );
+    return wantEnded ? rows.map(toEnded) : [];
+  }
+
+  /**
+   * Counts unrecoverable outcomes per webhook run; a run that reaches `threshold` is aborted: its pending
+   * deliveries are marked aborted with the reason, and it takes no new ones (as a halted run).
+   */
+  async countFailures(
+    tx: SqlExecutor,
+    results: DeliveryResult[],
+    threshold: number,
+    wantEnded: boolean,
+  ): Promise<{ runs: EndedRun[]; ended: EndedDelivery[] }> {
+    const none = { runs: [], ended: [] };
+    const counts = new Map<string, { webhook: string; run_id: string; n: number }>();
+    for (const r of results) {
+      if (r.next.status !== "failed") continue;
+      const key = `${r.webhook}\u0000${r.runId}`;
+      const c = counts.get(key) ?? { webhook: r.webhook, run_id: r.runId, n: 0 };
+      c.n++;
+      counts.set(key, c);
+    }
+    if (counts.size === 0) return none;
+    const crossed = await tx.query<{ webhook: string; run_id: string; failures: number }>(
+      `INSERT INTO hookline_run_failures (webhook, run_id, failures)
+       SELECT webhook, run_id, n FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, n int)
+       ON CONFLICT (webhook, run_id) DO UPDATE SET failures = hookline_run_failures.failures + EXCLUDED.failures
+       RETURNING webhook, run_id, failures`,
+      [JSON.stringify([...counts.values()])],
+    );
+    const aborts = crossed
+      .filter(
+        (c) =>
+          c.failures >= threshold &&
+          c.failures - (counts.get(`${c.webhook}\u0000${c.run_id}`)?.n ?? 0) < threshold,
+      )
+      .map((c) => ({
+        webhook: c.webhook,
+        runId: c.run_id,
+        reason: `aborted after ${c.failures} unrecoverable outcomes in this run`,
+      }));
+    if (aborts.length === 0) return none;
+    const json = JSON.stringify(
+      aborts.map((a) => ({ webhook: a.webhook, run_id: a.runId, reason: a.reason })),
+    );
+    await tx.query(
+      `INSERT INTO hookline_halted_runs (webhook, run_id, reason)
+       SELECT webhook, run_id, reason FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
+       ON CONFLICT DO NOTHING`,
+      [json],
+    );
+    const rows = await tx.query<Row>(
+      `UPDATE hookline_deliveries d SET status = 'aborted', reason = x.reason, updated_at = now()
+         FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
+        WHERE d.status = 'pending' AND d.webhook = x.webhook AND d.run_id = x.run_id
+        ${wantEnded ? `RETURNING ${ENDED_COLUMNS}` : ""}`,
+      [json],
+    );
+    return { runs: aborts, ended: wantEnded ? rows.map(toEnded) : [] };
+  }
+
+  /**
+   * An endpoint that keeps failing: a webhook's first failure since its last success starts the clock;
+   * a success stops it; failing longer than `pauseAfterMs` pauses the webhook (its deliveries wait).
+   */
+  async trackHealth(tx: SqlExecutor, results: DeliveryResult[], pauseAfterMs: number): Promise<EndedRun[]> {
+    const ok = new Map<string, boolean>();
+    for (const r of results) ok.set(r.webhook, (ok.get(r.webhook) ?? false) || r.next.status === "succeeded");
+    const rows = [...ok].map(([webhook, succeeded]) => ({ webhook, succeeded }));
+    await tx.query(
+      `INSERT INTO hookline_webhook_health (webhook, failing_since)
+       SELECT webhook, CASE WHEN succeeded THEN NULL ELSE now() END
+         FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, succeeded boolean)
+       ON CONFLICT (webhook) DO UPDATE SET failing_since =
+         CASE WHEN EXCLUDED.failing_since IS NULL THEN NULL
+              ELSE coalesce(hookline_webhook_health.failing_since, EXCLUDED.failing_since) END`,
+      [JSON.stringify(rows)],
+    );
+    const paused = await tx.query<{ webhook: string; reason: string }>(
+      `UPDATE hookline_webhook_health
+          SET paused_at = now(),
+              reason = 'paused: failing continuously since ' || to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        WHERE paused_at IS NULL AND failing_since < now() - $2 * interval '1 millisecond'
+          AND webhook IN (SELECT value FROM jsonb_array_elements_text($1::text::jsonb))
+        RETURNING webhook, reason`,
+      [JSON.stringify([...ok.keys()]), pauseAfterMs],
+    );
+    return paused.map((p) => ({ webhook: p.webhook, reason: p.reason, paused: true }));
+  }
+
+  async resumeWebhook(webhook: string): Promise<boolean> {
+    const rows = await run(this.db, "resume a webhook", () =>
+      this.db.query(
+        `UPDATE hookline_webhook_health SET paused_at = NULL, failing_since = NULL, reason = NULL
+          WHERE webhook = $1 AND paused_at IS NOT NULL RETURNING webhook`,
+        [webhook],
+      ),
+    );
+    return rows.length > 0;
+  }
+
+  async pausedWebhooks(): Promise<PausedWebhook[]> {
+    const rows = await run(this.db, "list paused webhooks", () =>
+      this.db.query<{ webhook: string; paused_at: unknown; reason: string }>(
+        "SELECT webhook, paused_at, reason FROM hookline_webhook_health WHERE paused_at IS NOT NULL ORDER BY webhook",
+      ),
+    );
+    return rows.map((r) => ({ webhook: r.webhook, pausedAt: iso(r.paused_at)!, reason: r.reason }));
+  }
+}
