@@ -9,6 +9,7 @@ import type {
   Service,
   StartupCheck,
 } from "./contracts/extension.ts";
+import type { InboundAuthKind } from "./contracts/inbound-auth.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
@@ -26,6 +27,8 @@ export const Tokens = {
   Renderer: Symbol.for("hookline.Renderer") as InjectionToken<Renderer>,
   /** Authentication kinds (`resolveAll`). */
   AuthProvider: Symbol.for("hookline.AuthProvider") as InjectionToken<AuthProvider>,
+  /** Inbound authentication kinds, for the inbound plugin's endpoints (`resolveAll`). */
+  InboundAuth: Symbol.for("hookline.InboundAuth") as InjectionToken<InboundAuthKind>,
   /** Trigger kinds (`resolveAll`). */
   TriggerKind: Symbol.for("hookline.TriggerKind") as InjectionToken<TriggerKind>,
   /** Makes the HTTP transport, given the SSRF guard (the last registration wins; default: ky over fetch). */

@@ -32,6 +32,14 @@ export type {
 } from "../contracts/extension.ts";
 export type { PluginHost, PublishResult, Redaction } from "../contracts/host.ts";
 export type { OutboundRequest, TlsIdentity } from "../contracts/http.ts";
+export type {
+  InboundAccepted,
+  InboundAuthContext,
+  InboundAuthKind,
+  InboundRefused,
+  InboundVerdict,
+  InboundVerifier,
+} from "../contracts/inbound-auth.ts";
 export type { Logger, LogLevel } from "../contracts/logger.ts";
 export type { Plugin } from "../contracts/plugin.ts";
 export type { CompiledTemplate, Renderer, TemplateContext } from "../contracts/renderer.ts";
@@ -61,6 +69,7 @@ export {
   TemplateError,
 } from "../errors.ts";
 export { jsonLiteral, xmlEscape } from "../escape.ts";
+export { answer, refusal, storeUnavailable, unstorable, zodIssues } from "../http/receiver-answers.ts";
 export { readJson } from "../http/respond.ts";
 export {
   applyMapping,

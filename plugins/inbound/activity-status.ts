@@ -1,11 +1,22 @@
-import { HooklineError, StoreUnavailableError } from "../../core/errors.ts";
-import type { EventInput } from "../../core/model/event.ts";
+import {
+  answer,
+  type EventInput,
+  HooklineError,
+  type PluginHost,
+  refusal,
+  StoreUnavailableError,
+  storeUnavailable,
+  unstorable,
+  zodIssues,
+} from "../../core/plugin/index.ts";
 import { type Activity, activityEvent, activityKey, parseActivities } from "./activity.ts";
-import { parseJson } from "./body.ts";
+import { parseJson, type Received } from "./body.ts";
 import type { ActivityStatusEndpoint } from "./config.ts";
 import { GroupCommit, refusedData } from "./group-commit.ts";
-import type { InboundHost } from "./receive.ts";
-import { answer, refusal, storeUnavailable, unstorable, zodIssues } from "./respond.ts";
+import { insertActivities, storedActivityKeys } from "./repository.ts";
+
+/** What the activity store uses of the app. */
+export type ActivityHost = Pick<PluginHost, "sql" | "storeName" | "publish" | "logger">;
 
 /** How activity writes are grouped into transactions (see `GroupCommit`). */
 export interface GroupCommitTuning {
@@ -44,19 +55,19 @@ interface Written {
  * fired. Events are published again for activities seen before: their ids make that a no-op in the
  * outbox, and an event whose first publication failed (the sender got a 500) goes out with the retry.
  *
- * @example const store = new ActivityStore(app); const written = await store.write(pending);
+ * @example const store = new ActivityStore(host); const written = await store.write(pending);
  */
 export class ActivityStore {
   private readonly commit: GroupCommit<Encoded, Written>;
 
   constructor(
-    private readonly app: InboundHost,
+    private readonly host: ActivityHost,
     tuning: GroupCommitTuning = {},
   ) {
     this.commit = new GroupCommit((batch) => this.writeBatch(batch), {
       maxBatch: tuning.maxBatch ?? 500,
       // PGlite runs one statement at a time anyway; a server overlaps a few commits.
-      concurrency: tuning.concurrency ?? (app.store.driverName === "pglite" ? 1 : 4),
+      concurrency: tuning.concurrency ?? (host.storeName === "pglite" ? 1 : 4),
       lingerMs: tuning.lingerMs ?? 2,
     });
   }
@@ -100,27 +111,7 @@ export class ActivityStore {
           `{"ord":${ord++},"endpoint":${endpoint},"dedupe_key":${JSON.stringify(key)},"request_key":${requestKey},"status":${JSON.stringify(activity.activityStatus)},"activity":${p.json[i]}}`,
         );
     }
-    const result = await this.app.store.sql.query<{ t: string; endpoint: string; k: string }>(
-      `WITH r AS (
-         INSERT INTO hookline_inbound_receipts (endpoint, request_key)
-         SELECT x.endpoint, x.request_key FROM jsonb_to_recordset($1::text::jsonb) AS x(endpoint text, request_key text)
-         ON CONFLICT DO NOTHING
-         RETURNING endpoint, request_key
-       ), a AS (
-         INSERT INTO hookline_activities (endpoint, dedupe_key, status, activity)
-         SELECT y.endpoint, y.dedupe_key, y.status, y.activity
-           FROM jsonb_to_recordset($2::text::jsonb)
-             AS y(ord int, endpoint text, dedupe_key text, request_key text, status text, activity jsonb)
-          WHERE y.request_key IS NULL
-             OR EXISTS (SELECT 1 FROM r WHERE r.endpoint = y.endpoint AND r.request_key = y.request_key)
-          ORDER BY y.ord
-         ON CONFLICT (endpoint, dedupe_key) DO NOTHING
-         RETURNING endpoint, dedupe_key
-       )
-       SELECT 'r' AS t, endpoint, request_key AS k FROM r
-       UNION ALL SELECT 'a' AS t, endpoint, dedupe_key AS k FROM a`,
-      [JSON.stringify(receipts), `[${rows.join(",")}]`],
-    );
+    const result = await insertActivities(this.host.sql, JSON.stringify(receipts), `[${rows.join(",")}]`);
     const fresh = new Set<string>();
     const stored = new Set<string>();
     for (const r of result) (r.t === "r" ? fresh : stored).add(`${r.endpoint}\u0000${r.k}`);
@@ -142,7 +133,7 @@ export class ActivityStore {
     });
     if (events.length > 0) {
       try {
-        await this.app.publish(events);
+        await this.host.publish(events);
       } catch (e) {
         // Stored but not fired: 500, so that the retry publishes again (never a 400 for stored data).
         throw new StoreUnavailableError(`activities stored, events not published: ${(e as Error).message}`, {
@@ -155,12 +146,12 @@ export class ActivityStore {
 
   /** Logs why a request could not be stored (the message names no secret: bodies are not logged). */
   failed(endpoint: string, e: unknown): void {
-    this.app.logger.log("error", "inbound request not stored", { endpoint, error: (e as Error).message });
+    this.host.logger.log("error", "inbound request not stored", { endpoint, error: (e as Error).message });
   }
 
   /** Logs a request refused for data the store cannot keep (a warning: the sender's fault, answered 400). */
   refused(endpoint: string, e: unknown): void {
-    this.app.logger.log("warn", "inbound request refused: data the store cannot keep", {
+    this.host.logger.log("warn", "inbound request refused: data the store cannot keep", {
       endpoint,
       error: (e as Error).message,
     });
@@ -171,17 +162,15 @@ export class ActivityStore {
    * replay under the same id with another body must not fire what was never stored).
    */
   async republish(p: Pending): Promise<void> {
-    const keys = p.activities.map((a) => a.key);
-    const rows = await this.app.store.sql.query<{ dedupe_key: string }>(
-      `SELECT dedupe_key FROM hookline_activities
-        WHERE endpoint = $1 AND dedupe_key IN (SELECT value FROM jsonb_array_elements_text($2::text::jsonb))`,
-      [p.endpoint, JSON.stringify(keys)],
+    const present = await storedActivityKeys(
+      this.host.sql,
+      p.endpoint,
+      p.activities.map((a) => a.key),
     );
-    const present = new Set(rows.map((r) => r.dedupe_key));
     const events = p.activities
       .filter((a) => present.has(a.key))
       .map((a) => activityEvent(p.endpoint, a.key, a.activity, p.runId));
-    if (events.length > 0) await this.app.publish(events);
+    if (events.length > 0) await this.host.publish(events);
   }
 }
 
@@ -200,19 +189,6 @@ export class UnstorableActivityError extends HooklineError {
     super("HOOKLINE_INBOUND_UNSTORABLE", message, { cause });
     this.name = "UnstorableActivityError";
   }
-}
-
-/** What the receiving pipeline hands a kind's handler once the request is authenticated and read. */
-export interface Received {
-  endpoint: string;
-  bytes: Uint8Array;
-  format: "json" | "form";
-  url: URL;
-  /**
-   * The replay key: `id:<sender id>`, else for profile updates `sha256:<hash of query and body>`;
-   * `once:<random>` when there is nothing to dedupe on (activities dedupe themselves) or dedupe is off.
-   */
-  requestKey: string;
 }
 
 /**

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { Activity } from "../../core/model/activity.ts";
-import type { EventInput } from "../../core/model/event.ts";
+import { Activity, type EventInput } from "../../core/plugin/index.ts";
 
-export { Activity, ActivityStatus, activityKey } from "../../core/model/activity.ts";
+export { Activity, ActivityStatus, activityKey } from "../../core/plugin/index.ts";
 
 /**
  * Checks a callback body: a JSON array of activities (eSputnik sends arrays) or one activity, each

@@ -106,3 +106,16 @@ const encoder = new TextEncoder();
 export function sha256Hex(data: Uint8Array | string): string {
   return bytesToHex(sha256(typeof data === "string" ? encoder.encode(data) : data));
 }
+
+/** What the receiving pipeline hands a kind's handler once the request is authenticated and read. */
+export interface Received {
+  endpoint: string;
+  bytes: Uint8Array;
+  format: BodyFormat;
+  url: URL;
+  /**
+   * The replay key: `id:<sender id>`, else for profile updates `sha256:<hash of query and body>`;
+   * `once:<random>` when there is nothing to dedupe on (activities dedupe themselves) or dedupe is off.
+   */
+  requestKey: string;
+}

@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from "../../core/errors.ts";
+import { StoreUnavailableError } from "../../core/plugin/index.ts";
 
 /**
  * Group commit: writes submitted close together are gathered and written by one transaction, so a

@@ -1,7 +1,8 @@
-import type { Plugin } from "../../core/contracts/plugin.ts";
-import { Tokens } from "../../core/tokens.ts";
+import { type ConfigSection, type Plugin, Tokens } from "../../core/plugin/index.ts";
 import type { GroupCommitTuning } from "./activity-status.ts";
-import { InboundSection } from "./config.ts";
+import { builtinAuthKinds } from "./auth.ts";
+import { compileAuthKinds } from "./auth-kinds.ts";
+import { type InboundSchemas, inboundSchemas } from "./config.ts";
 import { inboundMigrations } from "./migrations.ts";
 import { profileChangeTrigger } from "./profile-trigger.ts";
 import { responseMapping } from "./response-mapping.ts";
@@ -10,14 +11,25 @@ import { inboundRoutes } from "./routes.ts";
 
 export { Activity, ActivityStatus, activityEvent, activityKey } from "./activity.ts";
 export type { GroupCommitTuning } from "./activity-status.ts";
-export { authenticator } from "./auth.ts";
+export {
+  apiKeyAuth,
+  authenticator,
+  basicAuth,
+  bearerAuth,
+  builtinAuthKinds,
+  hmacAuth,
+  noAuth,
+  standardWebhooksAuth,
+} from "./auth.ts";
+export { type AuthKinds, compileAuthKinds } from "./auth-kinds.ts";
 export { clientAddress, socketAddress } from "./client-address.ts";
-export { InboundAuth, InboundEndpoint, InboundSection } from "./config.ts";
+export { InboundAuth, InboundEndpoint, InboundSection, inboundSchemas } from "./config.ts";
+export { findProfileId, type Profile, readProfile, readTimeline } from "./profile-repository.ts";
 export { profileChangeTrigger } from "./profile-trigger.ts";
 export { buildTimeline } from "./profile-update.ts";
-export { findProfileId, type Profile, readProfile, readTimeline } from "./profiles.ts";
+export { type InboundRetention, sweepInbound } from "./repository.ts";
 export { responseMapping } from "./response-mapping.ts";
-export { type InboundRetention, inboundJanitor, sweepInbound } from "./retention.ts";
+export { inboundJanitor } from "./retention.ts";
 export { verifyHmac, verifyStandardWebhook } from "./signatures.ts";
 
 export interface InboundOptions {
@@ -36,6 +48,9 @@ export interface InboundOptions {
  * mapping (a webhook's `response.mapping` writes its responses into profiles). A janitor deletes
  * receipts and stored activities past their retention (at start, then hourly).
  *
+ * Endpoints authenticate with the kinds registered under `Tokens.InboundAuth`: the built-in apiKey,
+ * basic, bearer, hmac, standardWebhooks and none, and any a plugin adds (`InboundAuthKind`).
+ *
  * @example
  * createHookline({ config, plugins: [...defaultPlugins(), inbound()] })
  * // hookline.yaml:
@@ -46,11 +61,24 @@ export interface InboundOptions {
 export const inbound = (options: InboundOptions = {}): Plugin => ({
   name: "inbound",
   register(c) {
-    c.register(Tokens.ConfigSection, { useValue: { key: "inbound", schema: InboundSection } });
+    for (const kind of builtinAuthKinds) c.register(Tokens.InboundAuth, { useValue: kind });
+    // Compiled on first use (the config load), once every plugin has registered its kinds.
+    let compiled: InboundSchemas | undefined;
+    const schemas = () => {
+      compiled ??= inboundSchemas(compileAuthKinds(c.resolveAll(Tokens.InboundAuth)));
+      return compiled;
+    };
+    const section: ConfigSection = {
+      key: "inbound",
+      get schema() {
+        return schemas().InboundSection;
+      },
+    };
+    c.register(Tokens.ConfigSection, { useValue: section });
     c.register(Tokens.Migrations, { useValue: inboundMigrations });
     c.register(Tokens.TriggerKind, { useValue: profileChangeTrigger });
     c.register(Tokens.DeliveryObserver, { useValue: responseMapping });
-    c.register(Tokens.HttpRoutes, { useValue: inboundRoutes(options.groupCommit) });
+    c.register(Tokens.HttpRoutes, { useValue: inboundRoutes(schemas, options.groupCommit) });
     c.register(Tokens.Service, {
       useValue: inboundJanitor({
         receipts: options.receiptRetention ?? 7 * 86_400_000,

@@ -1,4 +1,4 @@
-import type { PluginMigrations } from "../../core/contracts/extension.ts";
+import type { PluginMigrations } from "../../core/plugin/index.ts";
 
 /** The inbound plugin's tables. Append only: a released migration is never edited. */
 export const inboundMigrations: PluginMigrations = {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { TriggerKind } from "../../core/contracts/trigger.ts";
+import type { TriggerKind } from "../../core/plugin/index.ts";
 
 const ProfileChangeOptions = z
   .object({

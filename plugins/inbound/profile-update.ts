@@ -1,20 +1,28 @@
 import {
+  answer,
   applyMapping,
+  type EventInput,
   formSource,
   jsonSource,
   type MappingIssue,
   type MappingSource,
+  type PluginHost,
+  refusal,
   select,
-} from "../../core/mapping/index.ts";
-import type { EventInput } from "../../core/model/event.ts";
-import { unstorableJson, unstorableText } from "../../core/model/json-limits.ts";
-import type { Received } from "./activity-status.ts";
-import { parseJson, sha256Hex } from "./body.ts";
+  storeUnavailable,
+  unstorable,
+  unstorableJson,
+  unstorableText,
+} from "../../core/plugin/index.ts";
+import { parseJson, type Received, sha256Hex } from "./body.ts";
 import type { ProfileUpdateEndpoint } from "./config.ts";
 import { refusedData } from "./group-commit.ts";
-import { type ProfileDecision, storedReceipt, type TimelineEvent, updateProfile } from "./profiles.ts";
-import type { InboundHost } from "./receive.ts";
-import { answer, refusal, storeUnavailable, unstorable } from "./respond.ts";
+import {
+  type ProfileDecision,
+  storedReceipt,
+  type TimelineEvent,
+  updateProfile,
+} from "./profile-repository.ts";
 
 const CURRENT_DATE = /^current date$/i;
 
@@ -149,10 +157,10 @@ function identifierOf(
  * into properties, adds timeline events, and publishes `profile.changed` naming the properties whose
  * value changed. Answers 200 once committed and published; a replay answers the stored answer.
  *
- * @example return handleProfileUpdate(app, "crm", endpointConfig, received)
+ * @example return handleProfileUpdate(host, endpointConfig, received)
  */
 export async function handleProfileUpdate(
-  app: InboundHost,
+  host: Pick<PluginHost, "sql" | "publish" | "logger">,
   config: ProfileUpdateEndpoint,
   r: Received,
 ): Promise<Response> {
@@ -243,23 +251,23 @@ export async function handleProfileUpdate(
 
   try {
     const out = await updateProfile(
-      app.store.sql,
+      host.sql,
       { endpoint: r.endpoint, requestKey: r.requestKey, identifier, create: config.createProfiles },
       decide,
     );
     if (out.replay) {
-      const stored = await storedReceipt(app.store.sql, r.endpoint, r.requestKey);
+      const stored = await storedReceipt(host.sql, r.endpoint, r.requestKey);
       // Published again in case the first answer was a 500 after the commit (event ids make it a no-op otherwise).
-      if (stored?.events.length) await app.publish(stored.events);
+      if (stored?.events.length) await host.publish(stored.events);
       return answer(200, { ...(stored?.response ?? { success: true }), replayed: true });
     }
-    if (out.decision.events.length > 0) await app.publish(out.decision.events);
+    if (out.decision.events.length > 0) await host.publish(out.decision.events);
     return answer(200, out.decision.response);
   } catch (e) {
     // The transaction rolled back: a value the store refused is this request's own, and a retry
     // would fail the same way (400); anything else is the store's side (500, retry).
     const state = refusedData(e);
-    app.logger.log(state ? "warn" : "error", "inbound profile update not stored", {
+    host.logger.log(state ? "warn" : "error", "inbound profile update not stored", {
       endpoint: r.endpoint,
       error: (e as Error).message,
     });

@@ -1,28 +1,27 @@
-import type { Hookline } from "../../core/app.ts";
-import { type ActivityStore, handleActivityStatus, type Received } from "./activity-status.ts";
-import { bodyFormat, readLimited, sha256Hex } from "./body.ts";
+import {
+  answer,
+  type InboundRefused,
+  type PluginHost,
+  refusal,
+  storeUnavailable,
+} from "../../core/plugin/index.ts";
+import { type ActivityStore, handleActivityStatus } from "./activity-status.ts";
+import { bodyFormat, type Received, readLimited, sha256Hex } from "./body.ts";
 import { allowed, clientAddress, socketAddress } from "./client-address.ts";
 import { handleProfileUpdate } from "./profile-update.ts";
 import type { CompiledEndpoint, EndpointRegistry } from "./registry.ts";
-import { answer, refusal, storeUnavailable } from "./respond.ts";
 
-/**
- * What the receivers use of the app they serve in. A `Hookline` is one; the edge worker composes a
- * lighter one (edge/compose.ts) without the delivery engine and the admin API.
- */
-export type InboundHost = Pick<Hookline, "logger" | "redactor" | "publish"> & {
-  store: Pick<Hookline["store"], "sql" | "driverName">;
-  container: Pick<Hookline["container"], "isRegistered" | "resolve">;
-};
+/** What the receivers use of the app they serve in. */
+export type InboundHost = Pick<PluginHost, "sql" | "publish" | "logger">;
 
 /**
  * Serves `/in/<path>`: the endpoint at `path` (config file or API) receives the request; undefined
  * when there is none. A store that cannot say whether the path exists answers 500 (retry), not 404.
  *
- * @example http.all("/in/*", async (c, next) => (await receiveAt(app, registry, store, path, c.req.raw, c.env)) ?? next())
+ * @example http.all("/in/*", async (c, next) => (await receiveAt(host, registry, store, path, c.req.raw, c.env)) ?? next())
  */
 export async function receiveAt(
-  app: InboundHost,
+  host: InboundHost,
   registry: EndpointRegistry,
   store: ActivityStore,
   path: string,
@@ -33,10 +32,10 @@ export async function receiveAt(
   try {
     endpoint = await registry.find(path);
   } catch (e) {
-    app.logger.log("error", "inbound endpoints unreadable", { error: (e as Error).message });
+    host.logger.log("error", "inbound endpoints unreadable", { error: (e as Error).message });
     return storeUnavailable();
   }
-  return endpoint && receive(app, store, endpoint, request, env);
+  return endpoint && receive(host, store, endpoint, request, env);
 }
 
 /** A sender's own id for a request, when it sends one: unsigned ids count only for dedupe. */
@@ -51,10 +50,10 @@ function senderIdOf(request: Request): string | undefined {
  * (401), then the kind's handler: parse and validate (400), dedupe, store, publish, answer (200, or
  * 500 when the store cannot take it). `env` is the server's per-request environment (socket address).
  *
- * @example http.post("/in/*", (c) => receive(app, store, endpoint, c.req.raw, c.env))
+ * @example http.post("/in/*", (c) => receive(host, store, endpoint, c.req.raw, c.env))
  */
 export async function receive(
-  app: InboundHost,
+  host: InboundHost,
   store: ActivityStore,
   endpoint: CompiledEndpoint,
   request: Request,
@@ -71,7 +70,7 @@ export async function receive(
         "the client address is unknown, and this endpoint has an IP allowlist",
       );
     if (!allowed(client, endpoint.allowlist)) {
-      app.logger.log("info", "inbound request refused by IP allowlist", { endpoint: endpoint.name, client });
+      host.logger.log("info", "inbound request refused by IP allowlist", { endpoint: endpoint.name, client });
       return refusal(403, "HOOKLINE_INBOUND_IP", `address ${client} is not in this endpoint's IP allowlist`);
     }
   }
@@ -92,7 +91,7 @@ export async function receive(
 
   const url = new URL(request.url);
   const viaHeaders = await endpoint.auth.headers?.(request, url);
-  if (viaHeaders && !viaHeaders.ok) return unauthorized(app, endpoint, viaHeaders);
+  if (viaHeaders && !viaHeaders.ok) return unauthorized(host, endpoint, viaHeaders);
 
   const format = bodyFormat(
     request.headers.get("content-type"),
@@ -112,7 +111,7 @@ export async function receive(
   if (!body.ok) return refusal(413, "HOOKLINE_INBOUND_TOO_LARGE", body.message);
 
   const viaBody = await endpoint.auth.body?.(request, body.bytes);
-  if (viaBody && !viaBody.ok) return unauthorized(app, endpoint, viaBody);
+  if (viaBody && !viaBody.ok) return unauthorized(host, endpoint, viaBody);
 
   const senderId = (viaBody?.ok ? viaBody.senderId : undefined) ?? senderIdOf(request);
   let requestKey: string;
@@ -127,18 +126,16 @@ export async function receive(
   const received: Received = { endpoint: endpoint.name, bytes: body.bytes, format, url, requestKey };
   return config.kind === "activity-status"
     ? handleActivityStatus(store, config, received)
-    : handleProfileUpdate(app, config, received);
+    : handleProfileUpdate(host, config, received);
 }
 
-function unauthorized(
-  app: InboundHost,
-  endpoint: CompiledEndpoint,
-  v: { code: string; message: string; challenge?: string },
-): Response {
-  app.logger.log("info", "inbound request refused", {
+function unauthorized(host: InboundHost, endpoint: CompiledEndpoint, v: InboundRefused): Response {
+  host.logger.log("info", "inbound request refused", {
     endpoint: endpoint.name,
     code: v.code,
-    reason: v.message,
+    reason: v.description,
   });
-  return refusal(401, v.code, v.message, {}, v.challenge ? { "www-authenticate": v.challenge } : {});
+  // A refusal is a 4xx whatever a verifier says: anything else would tell the sender to retry, or that it was taken.
+  const status = v.status !== undefined && v.status >= 400 && v.status < 500 ? v.status : 401;
+  return refusal(status, v.code, v.description, {}, v.challenge ? { "www-authenticate": v.challenge } : {});
 }

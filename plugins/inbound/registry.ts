@@ -1,14 +1,16 @@
-import type { Hookline } from "../../core/app.ts";
-import { TransportError } from "../../core/contracts/transport.ts";
-import { HooklineError } from "../../core/errors.ts";
-import { SecretBox } from "../../core/security/secret-box.ts";
-import { Tokens } from "../../core/tokens.ts";
-import { type Authenticator, type AuthenticatorOptions, authenticator } from "./auth.ts";
+import {
+  HooklineError,
+  type InboundAuthContext,
+  type InboundVerifier,
+  type PluginHost,
+  SecretBox,
+} from "../../core/plugin/index.ts";
+import type { AuthKinds } from "./auth-kinds.ts";
 import { parseRanges, type Range } from "./client-address.ts";
-import { authSecrets, type InboundEndpoint, type InboundSection } from "./config.ts";
-import type { InboundHost } from "./receive.ts";
+import type { InboundEndpoint, InboundSection } from "./config.ts";
+import { deleteEndpoint, loadEndpoints, saveEndpoint } from "./repository.ts";
 
-/** An endpoint ready to serve: its config, authenticator and parsed address ranges. */
+/** An endpoint ready to serve: its config, verifier and parsed address ranges. */
 export interface CompiledEndpoint {
   name: string;
   path: string;
@@ -16,33 +18,13 @@ export interface CompiledEndpoint {
   config: InboundEndpoint;
   /** The config as JSON, to tell whether a reloaded row changed. */
   text: string;
-  auth: Authenticator;
+  auth: InboundVerifier;
   allowlist?: Range[];
   trustedProxies: Range[];
 }
 
-/**
- * Compiles one endpoint's config; `auth` gives the authenticator its clock and JWKS fetch.
- *
- * @example compileEndpoint("esputnik", InboundEndpoint.parse({ kind: "activity-status", auth: { kind: "none" } }), "config")
- */
-export function compileEndpoint(
-  name: string,
-  config: InboundEndpoint,
-  source: "config" | "api",
-  auth: AuthenticatorOptions = {},
-): CompiledEndpoint {
-  return {
-    name,
-    path: config.path ?? name,
-    source,
-    config,
-    text: JSON.stringify(config),
-    auth: authenticator(config.auth, auth),
-    allowlist: config.ipAllowlist ? parseRanges(config.ipAllowlist) : undefined,
-    trustedProxies: parseRanges(config.trustedProxies ?? []),
-  };
-}
+/** What the registry uses of the app. */
+export type RegistryHost = Pick<PluginHost, "sql" | "redactor" | "logger" | "fetch" | "env">;
 
 /** How long API-defined endpoints are served from memory before the table is read again. */
 const FRESH_MS = 5_000;
@@ -65,25 +47,45 @@ export class EndpointRegistry {
   private box: Promise<SecretBox | undefined> | undefined;
 
   constructor(
-    private readonly app: InboundHost & Partial<Pick<Hookline, "outboundFetch">>,
+    private readonly host: RegistryHost,
     section: InboundSection,
+    /** The authentication kinds the app has. */
+    private readonly kinds: AuthKinds,
   ) {
     for (const [name, config] of Object.entries(section?.endpoints ?? {})) {
       const e = this.compile(name, config, "config");
       this.fromConfig.set(e.path, e);
-      app.redactor.add(secretsOf(config));
+      host.redactor.add(kinds.secrets(config.auth));
     }
   }
 
-  /**
-   * Compiles an endpoint; its remote JWKS, if any, is fetched over the app's transport (a host without
-   * `outboundFetch` fetches with the runtime's own).
-   */
+  /** Compiles an endpoint: its verifier fetches (a remote JWKS) over the app's transport. */
   private compile(name: string, config: InboundEndpoint, source: "config" | "api"): CompiledEndpoint {
-    const { outboundFetch } = this.app;
-    return compileEndpoint(name, config, source, {
-      fetch: outboundFetch && jwksFetch(outboundFetch, this.app.logger, name),
-    });
+    const context: InboundAuthContext = {
+      endpoint: name,
+      now: Date.now,
+      fetch: (request) => this.host.fetch(request),
+      logger: this.host.logger,
+    };
+    return {
+      name,
+      path: config.path ?? name,
+      source,
+      config,
+      text: JSON.stringify(config),
+      auth: this.kinds.verifier(config.auth, context),
+      allowlist: config.ipAllowlist ? parseRanges(config.ipAllowlist) : undefined,
+      trustedProxies: parseRanges(config.trustedProxies ?? []),
+    };
+  }
+
+  /**
+   * An endpoint's config as answers show it: secrets replaced by "[REDACTED]".
+   *
+   * @example registry.masked(endpoint.config).auth // { kind: "apiKey", keys: ["[REDACTED]"], … }
+   */
+  masked(config: InboundEndpoint): InboundEndpoint {
+    return { ...config, auth: this.kinds.masked(config.auth) };
   }
 
   /** The endpoint served at `/in/<path>`, if any; throws when the store cannot be read to find out. */
@@ -132,10 +134,11 @@ export class EndpointRegistry {
     const other = all.find((e) => e.path === path && e.name !== name);
     if (other) return { conflict: `path /in/${path} is served by endpoint "${other.name}"` };
     this.compile(name, config, "api");
-    this.app.redactor.add(secretsOf(config));
+    const secrets = this.kinds.secrets(config.auth);
+    this.host.redactor.add(secrets);
     let stored: Record<string, unknown> = config;
     let sealed: string | null = null;
-    if (authSecrets(config.auth).length > 0) {
+    if (secrets.length > 0) {
       const box = await this.secretBox();
       if (!box)
         throw new HooklineError(
@@ -145,40 +148,27 @@ export class EndpointRegistry {
       sealed = await box.seal(JSON.stringify(config.auth), `inbound:${name}`);
       stored = { ...config, auth: { kind: config.auth.kind } };
     }
-    const rows = await this.app.store.sql.query<{ created: boolean }>(
-      `INSERT INTO hookline_inbound_endpoints (name, config, sealed) VALUES ($1, $2::text::jsonb, $3)
-       ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, sealed = EXCLUDED.sealed, updated_at = now()
-       RETURNING (xmax = 0) AS created`,
-      [name, JSON.stringify(stored), sealed],
-    );
+    const created = await saveEndpoint(this.host.sql, name, JSON.stringify(stored), sealed);
     await this.reload();
-    return { created: Boolean(rows[0]?.created) };
+    return { created };
   }
 
   private secretBox(): Promise<SecretBox | undefined> {
-    const env = this.app.container.isRegistered(Tokens.Env, true)
-      ? this.app.container.resolve(Tokens.Env)
-      : {};
-    this.box ??= SecretBox.fromEnv(env.HOOKLINE_SECRET_KEY);
+    this.box ??= SecretBox.fromEnv(this.host.env.HOOKLINE_SECRET_KEY);
     return this.box;
   }
 
   /** Removes an API-defined endpoint; false when there was none. */
   async remove(name: string): Promise<boolean> {
-    const rows = await this.app.store.sql.query(
-      "DELETE FROM hookline_inbound_endpoints WHERE name = $1 RETURNING name",
-      [name],
-    );
+    const removed = await deleteEndpoint(this.host.sql, name);
     await this.reload();
-    return rows.length > 0;
+    return removed;
   }
 
   private reload(): Promise<void> {
     this.loading ??= (async () => {
       try {
-        const rows = await this.app.store.sql.query<{ name: string; config: unknown; sealed: string | null }>(
-          "SELECT name, config::text AS config, sealed FROM hookline_inbound_endpoints",
-        );
+        const rows = await loadEndpoints(this.host.sql);
         const byName = new Map([...this.fromApi.values()].map((e) => [e.name, e]));
         const next = new Map<string, CompiledEndpoint>();
         for (const row of rows) {
@@ -188,7 +178,7 @@ export class EndpointRegistry {
           let e = old && old.text === text ? old : undefined;
           if (!e) {
             try {
-              const config = JSON.parse(String(row.config)) as InboundEndpoint;
+              const config = JSON.parse(row.config) as InboundEndpoint;
               if (row.sealed) {
                 const box = await this.secretBox();
                 if (!box)
@@ -198,10 +188,10 @@ export class EndpointRegistry {
                   );
                 config.auth = JSON.parse(await box.open(row.sealed, `inbound:${row.name}`));
               }
-              this.app.redactor.add(secretsOf(config));
+              this.host.redactor.add(this.kinds.secrets(config.auth));
               e = { ...this.compile(row.name, config, "api"), text };
             } catch (err) {
-              this.app.logger.log("error", "inbound endpoint in the store does not compile", {
+              this.host.logger.log("error", "inbound endpoint in the store does not compile", {
                 endpoint: row.name,
                 error: (err as Error).message,
               });
@@ -218,65 +208,4 @@ export class EndpointRegistry {
     })();
     return this.loading;
   }
-}
-
-/**
- * A fetch for an endpoint's remote JWKS over the app's transport (SSRF guard, timeouts). A fetch that
- * got no answer is logged with its cause; the sender's 401 says only that the keys could not be
- * fetched (the cause may name internal addresses).
- */
-function jwksFetch(
-  outboundFetch: (request: Request) => Promise<Response>,
-  logger: InboundHost["logger"],
-  endpoint: string,
-): (request: Request) => Promise<Response> {
-  return async (request) => {
-    try {
-      return await outboundFetch(request);
-    } catch (e) {
-      const fault = e instanceof TransportError ? e.faultClass : request.signal.aborted ? "timeout" : "error";
-      logger.log("warn", "inbound: the endpoint's JWKS could not be fetched", {
-        endpoint,
-        url: request.url,
-        fault,
-        error: (e as Error).message,
-      });
-      // jose's own timeout (its signal) stays jose's error: it reports it as a JWKS timeout.
-      if (request.signal.aborted) throw e;
-      throw new HooklineError(
-        "HOOKLINE_INBOUND_JWKS",
-        `the signing keys (JWKS) could not be fetched (${fault}); the receiver's log says why`,
-        { cause: e },
-      );
-    }
-  };
-}
-
-/**
- * Secrets of an endpoint, including the key inside a `whsec_` secret (it could appear on its own).
- *
- * @example app.redactor.add(secretsOf(endpoint))
- */
-export function secretsOf(config: InboundEndpoint): string[] {
-  const list = authSecrets(config.auth);
-  return [...list, ...list.filter((s) => s.startsWith("whsec_")).map((s) => s.slice(6))];
-}
-
-/**
- * An endpoint's config as answers show it: secrets replaced by "[REDACTED]".
- *
- * @example maskedConfig(endpoint.config).auth // { kind: "apiKey", keys: ["[REDACTED]"], … }
- */
-export function maskedConfig(config: InboundEndpoint): InboundEndpoint {
-  const auth = { ...config.auth } as Record<string, unknown>;
-  const mask = (v: unknown) => (typeof v === "string" ? "[REDACTED]" : v);
-  for (const k of ["keys", "tokens", "secrets"])
-    if (Array.isArray(auth[k])) auth[k] = (auth[k] as unknown[]).map(mask);
-  if (typeof auth.secret === "string") auth.secret = "[REDACTED]";
-  if (Array.isArray(auth.users))
-    auth.users = (auth.users as Array<{ username: string }>).map((u) => ({
-      username: u.username,
-      password: "[REDACTED]",
-    }));
-  return { ...config, auth } as InboundEndpoint;
 }

@@ -1,8 +1,13 @@
-import type { DeliveryObserver, ObserverContext } from "../../core/contracts/extension.ts";
-import type { DeliveryOutcome, SqlExecutor } from "../../core/contracts/store.ts";
-import { applyMapping, jsonSource } from "../../core/mapping/index.ts";
-import type { EventInput } from "../../core/model/event.ts";
-import { findOrCreate, type LockedProfile, lockProfile, writeProfile } from "./profiles.ts";
+import {
+  applyMapping,
+  type DeliveryObserver,
+  type DeliveryOutcome,
+  type EventInput,
+  jsonSource,
+  type ObserverContext,
+  type SqlExecutor,
+} from "../../core/plugin/index.ts";
+import { findOrCreate, type LockedProfile, lockProfile, writeProfile } from "./profile-repository.ts";
 
 /**
  * Response mapping (Bloomreach's "map the response into customer attributes"): after a delivery of a

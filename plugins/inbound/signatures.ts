@@ -1,4 +1,4 @@
-import type { AuthVerdict } from "./auth.ts";
+import type { InboundVerdict } from "../../core/plugin/index.ts";
 
 const enc = new TextEncoder();
 const HASH = { sha256: "SHA-256", sha1: "SHA-1", sha512: "SHA-512" } as const;
@@ -40,7 +40,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-const refuse = (code: string, message: string): AuthVerdict => ({ ok: false, code, message });
+const refuse = (code: string, description: string): InboundVerdict => ({ ok: false, code, description });
 
 /**
  * Verifies a Standard Webhooks signature (standardwebhooks.com): HMAC-SHA256 with the base64 key of a
@@ -57,7 +57,7 @@ export async function verifyStandardWebhook(
   secrets: readonly string[],
   toleranceMs: number,
   nowMs: number,
-): Promise<AuthVerdict> {
+): Promise<InboundVerdict> {
   const id = headers.get("webhook-id");
   const timestamp = headers.get("webhook-timestamp");
   const signature = headers.get("webhook-signature");
@@ -113,7 +113,7 @@ export async function verifyHmac(
     encoding: "hex" | "base64";
     prefix: string;
   },
-): Promise<AuthVerdict> {
+): Promise<InboundVerdict> {
   const value = headers.get(o.header)?.trim();
   if (!value) return refuse("HOOKLINE_INBOUND_SIGNATURE", `missing ${o.header} header`);
   if (!value.startsWith(o.prefix))

@@ -49,7 +49,7 @@ for (const kind of storeKinds) {
       driver = await kind.open();
       app = await testApp(config, driver, { plugins: [inbound()] });
       // A long linger: every write below joins one batch.
-      store = new ActivityStore(app, { lingerMs: 50, concurrency: 1 });
+      store = new ActivityStore(app.host, { lingerMs: 50, concurrency: 1 });
     });
     afterAll(async () => {
       await app.stop(0);

@@ -1,5 +1,7 @@
-import type { SqlDriver, SqlExecutor } from "../../core/contracts/store.ts";
-import type { EventInput } from "../../core/model/event.ts";
+import type { EventInput, SqlDriver, SqlExecutor } from "../../core/plugin/index.ts";
+
+// The inbound plugin's SQL on customer profiles, their identifiers and timelines, each statement a
+// typed function (activities, receipts, endpoints: repository.ts). Tables: migrations.ts.
 
 /** A customer profile as kept in the store. */
 export interface Profile {
@@ -174,7 +176,7 @@ async function lockByIdentifier(
  * @example const { response, events } = (await storedReceipt(sql, "crm", key))!;
  */
 export async function storedReceipt(
-  sql: SqlDriver,
+  sql: SqlExecutor,
   endpoint: string,
   requestKey: string,
 ): Promise<{ response?: Record<string, unknown>; events: EventInput[] } | undefined> {
@@ -190,9 +192,9 @@ export async function storedReceipt(
 /**
  * A profile with its identifiers, or undefined.
  *
- * @example const profile = await readProfile(app.store.sql, "prof_…");
+ * @example const profile = await readProfile(host.sql, "prof_…");
  */
-export async function readProfile(sql: SqlDriver, id: string): Promise<Profile | undefined> {
+export async function readProfile(sql: SqlExecutor, id: string): Promise<Profile | undefined> {
   const rows = await sql.query<Record<string, unknown>>(
     `SELECT id, properties::text AS properties, created_at, updated_at,
             (SELECT coalesce(json_agg(json_build_object('property', property, 'value', value) ORDER BY property, value), '[]')::text
@@ -217,7 +219,7 @@ export async function readProfile(sql: SqlDriver, id: string): Promise<Profile |
  * @example await findProfileId(sql, "email", "ada@example.com")
  */
 export async function findProfileId(
-  sql: SqlDriver,
+  sql: SqlExecutor,
   property: string,
   value: string,
 ): Promise<string | undefined> {
@@ -234,7 +236,7 @@ export async function findProfileId(
  * @example await readTimeline(sql, profileId, 100)
  */
 export async function readTimeline(
-  sql: SqlDriver,
+  sql: SqlExecutor,
   profileId: string,
   limit: number,
 ): Promise<TimelineEvent[]> {

@@ -1,5 +1,8 @@
 import type { z } from "zod";
 
+// The receiving-endpoint contract (what `/in/<path>` answers senders): JSON, and on refusal
+// `{ success: false, errors: [{ code, description }] }` with the status saying whether to retry.
+
 /**
  * A JSON answer in the receiving-endpoint contract's shape.
  *

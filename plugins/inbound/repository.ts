@@ -1,0 +1,187 @@
+import type { SqlExecutor } from "../../core/plugin/index.ts";
+
+// The inbound plugin's SQL on activities, receipts, API-defined endpoints and retention, each
+// statement a typed function (profiles: profile-repository.ts). Tables: migrations.ts.
+
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+
+/** A row `insertActivities` wrote: a receipt (`r`, key = request key) or an activity (`a`, key = dedupe key). */
+export interface WrittenRow {
+  t: "r" | "a";
+  endpoint: string;
+  k: string;
+}
+
+/**
+ * One statement for a burst of activity-status requests: the receipts of requests the sender named
+ * (`receipts`: JSON `[{ endpoint, request_key }]`), then every activity once by its key (`rows`: JSON
+ * `[{ ord, endpoint, dedupe_key, request_key, status, activity }]`), skipping those of a request whose
+ * receipt already existed (a replay). Returns what was new.
+ *
+ * @example await insertActivities(sql, '[]', '[{"ord":0,"endpoint":"esputnik","dedupe_key":"k","request_key":null,"status":"READ","activity":{}}]')
+ */
+export function insertActivities(sql: SqlExecutor, receipts: string, rows: string): Promise<WrittenRow[]> {
+  return sql.query<WrittenRow>(
+    `WITH r AS (
+       INSERT INTO hookline_inbound_receipts (endpoint, request_key)
+       SELECT x.endpoint, x.request_key FROM jsonb_to_recordset($1::text::jsonb) AS x(endpoint text, request_key text)
+       ON CONFLICT DO NOTHING
+       RETURNING endpoint, request_key
+     ), a AS (
+       INSERT INTO hookline_activities (endpoint, dedupe_key, status, activity)
+       SELECT y.endpoint, y.dedupe_key, y.status, y.activity
+         FROM jsonb_to_recordset($2::text::jsonb)
+           AS y(ord int, endpoint text, dedupe_key text, request_key text, status text, activity jsonb)
+        WHERE y.request_key IS NULL
+           OR EXISTS (SELECT 1 FROM r WHERE r.endpoint = y.endpoint AND r.request_key = y.request_key)
+        ORDER BY y.ord
+       ON CONFLICT (endpoint, dedupe_key) DO NOTHING
+       RETURNING endpoint, dedupe_key
+     )
+     SELECT 'r' AS t, endpoint, request_key AS k FROM r
+     UNION ALL SELECT 'a' AS t, endpoint, dedupe_key AS k FROM a`,
+    [receipts, rows],
+  );
+}
+
+/**
+ * Which of these activity keys an endpoint has stored.
+ *
+ * @example const present = await storedActivityKeys(sql, "esputnik", ["k1", "k2"]) // Set { "k1" }
+ */
+export async function storedActivityKeys(
+  sql: SqlExecutor,
+  endpoint: string,
+  keys: readonly string[],
+): Promise<Set<string>> {
+  const rows = await sql.query<{ dedupe_key: string }>(
+    `SELECT dedupe_key FROM hookline_activities
+      WHERE endpoint = $1 AND dedupe_key IN (SELECT value FROM jsonb_array_elements_text($2::text::jsonb))`,
+    [endpoint, JSON.stringify(keys)],
+  );
+  return new Set(rows.map((r) => r.dedupe_key));
+}
+
+/**
+ * An endpoint's activities received since `since`, newest first, each with its `receivedAt`.
+ *
+ * @example await recentActivities(sql, "esputnik", new Date(Date.now() - 86_400_000), 100)
+ */
+export async function recentActivities(
+  sql: SqlExecutor,
+  endpoint: string,
+  since: Date,
+  limit: number,
+): Promise<Array<Record<string, unknown>>> {
+  const rows = await sql.query<{ activity: string; received_at: unknown }>(
+    `SELECT activity::text AS activity, received_at FROM hookline_activities
+      WHERE received_at >= $3::timestamptz AND endpoint = $1 ORDER BY seq DESC LIMIT $2`,
+    [endpoint, limit, since.toISOString()],
+  );
+  return rows.map((r) => ({ ...JSON.parse(r.activity), receivedAt: iso(r.received_at) }));
+}
+
+/** An endpoint saved through the admin API: its config as JSON text, its auth sealed when it holds secrets. */
+export interface EndpointRow {
+  name: string;
+  config: string;
+  sealed: string | null;
+}
+
+/**
+ * Every endpoint saved through the admin API.
+ *
+ * @example for (const row of await loadEndpoints(sql)) compile(row.name, JSON.parse(row.config))
+ */
+export async function loadEndpoints(sql: SqlExecutor): Promise<EndpointRow[]> {
+  const rows = await sql.query<{ name: string; config: unknown; sealed: string | null }>(
+    "SELECT name, config::text AS config, sealed FROM hookline_inbound_endpoints",
+  );
+  return rows.map((r) => ({ name: r.name, config: String(r.config), sealed: r.sealed }));
+}
+
+/**
+ * Saves an endpoint defined through the admin API; true when it was created (else replaced).
+ *
+ * @example await saveEndpoint(sql, "crm", JSON.stringify(config), sealed)
+ */
+export async function saveEndpoint(
+  sql: SqlExecutor,
+  name: string,
+  config: string,
+  sealed: string | null,
+): Promise<boolean> {
+  const rows = await sql.query<{ created: boolean }>(
+    `INSERT INTO hookline_inbound_endpoints (name, config, sealed) VALUES ($1, $2::text::jsonb, $3)
+     ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, sealed = EXCLUDED.sealed, updated_at = now()
+     RETURNING (xmax = 0) AS created`,
+    [name, config, sealed],
+  );
+  return Boolean(rows[0]?.created);
+}
+
+/**
+ * Deletes an endpoint defined through the admin API; false when there was none.
+ *
+ * @example await deleteEndpoint(sql, "crm")
+ */
+export async function deleteEndpoint(sql: SqlExecutor, name: string): Promise<boolean> {
+  const rows = await sql.query("DELETE FROM hookline_inbound_endpoints WHERE name = $1 RETURNING name", [
+    name,
+  ]);
+  return rows.length > 0;
+}
+
+/** How long rows are kept, in ms; 0 keeps them for ever. */
+export interface InboundRetention {
+  /** Receipts (the replay memory of requests). */
+  receipts: number;
+  /** Stored activities (`hookline_activities`). */
+  activities: number;
+}
+
+/**
+ * Deletes receipts and stored activities older than their retention (0 keeps them), at most `chunk`
+ * rows per statement (by `ctid`, so that no sweep holds its locks long or needs an index on the time).
+ * A replay older than the receipts' retention is treated as new, and an activity sent again after
+ * its retention is stored again. Returns how many rows went.
+ *
+ * @example await sweepInbound(host.sql, { receipts: 7 * 86_400_000, activities: 30 * 86_400_000 }) // { receipts: 12, activities: 40210 }
+ */
+export async function sweepInbound(
+  sql: SqlExecutor,
+  retention: InboundRetention,
+  chunk = 10_000,
+): Promise<{ receipts: number; activities: number }> {
+  return {
+    receipts: await sweepTable(sql, "hookline_inbound_receipts", retention.receipts, chunk),
+    activities: await sweepTable(sql, "hookline_activities", retention.activities, chunk),
+  };
+}
+
+async function sweepTable(
+  sql: SqlExecutor,
+  table: "hookline_inbound_receipts" | "hookline_activities",
+  retentionMs: number,
+  chunk: number,
+): Promise<number> {
+  if (retentionMs <= 0) return 0;
+  const [row] = await sql.query<{ cutoff: string }>(
+    "SELECT (now() - $1 * interval '1 millisecond')::text AS cutoff",
+    [retentionMs],
+  );
+  let total = 0;
+  for (;;) {
+    const [r] = await sql.query<{ n: unknown }>(
+      `WITH d AS (
+         DELETE FROM ${table} WHERE received_at < $1::timestamptz AND ctid = ANY(ARRAY(
+           SELECT ctid FROM ${table} WHERE received_at < $1::timestamptz LIMIT $2))
+         RETURNING 1)
+       SELECT count(*) AS n FROM d`,
+      [row!.cutoff, chunk],
+    );
+    const n = Number(r?.n ?? 0);
+    total += n;
+    if (n < chunk) return total;
+  }
+}
