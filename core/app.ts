@@ -1,4 +1,5 @@
-import type { DependencyContainer } from "tsyringe";
+import "reflect-metadata";
+import { type DependencyContainer, container as rootContainer } from "tsyringe";
 import { ManagedConfig } from "./admin/managed.ts";
 import { type Composition, compose, resolveAll } from "./compose.ts";
 import type { HooklineConfig } from "./config/schema.ts";
@@ -17,10 +18,19 @@ import { Worker } from "./engine/worker.ts";
 import { pluginHost } from "./host.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { EventInput } from "./model/event.ts";
+import type { AddressGuard } from "./net/address-guard.ts";
 import type { Redactor } from "./security/redact.ts";
 import { managedEntries } from "./store/managed-entries.ts";
 import type { SqlStore } from "./store/sql-store.ts";
 import { Tokens } from "./tokens.ts";
+import { fetchTransport } from "./transport/fetch-transport.ts";
+
+/**
+ * A fresh container for one app: a child of tsyringe's root, so apps in one process share nothing.
+ *
+ * @example pluginRegistry(defaultPlugins(), appContainer())
+ */
+export const appContainer = (): DependencyContainer => rootContainer.createChildContainer();
 
 export interface HooklineOptions {
   /** A loaded config, or the text of one (with its file name, for messages). */
@@ -53,7 +63,11 @@ export interface HooklineOptions {
  * await app.publish({ type: "purchase", customer: { id: "c1", email: "a@b.c" } });
  */
 export async function createHookline(options: HooklineOptions): Promise<Hookline> {
-  const c = await compose(options.plugins, options);
+  const c = await compose(options.plugins, {
+    ...options,
+    container: appContainer(),
+    defaultTransport: (deps) => fetchTransport({ guard: deps.guard as AddressGuard }),
+  });
   const { config, catalogue, store, logger } = c;
   const deliverer = new Deliverer({
     catalogue,

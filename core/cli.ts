@@ -1,6 +1,6 @@
 import { parse, stringify } from "yaml";
 import { ManagedError } from "./admin/entries.ts";
-import { createHookline, type Hookline } from "./app.ts";
+import { appContainer, createHookline, type Hookline } from "./app.ts";
 import { overview, parseCommandLine, UsageError, usage } from "./command-line.ts";
 import { pluginRegistry } from "./compose.ts";
 import { configJsonSchema } from "./config/json-schema.ts";
@@ -22,7 +22,7 @@ export interface CliOptions {
   readonly version?: () => Promise<string | undefined>;
 }
 
-const registryOf = (plugins: readonly Plugin[]) => pluginRegistry(plugins).registry;
+const registryOf = (plugins: readonly Plugin[]) => pluginRegistry(plugins, appContainer()).registry;
 
 /**
  * Runs the `hookline` command line on a runtime. Returns the exit code (serve and worker resolve when

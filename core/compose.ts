@@ -1,5 +1,4 @@
-import "reflect-metadata";
-import { type DependencyContainer, container as rootContainer } from "tsyringe";
+import type { DependencyContainer } from "tsyringe";
 import { Catalogue } from "./catalogue.ts";
 import { type ConfigRegistry, loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
@@ -10,7 +9,7 @@ import type { Logger } from "./contracts/logger.ts";
 import type { Plugin } from "./contracts/plugin.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
-import type { Transport } from "./contracts/transport.ts";
+import type { Transport, TransportFactory } from "./contracts/transport.ts";
 import type { TriggerKind } from "./contracts/trigger.ts";
 import { eventTrigger } from "./engine/event-trigger.ts";
 import { FailBranch } from "./engine/fail-branch.ts";
@@ -27,7 +26,6 @@ import { Redactor } from "./security/redact.ts";
 import { SecretBox } from "./security/secret-box.ts";
 import { SqlStore } from "./store/sql-store.ts";
 import { Tokens } from "./tokens.ts";
-import { fetchTransport } from "./transport/fetch-transport.ts";
 import { httpsOnly } from "./transport/https-only.ts";
 import { transportFetch } from "./transport/transport-fetch.ts";
 
@@ -45,12 +43,13 @@ const all = <T>(c: DependencyContainer, token: symbol | { toString(): string }):
 /**
  * Registers the core's own providers and every plugin in a fresh child container, and reads back
  * what the config is checked against (auth kinds, trigger kinds, sections, renderers, capabilities).
- * The first step of `compose`; `hookline schema` and `validate` need no more.
+ * The first step of `compose`; `hookline schema` and `validate` need no more. The container is the
+ * caller's: a tsyringe child container on the servers (`appContainer()`), a values-only one on the
+ * edge worker, whose bundle has no room for tsyringe.
  *
- * @example const { registry } = pluginRegistry(defaultPlugins()); loadConfig(text, { file, env, registry });
+ * @example const { registry } = pluginRegistry(defaultPlugins(), appContainer()); loadConfig(text, { file, env, registry });
  */
-export function pluginRegistry(plugins: readonly Plugin[]): PluginRegistry {
-  const container = rootContainer.createChildContainer();
+export function pluginRegistry(plugins: readonly Plugin[], container: DependencyContainer): PluginRegistry {
   container.register(Tokens.TriggerKind, { useValue: eventTrigger });
   for (const p of plugins) p.register(container);
   const observers = all<DeliveryObserver>(container, Tokens.DeliveryObserver);
@@ -68,6 +67,10 @@ export function pluginRegistry(plugins: readonly Plugin[]): PluginRegistry {
 export const resolveAll = all;
 
 export interface ComposeOptions {
+  /** The app's own container (see `pluginRegistry`). */
+  container: DependencyContainer;
+  /** The transport when no plugin registers a `TransportFactory` (the servers: ky over fetch). */
+  defaultTransport: TransportFactory;
   /** A loaded config, the text of one (with its file name, for messages), or one made from the registry. */
   config: HooklineConfig | { text: string; file: string } | ((registry: ConfigRegistry) => HooklineConfig);
   /** The environment `${VAR}` references read (adapters pass theirs). */
@@ -105,10 +108,10 @@ export interface Composition extends PluginRegistry {
  * `createHookline` adds the workers, HTTP and the admin catalogue on top; the CLI uses it through
  * `createHookline`; the edge worker calls it directly (no workers, the runtime's fetch).
  *
- * @example const app = await compose([eta(), basic(), pglite()], { config: { text, file: "hookline.yaml" } });
+ * @example const parts = await compose([eta(), basic(), pglite()], { config: { text, file: "hookline.yaml" }, container: appContainer(), defaultTransport: fetchTransport });
  */
 export async function compose(plugins: readonly Plugin[], options: ComposeOptions): Promise<Composition> {
-  const parts = pluginRegistry(plugins);
+  const parts = pluginRegistry(plugins, options.container);
   const { container, registry } = parts;
   const env = options.env ?? {};
   const config =
@@ -138,7 +141,7 @@ export async function compose(plugins: readonly Plugin[], options: ComposeOption
   const guard = new AddressGuard({ allowNetworks: config.engine.allowNetworks });
   const made = container.isRegistered(Tokens.TransportFactory, true)
     ? container.resolve(Tokens.TransportFactory)({ guard })
-    : fetchTransport({ guard });
+    : options.defaultTransport({ guard });
   const host = options.host ?? config.server.host;
   const httpsRequired = requireHttps(config.engine.requireHttps, host);
   const transport = httpsRequired ? httpsOnly(made) : made;
