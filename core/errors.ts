@@ -1,16 +1,366 @@
+/** What the catalogue says of one code: the HTTP status it answers with, and what it means. */
+export interface ErrorCodeInfo {
+  /**
+   * The status of an answer carrying this code. A code that never answers on its own (start-up,
+   * delivery, the command line) has the one it would take: 4xx when what was given (a request, a
+   * config value, key material) is at fault, 500 when the set-up is (a plugin, a key, the runtime),
+   * 502 when a server hookline talks to answered wrongly, 503 when something it needs is away.
+   */
+  readonly status: number;
+  /** One line: what went wrong. */
+  readonly summary: string;
+}
+
 /**
- * Every error hookline raises on purpose: a stable `code` a caller can branch on, a message that says
- * what was expected and what came, and the `cause` attached.
+ * Every code hookline raises on purpose, with the HTTP status it answers with and its meaning — the
+ * one list a caller branches on (`e.code === "HOOKLINE_STORE_UNAVAILABLE"`) and docs/errors.md
+ * shows. A throw site names its code as a string literal; a code missing here fails the typecheck.
+ * Codes of plugins outside hookline are theirs: see `defineErrorCodes`.
+ *
+ * @example ErrorCodes.HOOKLINE_HTTP_NOT_FOUND // { status: 404, summary: "no such route or thing" }
+ */
+export const ErrorCodes = {
+  // The HTTP app (events and admin API).
+  HOOKLINE_HTTP_BODY: {
+    status: 400,
+    summary: "the request body is not JSON, nests too deep, or holds text the store cannot keep",
+  },
+  HOOKLINE_HTTP_PARAM: { status: 400, summary: "a path or query parameter does not parse" },
+  HOOKLINE_HTTP_INVALID: {
+    status: 400,
+    summary: "the body parsed but does not fit the route's schema (`issues` name the fields)",
+  },
+  HOOKLINE_HTTP_NOT_APPLICABLE: {
+    status: 400,
+    summary: "the route does not apply to this thing (no test request, no interactive grant)",
+  },
+  HOOKLINE_HTTP_UNAUTHORIZED: { status: 401, summary: "missing or wrong admin bearer token" },
+  HOOKLINE_HTTP_NOT_FOUND: { status: 404, summary: "no such route or thing" },
+  HOOKLINE_HTTP_CONFLICT: {
+    status: 409,
+    summary: "the thing is in a state that does not allow it, or is owned by the config file",
+  },
+  HOOKLINE_HTTP_TOO_LARGE: { status: 413, summary: "the request body is larger than 16 MiB" },
+  HOOKLINE_HTTP_CONTENT_TYPE: {
+    status: 415,
+    summary: "the request body is sent as something other than JSON",
+  },
+  HOOKLINE_HTTP_UNPROCESSABLE: {
+    status: 422,
+    summary:
+      "well-formed, but it cannot be done (a webhook that does not render, a URL that does not answer)",
+  },
+  HOOKLINE_MANAGED: {
+    status: 400,
+    summary:
+      "the admin API refused a webhook or integration; the error carries its own status (400, 404, 409, 503)",
+  },
+  HOOKLINE_INTERNAL: { status: 500, summary: "anything not raised on purpose; logged with the request id" },
+  HOOKLINE_STORE_UNAVAILABLE: {
+    status: 503,
+    summary:
+      "the store could not be reached; nothing was accepted (an inbound receiver answers 500, as its contract says)",
+  },
+
+  // Start-up, config and the command line.
+  HOOKLINE_CONFIG: {
+    status: 400,
+    summary: "the config file does not load; every issue named by line and key",
+  },
+  HOOKLINE_CONFIG_READ: { status: 500, summary: "the config file cannot be read" },
+  HOOKLINE_CONFIG_NETWORK: { status: 400, summary: "an `allowNetworks` entry is not a CIDR network" },
+  HOOKLINE_HTTPS_REQUIRED: {
+    status: 400,
+    summary: "plain http:// targets while `engine.requireHttps` is on",
+  },
+  HOOKLINE_NO_STORE: { status: 500, summary: "no store plugin registered (add pglite() or postgres())" },
+  HOOKLINE_ADMIN_TOKEN_REQUIRED: {
+    status: 500,
+    summary: "refusing to listen beyond loopback without HOOKLINE_ADMIN_TOKEN",
+  },
+  HOOKLINE_ADMIN_TOKEN_INVALID: {
+    status: 500,
+    summary: "HOOKLINE_ADMIN_TOKEN holds characters a Bearer token cannot carry (RFC 6750 b64token)",
+  },
+  HOOKLINE_MANAGED_KIND: { status: 500, summary: "a stored integration has a kind no plugin provides" },
+  HOOKLINE_RUNTIME_CAPABILITY: {
+    status: 500,
+    summary: "the runtime lacks what this needs (workerd: a binding, a file)",
+  },
+  HOOKLINE_USAGE: { status: 400, summary: "a command line hookline cannot run (exit code 2)" },
+  HOOKLINE_VERSION: { status: 500, summary: "hookline's package.json cannot be found to read its version" },
+  HOOKLINE_WEBHOOK_UNKNOWN: { status: 404, summary: "`hookline render`: no webhook of that name" },
+  HOOKLINE_INTEGRATION_UNKNOWN: {
+    status: 404,
+    summary: "`hookline test-integration`: no integration of that name",
+  },
+  HOOKLINE_INTEGRATION_NO_TEST: {
+    status: 400,
+    summary: "the integration has no test settings (`test: { method, path }`)",
+  },
+  HOOKLINE_RENDER: { status: 422, summary: "`hookline render`: the webhook does not render" },
+
+  // Secrets sealed at rest.
+  HOOKLINE_SECRET_KEY_MISSING: {
+    status: 503,
+    summary: "HOOKLINE_SECRET_KEY is not set, and secrets must be sealed or opened",
+  },
+  HOOKLINE_SECRET_KEY_INVALID: {
+    status: 500,
+    summary: "a HOOKLINE_SECRET_KEY entry is not a 32-byte key in base64",
+  },
+  HOOKLINE_SECRET_KEY_UNKNOWN: {
+    status: 500,
+    summary: "a secret was sealed with a key HOOKLINE_SECRET_KEY does not hold",
+  },
+  HOOKLINE_SECRET_FORMAT: { status: 500, summary: "a stored secret is not in the v1 format" },
+  HOOKLINE_SECRET_TAMPERED: { status: 500, summary: "a stored secret does not decrypt (altered or moved)" },
+
+  // Delivery: credentials, templates, mapping.
+  HOOKLINE_AUTH_SCOPE: {
+    status: 400,
+    summary: "credentials refused for a URL outside the integration's endpointPrefix",
+  },
+  HOOKLINE_INTEGRATION_INCOMPLETE: {
+    status: 409,
+    summary: "an integration's sealed secrets must be re-entered (PUT /v1/integrations/<name>)",
+  },
+  HOOKLINE_TEMPLATE: {
+    status: 422,
+    summary: "a template does not compile or render (line and column when known)",
+  },
+  HOOKLINE_TEMPLATE_NOT_PRECOMPILED: {
+    status: 500,
+    summary: "an eta template was not precompiled into the edge build",
+  },
+  HOOKLINE_MAPPING_EXPRESSION: {
+    status: 400,
+    summary: "a mapping expression is not a usable field name or JSONPath",
+  },
+  HOOKLINE_MAPPING_NOT_A_NUMBER: {
+    status: 200,
+    summary:
+      "a `sum` mapping met a value that is not a number; reported in the answer's errors, the other rules applied",
+  },
+
+  // Outbound transport: a request that got no HTTP answer (`TransportError`, by `faultClass`).
+  HOOKLINE_TRANSPORT_TIMEOUT: { status: 502, summary: "no answer within the timeout" },
+  HOOKLINE_TRANSPORT_CONNECTION_REFUSED: { status: 502, summary: "the connection was refused" },
+  HOOKLINE_TRANSPORT_CONNECTION_RESET: { status: 502, summary: "the connection was reset" },
+  HOOKLINE_TRANSPORT_DNS: { status: 502, summary: "the host name did not resolve" },
+  HOOKLINE_TRANSPORT_TLS: { status: 502, summary: "the TLS handshake failed" },
+  HOOKLINE_TRANSPORT_BLOCKED_ADDRESS: {
+    status: 502,
+    summary: "the address is outside `allowNetworks` (SSRF guard)",
+  },
+  HOOKLINE_TRANSPORT_NETWORK: { status: 502, summary: "another network fault" },
+
+  // OAuth 2.0 integrations (`OAuthError` for the server's refusals).
+  HOOKLINE_OAUTH_INVALID_REQUEST: { status: 400, summary: "the token endpoint answered invalid_request" },
+  HOOKLINE_OAUTH_INVALID_CLIENT: { status: 400, summary: "the token endpoint answered invalid_client" },
+  HOOKLINE_OAUTH_INVALID_GRANT: { status: 400, summary: "the token endpoint answered invalid_grant" },
+  HOOKLINE_OAUTH_UNAUTHORIZED_CLIENT: {
+    status: 400,
+    summary: "the token endpoint answered unauthorized_client",
+  },
+  HOOKLINE_OAUTH_UNSUPPORTED_GRANT_TYPE: {
+    status: 400,
+    summary: "the token endpoint answered unsupported_grant_type",
+  },
+  HOOKLINE_OAUTH_INVALID_SCOPE: { status: 400, summary: "the token endpoint answered invalid_scope" },
+  HOOKLINE_OAUTH_ACCESS_DENIED: { status: 400, summary: "the authorization server answered access_denied" },
+  HOOKLINE_OAUTH_SERVER_ERROR: { status: 400, summary: "the authorization server answered server_error" },
+  HOOKLINE_OAUTH_TEMPORARILY_UNAVAILABLE: {
+    status: 400,
+    summary: "the authorization server answered temporarily_unavailable",
+  },
+  HOOKLINE_OAUTH_ERROR: {
+    status: 400,
+    summary: "the token endpoint answered an OAuth error not registered by RFC 6749",
+  },
+  HOOKLINE_OAUTH_REAUTHORIZE: {
+    status: 400,
+    summary: "the refresh token was refused; a person must authorize the integration again",
+  },
+  HOOKLINE_OAUTH_TOKEN_RESPONSE: {
+    status: 502,
+    summary: "the token endpoint answered something that is not a token response",
+  },
+  HOOKLINE_OAUTH_STATE: {
+    status: 400,
+    summary: "the authorization callback matches no authorization hookline started",
+  },
+  HOOKLINE_OAUTH_NO_REFRESH_TOKEN: { status: 400, summary: "the authorization granted no refresh token" },
+  HOOKLINE_OAUTH_GRANT: { status: 400, summary: "authorizing applies to the authorization_code grant only" },
+  HOOKLINE_OAUTH_BASE_URL: {
+    status: 400,
+    summary: "an OAuth endpoint's origin differs from the token endpoint's",
+  },
+  HOOKLINE_OAUTH_TOKEN_PLACEMENT: {
+    status: 400,
+    summary: "`tokenPlacement: body` needs a JSON object or form body in the request",
+  },
+
+  // Other outbound integrations.
+  HOOKLINE_MTLS_PEM: { status: 400, summary: "mTLS material is not the PEM expected (certificate or key)" },
+  HOOKLINE_MTLS_KEY: { status: 400, summary: "the mTLS private key cannot be used with the certificate" },
+  HOOKLINE_MTLS_KEY_MISMATCH: {
+    status: 400,
+    summary: "the mTLS private key does not belong to the certificate",
+  },
+  HOOKLINE_MTLS_ENCRYPTED_KEY: { status: 400, summary: "the mTLS private key is password-protected" },
+  HOOKLINE_MTLS_NOT_YET_VALID: { status: 400, summary: "the mTLS certificate is not valid yet" },
+  HOOKLINE_MTLS_EXPIRED: { status: 400, summary: "the mTLS certificate has expired" },
+  HOOKLINE_MTLS_SOURCE: { status: 400, summary: "mTLS material cannot be read from its file or URL" },
+  HOOKLINE_RESPONSYS_URL: { status: 400, summary: "a Responsys URL is neither absolute nor a path" },
+  HOOKLINE_RESPONSYS_LOGIN: { status: 502, summary: "the Responsys login was refused" },
+  HOOKLINE_RESPONSYS_LOGIN_RESPONSE: {
+    status: 502,
+    summary: "the Responsys login answered without a token and endpoint",
+  },
+  HOOKLINE_SIGNATURE_SECRET: {
+    status: 400,
+    summary: "a signing secret is not `whsec_<base64>`, or none is given",
+  },
+
+  // Inbound receivers (`/in/<path>`), in the receiving-endpoint contract's `errors`.
+  HOOKLINE_INBOUND_API_KEY: { status: 401, summary: "missing or wrong API key" },
+  HOOKLINE_INBOUND_API_KEY_PLACEMENT: {
+    status: 401,
+    summary: "the API key came in the query, and the endpoint takes it in a header only",
+  },
+  HOOKLINE_INBOUND_BASIC: { status: 401, summary: "missing, malformed or wrong Basic credentials" },
+  HOOKLINE_INBOUND_BEARER: { status: 401, summary: "missing or wrong Bearer token" },
+  HOOKLINE_INBOUND_JWT: { status: 401, summary: "the Bearer JWT was refused (expiry, audience, signature…)" },
+  HOOKLINE_INBOUND_JWKS: { status: 401, summary: "the signing keys (JWKS) could not be fetched" },
+  HOOKLINE_INBOUND_SIGNATURE: {
+    status: 401,
+    summary: "missing, malformed or non-matching request signature",
+  },
+  HOOKLINE_INBOUND_SIGNATURE_STALE: { status: 401, summary: "the signed timestamp is outside the tolerance" },
+  HOOKLINE_INBOUND_AUTH_KIND: {
+    status: 500,
+    summary: "an inbound authentication kind is unknown or registered twice",
+  },
+  HOOKLINE_INBOUND_IP: { status: 403, summary: "the client address is not in the endpoint's IP allowlist" },
+  HOOKLINE_INBOUND_METHOD: { status: 405, summary: "the endpoint takes POST (or PUT) only" },
+  HOOKLINE_INBOUND_TOO_LARGE: { status: 413, summary: "the request body is larger than the endpoint allows" },
+  HOOKLINE_INBOUND_CONTENT_TYPE: { status: 415, summary: "the content type is not one the endpoint takes" },
+  HOOKLINE_INBOUND_JSON: { status: 400, summary: "the body is not JSON" },
+  HOOKLINE_INBOUND_FORM: { status: 400, summary: "the form body is not UTF-8" },
+  HOOKLINE_INBOUND_INVALID: {
+    status: 400,
+    summary: "the body does not fit the endpoint's schema (`issues` name the fields)",
+  },
+  HOOKLINE_INBOUND_UNSTORABLE: {
+    status: 400,
+    summary: "the body holds data the store cannot keep; a retry fails the same way",
+  },
+  HOOKLINE_PROFILE_IDENTIFIER: {
+    status: 400,
+    summary: "a profile update is missing its identifier, or it is not usable",
+  },
+  HOOKLINE_PROFILE_NOT_FOUND: {
+    status: 200,
+    summary:
+      "no profile has the identifier, and the endpoint does not create profiles (in the answer's errors)",
+  },
+  HOOKLINE_TIMELINE_DATE: {
+    status: 200,
+    summary: "a timeline event's date did not parse; reported in the answer's errors",
+  },
+  HOOKLINE_ACTIVITY_INVALID: { status: 400, summary: "activities do not fit the activity schema" },
+  HOOKLINE_SUBSCRIBER_INTEGRATION: {
+    status: 400,
+    summary: "a subscriber names an integration that is not configured",
+  },
+  HOOKLINE_SUBSCRIBER_WEBHOOK: {
+    status: 400,
+    summary: "a subscriber names a webhook that is not configured",
+  },
+
+  // The edge worker.
+  HOOKLINE_NOT_FOUND: { status: 404, summary: "the edge worker has no inbound endpoint at this path" },
+  HOOKLINE_EDGE_START: { status: 500, summary: "the edge worker cannot start; its log says why" },
+  HOOKLINE_EDGE_NO_REQUEST: { status: 500, summary: "a store query ran outside a request on workerd" },
+  HOOKLINE_EDGE_NO_JWT: {
+    status: 500,
+    summary: "the edge worker was built without JWT verification (build with --jwt)",
+  },
+} as const satisfies Record<`HOOKLINE_${string}`, ErrorCodeInfo>;
+
+/** A code of hookline's own: a key of `ErrorCodes`. */
+export type ErrorCode = keyof typeof ErrorCodes;
+
+declare const definedCode: unique symbol;
+/** A code a plugin outside hookline made with `defineErrorCodes`: a string at run time. */
+export type PluginErrorCode<C extends string = string> = C & { readonly [definedCode]: true };
+
+/** One entry `defineErrorCodes` returns: the code with its status and meaning. */
+export interface DefinedErrorCode<C extends string = string> extends ErrorCodeInfo {
+  readonly code: PluginErrorCode<C>;
+}
+
+/**
+ * What an error's constructor takes: a code of the catalogue, an entry a plugin defined, or the code
+ * of an error already raised (to raise it again with more said).
+ */
+export type ErrorCodeLike = ErrorCode | DefinedErrorCode | PluginErrorCode;
+
+const PLUGIN_CODE = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/;
+
+/**
+ * The codes of a plugin outside hookline, as typed as the core's: upper snake case under the
+ * plugin's own prefix (`HOOKLINE_` is the core's, refused), each with its status and meaning as in
+ * `ErrorCodes`. Pass an entry where a code goes; branch on its `code`, as with jose's `JWTExpired.code`.
+ *
+ * @example
+ * export const AcmeErrors = defineErrorCodes({
+ *   ACME_QUOTA: { status: 429, summary: "the Acme account is over its monthly quota" },
+ * });
+ * throw new HttpError(AcmeErrors.ACME_QUOTA, "account 7 is over its quota") // answers 429
+ * if (e instanceof HooklineError && e.code === AcmeErrors.ACME_QUOTA.code) backOff()
+ */
+export function defineErrorCodes<const T extends Record<string, ErrorCodeInfo>>(
+  codes: T & { [K in keyof T]: K extends `HOOKLINE_${string}` ? never : ErrorCodeInfo },
+): { readonly [K in keyof T & string]: DefinedErrorCode<K> } {
+  const out: Record<string, DefinedErrorCode> = {};
+  for (const [code, { status, summary }] of Object.entries(codes)) {
+    if (!PLUGIN_CODE.test(code) || code.startsWith("HOOKLINE_"))
+      throw new TypeError(
+        `error code ${code}: expected PREFIX_NAME in upper snake case, not under HOOKLINE_`,
+      );
+    if (!Number.isInteger(status) || status < 100 || status > 599)
+      throw new TypeError(`error code ${code}: status ${status} is not an HTTP status`);
+    out[code] = Object.freeze({ code: code as PluginErrorCode, status, summary });
+  }
+  return Object.freeze(out) as { readonly [K in keyof T & string]: DefinedErrorCode<K> };
+}
+
+const codeOf = (code: ErrorCodeLike): ErrorCode | PluginErrorCode =>
+  typeof code === "string" ? code : code.code;
+/** The catalogue's status for a code; a plugin's bare code (its entry not at hand) is 500. */
+const statusOf = (code: ErrorCodeLike): number =>
+  typeof code !== "string"
+    ? code.status
+    : Object.hasOwn(ErrorCodes, code)
+      ? ErrorCodes[code as ErrorCode].status
+      : 500;
+
+/**
+ * Every error hookline raises on purpose: a stable `code` from `ErrorCodes` (or a plugin's own, from
+ * `defineErrorCodes`) a caller can branch on, a message that says what was expected and what came,
+ * and the `cause` attached. A misspelt code fails the typecheck.
  *
  * @example
  * try { await app.publish(evt) } catch (e) { if (e instanceof HooklineError && e.code === "HOOKLINE_STORE_UNAVAILABLE") retryLater() }
  */
 export class HooklineError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode | PluginErrorCode;
+  constructor(code: ErrorCodeLike, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "HooklineError";
-    this.code = code;
+    this.code = codeOf(code);
   }
 }
 
@@ -37,11 +387,17 @@ export class ConfigError extends HooklineError {
   }
 }
 
+/** The codes a `TemplateError` takes: `HOOKLINE_TEMPLATE` unless said otherwise. */
+export type TemplateErrorCode = Extract<ErrorCode, `HOOKLINE_TEMPLATE${string}`>;
+
 /** A template that could not compile or render. `line`/`column` are within the template, when known. */
 export class TemplateError extends HooklineError {
   readonly line?: number;
   readonly column?: number;
-  constructor(message: string, options?: { cause?: unknown; line?: number; column?: number; code?: string }) {
+  constructor(
+    message: string,
+    options?: { cause?: unknown; line?: number; column?: number; code?: TemplateErrorCode },
+  ) {
     super(options?.code ?? "HOOKLINE_TEMPLATE", message, options);
     this.name = "TemplateError";
     this.line = options?.line;
@@ -57,39 +413,24 @@ export class StoreUnavailableError extends HooklineError {
   }
 }
 
-/**
- * The refusals the HTTP app answers on purpose, each with its status: a handler throws `HttpError`
- * with one of these codes and the app's one error handler writes the answer
- * (`{ error, code, requestId, ...details }`).
- */
-export const HttpErrorCodes = {
-  /** The body is not JSON, nests too deep, or holds a character the store cannot keep. */
-  HOOKLINE_HTTP_BODY: 400,
-  /** A path or query parameter does not parse. */
-  HOOKLINE_HTTP_PARAM: 400,
-  /** The body parsed but does not fit the route's schema (`issues` name the fields). */
-  HOOKLINE_HTTP_INVALID: 400,
-  /** The route does not apply to this thing (an integration with no test request or no interactive grant). */
-  HOOKLINE_HTTP_NOT_APPLICABLE: 400,
-  /** Missing or wrong admin bearer token. */
-  HOOKLINE_HTTP_UNAUTHORIZED: 401,
-  HOOKLINE_HTTP_NOT_FOUND: 404,
-  /** The thing exists but is in a state that does not allow it (or is owned by the config file). */
-  HOOKLINE_HTTP_CONFLICT: 409,
-  HOOKLINE_HTTP_TOO_LARGE: 413,
-  HOOKLINE_HTTP_CONTENT_TYPE: 415,
-  /** Well-formed, but it cannot be done (a webhook that does not render, a URL that does not answer). */
-  HOOKLINE_HTTP_UNPROCESSABLE: 422,
-  /** The store could not be reached; nothing was accepted. */
-  HOOKLINE_STORE_UNAVAILABLE: 503,
-  /** Anything not thrown on purpose: logged with the request id. */
-  HOOKLINE_INTERNAL: 500,
-} as const;
-export type HttpErrorCode = keyof typeof HttpErrorCodes;
+/** The codes the HTTP app's own routes throw: a view of `ErrorCodes`. */
+export type HttpErrorCode =
+  | Extract<ErrorCode, `HOOKLINE_HTTP_${string}`>
+  | "HOOKLINE_STORE_UNAVAILABLE"
+  | "HOOKLINE_INTERNAL";
+
+/** Each of `HttpErrorCode` with its status, as `ErrorCodes` has it. */
+export const HttpErrorCodes = Object.fromEntries(
+  Object.entries(ErrorCodes)
+    .filter(([code]) => /^HOOKLINE_(HTTP_|STORE_UNAVAILABLE$|INTERNAL$)/.test(code))
+    .map(([code, { status }]) => [code, status]),
+) as { readonly [K in HttpErrorCode]: (typeof ErrorCodes)[K]["status"] };
 
 /**
- * A refusal an HTTP handler throws; its status comes from `HttpErrorCodes`. `details` are merged
- * into the answer (`issues`, `webhooks`, …), `headers` set on it.
+ * An error that says its own answer: a handler throws it and the HTTP app's one error handler writes
+ * `{ error, code, requestId, ...details }` with `status` — the catalogue's for the code unless
+ * `options.status` says otherwise (a code whose status varies, as `HOOKLINE_MANAGED`). `details` are
+ * merged into the answer (`issues`, `webhooks`, …), `headers` set on it.
  *
  * @example throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`)
  */
@@ -98,13 +439,18 @@ export class HttpError extends HooklineError {
   readonly details?: Record<string, unknown>;
   readonly headers?: Record<string, string>;
   constructor(
-    code: HttpErrorCode,
+    code: ErrorCodeLike,
     message: string,
-    options?: { details?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown },
+    options?: {
+      status?: number;
+      details?: Record<string, unknown>;
+      headers?: Record<string, string>;
+      cause?: unknown;
+    },
   ) {
     super(code, message, options);
     this.name = "HttpError";
-    this.status = HttpErrorCodes[code];
+    this.status = options?.status ?? statusOf(code);
     this.details = options?.details;
     this.headers = options?.headers;
   }

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Hookline } from "../app.ts";
 import type { HttpRoutes } from "../contracts/extension.ts";
-import { HttpError } from "../errors.ts";
+import { HooklineError, HttpError } from "../errors.ts";
 import { EventInput, EventsBatch } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
 import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.ts";
@@ -13,13 +14,12 @@ import {
   jsonBodies,
   MAX_BODY_BYTES,
   noNulInUrl,
-  parseOr,
-  readJson,
   reply,
   requestIdInErrors,
   requestIdOf,
   withRequestId,
 } from "./respond.ts";
+import { json, query } from "./validate.ts";
 import { webhookRoutes } from "./webhooks.ts";
 
 const datetime = z.iso.datetime({ offset: true, error: "an ISO 8601 date-time, e.g. 2024-05-01T10:00:00Z" });
@@ -40,6 +40,42 @@ const DeliveryQuery = z
   })
   .strict();
 
+const isBatch = (body: unknown) => typeof body === "object" && body !== null && "events" in body;
+
+/** RFC 6750's b64token: all a Bearer credential can carry. */
+const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/**
+ * The admin API's guard: `Authorization: Bearer <token>`, compared in constant time. Every refusal
+ * (no header, a malformed one, a wrong token) is the one 401 `HOOKLINE_HTTP_UNAUTHORIZED` with
+ * `WWW-Authenticate: Bearer`, thrown for the app's error handler to answer.
+ *
+ * @example http.use("/v1/*", adminBearer("s3cr3t-token"))
+ */
+function adminBearer(token: string) {
+  if (!B64TOKEN.test(token))
+    throw new HooklineError(
+      "HOOKLINE_ADMIN_TOKEN_INVALID",
+      "HOOKLINE_ADMIN_TOKEN must be a Bearer token: letters, digits and -._~+/ with = only at the end (e.g. openssl rand -hex 32)",
+    );
+  const refuse = (): never => {
+    throw new HttpError(
+      "HOOKLINE_HTTP_UNAUTHORIZED",
+      "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN)",
+      {
+        headers: { "www-authenticate": "Bearer" },
+      },
+    );
+  };
+  return bearerAuth({
+    verifyToken: (given) => timingSafeEqual(given, token),
+    // bearer-auth answers each refusal with its own Response; these throw first, so ours are answered.
+    noAuthenticationHeader: { message: refuse },
+    invalidAuthenticationHeader: { message: refuse },
+    invalidToken: { message: refuse },
+  });
+}
+
 /**
  * The HTTP app: events API, admin API (`/v1/*`, Bearer token) and health. Every answer carries an
  * `X-Request-Id`; every error answer is `{ error, code?, issues?, requestId }`, made in one place
@@ -55,35 +91,21 @@ export function createHttpApp(
 
   http.use("*", withRequestId(app));
 
+  // A health answer, not an error: its own shape says the store is away (any failure to answer is).
   http.get("/healthz", async (c) => {
-    try {
-      await app.store.nextDueAt();
-      return c.json({ status: "ok", worker: app.worker.owner, inFlight: app.worker.active });
-    } catch {
-      return c.json(
-        { status: "store unavailable", error: "store unavailable", requestId: requestIdOf(c) },
-        503,
-      );
-    }
+    const up = await app.store.nextDueAt().then(
+      () => true,
+      () => false,
+    );
+    return up
+      ? c.json({ status: "ok", worker: app.worker.owner, inFlight: app.worker.active })
+      : c.json({ status: "store unavailable", error: "store unavailable", requestId: requestIdOf(c) }, 503);
   });
 
   http.use("/v1/*", requestIdInErrors);
   http.use("/v1/*", noNulInUrl);
   http.use("/oauth/*", noNulInUrl);
-  http.use("/v1/*", async (c, next) => {
-    if (!options.adminToken) return next();
-    const auth = c.req.header("authorization") ?? "";
-    const m = /^Bearer\s+(.+)$/i.exec(auth);
-    if (!m || !timingSafeEqual(m[1]!.trim(), options.adminToken))
-      throw new HttpError(
-        "HOOKLINE_HTTP_UNAUTHORIZED",
-        "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN)",
-        {
-          headers: { "www-authenticate": "Bearer" },
-        },
-      );
-    return next();
-  });
+  if (options.adminToken) http.use("/v1/*", adminBearer(options.adminToken));
   http.use(
     "/v1/*",
     bodyLimit({
@@ -95,27 +117,22 @@ export function createHttpApp(
   );
   http.use("/v1/*", jsonBodies);
 
-  http.post("/v1/events", async (c) => {
-    const body = await readJson(c);
-    // Check against the one shape the body claims, so issues name fields (a union would name none).
-    const batch = typeof body === "object" && body !== null && "events" in body;
-    const parsed = batch
-      ? parseOr(EventsBatch, body, "invalid events")
-      : parseOr(EventInput, body, "invalid event");
-    const events = "events" in parsed ? parsed.events : [parsed];
-    return reply(app, c, 202, await app.publish(events));
-  });
+  http.post(
+    "/v1/events",
+    json((body) => (isBatch(body) ? [EventsBatch, "invalid events"] : [EventInput, "invalid event"])),
+    async (c) => {
+      const parsed = c.req.valid("json");
+      const events = "events" in parsed ? parsed.events : [parsed];
+      return reply(app, c, 202, await app.publish(events));
+    },
+  );
 
-  http.get("/v1/deliveries", async (c) => {
-    const q = DeliveryQuery.safeParse(c.req.query());
-    if (!q.success)
-      throw new HttpError("HOOKLINE_HTTP_PARAM", "invalid query", {
-        details: { issues: q.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
-      });
-    const deliveries = await app.store.listDeliveries(q.data);
+  http.get("/v1/deliveries", query(DeliveryQuery, "invalid query"), async (c) => {
+    const q = c.req.valid("query");
+    const deliveries = await app.store.listDeliveries(q);
     return reply(app, c, 200, {
       deliveries,
-      next: deliveries.length === (q.data.limit ?? 100) ? deliveries.at(-1)?.id : undefined,
+      next: deliveries.length === (q.limit ?? 100) ? deliveries.at(-1)?.id : undefined,
     });
   });
 

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import type { Hookline } from "../app.ts";
 import { PolicyConfig } from "../config/schema.ts";
 import { HttpError } from "../errors.ts";
-import { parseOr, readJson, reply } from "./respond.ts";
+import { reply } from "./respond.ts";
+import { json } from "./validate.ts";
 
 /**
  * Throughput policies: list (with the slots in use across processes), set the limits (concurrency and
@@ -17,11 +18,8 @@ export function policyRoutes(app: Hookline) {
     return reply(app, c, 200, { policies: await app.store.listPolicies() });
   });
 
-  r.put("/:name", async (c) => {
-    const policy = {
-      name: c.req.param("name"),
-      ...parseOr(PolicyConfig, await readJson(c), "invalid policy"),
-    };
+  r.put("/:name", json(PolicyConfig, "invalid policy"), async (c) => {
+    const policy = { name: c.req.param("name"), ...c.req.valid("json") };
     await app.store.setPolicy(policy);
     return reply(app, c, 200, policy);
   });

@@ -1,29 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { z } from "zod";
 import type { Hookline } from "../app.ts";
 import { HooklineError, HttpError, isStoreOutage } from "../errors.ts";
-import { ManagedError } from "../managed.ts";
 import { unstorableText } from "../model/json-limits.ts";
 
 /** A JSON answer with every known secret removed. */
 export const reply = (app: Hookline, c: Context, status: number, body: unknown) =>
   c.json(app.redactor.redactDeep(body) as object, status as 200);
-
-export const issues = (e: z.ZodError) =>
-  e.issues.slice(0, 50).map((i) => ({ path: i.path.join("."), message: i.message }));
-
-/**
- * Checks `value` against `schema`; throws `HOOKLINE_HTTP_INVALID` (400, with the zod issues) when it
- * does not fit. `what` names the thing in the message ("invalid event").
- *
- * @example const policy = parseOr(PolicyConfig, await readJson(c), "invalid policy")
- */
-export function parseOr<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success)
-    throw new HttpError("HOOKLINE_HTTP_INVALID", what, { details: { issues: issues(parsed.error) } });
-  return parsed.data;
-}
 
 const REQUEST_ID = "requestId";
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -76,7 +58,7 @@ export const jsonBodies: MiddlewareHandler = async (c, next) => {
   const type = c.req.header("content-type");
   const text = await c.req.text();
   if (text.trim() === "") {
-    c.set(BODY_KEY as never, {} as never);
+    keep(c, {});
     return next();
   }
   if (type && !JSON_TYPE.test(type))
@@ -92,9 +74,15 @@ export const jsonBodies: MiddlewareHandler = async (c, next) => {
   }
   const problem = bodyProblem(value);
   if (problem) throw new HttpError("HOOKLINE_HTTP_BODY", `request body ${problem}`);
-  c.set(BODY_KEY as never, value as never);
+  keep(c, value);
   return next();
 };
+
+/** Keeps the checked body for `readJson`, and for `c.req.json()` (hono's validator reads it so): no second parse. */
+function keep(c: Context, value: unknown): void {
+  c.set(BODY_KEY as never, value as never);
+  c.req.json = (() => Promise.resolve(value)) as typeof c.req.json;
+}
 
 /** The request's JSON body as `jsonBodies` checked it (`{}` when empty). */
 export async function readJson(c: Context): Promise<unknown> {
@@ -116,32 +104,44 @@ export const noNulInUrl: MiddlewareHandler = async (c, next) => {
   return next();
 };
 
+/** What an error says of its own answer: an `HttpError`'s status, details and headers. */
+function ownAnswer(e: unknown) {
+  if (e instanceof HttpError)
+    return { status: e.status, body: { error: e.message, code: e.code, ...e.details }, headers: e.headers };
+  // The managed layer's refusal (code HOOKLINE_MANAGED) carries its status and issues on itself until
+  // it is an HttpError; read by shape, so this module needs nothing of the admin layer.
+  const own = e as { status?: unknown; issues?: unknown };
+  if (e instanceof HooklineError && e.code === "HOOKLINE_MANAGED" && typeof own.status === "number")
+    return {
+      status: own.status,
+      body: { error: e.message, code: e.code, ...(own.issues ? { issues: own.issues } : {}) },
+      headers: undefined,
+    };
+  return undefined;
+}
+
 /**
- * The one place an error becomes an answer: `HttpError` and the managed layer's refusals with their
- * status, a store outage 503, anything else 500 — each `{ error, code?, requestId, ... }`, logged
- * with the request id when it is the server's fault.
+ * The one place an error becomes an answer (the app's `onError`): an error that says its own answer
+ * (`HttpError`) with its status, a store outage 503, anything else 500 — each `{ error, code,
+ * requestId, ... }`, logged with the request id when it is the server's fault. Handlers throw; none
+ * catches to answer.
+ *
+ * @example http.onError((e, c) => errorAnswer(app, c, e))
  */
 export function errorAnswer(app: Hookline, c: Context, e: unknown): Response {
   const requestId = requestIdOf(c);
-  let status = 500;
-  let body: Record<string, unknown>;
-  let headers: Record<string, string> | undefined;
-  if (e instanceof HttpError) {
-    status = e.status;
-    body = { error: e.message, code: e.code, ...e.details };
-    headers = e.headers;
-  } else if (e instanceof ManagedError) {
-    status = e.status;
-    body = { error: e.message, code: e.code, ...(e.issues ? { issues: e.issues } : {}) };
-  } else if (isStoreOutage(e)) {
-    status = 503;
-    body = {
-      error: "store unavailable; nothing was accepted, try again",
-      code: "HOOKLINE_STORE_UNAVAILABLE",
-    };
-  } else {
-    body = { error: "internal error", code: "HOOKLINE_INTERNAL" };
-  }
+  const { status, body, headers } =
+    ownAnswer(e) ??
+    (isStoreOutage(e)
+      ? {
+          status: 503,
+          body: {
+            error: "store unavailable; nothing was accepted, try again",
+            code: "HOOKLINE_STORE_UNAVAILABLE",
+          },
+          headers: undefined,
+        }
+      : { status: 500, body: { error: "internal error", code: "HOOKLINE_INTERNAL" }, headers: undefined });
   if (status >= 500) {
     const err = e instanceof Error ? e : new Error(String(e));
     app.logger.log("error", status === 503 ? "store unavailable" : "request failed", {

@@ -9,7 +9,8 @@ import type { CompiledWebhook } from "../engine/webhooks.ts";
 import { HttpError } from "../errors.ts";
 import { EventInput } from "../model/event.ts";
 import { Tokens } from "../tokens.ts";
-import { parseOr, readJson, reply } from "./respond.ts";
+import { readJson, reply } from "./respond.ts";
+import { json, parseOr } from "./validate.ts";
 
 const TestBody = z
   .object({
@@ -91,15 +92,12 @@ export function webhookRoutes(app: Hookline) {
     return c.body(null, 204);
   });
 
-  r.post("/:name/test", async (c) => {
+  r.post("/:name/test", json(TestBody, "invalid test request"), async (c) => {
     const hook = known(c.req.param("name"));
-    const parsed = { data: parseOr(TestBody, await readJson(c), "invalid test request") };
+    const given = c.req.valid("json");
     const sample = hook.config.sample ?? {};
-    const eventIn = { ...DEFAULT_SAMPLE.event, ...sample.event, ...parsed.data.event } as Record<
-      string,
-      unknown
-    >;
-    const customer = (parsed.data.customer ?? sample.customer ?? DEFAULT_SAMPLE.customer) as { id: string };
+    const eventIn = { ...DEFAULT_SAMPLE.event, ...sample.event, ...given.event } as Record<string, unknown>;
+    const customer = (given.customer ?? sample.customer ?? DEFAULT_SAMPLE.customer) as { id: string };
     const sampleEvent = parseOr(
       EventInput,
       {
@@ -109,15 +107,15 @@ export function webhookRoutes(app: Hookline) {
       "invalid sample event (the webhook's sample merged with this request's event and customer)",
     );
     const event = acceptEvent(sampleEvent);
-    const params = { ...hook.config.params, ...sample.params, ...parsed.data.params };
+    const params = { ...hook.config.params, ...sample.params, ...given.params };
     const context = {
       event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp },
       customer: event.customer,
       params,
     };
     const { steps, stopped } = await previewScenario(app.deliverer, hook, context, {
-      send: parsed.data.send,
-      responses: parsed.data.responses,
+      send: given.send,
+      responses: given.responses,
       idempotencyKey: `test:${event.id}`,
     });
     const [first] = steps;
