@@ -28,7 +28,19 @@ export {
 } from "./contracts/transport.ts";
 export type { TriggerContext, TriggerInstance, TriggerKind } from "./contracts/trigger.ts";
 export { HALT_STATUSES, parseRetryAfter, retryContract } from "./engine/retry.ts";
-export { ConfigError, HooklineError, StoreUnavailableError, TemplateError } from "./errors.ts";
+export {
+  ConfigError,
+  type DefinedErrorCode,
+  defineErrorCodes,
+  type ErrorCode,
+  type ErrorCodeInfo,
+  ErrorCodes,
+  HooklineError,
+  HttpError,
+  type PluginErrorCode,
+  StoreUnavailableError,
+  TemplateError,
+} from "./errors.ts";
 export { jsonLogger, silentLogger } from "./logger.ts";
 export { EventInput, type HooklineEvent } from "./model/event.ts";
 export { AddressGuard } from "./net/address-guard.ts";

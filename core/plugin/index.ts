@@ -63,8 +63,14 @@ export {
 export type { TriggerContext, TriggerInstance, TriggerKind } from "../contracts/trigger.ts";
 export {
   ConfigError,
+  type DefinedErrorCode,
+  defineErrorCodes,
+  type ErrorCode,
+  type ErrorCodeInfo,
+  ErrorCodes,
   HooklineError,
   HttpError,
+  type PluginErrorCode,
   StoreUnavailableError,
   TemplateError,
 } from "../errors.ts";
