@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Duration } from "../../core/plugin/index.ts";
+import { Duration, exponentialDelay } from "../../core/plugin/index.ts";
 import { ActivityStatus } from "./activity.ts";
 
 export const subscriberName = z
@@ -37,12 +37,10 @@ export const SubscribersSection = z.record(subscriberName, SubscriberConfig).opt
 export type SubscribersSection = z.output<typeof SubscribersSection>;
 
 /**
- * How long the batch waits after its `failures`-th failed attempt: `base`·2^(failures−1), at most
- * `cap` (eSputnik: 1, 2, 4, 8 minutes … up to one attempt an hour).
+ * How long a subscriber's batch waits after its `failures`-th failed attempt: the exponential retry
+ * policy's delay, `base`·2^(failures−1), at most `cap` (eSputnik: 1, 2, 4, 8 minutes … hourly).
  *
  * @example retryDelay(1, 60_000, 3_600_000) // 60000; retryDelay(4, 60_000, 3_600_000) // 480000; retryDelay(9, 60_000, 3_600_000) // 3600000
  */
-export function retryDelay(failures: number, base: number, cap: number): number {
-  const n = Math.max(1, failures);
-  return Math.min(cap, base * 2 ** Math.min(n - 1, 40));
-}
+export const retryDelay = (failures: number, base: number, cap: number): number =>
+  exponentialDelay(failures, base, cap);

@@ -68,5 +68,31 @@ ALTER TABLE hookline_subscribers ADD COLUMN webhooks jsonb;
 CREATE INDEX hookline_callback_batches_delivered ON hookline_callback_batches (delivered_at) WHERE status = 'delivered'
 `,
     },
+    {
+      version: 3,
+      name: "subscribers are webhooks: queued activities move to the deliveries; the old queue goes",
+      // What was queued (unbatched, or in a batch not yet delivered) becomes a pending delivery of the
+      // subscriber's webhook, in the order it was queued, exactly as POST /v1/activities now writes it
+      // (event id "activity:<key>", ordering key the subscriber's name, retried until delivered); its
+      // retry schedule starts afresh. Delivered batches were history only: they go with the tables.
+      sql: `
+INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, context, max_attempts, ordering_key)
+SELECT gen_random_uuid(), 'subscriber.' || q.subscriber, 'activity:' || q.dedupe_key || ':subscriber.' || q.subscriber,
+       'run_activity_callbacks_migrated', 'activity:' || q.dedupe_key, 'hookline.activity',
+       jsonb_build_object(
+         'event', jsonb_build_object('id', 'activity:' || q.dedupe_key, 'type', 'hookline.activity', 'data', q.activity,
+                                     'timestamp', to_char(q.queued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+         'customer', '{}'::jsonb, 'params', '{}'::jsonb),
+       2147483647, q.subscriber
+  FROM hookline_callback_queue q
+ WHERE q.batch_id IS NULL
+    OR EXISTS (SELECT 1 FROM hookline_callback_batches b WHERE b.id = q.batch_id AND b.status = 'pending')
+ ORDER BY q.seq
+ON CONFLICT (idempotency_key) DO NOTHING;
+DROP TABLE hookline_callback_attempts;
+DROP TABLE hookline_callback_queue;
+DROP TABLE hookline_callback_batches
+`,
+    },
   ],
 };

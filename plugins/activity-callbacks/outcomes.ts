@@ -1,6 +1,7 @@
 import type { DeliveryObserver, DeliveryOutcome, PluginHost } from "../../core/plugin/index.ts";
-import { type Activity, activityKey } from "./activity.ts";
-import { enqueue, type Subscriber } from "./queue.ts";
+import type { Activity } from "./activity.ts";
+import type { Subscriber } from "./repository.ts";
+import { activityEvents, OUTCOME_EVENT, webhookOf } from "./webhooks.ts";
 
 type Customer = { id?: unknown; email?: unknown; phone?: unknown };
 
@@ -48,36 +49,40 @@ export function outcomeActivity(outcome: DeliveryOutcome, at: string): Activity 
 }
 
 /**
- * What the observer and the sender of one app share: the webhooks subscribers name (refreshed by the
- * sender on each poll; unknown until its first), and how to wake the sender.
+ * What the observer shares with the rest of the plugin in one app: the webhooks subscribers name
+ * (unknown until the subscribers are first loaded), and how to wake the delivery workers.
  */
 export interface OutcomeLink {
-  watched?: ReadonlySet<string>;
+  watched?: () => ReadonlySet<string> | undefined;
   wake?: () => void;
 }
 
 /**
  * Delivery outcomes as activity-status callbacks: each recorded outcome of a webhook that a
- * subscriber names in `webhooks` is queued for that subscriber (its `statuses` filter applies) as a
- * DELIVERED or UNDELIVERED activity (`outcomeActivity`), in the transaction that records the outcome,
- * so the activity exists exactly when the outcome does; the sender is woken once it has committed.
- * Outcomes of webhooks no subscriber names (as of the sender's last poll, ~1 s) cost nothing.
+ * subscriber names in `webhooks` becomes a DELIVERED or UNDELIVERED activity (`outcomeActivity`)
+ * published as an event in the transaction that records the outcome, so the subscriber's delivery
+ * exists exactly when the outcome does (its trigger applies `webhooks` and `statuses`); the workers
+ * are woken once it has committed. Outcomes of webhooks no subscriber names cost nothing.
  *
  * @example const link: OutcomeLink = {}; c.register(Tokens.DeliveryObserver, { useValue: outcomeActivities(link) })
  */
 export const outcomeActivities = (link: OutcomeLink): DeliveryObserver => ({
   name: "activity-callbacks",
-  accepts: (outcome) =>
-    outcome.status !== "pending" &&
-    (link.watched === undefined || link.watched.has(outcome.delivery.webhook)),
+  accepts: (outcome) => {
+    if (outcome.status === "pending") return false;
+    const watched = link.watched?.();
+    return watched === undefined || watched.has(outcome.delivery.webhook);
+  },
   async observe(tx, outcomes, context) {
     const at = new Date().toISOString();
-    const items: Array<{ key: string; activity: Activity; webhook: string }> = [];
+    const activities: Activity[] = [];
     for (const outcome of outcomes) {
       const activity = outcomeActivity(outcome, at);
-      if (activity) items.push({ key: activityKey(activity), activity, webhook: outcome.delivery.webhook });
+      if (activity) activities.push(activity);
     }
-    if ((await enqueue(tx, items)) > 0 && link.wake) context.afterCommit(link.wake);
+    if (activities.length === 0) return;
+    await context.publish(tx, activityEvents(activities, OUTCOME_EVENT));
+    if (link.wake) context.afterCommit(link.wake);
   },
 });
 
@@ -92,6 +97,10 @@ export function webhookProblem(
   s: Pick<Subscriber, "webhooks">,
 ): string | undefined {
   const { webhooks } = host.catalogue;
+  // A subscriber's own webhook is no source: its outcomes would feed subscribers without end.
+  const own = (s.webhooks ?? []).filter((w) => w.startsWith(webhookOf("")));
+  if (own.length > 0)
+    return `webhooks may not name subscribers' webhooks (${own.map((w) => JSON.stringify(w)).join(", ")})`;
   const unknown = (s.webhooks ?? []).filter((w) => !webhooks.has(w));
   if (unknown.length === 0) return undefined;
   const names = unknown.map((w) => JSON.stringify(w)).join(", ");

@@ -7,30 +7,62 @@ import {
   type PluginHost,
   readJson,
 } from "../../core/plugin/index.ts";
-import { activityKey, parseActivityInput } from "./activity.ts";
+import { parseActivityInput } from "./activity.ts";
 import { SubscriberConfig, subscriberName } from "./config.ts";
 import { webhookProblem } from "./outcomes.ts";
 import {
   deleteSubscriber,
-  enqueue,
   findSubscriber,
   listSubscribers,
   queueState,
   type Subscriber,
   saveSubscribers,
   subscriberFrom,
-} from "./queue.ts";
+} from "./repository.ts";
 import { checkSubscriberUrl, credentialProblem } from "./send.ts";
-import { rememberRetryDefaults, retryDefaultsOf, syncConfigSubscribers, wakeSender } from "./sender.ts";
+import {
+  ACTIVITY_EVENT,
+  activityEvents,
+  refreshSubscribers,
+  subscribersReady,
+  webhookOf,
+} from "./webhooks.ts";
 
 const issues = (e: z.ZodError) =>
   e.issues.slice(0, 50).map((i) => ({ path: i.path.join("."), message: i.message }));
 
+const retryDefaults = new WeakMap<PluginHost, { base: number; cap: number }>();
+
 /**
- * Queues activities (eSputnik format) for every subscriber that wants their status; each activity
- * at most once per subscriber. Resolves once they are durable. Throws `HooklineError`
+ * The plugin's retry defaults for this app (set when its routes mount or its service starts; 1 min
+ * and 1 h otherwise).
+ *
+ * @example retryDefaultsOf(host) // { base: 60000, cap: 3600000 }
+ */
+export const retryDefaultsOf = (host: PluginHost) =>
+  retryDefaults.get(host) ?? { base: 60_000, cap: 3_600_000 };
+
+/**
+ * Remembers the plugin's retry defaults for an app, for library calls that only have its host.
+ *
+ * @example rememberRetryDefaults(host, { base: 60_000, cap: 3_600_000 })
+ */
+export const rememberRetryDefaults = (host: PluginHost, retry: { base: number; cap: number }) =>
+  void retryDefaults.set(host, retry);
+
+/**
+ * The app's subscribers as webhooks (loaded once; see `subscribersReady`).
+ *
+ * @example await ready(host)
+ */
+export const ready = (host: PluginHost) => subscribersReady(host, retryDefaultsOf(host), webhookProblem);
+
+/**
+ * Activities (eSputnik format) as deliveries of every subscriber webhook that wants their status,
+ * each at most once per subscriber (the event id is the activity's key). Resolves once they are
+ * durable; an activity no subscriber wants writes nothing. Throws `HooklineError`
  * `HOOKLINE_ACTIVITY_INVALID` (with `issues`) for activities that do not fit the format. `host` is
- * the app's plugin host, the one this plugin's routes and sender were given.
+ * the app's plugin host, the one this plugin's routes and service were given.
  *
  * @example await enqueueActivities(host, [{ activityStatus: "DELIVERED", activityDateTime: "2024-05-01T10:00:00", contactId: 7 }])
  */
@@ -38,16 +70,15 @@ export async function enqueueActivities(
   host: PluginHost,
   activities: unknown,
 ): Promise<{ received: number; queued: number }> {
-  await syncConfigSubscribers(host, retryDefaultsOf(host));
+  await ready(host);
   const parsed = parseActivityInput(activities);
   if (!parsed.success)
     throw Object.assign(new HooklineError("HOOKLINE_ACTIVITY_INVALID", "invalid activities"), {
       issues: issues(parsed.error),
     });
-  const items = parsed.data.map((a) => ({ key: activityKey(a), activity: a }));
-  const queued = await enqueue(host.sql, items);
-  if (queued > 0) wakeSender(host);
-  return { received: items.length, queued };
+  const result = await host.publish(activityEvents(parsed.data, ACTIVITY_EVENT));
+  const queued = result.events.reduce((n, e) => n + e.deliveries.length, 0);
+  return { received: parsed.data.length, queued };
 }
 
 const shown = (s: Subscriber) => ({
@@ -60,6 +91,7 @@ const shown = (s: Subscriber) => ({
   timeout: s.timeoutMs,
   retry: { base: s.retryBaseMs, cap: s.retryCapMs },
   source: s.source,
+  webhook: webhookOf(s.name),
 });
 
 const json = (c: Context, host: PluginHost, status: number, body: unknown) =>
@@ -77,10 +109,10 @@ const stored = (host: PluginHost, name: string) =>
  *
  * @example c.register(Tokens.HttpRoutes, { useValue: callbackRoutes({ base: 60_000, cap: 3_600_000 }) })
  */
-export const callbackRoutes = (retryDefaults: { base: number; cap: number }): HttpRoutes => ({
+export const callbackRoutes = (defaults: { base: number; cap: number }): HttpRoutes => ({
   name: "activity-callbacks",
   mount(http: Hono, host: PluginHost) {
-    rememberRetryDefaults(host, retryDefaults);
+    rememberRetryDefaults(host, defaults);
     // Refusals are thrown; the app's one error handler answers them (and a store outage with 503).
     http.post("/v1/activities", async (c) => {
       try {
@@ -97,7 +129,7 @@ export const callbackRoutes = (retryDefaults: { base: number; cap: number }): Ht
     http.get("/v1/subscribers", async (c) => {
       const list = await listSubscribers(host.sql);
       const withState = await Promise.all(
-        list.map(async (s) => ({ ...shown(s), ...(await queueState(host.sql, s.name)) })),
+        list.map(async (s) => ({ ...shown(s), ...(await queueState(host.sql, webhookOf(s.name))) })),
       );
       return json(c, host, 200, { subscribers: withState });
     });
@@ -105,7 +137,7 @@ export const callbackRoutes = (retryDefaults: { base: number; cap: number }): Ht
     http.get("/v1/subscribers/:name", async (c) => {
       const s = await stored(host, c.req.param("name"));
       if (!s) throw noSubscriber(c.req.param("name"));
-      return json(c, host, 200, { ...shown(s), ...(await queueState(host.sql, s.name)) });
+      return json(c, host, 200, { ...shown(s), ...(await queueState(host.sql, webhookOf(s.name))) });
     });
 
     http.put("/v1/subscribers/:name", async (c) => {
@@ -119,7 +151,7 @@ export const callbackRoutes = (retryDefaults: { base: number; cap: number }): Ht
         throw new HttpError("HOOKLINE_HTTP_INVALID", "invalid subscriber", {
           details: { issues: issues(parsed.error) },
         });
-      const subscriber = subscriberFrom(name.data, parsed.data, "api", retryDefaults);
+      const subscriber = subscriberFrom(name.data, parsed.data, "api", retryDefaultsOf(host));
       const problem = credentialProblem(host, subscriber) ?? webhookProblem(host, subscriber);
       if (problem) throw new HttpError("HOOKLINE_HTTP_INVALID", problem);
       const fromFile = (host.config.sections.subscribers ?? {}) as Record<string, unknown>;
@@ -134,8 +166,9 @@ export const callbackRoutes = (retryDefaults: { base: number; cap: number }): Ht
         throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", `${check.error}; not saved`, {
           details: { check: { status: check.status ?? null } },
         });
+      await ready(host);
       const created = await saveSubscribers(host.sql, [subscriber]);
-      wakeSender(host);
+      await refreshSubscribers(host, true);
       return json(c, host, created.length > 0 ? 201 : 200, shown(subscriber));
     });
 
@@ -148,6 +181,7 @@ export const callbackRoutes = (retryDefaults: { base: number; cap: number }): Ht
           `subscriber "${existing.name}" is defined in the config file`,
         );
       await deleteSubscriber(host.sql, existing.name);
+      await refreshSubscribers(host, true);
       return c.body(null, 204);
     });
   },

@@ -6,7 +6,7 @@ import {
   TransportError,
   type TransportResponse,
 } from "../../core/plugin/index.ts";
-import type { Subscriber } from "./queue.ts";
+import type { Subscriber } from "./repository.ts";
 
 /**
  * Checks that a subscriber's integration exists and that its URL is under the integration's endpoint
