@@ -62,14 +62,15 @@ export const ready = (host: PluginHost) => subscribersReady(host, retryDefaultsO
  * each at most once per subscriber (the event id is the activity's key). Resolves once they are
  * durable; an activity no subscriber wants writes nothing. Throws `HooklineError`
  * `HOOKLINE_ACTIVITY_INVALID` (with `issues`) for activities that do not fit the format. `host` is
- * the app's plugin host, the one this plugin's routes and service were given.
+ * the app's plugin host (or the app, whose `host` it is).
  *
  * @example await enqueueActivities(host, [{ activityStatus: "DELIVERED", activityDateTime: "2024-05-01T10:00:00", contactId: 7 }])
  */
 export async function enqueueActivities(
-  host: PluginHost,
+  app: PluginHost | { host: PluginHost },
   activities: unknown,
 ): Promise<{ received: number; queued: number }> {
+  const host = "host" in app ? app.host : app;
   await ready(host);
   const parsed = parseActivityInput(activities);
   if (!parsed.success)

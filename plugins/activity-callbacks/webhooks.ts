@@ -95,7 +95,10 @@ const ready = new WeakMap<PluginHost, Promise<void>>();
 /** The subscriber state of an app (one host per app). */
 export function stateOf(host: PluginHost): SubscriberState {
   let s = states.get(host);
-  if (!s) states.set(host, (s = { loaded: new Map() }));
+  if (!s) {
+    s = { loaded: new Map() };
+    states.set(host, s);
+  }
   return s;
 }
 
