@@ -1,5 +1,6 @@
-// bun examples/custom-auth-plugin/run.ts — a partner API that verifies the signature, and hookline
-// sending one event to it through the custom plugin.
+// bun examples/custom-auth-plugin/run.ts — a partner API that verifies the signature, hookline
+// sending one event to it through the custom plugin, and the partner's signed callback to hookline's
+// inbound endpoint verified by the same plugin (then one signed with another secret, refused).
 import { createServer } from "node:http";
 import { nodeTransportPlugin } from "../../adapters/node/index.ts";
 import { createHookline } from "../../core/index.ts";
@@ -34,6 +35,9 @@ integrations:
 webhooks:
   order: { url: ${url}/v2/orders, integration: partner, body: '{"order": <%= json(it.event.data.order) %>}' }
 triggers: [{ kind: event, events: [order.placed], webhooks: [order] }]
+inbound:
+  endpoints:
+    partner: { kind: activity-status, auth: { kind: hmac-signing, keyId: k1, secret: "\${PARTNER_SECRET}" } }
 `,
   },
   plugins: [...defaultPlugins(), hmacSigning(), nodeTransportPlugin()],
@@ -45,5 +49,23 @@ const id = events[0]!.deliveries[0]!.id;
 for (let i = 0; i < 100 && (await app.store.getDelivery(id))?.status !== "succeeded"; i++)
   await new Promise((r) => setTimeout(r, 50));
 console.log(`[hookline] delivery ${id}: ${(await app.store.getDelivery(id))?.status}`);
+
+// The partner calls back, signing as hookline did; the app is asked in process (no server needed).
+const callback = JSON.stringify([
+  { activityStatus: "DELIVERED", activityDateTime: "2024-05-01T10:00:00", contactId: 7 },
+]);
+for (const secret of [SECRET, "not-the-partner-secret-0123456789"]) {
+  const inbound = "http://hookline.local/in/partner";
+  const t = Math.floor(Date.now() / 1000);
+  const v1 = await hmacHex(secret, canonical("POST", inbound, t, callback));
+  const answer = await app.http.fetch(
+    new Request(inbound, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-partner-signature": `k=k1,t=${t},v1=${v1}` },
+      body: callback,
+    }),
+  );
+  console.log(`[partner → hookline] ${answer.status} ${await answer.text()}`);
+}
 await app.stop();
 partner.close();

@@ -54,10 +54,13 @@ export function compileAuthKinds(kinds: readonly InboundAuthKind[]): AuthKinds {
     const [kind, options] = split(auth);
     return [...kind.secrets(options)];
   };
+  const unknownKind = (kind: unknown) =>
+    `${kind === undefined ? "missing kind" : `unknown inbound auth kind ${JSON.stringify(kind)}`}; expected one of: ${names.join(", ")}`;
   const schema = z.discriminatedUnion("kind", kinds.map(withKind) as [z.ZodObject, ...z.ZodObject[]], {
+    // zod's own words would be "invalid value": name the kinds this app has.
     error: (issue) =>
       issue.code === "invalid_union" && (issue as { note?: string }).note === "No matching discriminator"
-        ? `unknown inbound auth kind ${JSON.stringify((issue.input as { kind?: unknown }).kind)}; expected one of: ${names.join(", ")}`
+        ? unknownKind((issue.input as { kind?: unknown }).kind)
         : undefined,
   }) as unknown as z.ZodType<InboundAuth>;
   return {

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { canonical, hmacHex, hmacSigning } from "../../examples/custom-auth-plugin/hmac-signing.ts";
+import { inbound } from "../../plugins/inbound/index.ts";
 import { eventually, testApp } from "../support/app.ts";
 import { storeKinds } from "../support/db.ts";
 import { type Sink, startSink } from "../support/http-sink.ts";
+import { type ServedApp, serveApp } from "../support/serve-app.ts";
 
 const SECRET = "partner-shared-secret-Distinctive";
 
@@ -63,6 +65,121 @@ triggers: [{ kind: event, events: [order.placed], webhooks: [order] }]
     );
     await expect(bad).rejects.toThrow(
       /test\.yaml:2:\d+ integrations\.partner\.secret: .*at least 16 characters/,
+    );
+  });
+});
+
+describe("the same plugin verifying what the partner sends (its inbound authentication kind)", () => {
+  let driver: Awaited<ReturnType<(typeof storeKinds)[number]["open"]>>;
+  let app: Awaited<ReturnType<typeof testApp>>;
+  let served: ServedApp;
+
+  const callback = (contactId: number) =>
+    JSON.stringify([{ activityStatus: "DELIVERED", activityDateTime: "2024-05-01T10:00:00", contactId }]);
+  const signed = async (body: string, o: { secret?: string; keyId?: string; at?: number } = {}) => {
+    const url = `${served.url}/in/partner`;
+    const t = Math.floor((o.at ?? Date.now()) / 1000);
+    const v1 = await hmacHex(o.secret ?? SECRET, canonical("POST", url, t, body));
+    return fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-partner-signature": `k=${o.keyId ?? "k1"},t=${t},v1=${v1}`,
+      },
+      body,
+    });
+  };
+  const stored = async () =>
+    (
+      await driver.query<{ n: unknown }>(
+        "SELECT count(*) AS n FROM hookline_activities WHERE endpoint = 'partner'",
+      )
+    ).map((r) => Number(r.n))[0];
+
+  beforeAll(async () => {
+    driver = await storeKinds[0]!.open();
+    app = await testApp(
+      `
+inbound:
+  endpoints:
+    partner:
+      kind: activity-status
+      auth: { kind: hmac-signing, keyId: k1, secret: "\${PARTNER_SECRET}" }
+`,
+      driver,
+      { plugins: [inbound(), hmacSigning()], env: { PARTNER_SECRET: SECRET } },
+    );
+    served = await serveApp(app);
+  });
+  afterAll(async () => {
+    await served.close();
+    await app.stop(0);
+    await driver.dispose();
+  });
+
+  it("stores a callback signed with the partner's secret", async () => {
+    const r = await signed(callback(1));
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ success: true, result: { received: 1, stored: 1 } });
+    expect(await stored()).toBe(1);
+  });
+
+  it("refuses one signed wrong with the verifier's code and reason, and stores nothing", async () => {
+    const cases = [
+      { secret: "another-secret-0123456789", reason: /does not match the request/ },
+      { keyId: "k2", reason: /names key "k2"/ },
+      { at: Date.now() - 3_600_000, reason: /from now; at most 300 s/ },
+    ];
+    for (const c of cases) {
+      const r = await signed(callback(2), c);
+      expect(r.status).toBe(401);
+      const body = (await r.json()) as {
+        success: boolean;
+        errors: Array<{ code: string; description: string }>;
+      };
+      expect(body.success).toBe(false);
+      expect(body.errors[0]!.code).toBe("PARTNER_SIGNATURE");
+      expect(body.errors[0]!.description).toMatch(c.reason);
+      expect(JSON.stringify(body)).not.toContain(SECRET);
+    }
+    const unsigned = await fetch(`${served.url}/in/partner`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: callback(2),
+    });
+    expect(unsigned.status).toBe(401);
+    expect(await stored()).toBe(1);
+  });
+
+  it("shows its secret redacted in the admin API, as a built-in kind's", async () => {
+    const r = await fetch(`${served.url}/v1/inbound/partner`);
+    expect(r.status).toBe(200);
+    const shown = (await r.json()) as { config: { auth: Record<string, unknown> } };
+    expect(shown.config.auth).toEqual({
+      kind: "hmac-signing",
+      keyId: "k1",
+      secret: "[REDACTED]",
+      header: "X-Partner-Signature",
+      tolerance: 300_000,
+    });
+  });
+
+  it("is checked at config load like a built-in kind, at the line of the bad option", async () => {
+    const bad = testApp(
+      `inbound:\n  endpoints:\n    partner:\n      kind: activity-status\n      auth: { kind: hmac-signing, keyId: k1, secret: short }\n`,
+      driver,
+      { plugins: [inbound(), hmacSigning()] },
+    );
+    await expect(bad).rejects.toThrow(
+      /test\.yaml:5:\d+ inbound\.endpoints\.partner\.auth\.secret: .*at least 16 characters/,
+    );
+    const unknown = testApp(
+      `inbound:\n  endpoints:\n    partner:\n      kind: activity-status\n      auth: { kind: hmac-signing, keyId: k1, secret: "${SECRET}" }\n`,
+      driver,
+      { plugins: [inbound()] },
+    );
+    await expect(unknown).rejects.toThrow(
+      /test\.yaml:5:\d+ inbound\.endpoints\.partner\.auth\.kind: unknown inbound auth kind "hmac-signing"; expected one of: apiKey, bearer, basic, standardWebhooks, hmac, none/,
     );
   });
 });
