@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { type DependencyContainer, container as rootContainer } from "tsyringe";
 import { ManagedConfig } from "./admin/managed.ts";
 import { type Composition, compose, resolveAll } from "./compose.ts";
+import { loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { CompiledWebhook, IntegrationRuntime } from "./contracts/catalogue.ts";
 import type { HttpRoutes, Service, StartupCheck } from "./contracts/extension.ts";
@@ -63,8 +64,13 @@ export interface HooklineOptions {
  * await app.publish({ type: "purchase", customer: { id: "c1", email: "a@b.c" } });
  */
 export async function createHookline(options: HooklineOptions): Promise<Hookline> {
+  const given = options.config;
   const c = await compose(options.plugins, {
     ...options,
+    config:
+      "text" in given
+        ? (registry) => loadConfig(given.text, { file: given.file, env: options.env ?? {}, registry })
+        : given,
     container: appContainer(),
     defaultTransport: (deps) => fetchTransport({ guard: deps.guard as AddressGuard }),
   });

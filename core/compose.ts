@@ -1,6 +1,6 @@
 import type { DependencyContainer } from "tsyringe";
 import { Catalogue } from "./catalogue.ts";
-import { type ConfigRegistry, loadConfig } from "./config/load.ts";
+import type { ConfigRegistry } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { AuthContext, AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
@@ -71,8 +71,11 @@ export interface ComposeOptions {
   container: DependencyContainer;
   /** The transport when no plugin registers a `TransportFactory` (the servers: ky over fetch). */
   defaultTransport: TransportFactory;
-  /** A loaded config, the text of one (with its file name, for messages), or one made from the registry. */
-  config: HooklineConfig | { text: string; file: string } | ((registry: ConfigRegistry) => HooklineConfig);
+  /**
+   * A loaded config, or one made from the registry (`loadConfig` of a file's text on the servers; the
+   * edge's embedded data, which keeps the YAML parser out of its bundle).
+   */
+  config: HooklineConfig | ((registry: ConfigRegistry) => HooklineConfig);
   /** The environment `${VAR}` references read (adapters pass theirs). */
   env?: Record<string, string | undefined>;
   /** Makes a logger that redacts with the app's redactor; default: log nothing. */
@@ -114,12 +117,7 @@ export async function compose(plugins: readonly Plugin[], options: ComposeOption
   const parts = pluginRegistry(plugins, options.container);
   const { container, registry } = parts;
   const env = options.env ?? {};
-  const config =
-    typeof options.config === "function"
-      ? options.config(registry)
-      : "text" in options.config
-        ? loadConfig(options.config.text, { file: options.config.file, env, registry })
-        : options.config;
+  const config = typeof options.config === "function" ? options.config(registry) : options.config;
 
   const redactor = new Redactor();
   redactor.add(config.envValues ?? []);

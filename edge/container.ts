@@ -1,6 +1,4 @@
 import type { DependencyContainer, InjectionToken } from "tsyringe";
-import { HooklineError } from "../core/errors.ts";
-import type { Plugin } from "../core/contracts/plugin.ts";
 
 type Provider = { useValue?: unknown } & Record<string, unknown>;
 
@@ -11,26 +9,11 @@ type Provider = { useValue?: unknown } & Record<string, unknown>;
  * edge nothing more.
  *
  * @example
- * const c = new ValueContainer(); c.install([basic(), etaPrecompiled(templates)]);
- * c.resolveAll(Tokens.Renderer) // [the precompiled Eta renderer]
+ * const { container } = pluginRegistry([basic(), etaPrecompiled(templates)], new ValueContainer() as never);
+ * container.resolveAll(Tokens.Renderer) // [the precompiled Eta renderer]
  */
 export class ValueContainer {
   private readonly values = new Map<unknown, unknown[]>();
-
-  /** Lets each plugin register its values; a plugin that registers anything else is refused, named. */
-  install(plugins: readonly Plugin[]): void {
-    for (const p of plugins) {
-      try {
-        p.register(this as unknown as DependencyContainer);
-      } catch (e) {
-        throw new HooklineError(
-          "HOOKLINE_RUNTIME_CAPABILITY",
-          `workerd: plugin "${p.name}" cannot be composed on the edge: ${(e as Error).message}`,
-          { cause: e },
-        );
-      }
-    }
-  }
 
   register<T>(token: InjectionToken<T>, provider: Provider): this {
     if (!("useValue" in provider))

@@ -2,15 +2,11 @@ import type { ExecutionContext, HyperdriveBinding, WorkerEnv } from "../adapters
 import { stringBindings } from "../adapters/workerd/bindings.ts";
 import { MtlsBindings } from "../adapters/workerd/mtls.ts";
 import type { WorkerdOptions } from "../adapters/workerd/runtime.ts";
+import type { Plugin } from "../core/contracts/plugin.ts";
 import type { SqlDriver } from "../core/contracts/store.ts";
 import { HooklineError, StoreUnavailableError } from "../core/errors.ts";
 import { jsonLogger } from "../core/logger.ts";
-import type { Plugin } from "../core/contracts/plugin.ts";
 import { etaPrecompiled, type TemplateFn } from "../plugins/eta/precompile.ts";
-import { ActivityStore } from "../plugins/inbound/activity-status.ts";
-import type { InboundSection } from "../plugins/inbound/config.ts";
-import { receiveAt } from "../plugins/inbound/receive.ts";
-import { EndpointRegistry } from "../plugins/inbound/registry.ts";
 import { postgresDriver } from "../plugins/postgres/index.ts";
 import { type InboundApp, inboundApp } from "./compose.ts";
 import type { EmbeddedConfig } from "./config.ts";
@@ -95,7 +91,7 @@ export function edgeWorker(options: EdgeWorkerOptions): WorkerModule {
       logger: (redactor) => jsonLogger({ write: (line) => console.log(line), redactor, level }),
     });
     // Capabilities are checked before the first request is served.
-    new MtlsBindings(env, options.mtlsBindings).bind(app);
+    new MtlsBindings(env, options.mtlsBindings).bind(app.host);
     return app;
   };
 
@@ -130,9 +126,14 @@ export function edgeWorker(options: EdgeWorkerOptions): WorkerModule {
             return startFailure(e);
           }
           if (path === "/healthz") return health(app);
+          // The inbound plugin's receivers, mounted with a host that does not send: each request gets
+          // receiver state of its own (workerd refuses I/O across requests). The client's address (IP
+          // allowlists) is Cloudflare's `cf-connecting-ip`, given as the servers' adapters give theirs.
           const remoteAddress = request.headers.get("cf-connecting-ip") ?? undefined;
-          const answer = await receivePerRequest(app, path.slice("/in/".length), request, remoteAddress);
-          return answer ?? notFound(path);
+          const answer = await app.fetch(request, { remoteAddress });
+          return answer.status === 404 && !answer.headers.get("content-type")?.includes("json")
+            ? notFound(path)
+            : answer;
         },
         waitUntil,
       );
@@ -148,22 +149,6 @@ async function health(app: InboundApp): Promise<Response> {
   } catch {
     return json(503, { status: "store unavailable" });
   }
-}
-
-/**
- * One request's receivers. Kept across requests, the activity store would gather concurrent requests
- * into one commit run from whichever request came first; workerd cancels a request that waits on
- * another's I/O ("code had hung"), and refuses I/O across requests. So each request gets its own,
- * which costs a few compiled endpoint configs; a remote JWKS is fetched per request.
- */
-function receivePerRequest(
-  app: InboundApp,
-  path: string,
-  request: Request,
-  remoteAddress: string | undefined,
-): Promise<Response | undefined> {
-  const registry = new EndpointRegistry(app, app.config.sections.inbound as InboundSection);
-  return receiveAt(app, registry, new ActivityStore(app), path, request, { remoteAddress });
 }
 
 const notFound = (path: string) =>
