@@ -1,12 +1,17 @@
 // @peculiar/x509 resolves its helpers through tsyringe, which needs the Reflect metadata polyfill.
 import "reflect-metadata";
 import { X509Certificate } from "@peculiar/x509";
-import { HooklineError } from "../../core/plugin/index.ts";
+import { type ErrorCode, HooklineError } from "../../core/plugin/index.ts";
 
 /** An mTLS integration's material could not be used; `field` names the config field at fault. */
 export class MtlsError extends HooklineError {
   readonly field: string;
-  constructor(code: string, field: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: Extract<ErrorCode, `HOOKLINE_MTLS_${string}`>,
+    field: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, `${field}: ${message}`, options);
     this.name = "MtlsError";
     this.field = field;

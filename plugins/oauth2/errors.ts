@@ -1,17 +1,17 @@
 import * as oauth from "oauth4webapi";
-import { HooklineError, TransportError } from "../../core/plugin/index.ts";
+import { type ErrorCode, HooklineError, TransportError } from "../../core/plugin/index.ts";
 
 /** OAuth `error` codes (RFC 6749 §5.2, §4.1.2.1) that get their own stable hookline code. */
-const KNOWN = new Set([
-  "invalid_request",
-  "invalid_client",
-  "invalid_grant",
-  "unauthorized_client",
-  "unsupported_grant_type",
-  "invalid_scope",
-  "access_denied",
-  "server_error",
-  "temporarily_unavailable",
+const KNOWN = new Map<string, ErrorCode>([
+  ["invalid_request", "HOOKLINE_OAUTH_INVALID_REQUEST"],
+  ["invalid_client", "HOOKLINE_OAUTH_INVALID_CLIENT"],
+  ["invalid_grant", "HOOKLINE_OAUTH_INVALID_GRANT"],
+  ["unauthorized_client", "HOOKLINE_OAUTH_UNAUTHORIZED_CLIENT"],
+  ["unsupported_grant_type", "HOOKLINE_OAUTH_UNSUPPORTED_GRANT_TYPE"],
+  ["invalid_scope", "HOOKLINE_OAUTH_INVALID_SCOPE"],
+  ["access_denied", "HOOKLINE_OAUTH_ACCESS_DENIED"],
+  ["server_error", "HOOKLINE_OAUTH_SERVER_ERROR"],
+  ["temporarily_unavailable", "HOOKLINE_OAUTH_TEMPORARILY_UNAVAILABLE"],
 ]);
 
 /**
@@ -31,11 +31,7 @@ export class OAuthError extends HooklineError {
     message: string,
     options: { status: number; description?: string; cause?: unknown },
   ) {
-    super(
-      KNOWN.has(oauthError) ? `HOOKLINE_OAUTH_${oauthError.toUpperCase()}` : "HOOKLINE_OAUTH_ERROR",
-      message,
-      { cause: options.cause },
-    );
+    super(KNOWN.get(oauthError) ?? "HOOKLINE_OAUTH_ERROR", message, { cause: options.cause });
     this.name = "OAuthError";
     this.oauthError = oauthError;
     this.description = options.description;
