@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Hookline } from "../app.ts";
 import type { HttpRoutes } from "../contracts/extension.ts";
+import type { PluginHost } from "../contracts/host.ts";
 import { HooklineError, HttpError } from "../errors.ts";
 import { EventInput, EventsBatch } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
@@ -85,7 +86,7 @@ function adminBearer(token: string) {
  */
 export function createHttpApp(
   app: Hookline,
-  options: { adminToken?: string; routes?: readonly HttpRoutes[] },
+  options: { adminToken?: string; routes?: readonly HttpRoutes[]; host: PluginHost },
 ) {
   const http = new Hono();
 
@@ -165,7 +166,7 @@ export function createHttpApp(
   http.route("/v1", exportRoutes(app));
   http.route("/v1/policies", policyRoutes(app));
   http.route("/oauth/callback", callbackRoutes(app));
-  for (const r of options.routes ?? []) r.mount(http, app);
+  for (const r of options.routes ?? []) r.mount(http, options.host);
 
   http.onError((e, c) => errorAnswer(app, c, e));
   http.notFound((c) =>
