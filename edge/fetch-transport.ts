@@ -8,7 +8,9 @@ import { type Transport, TransportError } from "../core/contracts/transport.ts";
  *
  * @example const transport = edgeFetchTransport(); await transport.send({ method: "GET", url, headers: {}, timeoutMs: 5000, maxResponseBytes: 65536 });
  */
-export function edgeFetchTransport(fetchFn: typeof fetch = (input, init) => fetch(input, init)): Transport {
+export function edgeFetchTransport(
+  fetchFn: (input: string, init: RequestInit) => Promise<Response> = (input, init) => fetch(input, init),
+): Transport {
   return {
     name: "edge-fetch",
     async send(request) {
