@@ -104,5 +104,5 @@ export function webhookProblem(
   const unknown = (s.webhooks ?? []).filter((w) => !webhooks.has(w));
   if (unknown.length === 0) return undefined;
   const names = unknown.map((w) => JSON.stringify(w)).join(", ");
-  return `unknown webhook${unknown.length > 1 ? "s" : ""} ${names} in webhooks; expected one of: ${[...webhooks.keys()].join(", ") || "(none configured)"}`;
+  return `unknown webhook${unknown.length > 1 ? "s" : ""} ${names} in webhooks; expected one of: ${[...webhooks.keys()].filter((w) => !w.startsWith(webhookOf(""))).join(", ") || "(none configured)"}`;
 }

@@ -245,7 +245,7 @@ subscribers:
         { plugins: [activityCallbacks()] },
       );
       try {
-        await expect(broken.start({ workers: false })).rejects.toThrow(
+        await expect(broken.start()).rejects.toThrow(
           'subscribers.acme: unknown webhook "nope" in webhooks; expected one of: crm-sync',
         );
       } finally {

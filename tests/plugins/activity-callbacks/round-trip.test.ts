@@ -44,7 +44,7 @@ inbound:
       const senderDb = await kind.open();
       const sender = await testApp(
         `
-engine: { allowNetworks: ["127.0.0.1/32"] }
+engine: { pollInterval: 20ms, allowNetworks: ["127.0.0.1/32"] }
 integrations:
   signing: { kind: signature, endpointPrefix: "${served.url}/in", secrets: ["${SECRET}"] }
 subscribers:
@@ -60,7 +60,7 @@ subscribers:
         await senderDb.dispose();
         await receiverDb.dispose();
       });
-      await sender.start({ workers: false });
+      await sender.start();
       const eight = JSON.parse(ESPUTNIK_EXAMPLE) as Array<Record<string, unknown>>;
       expect((await enqueueActivities(sender, eight)).queued).toBe(8);
 
@@ -69,12 +69,12 @@ subscribers:
           Number(
             (
               await senderDb.query<{ n: unknown }>(
-                "SELECT count(*) AS n FROM hookline_callback_batches WHERE status = 'delivered'",
+                "SELECT count(*) AS n FROM hookline_deliveries WHERE webhook = 'subscriber.receiver' AND status = 'succeeded'",
               )
             )[0]!.n,
-          ) === 3,
+          ) === 8,
         20_000,
-        "three batches delivered",
+        "every activity delivered",
       );
       const stored = await receiverDb.query<{ activity: string }>(
         "SELECT activity::text AS activity FROM hookline_activities ORDER BY seq",
@@ -83,7 +83,9 @@ subscribers:
       expect(stored.map((r) => JSON.parse(r.activity))).toEqual(eight);
       expect((await receiver.store.listDeliveries({ webhook: "noted" })).length).toBe(8);
       const attempts = await senderDb.query<{ status: number }>(
-        "SELECT status FROM hookline_callback_attempts ORDER BY started_at",
+        `SELECT a.status FROM hookline_attempts a JOIN hookline_deliveries d ON d.id = a.delivery_id
+          WHERE d.webhook = 'subscriber.receiver' AND a.request->'batch'->>'recordedOn' = a.delivery_id::text
+          ORDER BY a.started_at`,
       );
       expect(attempts.map((a) => a.status)).toEqual([503, 200, 200, 200]);
     });
