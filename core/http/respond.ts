@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { Hookline } from "../app.ts";
 import { HooklineError, HttpError, isStoreOutage } from "../errors.ts";
 import { unstorableText } from "../model/json-limits.ts";
+import type { AdminApp } from "./admin-app.ts";
 
 /** A JSON answer with every known secret removed. */
-export const reply = (app: Hookline, c: Context, status: number, body: unknown) =>
+export const reply = (app: AdminApp, c: Context, status: number, body: unknown) =>
   c.json(app.redactor.redactDeep(body) as object, status as 200);
 
 const REQUEST_ID = "requestId";
@@ -120,6 +120,17 @@ function ownAnswer(e: unknown) {
   return undefined;
 }
 
+const STORE_AWAY = {
+  status: 503,
+  body: { error: "store unavailable; nothing was accepted, try again", code: "HOOKLINE_STORE_UNAVAILABLE" },
+  headers: undefined,
+};
+const INTERNAL = {
+  status: 500,
+  body: { error: "internal error", code: "HOOKLINE_INTERNAL" },
+  headers: undefined,
+};
+
 /**
  * The one place an error becomes an answer (the app's `onError`): an error that says its own answer
  * (`HttpError`) with its status, a store outage 503, anything else 500 — each `{ error, code,
@@ -128,20 +139,9 @@ function ownAnswer(e: unknown) {
  *
  * @example http.onError((e, c) => errorAnswer(app, c, e))
  */
-export function errorAnswer(app: Hookline, c: Context, e: unknown): Response {
+export function errorAnswer(app: AdminApp, c: Context, e: unknown): Response {
   const requestId = requestIdOf(c);
-  const { status, body, headers } =
-    ownAnswer(e) ??
-    (isStoreOutage(e)
-      ? {
-          status: 503,
-          body: {
-            error: "store unavailable; nothing was accepted, try again",
-            code: "HOOKLINE_STORE_UNAVAILABLE",
-          },
-          headers: undefined,
-        }
-      : { status: 500, body: { error: "internal error", code: "HOOKLINE_INTERNAL" }, headers: undefined });
+  const { status, body, headers } = ownAnswer(e) ?? (isStoreOutage(e) ? STORE_AWAY : INTERNAL);
   if (status >= 500) {
     const err = e instanceof Error ? e : new Error(String(e));
     app.logger.log("error", status === 503 ? "store unavailable" : "request failed", {
@@ -191,7 +191,7 @@ export const requestIdInErrors: MiddlewareHandler = async (c, next) => {
  * (a non-Error value) into the same answer.
  */
 export const withRequestId =
-  (app: Hookline): MiddlewareHandler =>
+  (app: AdminApp): MiddlewareHandler =>
   async (c, next) => {
     const incoming = c.req.header("x-request-id");
     const id = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();

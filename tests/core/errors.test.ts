@@ -82,13 +82,14 @@ describe("the error catalogue", () => {
     }
   });
 
-  it("is listed whole in docs/errors.md, each code with its status", () => {
+  it("is listed whole in docs/errors.md, each code with its status and meaning", () => {
     const doc = readFileSync(join(root, "docs/errors.md"), "utf8");
-    const rows = new Map<string, number>();
-    for (const [, code, status] of doc.matchAll(/^\|\s*`(HOOKLINE_[A-Z0-9_]+)`\s*\|\s*(\d+)\s*\|/gm))
-      rows.set(code!, Number(status));
-    const expected = new Map(Object.entries(ErrorCodes).map(([code, { status }]) => [code, status]));
-    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(expected));
+    const rows: Record<string, { status: number; summary: string }> = {};
+    for (const [, code, status, summary] of doc.matchAll(
+      /^\|\s*`(HOOKLINE_[A-Z0-9_]+)`\s*\|\s*(\d+)\s*\|\s*(.*?)\s*\|$/gm,
+    ))
+      rows[code!] = { status: Number(status), summary: summary!.replaceAll("\\|", "|") };
+    expect(rows).toEqual(ErrorCodes);
   });
 });
 
