@@ -1,10 +1,33 @@
 import { z } from "zod";
+import type { HooklineConfig } from "../config/schema.ts";
 import { IntegrationBase } from "../config/schema.ts";
+import type { AuthProvider } from "../contracts/auth.ts";
+import type { ManagedEntries, ManagedRow } from "../contracts/managed-entries.ts";
+import type { Redactor } from "../security/redact.ts";
 import { issuesOf, ManagedError, split } from "./entries.ts";
-import type { ManagedConfig } from "./managed.ts";
+
+/** What exporting and importing use of the admin catalogue (`ManagedConfig` is one). */
+export interface Exchanging {
+  readonly d: {
+    config: HooklineConfig;
+    providers: ReadonlyMap<string, AuthProvider>;
+    entries: ManagedEntries;
+    redactor: Redactor;
+  };
+  needHttps(what: string, path: string, url: string): void;
+  save(
+    kind: ManagedRow["kind"],
+    name: string,
+    spec: object,
+    sealed: string | null,
+    missing: string[],
+  ): Promise<void>;
+  activateIntegration(row: ManagedRow): Promise<void>;
+  putWebhook(name: string, body: unknown): Promise<void>;
+}
 
 /** Every webhook and integration, without any secret; `secretsRequired` lists what an importer must re-enter. */
-export async function exportAll(m: ManagedConfig): Promise<{
+export async function exportAll(m: Exchanging): Promise<{
   integrations: Record<string, object>;
   webhooks: Record<string, object>;
   secretsRequired: Record<string, string[]>;
@@ -40,7 +63,7 @@ export async function exportAll(m: ManagedConfig): Promise<{
 
 /** Imports an export: integrations arrive without secrets (each says what must be re-entered), webhooks whole. */
 export async function importAll(
-  m: ManagedConfig,
+  m: Exchanging,
   doc: unknown,
 ): Promise<{
   imported: { integrations: string[]; webhooks: string[] };

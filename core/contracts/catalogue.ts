@@ -1,6 +1,6 @@
 import type { WebhookConfig } from "../config/schema.ts";
 import type { AuthIntegration } from "./auth.ts";
-import type { CompiledTemplate } from "./renderer.ts";
+import type { CompiledTemplate, Renderer } from "./renderer.ts";
 import type { RetryPolicy } from "./retry.ts";
 import type { TriggerInstance } from "./trigger.ts";
 
@@ -54,6 +54,8 @@ export interface CatalogueChange {
  * host.catalogue.webhooks.get("crm-sync")?.config.url // "https://crm.example.com/x"
  */
 export interface Catalogue {
+  /** The template engines webhooks are compiled with. */
+  readonly renderers: readonly Renderer[];
   readonly webhooks: ReadonlyMap<string, CompiledWebhook>;
   readonly integrations: ReadonlyMap<string, IntegrationRuntime>;
   /** Every trigger that fires webhooks: the config's, then those carried by webhooks set later. */

@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import type { Hookline } from "../app.ts";
 import type { HttpRoutes } from "../contracts/extension.ts";
 import type { PluginHost } from "../contracts/host.ts";
 import { HooklineError, HttpError } from "../errors.ts";
 import { EventInput, EventsBatch } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
+import type { AdminApp } from "./admin-app.ts";
 import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.ts";
 import { policyRoutes } from "./policies.ts";
 import {
@@ -85,7 +85,7 @@ function adminBearer(token: string) {
  * @example Bun.serve({ fetch: createHttpApp(app, { adminToken }).fetch })
  */
 export function createHttpApp(
-  app: Hookline,
+  app: AdminApp,
   options: { adminToken?: string; routes?: readonly HttpRoutes[]; host: PluginHost },
 ) {
   const http = new Hono();

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { Hookline } from "../app.ts";
 import { HttpError, isStoreOutage } from "../errors.ts";
+import type { AdminApp } from "./admin-app.ts";
 import { readJson, reply } from "./respond.ts";
 
 const noIntegration = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no integration "${name}"`);
@@ -9,7 +9,7 @@ const noIntegration = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND",
  * Integration routes: list and show (secret values never shown: only whether they are set), create or
  * replace through the API (secrets sealed at rest), delete, and the test request of its test settings.
  */
-export function integrationRoutes(app: Hookline) {
+export function integrationRoutes(app: AdminApp) {
   const r = new Hono();
 
   r.get("/", (c) =>
@@ -61,7 +61,7 @@ export function integrationRoutes(app: Hookline) {
 }
 
 /** `GET /v1/export` (no secrets) and `POST /v1/import` (says which secrets must be re-entered). */
-export function exportRoutes(app: Hookline) {
+export function exportRoutes(app: AdminApp) {
   const r = new Hono();
   r.get("/export", async (c) => reply(app, c, 200, await app.managed.exportAll()));
   r.post("/import", async (c) => {
@@ -74,7 +74,7 @@ export function exportRoutes(app: Hookline) {
  * `GET /oauth/callback/:integration`: where the authorization server sends the person back. Not behind
  * the admin token (a browser arrives here); the grant's state and PKCE verifier protect it.
  */
-export function callbackRoutes(app: Hookline) {
+export function callbackRoutes(app: AdminApp) {
   const r = new Hono();
   r.get("/:name", async (c) => {
     const i = app.integrations.get(c.req.param("name"));

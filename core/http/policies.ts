@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import type { Hookline } from "../app.ts";
 import { PolicyConfig } from "../config/schema.ts";
 import { HttpError } from "../errors.ts";
+import type { AdminApp } from "./admin-app.ts";
 import { reply } from "./respond.ts";
 import { json } from "./validate.ts";
 
@@ -9,7 +9,7 @@ import { json } from "./validate.ts";
  * Throughput policies: list (with the slots in use across processes), set the limits (concurrency and
  * an optional rate per second; they apply to what starts next, everywhere), delete one no webhook uses.
  */
-export function policyRoutes(app: Hookline) {
+export function policyRoutes(app: AdminApp) {
   const r = new Hono();
   const users = (name: string) =>
     [...app.webhooks.values()].filter((w) => w.config.policy === name).map((w) => w.name);

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Hookline } from "../app.ts";
 import type { Renderer } from "../contracts/renderer.ts";
 import { acceptEvent } from "../engine/outbox.ts";
 import { webhookParameters } from "../engine/parameters.ts";
@@ -9,6 +8,7 @@ import type { CompiledWebhook } from "../engine/webhooks.ts";
 import { HttpError } from "../errors.ts";
 import { EventInput } from "../model/event.ts";
 import { Tokens } from "../tokens.ts";
+import type { AdminApp } from "./admin-app.ts";
 import { readJson, reply } from "./respond.ts";
 import { json, parseOr } from "./validate.ts";
 
@@ -39,11 +39,9 @@ const DEFAULT_SAMPLE = {
  * Webhook routes: list, show (with its template parameters), and the "test webhook" (render with
  * sample data; with `send: true` also send it and return the response).
  */
-export function webhookRoutes(app: Hookline) {
+export function webhookRoutes(app: AdminApp) {
   const r = new Hono();
-  const renderers = app.container.isRegistered(Tokens.Renderer, true)
-    ? app.container.resolveAll<Renderer>(Tokens.Renderer)
-    : [];
+  const { renderers } = app.catalogue;
   const describe = (hook: CompiledWebhook) => ({
     name: hook.name,
     ...hook.config,

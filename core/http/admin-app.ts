@@ -1,0 +1,28 @@
+import type { ManagedConfig } from "../admin/managed.ts";
+import type { Catalogue, CompiledWebhook, IntegrationRuntime } from "../contracts/catalogue.ts";
+import type { PublishResult } from "../contracts/host.ts";
+import type { Logger } from "../contracts/logger.ts";
+import type { Store } from "../contracts/store.ts";
+import type { Deliverer } from "../engine/deliver.ts";
+import type { EventInput } from "../model/event.ts";
+import type { Redactor } from "../security/redact.ts";
+
+/**
+ * What the HTTP app (events API, admin API, health) uses of the app it serves. `Hookline` is one;
+ * the routes never import the app itself, so the app and its HTTP layer do not depend on each
+ * other in a cycle.
+ *
+ * @example createHttpApp(app satisfies AdminApp, { adminToken, routes, host })
+ */
+export interface AdminApp {
+  readonly store: Store;
+  readonly managed: ManagedConfig;
+  readonly deliverer: Deliverer;
+  readonly catalogue: Pick<Catalogue, "renderers" | "webhooks" | "integrations">;
+  readonly webhooks: ReadonlyMap<string, CompiledWebhook>;
+  readonly integrations: ReadonlyMap<string, IntegrationRuntime>;
+  readonly worker: { readonly owner: string; readonly active: number; wake(): void };
+  readonly redactor: Redactor;
+  readonly logger: Logger;
+  publish(events: EventInput | EventInput[]): Promise<PublishResult>;
+}
