@@ -1,4 +1,4 @@
-import { HooklineError } from "../errors.ts";
+import { type ErrorCode, HooklineError } from "../errors.ts";
 import type { OutboundRequest, TlsIdentity } from "./http.ts";
 
 export interface TransportRequest extends OutboundRequest {
@@ -33,7 +33,8 @@ export type FaultClass =
 export class TransportError extends HooklineError {
   readonly faultClass: FaultClass;
   constructor(faultClass: FaultClass, message: string, options?: { cause?: unknown }) {
-    super(`HOOKLINE_TRANSPORT_${faultClass.toUpperCase()}`, message, options);
+    // Every fault class has its code in the catalogue (HOOKLINE_TRANSPORT_TIMEOUT …).
+    super(`HOOKLINE_TRANSPORT_${faultClass.toUpperCase()}` as ErrorCode, message, options);
     this.name = "TransportError";
     this.faultClass = faultClass;
   }

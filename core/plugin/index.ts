@@ -20,6 +20,7 @@ export type {
   CatalogueSource,
   CompiledWebhook,
   IntegrationRuntime,
+  SetWebhookOptions,
 } from "../contracts/catalogue.ts";
 export type { ConfigSection } from "../contracts/config-section.ts";
 export type {
@@ -61,6 +62,7 @@ export {
   type TransportResponse,
 } from "../contracts/transport.ts";
 export type { TriggerContext, TriggerInstance, TriggerKind } from "../contracts/trigger.ts";
+export { exponentialDelay, exponentialRetry, UNLIMITED_ATTEMPTS } from "../engine/retry.ts";
 export {
   ConfigError,
   type DefinedErrorCode,
