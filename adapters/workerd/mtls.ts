@@ -21,7 +21,7 @@ export function mtlsBindingName(integration: string): string {
  *
  * @example
  * const mtls = new MtlsBindings(env, { bank: "BANK_CERT" });
- * mtls.bind(host); // throws HOOKLINE_RUNTIME_CAPABILITY naming a missing binding
+ * mtls.bind(app.host); // throws HOOKLINE_RUNTIME_CAPABILITY naming a missing binding
  * mtls.fetcherFor(identity)?.fetch("https://bank.example/v2/ping");
  */
 export class MtlsBindings {
@@ -41,7 +41,7 @@ export class MtlsBindings {
    * It reads only the catalogue's integrations: a `PluginHost` (a `Service` or `StartupCheck`) or
    * `{ catalogue: { integrations } }` will do.
    *
-   * @example new MtlsBindings(env).bind(host) // after createHookline, before serving
+   * @example new MtlsBindings(env).bind(app.host) // after createHookline, before serving
    */
   bind(host: { readonly catalogue: Pick<Catalogue, "integrations"> }): void {
     const missing: string[] = [];

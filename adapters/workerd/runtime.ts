@@ -20,13 +20,13 @@ export interface WorkerdParts {
 
 /**
  * workerd's plugins for a Worker's env: the fetch transport, with mTLS through certificate bindings.
- * Call `mtls.bind({ catalogue })` once the app is created: it fails, naming what is missing, when an
- * mTLS integration has no binding.
+ * Call `mtls.bind(app.host)` once the app is created: it fails, naming what is missing, when an mTLS
+ * integration has no binding.
  *
  * @example
  * const { plugins, mtls } = workerdPlugins(env);
  * const app = await createHookline({ config, plugins: [...mine, ...plugins], env: stringBindings(env) });
- * mtls.bind({ catalogue: { integrations: app.integrations } });
+ * mtls.bind(app.host);
  */
 export function workerdPlugins(env: WorkerEnv, options: WorkerdOptions = {}): WorkerdParts {
   const mtls = new MtlsBindings(env, options.mtlsBindings);

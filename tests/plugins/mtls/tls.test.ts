@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { nodeTransport } from "../../../adapters/node/transport.ts";
+import type { Plugin } from "../../../core/contracts/plugin.ts";
 import type { Delivery } from "../../../core/contracts/store.ts";
 import type { AddressGuard } from "../../../core/net/address-guard.ts";
-import type { Plugin } from "../../../core/contracts/plugin.ts";
 import { Tokens } from "../../../core/tokens.ts";
 import { mtls } from "../../../plugins/mtls/index.ts";
 import { eventually, testApp } from "../../support/app.ts";
