@@ -50,7 +50,7 @@ export function transportBehaviour(name: string, make: (guard: AddressGuard) => 
       );
       expect(error).toBeInstanceOf(TransportError);
       expect((error as TransportError).faultClass).toBe(faultClass);
-      expect((error as TransportError).code).toBe(`HOOKLINE_TRANSPORT_${faultClass.toUpperCase()}`);
+      expect((error as TransportError).code as string).toBe(`HOOKLINE_TRANSPORT_${faultClass.toUpperCase()}`);
       return error as TransportError;
     };
 
