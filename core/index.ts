@@ -7,6 +7,7 @@ export type { AuthContext, AuthIntegration, AuthProvider } from "./contracts/aut
 export type { ConfigSection } from "./contracts/config-section.ts";
 export type { OutboundRequest, TlsIdentity } from "./contracts/http.ts";
 export type { Logger, LogLevel } from "./contracts/logger.ts";
+export type { Plugin } from "./contracts/plugin.ts";
 export type { CompiledTemplate, Renderer, TemplateContext } from "./contracts/renderer.ts";
 export type { AttemptOutcome, RetryDecision, RetryPolicy } from "./contracts/retry.ts";
 export type { Runtime, ServerHandle } from "./contracts/runtime.ts";
@@ -44,7 +45,6 @@ export {
 export { jsonLogger, silentLogger } from "./logger.ts";
 export { EventInput, type HooklineEvent } from "./model/event.ts";
 export { AddressGuard } from "./net/address-guard.ts";
-export type { Plugin } from "./contracts/plugin.ts";
 export { isUnderEndpointPrefix } from "./security/endpoint-prefix.ts";
 export { Redactor } from "./security/redact.ts";
 export { SqlStore } from "./store/sql-store.ts";

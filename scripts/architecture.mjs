@@ -88,7 +88,11 @@ export function measure() {
     // plugins/defaults.ts lists the built-in plugins: it may import each one's entry, nothing deeper.
     if (p && q && p !== q && !(p === "defaults.ts" && to.endsWith("/index.ts")))
       crossings.push({ from, to, rule: "imports another plugin" });
-    if (((p && p !== "defaults.ts") || from.startsWith("examples/")) && to.startsWith("core/") && !PLUGIN_SURFACE.includes(to))
+    if (
+      ((p && p !== "defaults.ts") || from.startsWith("examples/")) &&
+      to.startsWith("core/") &&
+      !PLUGIN_SURFACE.includes(to)
+    )
       crossings.push({ from, to, rule: "imports core past hookline/plugin" });
   };
   for (const [from, tos] of graph) for (const to of tos) check(from, to);
@@ -130,7 +134,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(`core lines: ${m.coreLines}`);
     console.log(`plugin lines: ${m.pluginLines}`);
     console.log(`largest file: ${m.largest.file} (${m.largest.lines} lines)`);
-    console.log(`files over ${MAX_LINES} lines: ${m.overLimit.map((s) => `${s.file} (${s.lines})`).join(", ") || "none"}`);
+    console.log(
+      `files over ${MAX_LINES} lines: ${m.overLimit.map((s) => `${s.file} (${s.lines})`).join(", ") || "none"}`,
+    );
   }
   process.exitCode = m.cycles.length > 0 || m.crossings.length > 0 ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 import { nodeTransportPlugin } from "../../adapters/node/runtime.ts";
 import type { Hookline } from "../../core/app.ts";
 import { createHookline } from "../../core/app.ts";
-import type { SqlDriver } from "../../core/contracts/store.ts";
 import type { Plugin } from "../../core/contracts/plugin.ts";
+import type { SqlDriver } from "../../core/contracts/store.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { basic } from "../../plugins/basic/index.ts";
 import { eta } from "../../plugins/eta/index.ts";

@@ -1,6 +1,6 @@
 import { createHookline, type Hookline } from "../../../core/app.ts";
-import type { SqlDriver } from "../../../core/contracts/store.ts";
 import type { Plugin } from "../../../core/contracts/plugin.ts";
+import type { SqlDriver } from "../../../core/contracts/store.ts";
 import { Tokens } from "../../../core/tokens.ts";
 import { pgliteDriver } from "../../../plugins/pglite/index.ts";
 import { runtimeTransportPlugin } from "./runtime.ts";

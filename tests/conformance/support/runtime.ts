@@ -1,7 +1,7 @@
+import type { Plugin } from "../../../core/contracts/plugin.ts";
 import type { Runtime } from "../../../core/contracts/runtime.ts";
 import type { Transport } from "../../../core/contracts/transport.ts";
 import type { AddressGuard } from "../../../core/net/address-guard.ts";
-import type { Plugin } from "../../../core/contracts/plugin.ts";
 import { Tokens } from "../../../core/tokens.ts";
 
 /** The runtimes the conformance suite runs on natively or through its bun:test shims. */
