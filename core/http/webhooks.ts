@@ -1,13 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Renderer } from "../contracts/renderer.ts";
 import { acceptEvent } from "../engine/outbox.ts";
 import { webhookParameters } from "../engine/parameters.ts";
 import { previewScenario } from "../engine/preview.ts";
 import type { CompiledWebhook } from "../engine/webhooks.ts";
 import { HttpError } from "../errors.ts";
 import { EventInput } from "../model/event.ts";
-import { Tokens } from "../tokens.ts";
 import type { AdminApp } from "./admin-app.ts";
 import { readJson, reply } from "./respond.ts";
 import { json, parseOr } from "./validate.ts";
