@@ -1,4 +1,4 @@
-import type { DependencyContainer, InjectionToken } from "tsyringe";
+import type { InjectionToken } from "tsyringe";
 
 type Provider = { useValue?: unknown } & Record<string, unknown>;
 
