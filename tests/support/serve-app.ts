@@ -22,7 +22,9 @@ export async function serveApp(
 ): Promise<ServedApp> {
   return new Promise((resolve) => {
     const server = serve(
-      { fetch: app.http.fetch as FetchWithEnv, hostname: "127.0.0.1", port: 0 },
+      // As the Node adapter does: node-server's lightweight Response must not replace the global one
+      // in this process, where other tests serve with Bun.serve (which refuses it).
+      { fetch: app.http.fetch as FetchWithEnv, hostname: "127.0.0.1", port: 0, overrideGlobalObjects: false },
       (info: AddressInfo) =>
         resolve({
           url: `http://127.0.0.1:${info.port}`,
