@@ -14,7 +14,10 @@ export { checkSubscriberUrl } from "./send.ts";
 export { ACTIVITY_EVENT, OUTCOME_EVENT, webhookOf } from "./webhooks.ts";
 
 export interface ActivityCallbacksOptions {
-  /** How often the subscribers table is checked for what other processes saved, ms (default 1000). */
+  /**
+   * How often the subscribers table is checked for what other processes saved, ms (default 1000).
+   * Activities posted to this app check it first regardless.
+   */
   pollInterval?: number;
   /** Retry schedule for subscribers that set none, ms: base·2^n up to cap (default 1 min, 1 h). */
   retry?: { base?: number; cap?: number };

@@ -77,6 +77,9 @@ export async function enqueueActivities(
     throw Object.assign(new HooklineError("HOOKLINE_ACTIVITY_INVALID", "invalid activities"), {
       issues: issues(parsed.error),
     });
+  // Subscribers saved or deleted a moment ago through another process count now, not after the
+  // next poll: activities posted meanwhile would miss a new subscriber (or reach a deleted one).
+  await refreshSubscribers(host);
   const result = await host.publish(activityEvents(parsed.data, ACTIVITY_EVENT));
   const queued = result.events.reduce((n, e) => n + e.deliveries.length, 0);
   return { received: parsed.data.length, queued };

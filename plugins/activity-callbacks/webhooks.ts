@@ -91,6 +91,7 @@ export interface SubscriberState {
 
 const states = new WeakMap<PluginHost, SubscriberState>();
 const ready = new WeakMap<PluginHost, Promise<void>>();
+const refreshing = new WeakMap<PluginHost, Promise<void>>();
 
 /** The subscriber state of an app (one host per app). */
 export function stateOf(host: PluginHost): SubscriberState {
@@ -143,11 +144,19 @@ export function subscribersReady(
 /**
  * Brings this app's subscriber webhooks in line with the store when its version moved (or `force`):
  * sets each subscriber's webhook, trigger and exponential retry policy, and deletes the webhooks of
- * subscribers that are gone (another process's `DELETE`).
+ * subscribers that are gone (another process's `DELETE`). Calls in one app run one after another.
  *
  * @example await refreshSubscribers(host)
  */
-export async function refreshSubscribers(host: PluginHost, force = false): Promise<void> {
+export function refreshSubscribers(host: PluginHost, force = false): Promise<void> {
+  // One at a time: a slower reload finishing after a newer one would put back what that one saw gone.
+  const previous = refreshing.get(host) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(() => reload(host, force));
+  refreshing.set(host, next);
+  return next;
+}
+
+async function reload(host: PluginHost, force: boolean): Promise<void> {
   const state = stateOf(host);
   const version = await subscribersVersion(host.sql);
   if (!force && version === state.version) return;
