@@ -34,8 +34,8 @@ export function credentialProblem(
 /**
  * Sends one request to a subscriber: the endpoint-prefix check, the integration's credentials, the
  * app's transport (its SSRF guard, and `engine.requireHttps` where that applies); on 401 an
- * integration may refresh its credentials for one more try. Throws `TransportError` when no HTTP
- * answer came, `HooklineError` when nothing could be sent.
+ * integration may refresh its credentials for one more try, authorized afresh the same way. Throws
+ * `TransportError` when no HTTP answer came, `HooklineError` when nothing could be sent.
  *
  * @example const r = await sendToSubscriber(host, subscriber, { method: "POST", url: subscriber.url, headers, body }, signal)
  */
@@ -51,12 +51,15 @@ export async function sendToSubscriber(
       "HOOKLINE_SUBSCRIBER_INTEGRATION",
       `integration "${s.integration}" is not configured`,
     );
-  let req: OutboundRequest = { ...request, headers: { "user-agent": "hookline/0.1", ...request.headers } };
-  if (integration) {
+  const base: OutboundRequest = { ...request, headers: { "user-agent": "hookline/0.1", ...request.headers } };
+  // As the core's authorizeChain does for one integration: its URL rewrite, the prefix, its credentials.
+  const authorized = async (): Promise<OutboundRequest> => {
+    if (!integration) return base;
+    const req = { ...base, headers: { ...base.headers } };
     if (integration.instance.resolveUrl) req.url = await integration.instance.resolveUrl(req.url, { signal });
     assertUnderEndpointPrefix(req.url, integration.endpointPrefix, integration.name);
-    req = await integration.instance.authorize({ ...req, headers: { ...req.headers } }, { signal });
-  }
+    return integration.instance.authorize(req, { signal });
+  };
   const go = (r: OutboundRequest) =>
     host.transport.send({
       ...r,
@@ -65,16 +68,10 @@ export async function sendToSubscriber(
       tls: integration?.instance.tlsIdentity?.(),
       signal,
     });
-  const response = await go(req);
-  if (
-    response.status === 401 &&
-    integration?.instance.onUnauthorized &&
-    (await integration.instance.onUnauthorized(req))
-  ) {
-    return go(
-      await integration.instance.authorize({ ...request, headers: { ...request.headers } }, { signal }),
-    );
-  }
+  const sent = await authorized();
+  const response = await go(sent);
+  if (response.status === 401 && (await integration?.instance.onUnauthorized?.(sent)))
+    return go(await authorized());
   return response;
 }
 
