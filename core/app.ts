@@ -22,7 +22,7 @@ import type { EventInput } from "./model/event.ts";
 import type { AddressGuard } from "./net/address-guard.ts";
 import type { Redactor } from "./security/redact.ts";
 import { managedEntries } from "./store/managed-entries.ts";
-import type { SqlStore } from "./store/sql-store.ts";
+import { SqlStore } from "./store/sql-store.ts";
 import { Tokens } from "./tokens.ts";
 import { fetchTransport } from "./transport/fetch-transport.ts";
 
@@ -72,6 +72,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
         ? (registry) => loadConfig(given.text, { file: given.file, env: options.env ?? {}, registry })
         : given,
     container: appContainer(),
+    store: (driver, migrations) => new SqlStore(driver, migrations),
     defaultTransport: (deps) => fetchTransport({ guard: deps.guard as AddressGuard }),
   });
   const { config, catalogue, store, logger } = c;
@@ -176,7 +177,7 @@ export class Hookline {
   private readonly services: Service[];
 
   constructor(
-    private readonly parts: Composition,
+    private readonly parts: Composition<SqlStore>,
     run: { deliverer: Deliverer; worker: Worker; managed: ManagedConfig; adminToken?: string },
   ) {
     this.container = parts.container;

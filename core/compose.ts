@@ -6,9 +6,11 @@ import type { AuthContext, AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
 import type { DeliveryObserver, PluginMigrations } from "./contracts/extension.ts";
 import type { Logger } from "./contracts/logger.ts";
+import type { OutboxStore } from "./contracts/outbox-store.ts";
 import type { Plugin } from "./contracts/plugin.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
+import type { SqlDriver } from "./contracts/sql.ts";
 import type { Transport, TransportFactory } from "./contracts/transport.ts";
 import type { TriggerKind } from "./contracts/trigger.ts";
 import { eventTrigger } from "./engine/event-trigger.ts";
@@ -24,7 +26,6 @@ import { AddressGuard } from "./net/address-guard.ts";
 import { Redactor } from "./security/redact.ts";
 import { SecretBox } from "./security/secret-box.ts";
 import { integrationState } from "./store/integration-state.ts";
-import { SqlStore } from "./store/sql-store.ts";
 import { Tokens } from "./tokens.ts";
 import { httpsOnly } from "./transport/https-only.ts";
 import { transportFetch } from "./transport/transport-fetch.ts";
@@ -66,9 +67,14 @@ export function pluginRegistry(plugins: readonly Plugin[], container: Dependency
 /** Resolves every provider registered under a token of the app's container. */
 export const resolveAll = all;
 
-export interface ComposeOptions {
+export interface ComposeOptions<S extends OutboxStore = OutboxStore> {
   /** The app's own container (see `pluginRegistry`). */
   container: DependencyContainer;
+  /**
+   * Makes the store over the store plugin's driver and every plugin's migrations: the whole
+   * `SqlStore` on the servers, the publishing side only (`SqlOutboxStore`) on the edge worker.
+   */
+  store: (driver: SqlDriver, migrations: PluginMigrations[]) => S;
   /** The transport when no plugin registers a `TransportFactory` (the servers: ky over fetch). */
   defaultTransport: TransportFactory;
   /**
@@ -85,12 +91,12 @@ export interface ComposeOptions {
 }
 
 /** What `compose` builds: everything an app is made of before workers and HTTP are added. */
-export interface Composition extends PluginRegistry {
+export interface Composition<S extends OutboxStore = OutboxStore> extends PluginRegistry {
   config: HooklineConfig;
   env: Record<string, string | undefined>;
   redactor: Redactor;
   logger: Logger;
-  store: SqlStore;
+  store: S;
   transport: Transport;
   /** `fetch` over the transport, for plugins and integrations (token endpoints, JWKS). */
   fetch: (request: Request) => Promise<Response>;
@@ -111,9 +117,12 @@ export interface Composition extends PluginRegistry {
  * `createHookline` adds the workers, HTTP and the admin catalogue on top; the CLI uses it through
  * `createHookline`; the edge worker calls it directly (no workers, the runtime's fetch).
  *
- * @example const parts = await compose([eta(), basic(), pglite()], { config: { text, file: "hookline.yaml" }, container: appContainer(), defaultTransport: fetchTransport });
+ * @example const parts = await compose([eta(), basic(), pglite()], { config, container: appContainer(), store: (db, m) => new SqlStore(db, m), defaultTransport: fetchTransport });
  */
-export async function compose(plugins: readonly Plugin[], options: ComposeOptions): Promise<Composition> {
+export async function compose<S extends OutboxStore>(
+  plugins: readonly Plugin[],
+  options: ComposeOptions<S>,
+): Promise<Composition<S>> {
   const parts = pluginRegistry(plugins, options.container);
   const { container, registry } = parts;
   const env = options.env ?? {};
@@ -131,7 +140,7 @@ export async function compose(plugins: readonly Plugin[], options: ComposeOption
       "HOOKLINE_NO_STORE",
       "no store plugin registered: add pglite() or postgres() to plugins",
     );
-  const store = new SqlStore(
+  const store = options.store(
     container.resolve(Tokens.SqlDriver),
     all<PluginMigrations>(container, Tokens.Migrations),
   );

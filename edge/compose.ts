@@ -1,4 +1,3 @@
-import { Hono } from "hono/tiny";
 import type { DependencyContainer } from "tsyringe";
 import {
   type Composition,
@@ -11,10 +10,13 @@ import type { HooklineConfig } from "../core/config/schema.ts";
 import type { HttpRoutes } from "../core/contracts/extension.ts";
 import type { PluginHost } from "../core/contracts/host.ts";
 import type { Logger } from "../core/contracts/logger.ts";
+import type { OutboxStore } from "../core/contracts/outbox-store.ts";
 import type { Plugin } from "../core/contracts/plugin.ts";
 import type { SqlDriver } from "../core/contracts/store.ts";
+import { HooklineError } from "../core/errors.ts";
 import { pluginHost } from "../core/host.ts";
 import type { Redactor } from "../core/security/redact.ts";
+import { SqlOutboxStore } from "../core/store/outbox-store.ts";
 import { Tokens } from "../core/tokens.ts";
 import { inbound } from "../plugins/inbound/index.ts";
 import { type EmbeddedConfig, edgeConfig } from "./config.ts";
@@ -50,13 +52,13 @@ export interface InboundAppOptions {
 /** The edge's app: the composition, the port its plugins get, and the routes they mounted. */
 export interface InboundApp {
   readonly config: HooklineConfig;
-  readonly store: Composition["store"];
+  readonly store: OutboxStore;
   readonly catalogue: Composition["catalogue"];
   readonly redactor: Redactor;
   readonly logger: Logger;
   /** What the inbound plugin gets: `sends` is false (no workers here). */
   readonly host: PluginHost;
-  /** Serves what the plugins mounted (the worker passes only `/in/*` here). */
+  /** Serves the plugins' receivers (the worker passes only `/in/*` here); 404 for anything else. */
   fetch(request: Request, env?: unknown): Response | Promise<Response>;
 }
 
@@ -70,9 +72,10 @@ const driverPlugin = (driver: SqlDriver): Plugin => ({
  * An inbound-only hookline, made by the same `compose()` as the servers: the config checked with the
  * Worker's bindings, the store (migrations checked), the catalogue and outbox (what received
  * activities fire is written as deliveries, which the servers send) and the integrations (made for
- * their start-up checks and secrets: nothing is sent from here). No delivery workers and no admin
- * API; the inbound plugin's routes are mounted with a host whose `sends` is false. It writes nothing
- * of the servers' shared configuration: their throughput policies stay as they are.
+ * their start-up checks and secrets: nothing is sent from here). The store is its publishing side
+ * only (`SqlOutboxStore`); no delivery workers, no admin API and no router: each plugin's receivers
+ * answer through `HttpRoutes.receive`, with a host whose `sends` is false. It writes nothing of the
+ * servers' shared configuration: their throughput policies stay as they are.
  *
  * @example
  * const app = await inboundApp({ config: embedded, env: stringBindings(env), driver, plugins });
@@ -84,6 +87,7 @@ export async function inboundApp(options: InboundAppOptions): Promise<InboundApp
     env: options.env,
     logger: options.logger,
     container: new ValueContainer() as unknown as DependencyContainer,
+    store: (driver, migrations) => new SqlOutboxStore(driver, migrations),
     defaultTransport: () => edgeFetchTransport(),
   });
   // Throughput policies are not written here: they limit sending, which the servers own and do (each
@@ -91,8 +95,20 @@ export async function inboundApp(options: InboundAppOptions): Promise<InboundApp
   await c.store.migrate();
   // The edge never stops an app: an isolate ends with its last request.
   const host = pluginHost(c, { signal: new AbortController().signal, wake: () => undefined, sends: false });
-  const http = new Hono();
-  for (const r of resolveAll<HttpRoutes>(c.container, Tokens.HttpRoutes)) r.mount(http as never, host);
+  const routes = resolveAll<HttpRoutes>(c.container, Tokens.HttpRoutes);
+  const routerOnly = routes.filter((r) => !r.receive).map((r) => r.name);
+  if (routerOnly.length > 0)
+    throw new HooklineError(
+      "HOOKLINE_RUNTIME_CAPABILITY",
+      `workerd: the edge serves receivers through HttpRoutes.receive; ${routerOnly.join(", ")} only mount on a router`,
+    );
+  const fetch = async (request: Request, env?: unknown): Promise<Response> => {
+    for (const r of routes) {
+      const answer = await r.receive!(request, host, env);
+      if (answer) return answer;
+    }
+    return new Response("Not Found", { status: 404 });
+  };
   return {
     config: c.config,
     store: c.store,
@@ -100,6 +116,6 @@ export async function inboundApp(options: InboundAppOptions): Promise<InboundApp
     redactor: c.redactor,
     logger: c.logger,
     host,
-    fetch: (request, env) => http.fetch(request, env),
+    fetch,
   };
 }

@@ -144,7 +144,7 @@ export function edgeWorker(options: EdgeWorkerOptions): WorkerModule {
 /** Up when the app is built and the store answers (as the servers' `/healthz`, without their workers). */
 async function health(app: InboundApp): Promise<Response> {
   try {
-    await app.store.nextDueAt();
+    await app.store.sql.query("SELECT 1");
     return json(200, { status: "ok" });
   } catch {
     return json(503, { status: "store unavailable" });

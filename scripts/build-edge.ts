@@ -20,6 +20,7 @@ import { parseDocument } from "yaml";
 import { resolveWebhooks } from "../core/config/presets.ts";
 import { DEFAULT_ENGINE } from "../core/config/templates.ts";
 import type { Plugin } from "../core/contracts/plugin.ts";
+import { ErrorCodes } from "../core/error-codes.ts";
 import { embedConfig } from "../edge/embed.ts";
 import { precompileEta } from "../plugins/eta/precompile.ts";
 import { etaTemplatesOf } from "./precompile-eta.ts";
@@ -140,7 +141,11 @@ function buildModules(modules: Record<string, string>): EsbuildPlugin {
  * over zod/mini (edge/zod-classic.ts: the same engine; classic zod cannot be tree-shaken, ~190 KB);
  * zod's fifty locales are English only (~300 KB; only English is used); yaml is marked free of import
  * side effects (it is), so that a loader module importing it for functions the worker never calls
- * does not bring its ~30 KB along; and without `jwt`, jose (~18 KB) is edge/jose-absent.ts.
+ * does not bring its ~30 KB along; without `jwt`, jose (~18 KB) is edge/jose-absent.ts; and the error
+ * catalogue (core/error-codes.ts) keeps its codes and statuses but not its summaries (~7 KB of
+ * documentation no code reads at run time: `ErrorCodes[code].summary` is "" in the worker); and
+ * postgres.js's logical replication (`sql.subscribe`) and large objects (`sql.largeObject`), which
+ * hookline never calls, are stubs that refuse (~5 KB).
  *
  * @example await build({ entryPoints, bundle: true, plugins: [edgeSubstitutions({ jwt: false })] })
  */
@@ -148,6 +153,27 @@ export const edgeSubstitutions = (o: { jwt: boolean }): EsbuildPlugin => ({
   name: "hookline-edge-substitutions",
   setup(b) {
     if (!o.jwt) b.onResolve({ filter: /^jose$/ }, () => ({ path: join(root, "edge", "jose-absent.ts") }));
+    b.onLoad({ filter: /[\\/]core[\\/]error-codes\.ts$/ }, () => ({
+      contents: `const statuses = ${JSON.stringify(
+        Object.fromEntries(Object.entries(ErrorCodes).map(([code, { status }]) => [code, status])),
+      )};
+export const ErrorCodes = Object.fromEntries(
+  Object.entries(statuses).map(([code, status]) => [code, { status, summary: "" }]),
+);`,
+      loader: "js",
+    }));
+    b.onResolve({ filter: /^\.\/(subscribe|large)\.js$/ }, (args) =>
+      /postgres[\\/]cf[\\/]src[\\/]index\.js$/.test(args.importer)
+        ? { path: args.path.slice(2, -3), namespace: "hookline-absent" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "hookline-absent" }, (args) => ({
+      contents:
+        args.path === "subscribe"
+          ? 'export default () => () => Promise.reject(new Error("sql.subscribe (logical replication) is not in the edge build"));'
+          : 'export default () => Promise.reject(new Error("sql.largeObject is not in the edge build"));',
+      loader: "js",
+    }));
     b.onResolve({ filter: /^zod$/ }, () => ({ path: join(root, "edge", "zod-classic.ts") }));
     b.onResolve({ filter: /^yaml$/ }, async (args) => {
       if (args.pluginData === "yaml") return undefined;

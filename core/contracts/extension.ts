@@ -17,6 +17,13 @@ export interface HttpRoutes {
   readonly name: string;
   /** Mounts routes on the app's hono instance; `/v1/*` routes get the admin token check. */
   mount(http: Hono, host: PluginHost): void;
+  /**
+   * The same receivers without a router, for a host that serves nothing else (the edge worker, which
+   * then carries no router): the answer for a request to one of them, `undefined` for any other
+   * path. `env` is the runtime's per-request environment (`remoteAddress`). Routes that offer it
+   * should mount their receivers through it, so that both serve alike.
+   */
+  receive?(request: Request, host: PluginHost, env?: unknown): Promise<Response | undefined>;
 }
 
 /** Something a plugin runs beside the delivery workers (a sender loop, a poller). */

@@ -79,6 +79,7 @@ export {
 export { jsonLiteral, xmlEscape } from "../escape.ts";
 export { answer, refusal, storeUnavailable, unstorable, zodIssues } from "../http/receiver-answers.ts";
 export { readJson } from "../http/respond.ts";
+export { json, parseOr, query } from "../http/validate.ts";
 export {
   applyMapping,
   checkExpression,

@@ -7,6 +7,7 @@ import type {
 } from "../contracts/delivery.ts";
 import type { CompleteOptions, DeliveryQueue } from "../contracts/queue.ts";
 import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
+import { insertDeliveries } from "./enqueue.ts";
 import type { OutcomeDispatch } from "./observers.ts";
 import { iso, type Row } from "./rows.ts";
 import type { RunSteps } from "./run-health.ts";
@@ -31,60 +32,12 @@ export class SqlDeliveryQueue implements DeliveryQueue {
 
   async enqueue(deliveries: NewDelivery[]): Promise<string[]> {
     if (deliveries.length === 0) return [];
-    return run(this.db, "enqueue deliveries", () => this.insert(this.db, deliveries));
+    return run(this.db, "enqueue deliveries", () => insertDeliveries(this.db, deliveries));
   }
 
   /** Writes deliveries within a transaction a caller holds (an observer's follow-ups). */
   async enqueueIn(tx: SqlExecutor, deliveries: NewDelivery[]): Promise<string[]> {
-    return deliveries.length === 0 ? [] : this.insert(tx, deliveries);
-  }
-
-  /**
-   * The outbox insert: one statement for any number of rows; a known idempotency key is skipped; a
-   * delivery of a halted run is written halted. With `parents` (row id → parent delivery and status), a
-   * row is written only if its parent now has that status: follow-ups follow applied outcomes only.
-   */
-  private async insert(
-    tx: SqlExecutor,
-    deliveries: NewDelivery[],
-    parents?: Map<string, { id: string; status: string }>,
-  ): Promise<string[]> {
-    const rows = deliveries.map((d, ord) => ({
-      ord,
-      id: d.id,
-      webhook: d.webhook,
-      idempotency_key: d.idempotencyKey,
-      run_id: d.runId,
-      event_id: d.eventId,
-      event_type: d.eventType,
-      customer_id: d.customerId ?? null,
-      context: d.context,
-      max_attempts: d.maxAttempts,
-      delay_ms: d.delayMs ?? 0,
-      parent: parents?.get(d.id)?.id ?? null,
-      parent_status: parents?.get(d.id)?.status ?? null,
-      policy: d.policy ?? null,
-      ordering_key: d.orderingKey ?? null,
-    }));
-    const inserted = await tx.query<{ id: string }>(
-      `INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts,
-                                        policy, ordering_key, next_at, status, reason)
-       SELECT x.id, x.webhook, x.idempotency_key, x.run_id, x.event_id, x.event_type, x.customer_id, x.context, x.max_attempts,
-              x.policy, x.ordering_key,
-              now() + x.delay_ms * interval '1 millisecond',
-              CASE WHEN h.run_id IS NULL THEN 'pending' ELSE 'halted' END,
-              CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END
-       FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
-                                               event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid, parent_status text,
-                                               policy text, ordering_key text)
-       LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
-       WHERE x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_deliveries p WHERE p.id = x.parent AND p.status = x.parent_status)
-       ORDER BY x.ord
-       ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING id`,
-      [JSON.stringify(rows)],
-    );
-    return inserted.map((r) => r.id);
+    return deliveries.length === 0 ? [] : insertDeliveries(tx, deliveries);
   }
 
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
@@ -247,7 +200,7 @@ export class SqlDeliveryQueue implements DeliveryQueue {
         for (const r of results)
           for (const f of r.followUps ?? []) parents.set(f.id, { id: r.deliveryId, status: r.next.status });
         const follow = results.flatMap((r) => r.followUps ?? []);
-        if (follow.length > 0) await this.insert(tx, follow, parents);
+        if (follow.length > 0) await insertDeliveries(tx, follow, parents);
         if (options.abortAfter) {
           const abort = await this.runs.countFailures(tx, results, options.abortAfter, wantEnded);
           aborted.push(...abort.runs);
@@ -257,7 +210,7 @@ export class SqlDeliveryQueue implements DeliveryQueue {
           aborted.push(...(await this.runs.trackHealth(tx, results, options.pauseAfterMs)));
         if (ended.length > 0 && options.ended) {
           const branch = options.ended(ended);
-          if (branch.length > 0) await this.insert(tx, branch);
+          if (branch.length > 0) await insertDeliveries(tx, branch);
         }
         if (this.observers.active) await this.observers.notify(tx, results, applied, ended, committed);
       }),

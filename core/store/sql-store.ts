@@ -4,7 +4,6 @@ import type {
   Delivery,
   DeliveryResult,
   EndedRun,
-  NewDelivery,
 } from "../contracts/delivery.ts";
 import type { DeliveryFilter } from "../contracts/delivery-log.ts";
 import type { DeliveryObserver, ObserverContext, PluginMigrations } from "../contracts/extension.ts";
@@ -12,11 +11,11 @@ import type { OutcomeObservers } from "../contracts/observers.ts";
 import type { PolicyLimits, PolicyWrite } from "../contracts/policies.ts";
 import type { CompleteOptions } from "../contracts/queue.ts";
 import type { PausedWebhook } from "../contracts/runs.ts";
-import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
+import type { SqlDriver } from "../contracts/sql.ts";
 import type { Store } from "../contracts/store.ts";
 import { SqlDeliveryLog } from "./delivery-log.ts";
-import { SqlMigrator } from "./migrator.ts";
 import { ObserverDispatch } from "./observers.ts";
+import { SqlOutboxStore } from "./outbox-store.ts";
 import { SqlPolicyStore } from "./policies.ts";
 import { SqlDeliveryQueue } from "./queue.ts";
 import { SqlRunHealth } from "./run-health.ts";
@@ -27,15 +26,16 @@ import { SqlRunHealth } from "./run-health.ts";
  * store fast.
  *
  * Each job is an object of its own over the one connection (`queue`, `policies`, `runs`, `log`,
- * `observers`, `schema`); the store composes them and answers the whole `Store` surface by
- * delegation, so a caller may hold the store or only the job it needs.
+ * `observers`, and `schema` with the outbox insert from `SqlOutboxStore`); the store composes them and
+ * answers the whole `Store` surface by delegation, so a caller may hold the store or only the job it
+ * needs.
  *
  * @example
  * const store = new SqlStore(await pgliteDriver({ dataDir: ".hookline" }));
  * await store.migrate();
  * const failed = await store.log.listDeliveries({ status: "failed" });
  */
-export class SqlStore implements Store, OutcomeObservers {
+export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers {
   /** Observers called inside the transaction that records each outcome (see `DeliveryObserver`). */
   readonly observers: ObserverDispatch;
   /** Halted and aborted runs, paused webhooks; `complete` takes its steps. */
@@ -46,46 +46,22 @@ export class SqlStore implements Store, OutcomeObservers {
   readonly policies: SqlPolicyStore;
   /** Deliveries and attempts as the admin API reads them, and manual retries. */
   readonly log: SqlDeliveryLog;
-  /** The core's and the plugins' migrations. */
-  readonly schema: SqlMigrator;
 
-  constructor(
-    private readonly db: SqlDriver,
-    pluginMigrations: readonly PluginMigrations[] = [],
-  ) {
+  constructor(db: SqlDriver, pluginMigrations: readonly PluginMigrations[] = []) {
+    super(db, pluginMigrations);
     this.observers = new ObserverDispatch();
     this.runs = new SqlRunHealth(db);
     this.queue = new SqlDeliveryQueue(db, this.runs, this.observers);
     this.policies = new SqlPolicyStore(db);
     this.log = new SqlDeliveryLog(db);
-    this.schema = new SqlMigrator(db, pluginMigrations);
   }
 
   /** Observers that see every recorded outcome inside the transaction recording it (see `DeliveryObserver`). */
-  observe(observers: readonly DeliveryObserver[], context: Omit<ObserverContext, "afterCommit">): void {
+  override observe(
+    observers: readonly DeliveryObserver[],
+    context: Omit<ObserverContext, "afterCommit">,
+  ): void {
     this.observers.observe(observers, context);
-  }
-
-  /** The SQL connection, for plugins that keep tables of their own (see `PluginMigrations`). */
-  get sql(): SqlDriver {
-    return this.db;
-  }
-
-  get driverName(): string {
-    return this.db.name;
-  }
-
-  migrate(): Promise<void> {
-    return this.schema.migrate();
-  }
-
-  enqueue(deliveries: NewDelivery[]): Promise<string[]> {
-    return this.queue.enqueue(deliveries);
-  }
-
-  /** Writes deliveries within a transaction a caller holds (an observer's follow-ups). */
-  enqueueIn(tx: SqlExecutor, deliveries: NewDelivery[]): Promise<string[]> {
-    return this.queue.enqueueIn(tx, deliveries);
   }
 
   claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
@@ -150,9 +126,5 @@ export class SqlStore implements Store, OutcomeObservers {
 
   retryDelivery(id: string, extraAttempts: number): Promise<Delivery | undefined> {
     return this.log.retryDelivery(id, extraAttempts);
-  }
-
-  async close(): Promise<void> {
-    await this.db.close();
   }
 }

@@ -1,5 +1,6 @@
 import {
   HooklineError,
+  HttpError,
   type InboundAuthContext,
   type InboundVerifier,
   type PluginHost,
@@ -141,7 +142,7 @@ export class EndpointRegistry {
     if (secrets.length > 0) {
       const box = await this.secretBox();
       if (!box)
-        throw new HooklineError(
+        throw new HttpError(
           "HOOKLINE_SECRET_KEY_MISSING",
           `endpoint "${name}": HOOKLINE_SECRET_KEY is not set, so its secrets cannot be sealed; set it (openssl rand -base64 32) and restart`,
         );
