@@ -103,6 +103,9 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
         .catch((e) => logger.log("error", "raising webhook.aborted failed", { error: (e as Error).message }));
     },
     batchSizeOf: (w) => catalogue.webhooks.get(w)?.config.batch?.size,
+    beforeDispatch: async (claimed) => {
+      if (claimed.some((d) => !catalogue.webhooks.has(d.webhook))) await catalogue.reload();
+    },
     attemptBatch: (ds, signal) =>
       attemptBatch(deliverer, catalogue.webhooks.get(ds[0]!.webhook)!, ds, signal),
   });
@@ -121,6 +124,8 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     capabilities: c.registry.capabilities,
     requireHttps: c.requireHttps !== undefined,
   });
+  // A worker that claims a delivery of a webhook created a moment ago elsewhere reloads before failing it.
+  catalogue.addReloader(() => managed.refresh());
   if (options.migrate !== false) {
     await store.migrate();
     await store.syncPolicies(

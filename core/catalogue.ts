@@ -29,6 +29,8 @@ export class Catalogue implements CatalogueContract {
   /** Triggers carried by webhooks set with `events` (the admin API's, plugins'). */
   private readonly carried = new Map<string, TriggerInstance>();
   private readonly listeners = new Set<(change: CatalogueChange) => void>();
+  private readonly reloaders = new Set<() => Promise<unknown>>();
+  private reloading: Promise<void> | undefined;
   private allTriggers: readonly TriggerInstance[];
 
   constructor(
@@ -110,6 +112,24 @@ export class Catalogue implements CatalogueContract {
   onChange(listener: (change: CatalogueChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  addReloader(reload: () => Promise<unknown>): () => void {
+    this.reloaders.add(reload);
+    return () => this.reloaders.delete(reload);
+  }
+
+  reload(): Promise<void> {
+    this.reloading ??= (async () => {
+      try {
+        const results = await Promise.allSettled([...this.reloaders].map((r) => r()));
+        const failed = results.find((r) => r.status === "rejected");
+        if (failed) throw failed.reason;
+      } finally {
+        this.reloading = undefined;
+      }
+    })();
+    return this.reloading;
   }
 
   /** Closes every integration (the app is stopping). */

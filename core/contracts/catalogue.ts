@@ -75,4 +75,17 @@ export interface Catalogue {
   deleteIntegration(name: string): Promise<boolean>;
   /** Calls `listener` after every change; returns the function that stops it. */
   onChange(listener: (change: CatalogueChange) => void): () => void;
+  /**
+   * Registers how a source of entries kept in the store (the admin API's, a plugin's) reloads what
+   * another process changed; returns the function that removes it. A source polls on its own too:
+   * this is for a reader that cannot wait for the poll.
+   */
+  addReloader(reload: () => Promise<unknown>): () => void;
+  /**
+   * Runs every reloader once (callers meanwhile share that run; a failing reloader does not stop the
+   * others, and the first failure is thrown after all ran). A worker that claims a delivery of a
+   * webhook it does not know calls this before giving up on the webhook: it may have been created a
+   * moment ago in another process.
+   */
+  reload(): Promise<void>;
 }

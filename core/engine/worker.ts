@@ -25,6 +25,12 @@ export interface WorkerOptions {
   onAborted?: (ended: Array<{ webhook: string; runId?: string; reason: string; paused?: boolean }>) => void;
   /** Makes the fail branch's deliveries for deliveries ended unsent with their run (aborted, halted). */
   ended?: CompleteOptions["ended"];
+  /**
+   * Runs before a claim is dispatched: the app reloads its catalogue when the claim names a webhook
+   * it does not know (one created a moment ago in another process), so that such a delivery is sent,
+   * not failed as unknown. A failure is logged; the claim is dispatched regardless.
+   */
+  beforeDispatch?: (claimed: ClaimedDelivery[]) => Promise<void>;
   /** One attempt of a batch: one request for all the deliveries given (all of one webhook). */
   attemptBatch?: (deliveries: ClaimedDelivery[], signal: AbortSignal) => Promise<DeliveryResult[]>;
 }
@@ -181,6 +187,11 @@ export class Worker {
    * (fresh ones still lingering join) and go out as one request per batch, taking one slot.
    */
   private async dispatchAll(claimed: ClaimedDelivery[]): Promise<void> {
+    try {
+      await this.o.beforeDispatch?.(claimed);
+    } catch (e) {
+      this.o.logger.log("warn", "reloading webhooks before sending failed", { error: (e as Error).message });
+    }
     const batches = new Map<string, ClaimedDelivery[]>();
     for (const d of claimed) {
       const size = this.o.attemptBatch ? this.o.batchSizeOf?.(d.webhook) : undefined;

@@ -31,6 +31,8 @@ export function subscribersService(options: { pollInterval: number }): Service {
     name: "activity-callbacks",
     async start(host: PluginHost) {
       await ready(host);
+      // A worker meeting a subscriber's delivery before this app's poll saw the subscriber asks here.
+      host.catalogue.addReloader(() => refreshSubscribers(host));
       running = poll(host, options.pollInterval);
     },
     async stop() {

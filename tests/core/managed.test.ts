@@ -214,6 +214,53 @@ webhooks:
       );
     });
 
+    it("a delivery of a webhook created a moment ago in another process is sent by this one's workers, not failed as unknown", async () => {
+      const maker = await testApp(yaml(sink.url), driver, {
+        env: { HOOKLINE_SECRET_KEY: KEY },
+        plugins: [mustache()],
+      });
+      const sender = await testApp(yaml(sink.url), driver, {
+        env: { HOOKLINE_SECRET_KEY: KEY },
+        plugins: [mustache()],
+      });
+      await maker.start({ workers: false });
+      await sender.start();
+      try {
+        const put = await maker.fetch(
+          new Request("http://h/v1/webhooks/made-elsewhere", {
+            method: "PUT",
+            body: JSON.stringify({
+              url: `${sink.url}/elsewhere/made`,
+              engine: "mustache",
+              body: '{"id": {{#json}}{{customer.id}}{{/json}}}',
+              events: ["made-elsewhere"],
+            }),
+          }),
+        );
+        expect(put.status).toBe(200);
+        // The sender has not polled since (it refreshes every 2 s): its workers claim the delivery first.
+        expect(sender.webhooks.has("made-elsewhere")).toBe(false);
+        const r = await maker.publish({ type: "made-elsewhere", customer: { id: "x-1" } });
+        expect(r.events[0]!.deliveries).toHaveLength(1);
+        await eventually(
+          () => sink.requests.some((q) => q.url === "/elsewhere/made"),
+          5_000,
+          "sent by the sender",
+        );
+        const status = async () =>
+          (
+            await driver.query<{ status: string }>(
+              "SELECT status FROM hookline_deliveries WHERE webhook = 'made-elsewhere'",
+            )
+          ).map((d) => d.status);
+        await eventually(async () => (await status())[0] === "succeeded", 5_000, "recorded as succeeded");
+        expect(await status()).toEqual(["succeeded"]);
+      } finally {
+        await maker.stop(0);
+        await sender.stop(0);
+      }
+    });
+
     it("another process sharing the store sees an integration created through the API", async () => {
       const second = await testApp(yaml(sink.url), driver, {
         env: { HOOKLINE_SECRET_KEY: KEY },

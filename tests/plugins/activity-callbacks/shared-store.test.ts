@@ -128,12 +128,9 @@ for (const kind of storeKinds) {
       expect((await call(senderApi.url, "GET", "/v1/subscribers/acme")).status).toBe(404);
     });
 
-    // Known gap, in the core: a worker fails a claimed delivery whose webhook its catalogue lacks
-    // ("no longer configured") without asking the catalogue's sources to look again, so a worker
-    // that has not polled since a subscriber was saved elsewhere fails that subscriber's first
-    // activities. The plugin cannot reach the deliverer; see the activity-callbacks report. When the
-    // core looks again before failing, this test passes and `.failing` must go.
-    it.failing("an activity posted to the admin app just after it saved a subscriber is sent by a worker of another app", async () => {
+    // The sender's workers claim the delivery before their own poll has seen the subscriber: they
+    // reload the catalogue (the plugin's reloader) and send it rather than fail it as unknown.
+    it("an activity posted to the admin app just after it saved a subscriber is sent by a worker of another app", async () => {
       const { sink, driver, admin } = await twoApps(60_000, () => false);
       expect(await enqueueActivities(admin, [activity(5)])).toEqual({ received: 1, queued: 1 });
       const ended = await eventually(
