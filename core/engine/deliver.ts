@@ -7,9 +7,10 @@ import { type Transport, TransportError, type TransportResponse } from "../contr
 import type { Redactor } from "../security/redact.ts";
 import type { FailBranch } from "./fail-branch.ts";
 import { type IntegrationTestResult, testIntegration } from "./integration-test.ts";
-import { authorizeChain, NotSent, type PreparedRequest, prepareRequest } from "./prepare.ts";
+import { NotSent, type PreparedRequest, prepareRequest } from "./prepare.ts";
 import type { RetryPolicies } from "./retry-policies.ts";
 import { nextStep } from "./scenario.ts";
+import { sendThroughIntegrations } from "./send.ts";
 import type { CompiledWebhook } from "./webhooks.ts";
 
 export type { IntegrationRuntime } from "../contracts/catalogue.ts";
@@ -106,38 +107,13 @@ export class Deliverer {
   }
 
   /** Sends a prepared request; on 401 an integration may refresh its credentials for one more try. */
-  async send(
-    prepared: PreparedRequest,
-    hook: CompiledWebhook,
-    signal?: AbortSignal,
-  ): Promise<TransportResponse> {
-    const timeoutMs = hook.config.timeout ?? this.o.timeoutMs;
-    const go = (req: OutboundRequest) =>
-      this.o.transport.send({
-        ...req,
-        timeoutMs,
-        maxResponseBytes: this.o.maxResponseBytes,
-        tls: prepared.tls,
-        signal,
-      });
-    const response = await go(prepared.request);
-    if (response.status !== 401) return response;
-    // A 401 may mean an expired token: integrations that can refresh do, and the request goes once more.
-    let again: OutboundRequest;
-    try {
-      let refreshed = false;
-      for (const i of prepared.integrations ?? [])
-        if (i.instance.onUnauthorized && (await i.instance.onUnauthorized(prepared.request)))
-          refreshed = true;
-      if (!refreshed) return response;
-      again = await authorizeChain(this.o.redactor, prepared.rendered, prepared.integrations ?? [], signal);
-    } catch (e) {
-      // A refresh the token endpoint refused (a revoked grant) needs a person, not another attempt; a
-      // token endpoint that could not be reached is a fault like any other and is retried.
-      if (e instanceof NotSent || e instanceof TransportError) throw e;
-      throw new NotSent("auth", `authorize after 401: ${(e as Error).message}`, prepared.recorded);
-    }
-    return go(again);
+  send(prepared: PreparedRequest, hook: CompiledWebhook, signal?: AbortSignal): Promise<TransportResponse> {
+    return sendThroughIntegrations(this.o, prepared.rendered, prepared.integrations ?? [], {
+      authorized: prepared.request,
+      timeoutMs: hook.config.timeout ?? this.o.timeoutMs,
+      maxResponseBytes: this.o.maxResponseBytes,
+      signal,
+    });
   }
 
   async attempt(delivery: ClaimedDelivery, signal?: AbortSignal): Promise<DeliveryResult> {

@@ -2,7 +2,7 @@ import type { Catalogue } from "../contracts/catalogue.ts";
 import type { OutboundRequest } from "../contracts/http.ts";
 import { type Transport, TransportError } from "../contracts/transport.ts";
 import type { Redactor } from "../security/redact.ts";
-import { authorizeChain } from "./prepare.ts";
+import { NotSent, sendThroughIntegrations } from "./send.ts";
 
 /** What an integration's test request came to. */
 export interface IntegrationTestResult {
@@ -14,7 +14,8 @@ export interface IntegrationTestResult {
 
 /**
  * Sends an integration's test request: an empty body to its test path under the endpoint prefix,
- * with its credentials. Success is HTTP 200 only; otherwise a short reason without secrets.
+ * with its credentials, once more after a 401 if the integration refreshed them (as deliveries do).
+ * Success is HTTP 200 only; otherwise a short reason without secrets.
  *
  * @example await testIntegration(deps, "crm", { method: "GET", path: "/ping" }) // { ok: true, status: 200, … }
  */
@@ -41,18 +42,10 @@ export async function testIntegration(
     headers: { "user-agent": deps.userAgent ?? "hookline/0.1" },
   };
   const shown = { method: test.method, url: deps.redactor.redact(url) };
-  let request: OutboundRequest;
   try {
-    request = await authorizeChain(deps.redactor, rendered, [integration]);
-  } catch (e) {
-    return { ok: false, request: shown, reason: (e as Error).message };
-  }
-  try {
-    const response = await deps.transport.send({
-      ...request,
+    const response = await sendThroughIntegrations(deps, rendered, [integration], {
       timeoutMs: deps.timeoutMs,
       maxResponseBytes: 2_048,
-      tls: integration.instance.tlsIdentity?.(),
     });
     if (response.status === 200) return { ok: true, status: 200, request: shown };
     const excerpt = deps.redactor.redact(response.body.slice(0, 200)).replace(/\s+/g, " ").trim();
@@ -63,6 +56,7 @@ export async function testIntegration(
       reason: `HTTP ${response.status}${excerpt ? `: ${excerpt}` : ""}`,
     };
   } catch (e) {
+    if (e instanceof NotSent) return { ok: false, request: shown, reason: deps.redactor.redact(e.message) };
     const cls = e instanceof TransportError ? e.faultClass : "network";
     return { ok: false, request: shown, reason: `${cls}: ${deps.redactor.redact((e as Error).message)}` };
   }

@@ -35,7 +35,7 @@ const MAX_RECORDED_BODY = 65_536;
 export function recordable(
   before: OutboundRequest,
   after: OutboundRequest,
-  redactor: Redactor,
+  redactor: Pick<Redactor, "redact">,
 ): AttemptRecord["request"] {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(after.headers))
@@ -111,10 +111,14 @@ export async function prepareRequest(
     request: authorized,
     rendered,
     recorded: recordable(rendered, authorized, redactor),
-    tls: used.map((i) => i.instance.tlsIdentity?.()).find((t) => t !== undefined),
+    tls: tlsOf(used),
     integrations: used,
   };
 }
+
+/** The TLS client identity sent with a request: the first one an integration presents. */
+export const tlsOf = (used: readonly IntegrationRuntime[]): TlsIdentity | undefined =>
+  used.map((i) => i.instance.tlsIdentity?.()).find((t) => t !== undefined);
 
 /**
  * Each integration in turn: its URL rewrite, then the endpoint-prefix check, then its credentials —
@@ -124,7 +128,7 @@ export async function prepareRequest(
  * @example const request = await authorizeChain(redactor, rendered, [crm], signal);
  */
 export async function authorizeChain(
-  redactor: Redactor,
+  redactor: Pick<Redactor, "redact">,
   rendered: OutboundRequest,
   used: readonly IntegrationRuntime[],
   signal?: AbortSignal,
