@@ -63,6 +63,7 @@ export {
 } from "../contracts/transport.ts";
 export type { TriggerContext, TriggerInstance, TriggerKind } from "../contracts/trigger.ts";
 export { exponentialDelay, exponentialRetry, UNLIMITED_ATTEMPTS } from "../engine/retry.ts";
+export { NotSent, type SendDeps, type SendOptions, sendThroughIntegrations } from "../engine/send.ts";
 export {
   ConfigError,
   type DefinedErrorCode,

@@ -1,8 +1,10 @@
 import {
   assertUnderEndpointPrefix,
   HooklineError,
+  NotSent,
   type OutboundRequest,
   type PluginHost,
+  sendThroughIntegrations,
   TransportError,
   type TransportResponse,
 } from "../../core/plugin/index.ts";
@@ -32,15 +34,16 @@ export function credentialProblem(
 }
 
 /**
- * Sends one request to a subscriber: the endpoint-prefix check, the integration's credentials, the
- * app's transport (its SSRF guard, and `engine.requireHttps` where that applies); on 401 an
- * integration may refresh its credentials for one more try, authorized afresh the same way. Throws
- * `TransportError` when no HTTP answer came, `HooklineError` when nothing could be sent.
+ * Sends one request to a subscriber through its integration, as the core sends deliveries
+ * (`sendThroughIntegrations`: the URL rewrite, the endpoint-prefix check, the credentials, one more
+ * try after a 401 the integration refreshed for), over the app's transport (its SSRF guard, and
+ * `engine.requireHttps` where that applies). Throws `TransportError` when no HTTP answer came,
+ * `NotSent` or `HooklineError` when nothing could be sent.
  *
  * @example const r = await sendToSubscriber(host, subscriber, { method: "POST", url: subscriber.url, headers, body }, signal)
  */
 export async function sendToSubscriber(
-  host: Pick<PluginHost, "catalogue" | "transport">,
+  host: Pick<PluginHost, "catalogue" | "transport" | "redactor">,
   s: Subscriber,
   request: OutboundRequest,
   signal?: AbortSignal,
@@ -51,28 +54,15 @@ export async function sendToSubscriber(
       "HOOKLINE_SUBSCRIBER_INTEGRATION",
       `integration "${s.integration}" is not configured`,
     );
-  const base: OutboundRequest = { ...request, headers: { "user-agent": "hookline/0.1", ...request.headers } };
-  // As the core's authorizeChain does for one integration: its URL rewrite, the prefix, its credentials.
-  const authorized = async (): Promise<OutboundRequest> => {
-    if (!integration) return base;
-    const req = { ...base, headers: { ...base.headers } };
-    if (integration.instance.resolveUrl) req.url = await integration.instance.resolveUrl(req.url, { signal });
-    assertUnderEndpointPrefix(req.url, integration.endpointPrefix, integration.name);
-    return integration.instance.authorize(req, { signal });
+  const rendered: OutboundRequest = {
+    ...request,
+    headers: { "user-agent": "hookline/0.1", ...request.headers },
   };
-  const go = (r: OutboundRequest) =>
-    host.transport.send({
-      ...r,
-      timeoutMs: s.timeoutMs,
-      maxResponseBytes: 4096,
-      tls: integration?.instance.tlsIdentity?.(),
-      signal,
-    });
-  const sent = await authorized();
-  const response = await go(sent);
-  if (response.status === 401 && (await integration?.instance.onUnauthorized?.(sent)))
-    return go(await authorized());
-  return response;
+  return sendThroughIntegrations(host, rendered, integration ? [integration] : [], {
+    timeoutMs: s.timeoutMs,
+    maxResponseBytes: 4096,
+    signal,
+  });
 }
 
 /**
@@ -94,7 +84,8 @@ export async function checkSubscriberUrl(
           error: `the test GET to the subscriber URL answered ${r.status}, not 200`,
         };
   } catch (e) {
-    const cls = e instanceof TransportError ? ` (${e.faultClass})` : "";
+    const cls =
+      e instanceof TransportError ? ` (${e.faultClass})` : e instanceof NotSent ? ` (${e.errorClass})` : "";
     return {
       ok: false,
       error: host.redactor.redact(`the test GET to the subscriber URL failed${cls}: ${(e as Error).message}`),
