@@ -1,245 +1,171 @@
-// bench:outbound — end-to-end deliveries/s (event in, render, Basic auth, POST to a local sink, attempt
-// recorded in Postgres) ÷ raw POSTs/s to the same sink with a bare keep-alive client, same run.
-// Run: npm run bench:outbound   (set TEST_DATABASE_URL or DATABASE_URL to include the Postgres server)
-import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// bench:outbound — end-to-end deliveries/s of hookline beside, in the same run on the same machine,
+// with the same local keep-alive sink in its own process, 10,000 deliveries enqueued 1,000 per
+// statement and 100 in flight:
+//   raw_post          a bare undici keep-alive client POSTing to the sink (no queue): the ceiling
+//   durable_ceiling   a minimal claim → POST → result + attempt loop written here (bench/outbound/durable-loop.ts)
+//   graphile_worker   graphile-worker, a task that POSTs (bench/outbound/graphile.ts)
+//   pgboss            pg-boss, a fetch/complete loop (bench/outbound/pgboss.ts)
+//   hookline_postgres hookline on the Postgres server; hookline_pglite on PGlite, reported apart
+// Each durable leg gets a database of its own; the legs alternate, in a rotated order each round, and
+// each figure is the median over the rounds. Per leg: deliveries/s, CPU µs per delivery (this process
+// from process.cpuUsage, the sink and the Postgres server from /proc), statements and bytes sent to
+// Postgres per delivery (counted on the wire, see bench/lib/pg-wire.ts), WAL bytes per delivery.
+// Run: npm run bench:outbound   (TEST_DATABASE_URL or DATABASE_URL names the Postgres server)
+// Knobs: BENCH_DELIVERIES (10000), BENCH_ROUNDS (8), BENCH_CEILING_MS (2000), BENCH_LEGS (all, comma
+// separated names), BENCH_STORES (pglite,postgres: which hookline stores run).
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import postgresJs from "postgres";
-import { Agent, request } from "undici/index.js";
-import { nodeTransportPlugin } from "../adapters/node/runtime.ts";
-import { createHookline } from "../core/app.ts";
-import type { SqlDriver } from "../core/contracts/store.ts";
-import { Tokens } from "../core/tokens.ts";
-import { basic } from "../plugins/basic/index.ts";
-import { eta } from "../plugins/eta/index.ts";
 import { pgliteDriver } from "../plugins/pglite/index.ts";
 import { postgresDriver } from "../plugins/postgres/index.ts";
+import { type Figures, median, meter } from "./lib/meter.ts";
+import { countPostgresWire } from "./lib/pg-wire.ts";
+import {
+  adminConnection,
+  dropLeftovers,
+  scratchDatabase,
+  serverUrl,
+  statementStatsLoaded,
+} from "./lib/postgres-server.ts";
+import { startSink } from "./lib/sink.ts";
+import { durableLoop } from "./outbound/durable-loop.ts";
+import { graphileWorker } from "./outbound/graphile.ts";
+import { hooklineLeg, publishRates } from "./outbound/hookline.ts";
+import type { BenchLeg } from "./outbound/leg.ts";
+import { pgBoss } from "./outbound/pgboss.ts";
+import { rawPost } from "./outbound/raw-post.ts";
+import { IN_FLIGHT } from "./outbound/work.ts";
 
-const IN_FLIGHT = 100;
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 10_000);
-const CEILING_MS = 2_000;
-const BODY = JSON.stringify({
-  email: "ada.lovelace@example.com",
-  first: "Ada",
-  last: "Lovelace",
-  list: "newsletter",
-  source: "landing-page",
-  country: "GB",
-  items: Array.from({ length: 6 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, price: 19.99 })),
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const CEILING_MS = Number(process.env.BENCH_CEILING_MS ?? 2_000);
+const stores = (process.env.BENCH_STORES ?? "pglite,postgres").split(",");
+const server = serverUrl();
+
+const hooklinePostgres = hooklineLeg("hookline_postgres", {
+  durable: true,
+  open: async ({ database }) => postgresDriver({ url: database!.url, max: 10 }),
+});
+const hooklinePglite = hooklineLeg("hookline_pglite", {
+  durable: false,
+  open: async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookline-bench-"));
+    const driver = await pgliteDriver({ dataDir: dir });
+    return {
+      ...driver,
+      close: async () => {
+        await driver.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
 });
 
-async function startSink(): Promise<{ child: ChildProcess; url: string; pid: number }> {
-  const child = fork(join(import.meta.dirname, "..", "..", "bench", "sink-process.mjs"), [], {
-    stdio: "inherit",
-  });
-  const port = await new Promise<number>((resolve) => child.once("message", (m: any) => resolve(m.port)));
-  return { child, url: `http://127.0.0.1:${port}`, pid: child.pid! };
+let legs: BenchLeg[] = [rawPost(CEILING_MS)];
+if (server) legs.push(durableLoop, graphileWorker, pgBoss);
+if (server && stores.includes("postgres")) legs.push(hooklinePostgres);
+if (process.env.BENCH_LEGS) {
+  const wanted = process.env.BENCH_LEGS.split(",");
+  legs = legs.filter((l) => wanted.includes(l.name));
 }
-
-/** Raw POSTs/s with undici.request over a keep-alive agent, IN_FLIGHT at once, for `ms`. */
-async function ceiling(url: string, ms: number): Promise<{ rate: number; count: number }> {
-  const agent = new Agent({ connections: IN_FLIGHT, pipelining: 1 });
-  let done = 0;
-  const end = performance.now() + ms;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (performance.now() < end) {
-        const r = await request(`${url}/hooks/contacts`, {
-          method: "POST",
-          body: BODY,
-          headers: { "content-type": "application/json", authorization: "Basic Ym9iOnNlY3JldA==" },
-          dispatcher: agent,
-        });
-        await r.body.text();
-        done++;
-      }
-    }),
-  );
-  const rate = done / ((performance.now() - t0) / 1000);
-  await agent.close();
-  return { rate, count: done };
-}
-
-const config = (url: string) => `
-engine:
-  concurrency: ${IN_FLIGHT}
-  pollInterval: 20ms
-  allowNetworks: ["127.0.0.1/32"]
-integrations:
-  sink:
-    kind: basic
-    endpointPrefix: ${url}/hooks
-    username: bob
-    password: secret
-webhooks:
-  contact:
-    url: ${url}/hooks/contacts
-    integration: sink
-    params: { list: newsletter }
-    body: |
-      {"email": <%= json(it.customer.email) %>, "first": <%= json(it.customer.first) %>, "last": <%= json(it.customer.last) %>,
-       "list": <%= json(it.params.list) %>, "source": <%= json(it.event.data.source) %>, "country": <%= json(it.customer.country) %>,
-       "event": <%= json(it.event.id) %>, "at": <%= json(it.event.timestamp) %>,
-       "items": [<% it.event.data.items.forEach((item, i) => { %><%= i ? "," : "" %>{"sku": <%= json(item.sku) %>, "qty": <%= item.qty %>, "price": <%= item.price %>}<% }) %>]}
-triggers:
-  - { kind: event, events: [signup], webhooks: [contact] }
-`;
-
-/** End-to-end deliveries/s on one store: publish DELIVERIES events in chunks while workers send them. */
-async function endToEnd(
-  url: string,
-  driver: SqlDriver,
-): Promise<{ rate: number; publishRate: number; count: number }> {
-  const app = await createHookline({
-    config: { text: config(url), file: "bench.yaml" },
-    // The bench owns the driver (it counts rows after the app stops); the app must not close it.
-    plugins: [
-      eta(),
-      basic(),
-      nodeTransportPlugin(),
-      {
-        name: "bench-store",
-        register: (c) => c.register(Tokens.SqlDriver, { useValue: { ...driver, close: async () => {} } }),
-      },
-    ],
-  });
-  const items = Array.from({ length: 6 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, price: 19.99 }));
-  const t0 = performance.now();
-  await app.start();
-  for (let i = 0; i < DELIVERIES; i += 1000) {
-    await app.publish(
-      Array.from({ length: Math.min(1000, DELIVERIES - i) }, (_, j) => ({
-        type: "signup",
-        customer: {
-          id: `c-${i + j}`,
-          email: `user${i + j}@example.com`,
-          first: "Ada",
-          last: "Lovelace",
-          country: "GB",
-        },
-        data: { source: "landing-page", items },
-      })),
-    );
-  }
-  const published = performance.now();
-  for (;;) {
-    const [row] = await driver.query<{ n: string | number }>(
-      "SELECT count(*) AS n FROM hookline_deliveries WHERE status = 'succeeded'",
-    );
-    if (Number(row!.n) >= DELIVERIES) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const elapsed = (performance.now() - t0) / 1000;
-  await app.stop(5_000);
-  return {
-    rate: DELIVERIES / elapsed,
-    publishRate: DELIVERIES / ((published - t0) / 1000),
-    count: DELIVERIES,
-  };
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number | "self"): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** CPU seconds of every local Postgres server process (the server's share of the work). */
-function postgresCpuSeconds(): number {
-  let total = 0;
-  try {
-    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-      try {
-        if (readFileSync(`/proc/${pid}/comm`, "utf8").trim().startsWith("postgres"))
-          total += cpuSeconds(Number(pid));
-      } catch {}
-    }
-  } catch {
-    return Number.NaN;
-  }
-  return total;
-}
-
-/** Runs `fn` and reports the CPU microseconds each process spent per unit of work. */
-async function accounted<T extends { count: number }>(sinkPid: number, fn: () => Promise<T>) {
-  const before = { self: cpuSeconds("self"), sink: cpuSeconds(sinkPid), pg: postgresCpuSeconds() };
-  const result = await fn();
-  const per = (a: number, b: number) => (((a - b) * 1e6) / result.count).toFixed(0);
-  return {
-    result,
-    cpu: {
-      node: per(cpuSeconds("self"), before.self),
-      sink: per(cpuSeconds(sinkPid), before.sink),
-      postgres: per(postgresCpuSeconds(), before.pg),
-    },
-  };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const sink = await startSink();
+const admin = server ? adminConnection(server) : undefined;
+const wire = countPostgresWire(server ? Number(new URL(server).port || 5432) : 5432);
+const results = new Map<string, Figures[]>();
+const problems: string[] = [];
+
+async function measure(leg: BenchLeg, round: number): Promise<void> {
+  const database = leg.durable && admin ? await scratchDatabase(admin, server!, leg.name) : undefined;
+  try {
+    const prepared = await leg.prepare({ sink, database, deliveries: DELIVERIES, run: `r${round}` });
+    try {
+      const m = await meter({
+        sinkPid: sink.pid,
+        server: database && admin ? { admin, database: database.name, wire } : undefined,
+      });
+      const count = await prepared.run();
+      const figures = await m.stop(count);
+      const problem = await prepared.verify?.();
+      if (problem) problems.push(`${leg.name} round ${round}: ${problem}`);
+      results.set(leg.name, [...(results.get(leg.name) ?? []), figures]);
+    } finally {
+      await prepared.close();
+    }
+  } finally {
+    await database?.drop();
+  }
+}
+
+const mid = (name: string, pick: (f: Figures) => number | undefined): number => {
+  const xs = (results.get(name) ?? []).map(pick).filter((x): x is number => x !== undefined);
+  return xs.length > 0 ? median(xs) : Number.NaN;
+};
+const rate = (name: string) => mid(name, (f) => f.rate);
+
+function report(name: string, unit: string): void {
+  if (!results.has(name)) return;
+  const runs = results.get(name)!;
+  console.log(`${name}_${unit}_per_s: ${rate(name).toFixed(0)}`);
+  console.log(`${name}_runs: ${runs.map((f) => f.rate.toFixed(0)).join(" ")}`);
+  const cpu = [`app ${mid(name, (f) => f.appCpuUs).toFixed(0)}`];
+  if (runs[0]!.postgresCpuUs !== undefined)
+    cpu.push(`postgres ${mid(name, (f) => f.postgresCpuUs).toFixed(0)}`);
+  cpu.push(`sink ${mid(name, (f) => f.sinkCpuUs).toFixed(0)}`);
+  console.log(`${name}_cpu_us_per_${unit === "posts" ? "post" : "delivery"}: ${cpu.join(", ")}`);
+  if (runs[0]!.statements === undefined) return;
+  console.log(`${name}_statements_per_delivery: ${mid(name, (f) => f.statements).toFixed(3)}`);
+  console.log(`${name}_bytes_to_postgres_per_delivery: ${mid(name, (f) => f.wireBytes).toFixed(0)}`);
+  console.log(`${name}_wal_bytes_per_delivery: ${mid(name, (f) => f.walBytes).toFixed(0)}`);
+}
+
+const started = performance.now();
+const loadBefore = loadavg()[0]!;
 try {
-  // BENCH_CEILING_MS=0 skips the ceiling (to profile hookline alone); the ratios are then meaningless.
-  const ceilingMs = Number(process.env.BENCH_CEILING_MS ?? CEILING_MS);
-  if (ceilingMs > 0) await ceiling(sink.url, 500); // warm-up
-  const runs: Array<Awaited<ReturnType<typeof accounted<{ rate: number; count: number }>>>> = [];
-  for (let i = 0; i < (ceilingMs > 0 ? 3 : 0); i++)
-    runs.push(await accounted(sink.pid, () => ceiling(sink.url, ceilingMs)));
-  const ceil = ceilingMs > 0 ? median(runs.map((r) => r.result.rate)) : Number.NaN;
-  const ceilCpu = runs.find((r) => r.result.rate === ceil)?.cpu;
+  if (admin) await dropLeftovers(admin);
+  const warm = await rawPost(500).prepare({ sink, deliveries: 0, run: "warm" });
+  await warm.run();
+  await warm.close();
+  for (let round = 0; round < ROUNDS; round++)
+    for (let i = 0; i < legs.length; i++) await measure(legs[(i + round) % legs.length]!, round);
+  if (stores.includes("pglite") && (!process.env.BENCH_LEGS || process.env.BENCH_LEGS.includes("pglite")))
+    await measure(hooklinePglite, 0);
+
   console.log(`deliveries: ${DELIVERIES}`);
   console.log(`in_flight: ${IN_FLIGHT}`);
-  console.log(`ceiling_raw_posts_per_s: ${ceil.toFixed(0)}`);
-  if (ceilCpu) console.log(`ceiling_cpu_us_per_post: client ${ceilCpu.node}, sink ${ceilCpu.sink}`);
-
-  const stores = (process.env.BENCH_STORES ?? "pglite,postgres").split(",");
-  const ratios: number[] = [];
-  if (stores.includes("pglite")) {
-    const dir = mkdtempSync(join(tmpdir(), "hookline-bench-"));
-    const pglite = await pgliteDriver({ dataDir: dir });
-    const { result: p, cpu } = await accounted(sink.pid, () => endToEnd(sink.url, pglite));
-    await pglite.close();
-    rmSync(dir, { recursive: true, force: true });
-    console.log(`pglite_deliveries_per_s: ${p.rate.toFixed(0)}`);
-    console.log(`pglite_publish_events_per_s: ${p.publishRate.toFixed(0)}`);
-    console.log(`pglite_cpu_us_per_delivery: hookline ${cpu.node} (PGlite in process), sink ${cpu.sink}`);
-    console.log(`ratio_pglite: ${(p.rate / ceil).toFixed(2)}`);
-    ratios.push(p.rate / ceil);
-  }
-
-  const server = stores.includes("postgres")
-    ? (process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL)
-    : undefined;
-  if (server) {
-    const name = `hookline_bench_${Date.now()}`;
-    const admin = postgresJs(server, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    const u = new URL(server);
-    u.pathname = `/${name}`;
-    const pg = postgresDriver({ url: u.toString(), max: 10 });
-    const { result: s, cpu } = await accounted(sink.pid, () => endToEnd(sink.url, pg));
-    await pg.close();
-    await admin.unsafe(`DROP DATABASE ${name} WITH (FORCE)`);
-    await admin.end();
-    console.log(`postgres_deliveries_per_s: ${s.rate.toFixed(0)}`);
-    console.log(`postgres_publish_events_per_s: ${s.publishRate.toFixed(0)}`);
+  console.log(`rounds: ${ROUNDS} (legs alternating; medians)`);
+  if (admin)
     console.log(
-      `postgres_cpu_us_per_delivery: hookline ${cpu.node}, postgres server ${cpu.postgres}, sink ${cpu.sink}`,
+      `statements_counted: on the wire${(await statementStatsLoaded(admin)) ? "" : " (pg_stat_statements is not loaded on this server)"}`,
     );
-    console.log(`ratio_postgres: ${(s.rate / ceil).toFixed(2)}`);
-    ratios.push(s.rate / ceil);
-  } else {
-    console.log("postgres: not measured (set TEST_DATABASE_URL or DATABASE_URL)");
-  }
-  // The headline is the weaker store: both are what users run.
-  console.log(`ratio: ${Math.min(...ratios).toFixed(2)}`);
+  report("raw_post", "posts");
+  report("durable_ceiling", "deliveries");
+  report("graphile_worker", "deliveries");
+  report("pgboss", "deliveries");
+  report("hookline_postgres", "deliveries");
+  if (publishRates.hookline_postgres)
+    console.log(`hookline_postgres_publish_events_per_s: ${publishRates.hookline_postgres.toFixed(0)}`);
+  report("hookline_pglite", "deliveries");
+  if (publishRates.hookline_pglite)
+    console.log(`hookline_pglite_publish_events_per_s: ${publishRates.hookline_pglite.toFixed(0)}`);
+  if (!server) console.log("postgres: not measured (set TEST_DATABASE_URL or DATABASE_URL)");
+  const hook = rate("hookline_postgres");
+  const ratio = (label: string, a: number, b: number) => {
+    if (Number.isFinite(a) && Number.isFinite(b)) console.log(`${label}: ${(a / b).toFixed(2)}`);
+  };
+  ratio("ratio_pglite", rate("hookline_pglite"), rate("raw_post"));
+  ratio("ratio_durable_ceiling", rate("durable_ceiling"), rate("raw_post"));
+  ratio("ratio_vs_graphile", hook, rate("graphile_worker"));
+  ratio("ratio_vs_pgboss", hook, rate("pgboss"));
+  ratio("ratio_vs_durable_ceiling", hook, rate("durable_ceiling"));
+  // The headline: hookline on the Postgres server ÷ raw POSTs.
+  ratio("ratio", hook, rate("raw_post"));
+  console.log(`bench_seconds: ${((performance.now() - started) / 1000).toFixed(0)}`);
+  // Other work on the machine (tests, builds) moves every figure: the 1-minute load says how much.
+  console.log(`load_average_1m: ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`);
+  for (const p of problems) console.error(`problem: ${p}`);
+  if (problems.length > 0) process.exitCode = 1;
 } finally {
-  sink.child.kill();
+  sink.stop();
+  await admin?.end();
 }

@@ -13,3 +13,5 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 60_000;
 server.listen(0, "127.0.0.1", () => process.send?.({ port: server.address().port }));
 process.on("message", (m) => m === "count" && process.send?.({ count }));
+// Gone with the bench that forked it, even when that one crashed.
+process.on("disconnect", () => process.exit(0));
