@@ -145,7 +145,9 @@ function buildModules(modules: Record<string, string>): EsbuildPlugin {
  * catalogue (core/error-codes.ts) keeps its codes and statuses but not its summaries (~7 KB of
  * documentation no code reads at run time: `ErrorCodes[code].summary` is "" in the worker); and
  * postgres.js's logical replication (`sql.subscribe`) and large objects (`sql.largeObject`), which
- * hookline never calls, are stubs that refuse (~5 KB).
+ * hookline never calls, are stubs that refuse (~5 KB); and the inbound plugin's admin routes
+ * (plugins/inbound/admin-routes.ts, with their validator) are left out: the worker serves receivers
+ * through `HttpRoutes.receive` and mounts nothing (~6 KB).
  *
  * @example await build({ entryPoints, bundle: true, plugins: [edgeSubstitutions({ jwt: false })] })
  */
@@ -172,6 +174,11 @@ export const ErrorCodes = Object.fromEntries(
         args.path === "subscribe"
           ? 'export default () => () => Promise.reject(new Error("sql.subscribe (logical replication) is not in the edge build"));'
           : 'export default () => Promise.reject(new Error("sql.largeObject is not in the edge build"));',
+      loader: "js",
+    }));
+    b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]admin-routes\.ts$/ }, () => ({
+      contents:
+        'export const mountAdmin = () => { throw new Error("the edge build serves receivers only: no admin routes"); };',
       loader: "js",
     }));
     b.onResolve({ filter: /^zod$/ }, () => ({ path: join(root, "edge", "zod-classic.ts") }));
