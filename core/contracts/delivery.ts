@@ -2,8 +2,19 @@
 // observers). They live apart from the job interfaces so that each job's contract imports them
 // without importing the others.
 
-/** Where a delivery stands. */
-export type DeliveryStatus = "pending" | "in_flight" | "succeeded" | "failed" | "halted" | "aborted";
+/**
+ * Where a delivery is: `pending` (due at `nextAt`), `waiting` (behind the head of its ordered stream),
+ * `paused` (its webhook is paused), `in_flight` (leased to a worker), or ended.
+ */
+export type DeliveryStatus =
+  | "pending"
+  | "waiting"
+  | "paused"
+  | "in_flight"
+  | "succeeded"
+  | "failed"
+  | "halted"
+  | "aborted";
 
 /** A delivery as the outbox writes it, before anything is sent. */
 export interface NewDelivery {

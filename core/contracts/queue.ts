@@ -27,10 +27,23 @@ export interface DeliveryQueue {
   /** Leases up to `limit` due deliveries (pending and due, or in flight with an expired lease). */
   claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /**
-   * Tops up a batch: leases up to `limit` more pending deliveries of one webhook that are due or have
-   * never been tried (fresh ones still lingering join the batch that is leaving now).
+   * Tops up a batch: leases up to `limit` more deliveries of one webhook: with `heads` (the ids of the
+   * batch so far), first those waiting behind the ones that head an ordered stream, in stream order;
+   * then pending ones that are due or have never been tried (fresh ones still lingering join the batch
+   * that is leaving now). Returned in the order they were written.
    */
-  claimBatch(owner: string, webhook: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  claimBatch(
+    owner: string,
+    webhook: string,
+    limit: number,
+    leaseMs: number,
+    heads?: readonly string[],
+  ): Promise<ClaimedDelivery[]>;
+  /**
+   * Makes in-flight deliveries whose lease expired (their worker died or hung) due again; returns how
+   * many. Workers call it on a timer, so a claim never looks for them.
+   */
+  reclaimExpired(limit?: number): Promise<number>;
   /**
    * Records attempts and applies their outcomes, all in one transaction. Unrecoverable outcomes count
    * per webhook run; at `abortAfter` the rest of that run is aborted. Returns the runs aborted now.

@@ -67,6 +67,7 @@ export class Worker {
   private loop?: Promise<void>;
   private readonly abort = new AbortController();
   private readonly minClaim: number;
+  private nextReclaim = 0;
 
   constructor(private readonly o: WorkerOptions) {
     this.owner = o.owner ?? `w-${crypto.randomUUID()}`;
@@ -127,6 +128,7 @@ export class Worker {
         await this.waitForNudge(this.o.pollIntervalMs);
         continue;
       }
+      await this.reclaimWhenDue();
       let claimed: ClaimedDelivery[];
       try {
         claimed = await this.o.store.claim(this.owner, free, this.o.leaseMs);
@@ -139,6 +141,21 @@ export class Worker {
       }
       await this.dispatchAll(await this.withSlots(claimed));
       if (claimed.length === 0) await this.waitForNudge(this.o.pollIntervalMs);
+    }
+  }
+
+  /**
+   * Expired leases (a worker that died or hung) are made due again on a timer — a quarter of the lease,
+   * between 100 ms and 5 s — not looked for in every claim.
+   */
+  private async reclaimWhenDue(): Promise<void> {
+    const now = Date.now();
+    if (now < this.nextReclaim) return;
+    this.nextReclaim = now + Math.min(5_000, Math.max(100, this.o.leaseMs / 4));
+    try {
+      await this.o.store.reclaimExpired();
+    } catch (e) {
+      this.o.logger.log("warn", "reclaiming expired leases failed", { error: (e as Error).message });
     }
   }
 
@@ -200,10 +217,22 @@ export class Worker {
     }
     for (const [webhook, group] of batches) {
       const size = this.o.batchSizeOf!(webhook)!;
-      const short = size - (group.length % size || size);
-      if (short > 0) {
+      const chunks: ClaimedDelivery[][] = [];
+      for (let i = 0; i < group.length; i += size) chunks.push(group.slice(i, i + size));
+      // Only the last chunk is short. It is topped up with what waits behind its own ordered streams'
+      // heads (and then what is pending): a stream's deliveries never leave in two requests at once.
+      const last = chunks.at(-1)!;
+      if (last.length < size) {
         try {
-          group.push(...(await this.o.store.claimBatch(this.owner, webhook, short, this.o.leaseMs)));
+          last.push(
+            ...(await this.o.store.claimBatch(
+              this.owner,
+              webhook,
+              size - last.length,
+              this.o.leaseMs,
+              last.map((d) => d.id),
+            )),
+          );
         } catch (e) {
           this.o.logger.log("warn", "topping up a batch failed; sending what was claimed", {
             webhook,
@@ -211,7 +240,7 @@ export class Worker {
           });
         }
       }
-      for (let i = 0; i < group.length; i += size) this.dispatchBatch(group.slice(i, i + size));
+      for (const chunk of chunks) this.dispatchBatch(chunk);
     }
   }
 

@@ -27,7 +27,9 @@ const datetime = z.iso.datetime({ offset: true, error: "an ISO 8601 date-time, e
 const DeliveryQuery = z
   .object({
     webhook: z.string().optional(),
-    status: z.enum(["pending", "in_flight", "succeeded", "failed", "halted", "aborted"]).optional(),
+    status: z
+      .enum(["pending", "waiting", "paused", "in_flight", "succeeded", "failed", "halted", "aborted"])
+      .optional(),
     since: datetime.optional(),
     until: datetime.optional(),
     // Digits only: `Number()` would take " ", "0x10" and "1e3" too.

@@ -2,6 +2,7 @@ import type { AttemptRecord, Delivery } from "../contracts/delivery.ts";
 import type { DeliveryFilter, DeliveryLog } from "../contracts/delivery-log.ts";
 import type { SqlDriver } from "../contracts/sql.ts";
 import { iso, type Row, toOutcomeDelivery } from "./rows.ts";
+import { streamsChanged, streamsOf } from "./streams.ts";
 import { run } from "./unavailable.ts";
 
 /** A delivery as the log shows it, from a row read with `DELIVERY_COLUMNS`. */
@@ -98,14 +99,25 @@ export class SqlDeliveryLog implements DeliveryLog {
   async retryDelivery(id: string, extraAttempts: number): Promise<Delivery | undefined> {
     if (!isUuid(id)) return undefined;
     const rows = await run(this.db, "retry a delivery", () =>
-      this.db.query(
-        // A manual retry is a run of its own: a halt of the run it came from does not hold it back.
-        `UPDATE hookline_deliveries SET status = 'pending', next_at = now(), max_attempts = attempts + $2,
-                reason = NULL, run_id = $3, updated_at = now()
-          WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded')
-        RETURNING ${DELIVERY_COLUMNS}`,
-        [id, extraAttempts, `retry_${crypto.randomUUID()}`],
-      ),
+      this.db.transaction(async (tx) => {
+        const retried = await tx.query(
+          // A manual retry is a run of its own: a halt of the run it came from does not hold it back.
+          // One of an ordered stream goes behind the stream's head (it is the head if there is none).
+          `UPDATE hookline_deliveries
+              SET status = CASE WHEN ordering_key IS NULL THEN 'pending' ELSE 'waiting' END, next_at = now(),
+                  max_attempts = attempts + $2, reason = NULL, run_id = $3, updated_at = now()
+            WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded')
+          RETURNING webhook, ordering_key`,
+          [id, extraAttempts, `retry_${crypto.randomUUID()}`],
+        );
+        await streamsChanged(
+          tx,
+          streamsOf(retried as Array<{ webhook: string; ordering_key: string | null }>),
+        );
+        return retried.length === 0
+          ? []
+          : tx.query(`SELECT ${DELIVERY_COLUMNS} FROM hookline_deliveries WHERE id = $1`, [id]);
+      }),
     );
     return rows[0] ? toDelivery(rows[0]) : undefined;
   }

@@ -137,4 +137,20 @@ ALTER TABLE hookline_policies ADD COLUMN tokens double precision NOT NULL DEFAUL
 ALTER TABLE hookline_policies ADD COLUMN refilled_at timestamptz NOT NULL DEFAULT clock_timestamp();
 `,
   },
+  {
+    version: 7,
+    name: "a claim that walks the due index: ordered streams' later deliveries wait, a paused webhook's are set aside",
+    sql: `
+-- Only an ordered stream's head is pending (or in flight, or paused); the deliveries behind it are
+-- 'waiting' until it ends. A claimed delivery of a paused webhook is set 'paused' until it resumes.
+-- (The migrator then sets 'waiting' every pending delivery behind its stream's head.)
+DROP INDEX hookline_deliveries_stream;
+CREATE INDEX hookline_deliveries_stream_head ON hookline_deliveries (webhook, ordering_key)
+  WHERE ordering_key IS NOT NULL AND status IN ('pending', 'in_flight', 'paused');
+CREATE INDEX hookline_deliveries_waiting ON hookline_deliveries (webhook, ordering_key, seq) WHERE status = 'waiting';
+CREATE INDEX hookline_deliveries_paused ON hookline_deliveries (webhook) WHERE status = 'paused';
+DROP INDEX hookline_deliveries_run;
+CREATE INDEX hookline_deliveries_run ON hookline_deliveries (webhook, run_id) WHERE status IN ('pending', 'waiting', 'paused');
+`,
+  },
 ];

@@ -2,6 +2,7 @@ import type { PluginMigrations } from "../contracts/extension.ts";
 import type { SqlDriver } from "../contracts/sql.ts";
 import type { StoreMigrator } from "../contracts/store.ts";
 import { migrations } from "./migrations.ts";
+import { NORMALIZE_STREAMS } from "./streams.ts";
 import { run } from "./unavailable.ts";
 
 /**
@@ -29,6 +30,7 @@ export class SqlMigrator implements StoreMigrator {
           (await tx.query<{ id: string }>("SELECT id FROM hookline_migrations")).map((r) => r.id),
         );
         // The core's series first, then each plugin's, each in version order, each step once.
+        let applied = 0;
         for (const { plugin, migrations: list } of [
           { plugin: "core", migrations },
           ...this.pluginMigrations,
@@ -43,8 +45,11 @@ export class SqlMigrator implements StoreMigrator {
               await tx.query(statement);
             }
             await tx.query("INSERT INTO hookline_migrations (id, name) VALUES ($1, $2)", [id, m.name]);
+            applied++;
           }
         }
+        // A migration may have written deliveries (a plugin moving its own queue in) as plain pending rows.
+        if (applied > 0) await tx.query(NORMALIZE_STREAMS);
       }),
     );
   }

@@ -2,9 +2,8 @@ import type { NewDelivery } from "../contracts/delivery.ts";
 import type { DeliveryObserver, ObserverContext, PluginMigrations } from "../contracts/extension.ts";
 import type { OutboxStore } from "../contracts/outbox-store.ts";
 import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
-import { insertDeliveries } from "./enqueue.ts";
+import { enqueueDeliveries, insertDeliveries } from "./enqueue.ts";
 import { SqlMigrator } from "./migrator.ts";
-import { run } from "./unavailable.ts";
 
 /**
  * The publishing side of the store in SQL: deliveries written to the outbox, the schema brought up to
@@ -41,9 +40,8 @@ export class SqlOutboxStore implements OutboxStore {
     return this.schema.migrate();
   }
 
-  async enqueue(deliveries: NewDelivery[]): Promise<string[]> {
-    if (deliveries.length === 0) return [];
-    return run(this.db, "enqueue deliveries", () => insertDeliveries(this.db, deliveries));
+  enqueue(deliveries: NewDelivery[]): Promise<string[]> {
+    return enqueueDeliveries(this.db, deliveries);
   }
 
   async enqueueIn(tx: SqlExecutor, deliveries: NewDelivery[]): Promise<string[]> {

@@ -2,7 +2,17 @@ import type { DeliveryResult, EndedDelivery, EndedRun } from "../contracts/deliv
 import type { PausedWebhook, RunHealth } from "../contracts/runs.ts";
 import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
 import { ENDED_COLUMNS, iso, type Row, toEnded } from "./rows.ts";
+import { streamsChanged, streamsOf } from "./streams.ts";
 import { run } from "./unavailable.ts";
+
+/**
+ * What a run's end reads back of the deliveries it ended: every one when someone will look at them,
+ * else only the ordered streams they were in (whose heads may need settling), once each.
+ */
+const endedRows = (wantEnded: boolean) =>
+  wantEnded
+    ? "SELECT * FROM ended"
+    : "SELECT DISTINCT webhook, ordering_key FROM ended WHERE ordering_key IS NOT NULL";
 
 /** A run to halt, as `complete` hands it over: the columns of `hookline_halted_runs`. */
 export interface RunHalt {
@@ -52,13 +62,16 @@ export class SqlRunHealth implements RunHealth, RunSteps {
       [json],
     );
     const rows = await tx.query<Row>(
-      `UPDATE hookline_deliveries d SET status = 'halted', reason = 'run halted: ' || h.reason, updated_at = now()
-         FROM hookline_halted_runs h
-        WHERE d.status = 'pending' AND h.webhook = d.webhook AND h.run_id = d.run_id
-          AND (h.webhook, h.run_id) IN (SELECT webhook, run_id FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text))
-        ${wantEnded ? `RETURNING ${ENDED_COLUMNS}` : ""}`,
+      `WITH ended AS (
+         UPDATE hookline_deliveries d SET status = 'halted', reason = 'run halted: ' || h.reason, updated_at = now()
+           FROM hookline_halted_runs h
+          WHERE d.status IN ('pending', 'waiting', 'paused') AND h.webhook = d.webhook AND h.run_id = d.run_id
+            AND (h.webhook, h.run_id) IN (SELECT webhook, run_id FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text))
+         RETURNING ${ENDED_COLUMNS}, d.ordering_key
+       ) ${endedRows(wantEnded)}`,
       [json],
     );
+    await streamsChanged(tx, streamsOf(rows as Array<{ webhook: string; ordering_key: string | null }>));
     return wantEnded ? rows.map(toEnded) : [];
   }
 
@@ -111,12 +124,15 @@ export class SqlRunHealth implements RunHealth, RunSteps {
       [json],
     );
     const rows = await tx.query<Row>(
-      `UPDATE hookline_deliveries d SET status = 'aborted', reason = x.reason, updated_at = now()
-         FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
-        WHERE d.status = 'pending' AND d.webhook = x.webhook AND d.run_id = x.run_id
-        ${wantEnded ? `RETURNING ${ENDED_COLUMNS}` : ""}`,
+      `WITH ended AS (
+         UPDATE hookline_deliveries d SET status = 'aborted', reason = x.reason, updated_at = now()
+           FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
+          WHERE d.status IN ('pending', 'waiting', 'paused') AND d.webhook = x.webhook AND d.run_id = x.run_id
+         RETURNING ${ENDED_COLUMNS}, d.ordering_key
+       ) ${endedRows(wantEnded)}`,
       [json],
     );
+    await streamsChanged(tx, streamsOf(rows as Array<{ webhook: string; ordering_key: string | null }>));
     return { runs: aborts, ended: wantEnded ? rows.map(toEnded) : [] };
   }
 
@@ -149,15 +165,22 @@ export class SqlRunHealth implements RunHealth, RunSteps {
     return paused.map((p) => ({ webhook: p.webhook, reason: p.reason, paused: true }));
   }
 
+  /** Resumes a paused webhook: the deliveries set aside while it was paused are due again. */
   async resumeWebhook(webhook: string): Promise<boolean> {
-    const rows = await run(this.db, "resume a webhook", () =>
-      this.db.query(
-        `UPDATE hookline_webhook_health SET paused_at = NULL, failing_since = NULL, reason = NULL
-          WHERE webhook = $1 AND paused_at IS NOT NULL RETURNING webhook`,
-        [webhook],
-      ),
+    return run(this.db, "resume a webhook", () =>
+      this.db.transaction(async (tx) => {
+        const rows = await tx.query(
+          `UPDATE hookline_webhook_health SET paused_at = NULL, failing_since = NULL, reason = NULL
+            WHERE webhook = $1 AND paused_at IS NOT NULL RETURNING webhook`,
+          [webhook],
+        );
+        await tx.query(
+          "UPDATE hookline_deliveries SET status = 'pending', updated_at = now() WHERE webhook = $1 AND status = 'paused'",
+          [webhook],
+        );
+        return rows.length > 0;
+      }),
     );
-    return rows.length > 0;
   }
 
   async pausedWebhooks(): Promise<PausedWebhook[]> {

@@ -68,8 +68,18 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
     return this.queue.claim(owner, limit, leaseMs);
   }
 
-  claimBatch(owner: string, webhook: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    return this.queue.claimBatch(owner, webhook, limit, leaseMs);
+  claimBatch(
+    owner: string,
+    webhook: string,
+    limit: number,
+    leaseMs: number,
+    heads?: readonly string[],
+  ): Promise<ClaimedDelivery[]> {
+    return this.queue.claimBatch(owner, webhook, limit, leaseMs, heads);
+  }
+
+  reclaimExpired(limit?: number): Promise<number> {
+    return this.queue.reclaimExpired(limit);
   }
 
   complete(results: DeliveryResult[], options?: CompleteOptions): Promise<EndedRun[]> {
