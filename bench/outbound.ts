@@ -144,10 +144,12 @@ try {
   report("pgboss", "deliveries");
   report("hookline_postgres", "deliveries");
   if (publishRates.hookline_postgres)
-    console.log(`hookline_postgres_publish_events_per_s: ${publishRates.hookline_postgres.toFixed(0)}`);
+    console.log(
+      `hookline_postgres_publish_events_per_s: ${median(publishRates.hookline_postgres).toFixed(0)}`,
+    );
   report("hookline_pglite", "deliveries");
   if (publishRates.hookline_pglite)
-    console.log(`hookline_pglite_publish_events_per_s: ${publishRates.hookline_pglite.toFixed(0)}`);
+    console.log(`hookline_pglite_publish_events_per_s: ${median(publishRates.hookline_pglite).toFixed(0)}`);
   if (!server) console.log("postgres: not measured (set TEST_DATABASE_URL or DATABASE_URL)");
   const hook = rate("hookline_postgres");
   const ratio = (label: string, a: number, b: number) => {

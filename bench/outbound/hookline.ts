@@ -39,8 +39,8 @@ triggers:
 const ITEMS = Array.from({ length: 6 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, price: 19.99 }));
 const STATUSES_NOT_SENT = ["pending", "in_flight", "failed", "halted", "aborted"] as const;
 
-/** Published-events rate of the last run (publish returns once the deliveries are durable). */
-export const publishRates: Record<string, number> = {};
+/** Published events/s of each run, by leg (publish returns once the deliveries are durable). */
+export const publishRates: Record<string, number[]> = {};
 
 /**
  * A hookline leg over a driver the bench opens and closes (`open` runs outside the window); the app is
@@ -89,7 +89,10 @@ export function hooklineLeg(
               })),
             );
           }
-          publishRates[name] = deliveries / ((performance.now() - t0) / 1000);
+          publishRates[name] = [
+            ...(publishRates[name] ?? []),
+            deliveries / ((performance.now() - t0) / 1000),
+          ];
           await sink.reach(sentBefore + deliveries);
           // Stopping waits for the requests still answering and records their results.
           await app.stop(10_000);
