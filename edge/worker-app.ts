@@ -109,7 +109,8 @@ export function edgeWorker(options: EdgeWorkerOptions): WorkerModule {
       sql ??= new RequestScopedSql({ maxConnections: maxConnections(env) });
       const scoped = sql;
       return scoped.run(
-        () => postgresDriver({ url, max: 1 }),
+        // A connection lives for one request here: preparing statements would only add a round trip.
+        () => postgresDriver({ url, max: 1, prepare: false }),
         async () => {
           if (!ready) {
             ready = build(env, scoped.driver);

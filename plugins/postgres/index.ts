@@ -6,13 +6,21 @@ export interface PostgresOptions {
   url: string;
   /** Connections in the pool (default 10). */
   max?: number;
+  /**
+   * Prepares each parameterised statement once per connection and reuses it (default true: the parse
+   * and plan are paid once, not per call). Set false behind a pooler in transaction mode that does
+   * not support prepared statements.
+   */
+  prepare?: boolean;
 }
 
 type Sql = ReturnType<typeof postgresJs>;
 
-const wrap = (sql: Pick<Sql, "unsafe">): SqlExecutor => ({
-  query: async <T>(text: string, params?: unknown[]) =>
-    (await sql.unsafe(text, (params ?? []) as any[])) as unknown as T[],
+// postgres.js prepares no `unsafe` statement unless asked; one without parameters goes as a simple
+// query (it may hold several statements, as migrations do).
+const wrap = (sql: Pick<Sql, "unsafe">, prepare: boolean): SqlExecutor => ({
+  query: async <T>(text: string, params: unknown[] = []) =>
+    (await sql.unsafe(text, params as any[], { prepare: prepare && params.length > 0 })) as unknown as T[],
 });
 
 /**
@@ -21,24 +29,25 @@ const wrap = (sql: Pick<Sql, "unsafe">): SqlExecutor => ({
  * @example const driver = postgresDriver({ url: process.env.DATABASE_URL! });
  */
 export function postgresDriver(options: PostgresOptions): SqlDriver {
+  const prepare = options.prepare !== false;
   const sql = postgresJs(options.url, {
     max: options.max ?? 10,
     onnotice: () => {},
     connect_timeout: 5,
     // Deliveries carry their own JSON; keep types as postgres.js parses them by default.
-    prepare: true,
+    prepare,
   });
   return {
     name: "postgres",
-    ...wrap(sql),
+    ...wrap(sql, prepare),
     exec: async (text) => {
       await sql.unsafe(text);
     },
-    transaction: (fn) => sql.begin((tx) => fn(wrap(tx))) as Promise<any>,
+    transaction: (fn) => sql.begin((tx) => fn(wrap(tx, prepare))) as Promise<any>,
     relaxed: (fn) =>
       sql.begin(async (tx) => {
         await tx.unsafe("SET LOCAL synchronous_commit = off");
-        return fn(wrap(tx));
+        return fn(wrap(tx, prepare));
       }) as Promise<any>,
     close: () => sql.end({ timeout: 5 }),
   };
