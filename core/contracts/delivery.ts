@@ -68,6 +68,7 @@ export type ClaimedDelivery = Pick<
   | "maxAttempts"
   | "leaseOwner"
   | "policy"
+  | "orderingKey"
 >;
 
 /** One attempt, as recorded. Headers and bodies are redacted of known secrets before they get here. */
@@ -138,6 +139,10 @@ export interface DeliveryResult {
   next: DeliveryNext;
   /** The delivery attempted (observers read its event and customer). */
   delivery?: OutcomeDelivery;
+  /** The throughput policy whose slot the attempt held, as claimed: the slot is given back with it. */
+  policy?: string;
+  /** The ordering key, as claimed: the store settles the delivery's stream with the outcome. */
+  orderingKey?: string;
   /**
    * Deliveries to write if, and only if, this result is applied (a scenario's next step after a
    * success, the fail branch after a failure), in the same transaction.

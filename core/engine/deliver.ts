@@ -203,6 +203,8 @@ export class Deliverer {
       leaseOwner: delivery.leaseOwner ?? "",
       webhook: delivery.webhook,
       runId: delivery.runId,
+      policy: delivery.policy,
+      orderingKey: delivery.orderingKey,
       attempt: {
         deliveryId: delivery.id,
         number: delivery.attempts,

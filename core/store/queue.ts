@@ -1,17 +1,12 @@
-import type {
-  ClaimedDelivery,
-  DeliveryResult,
-  EndedDelivery,
-  EndedRun,
-  NewDelivery,
-} from "../contracts/delivery.ts";
+import type { ClaimedDelivery, DeliveryResult, EndedRun, NewDelivery } from "../contracts/delivery.ts";
 import type { CompleteOptions, DeliveryQueue } from "../contracts/queue.ts";
 import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
 import { enqueueDeliveries, insertDeliveries } from "./enqueue.ts";
 import type { OutcomeDispatch } from "./observers.ts";
+import { recordOutcomes } from "./outcomes.ts";
 import { iso, type Row } from "./rows.ts";
 import type { RunSteps } from "./run-health.ts";
-import { promoteHeads, streamsChanged, streamsOf, withStreams } from "./streams.ts";
+import { promoteHeads, streamsChanged, streamsOf } from "./streams.ts";
 import { run } from "./unavailable.ts";
 
 /**
@@ -147,7 +142,7 @@ export class SqlDeliveryQueue implements DeliveryQueue {
                   attempts = d.attempts + 1, updated_at = now()
              FROM picked WHERE d.id = picked.id AND picked.lease
            RETURNING d.id, d.webhook, d.idempotency_key, d.run_id, d.event_id, d.event_type, d.customer_id,
-                     d.context::text AS context, d.attempts, d.max_attempts, d.policy, d.seq`,
+                     d.context::text AS context, d.attempts, d.max_attempts, d.policy, d.ordering_key, d.seq`,
           params,
         ),
       ),
@@ -167,122 +162,17 @@ export class SqlDeliveryQueue implements DeliveryQueue {
       maxAttempts: r.max_attempts,
       leaseOwner: owner,
       policy: r.policy ?? undefined,
+      orderingKey: r.ordering_key ?? undefined,
     }));
   }
 
-  async complete(results: DeliveryResult[], options: CompleteOptions = {}): Promise<EndedRun[]> {
-    if (results.length === 0) return [];
-    const aborted: EndedRun[] = [];
-    const outcomes = results.map((r) => ({
-      id: r.deliveryId,
-      lease_owner: r.leaseOwner,
-      status: r.next.status,
-      delay_ms: r.next.status === "pending" ? Math.max(0, Math.round(r.next.delayMs)) : 0,
-      reason: r.next.status === "succeeded" ? null : r.next.reason,
-      last_status: r.attempt.status ?? null,
-    }));
-    const attempts = results.map((r) => ({
-      delivery_id: r.deliveryId,
-      number: r.attempt.number,
-      started_at: r.attempt.startedAt,
-      duration_ms: Math.round(r.attempt.durationMs),
-      request: r.attempt.request,
-      status: r.attempt.status ?? null,
-      response_headers: r.attempt.responseHeaders ?? null,
-      response_body: r.attempt.responseBody ?? null,
-      response_truncated: r.attempt.responseTruncated ?? false,
-      error_class: r.attempt.errorClass ?? null,
-      error: r.attempt.error ?? null,
-      outcome: r.attempt.outcome,
-    }));
-    const halts = results
-      .filter((r) => r.next.status === "halted")
-      .map((r) => ({ webhook: r.webhook, run_id: r.runId, reason: (r.next as { reason: string }).reason }));
-    // Deliveries ended unsent with their run are read back only when someone will look at them.
-    const wantEnded = Boolean(options.ended) || this.observers.active;
-    const committed: Array<() => void> = [];
-    await run(this.db, "record attempts", () =>
-      this.db.transaction((tx) =>
-        withStreams(tx, async () => {
-          const ended: EndedDelivery[] = [];
-          if (halts.length > 0) ended.push(...(await this.runs.haltRuns(tx, halts, wantEnded)));
-          // An ordered stream's retry goes back behind the head it still is (`withStreams` makes it that again).
-          const applied = await tx.query<{
-            id: string;
-            status: string;
-            webhook: string;
-            ordering_key: string | null;
-          }>(
-            `WITH x AS (
-             SELECT * FROM jsonb_to_recordset($1::text::jsonb)
-               AS x(id uuid, lease_owner text, status text, delay_ms int, reason text, last_status int)
-           ), upd AS (
-             UPDATE hookline_deliveries d SET
-               status = CASE WHEN x.status = 'pending' AND EXISTS (
-                          SELECT 1 FROM hookline_halted_runs h WHERE h.webhook = d.webhook AND h.run_id = d.run_id)
-                        THEN 'halted'
-                        WHEN x.status = 'pending' AND d.ordering_key IS NOT NULL THEN 'waiting'
-                        ELSE x.status END,
-               next_at = CASE WHEN x.status = 'pending' THEN now() + x.delay_ms * interval '1 millisecond' ELSE d.next_at END,
-               lease_owner = NULL, lease_until = NULL, reason = x.reason, last_status = x.last_status,
-               updated_at = now()
-             FROM x WHERE d.id = x.id AND d.lease_owner = x.lease_owner AND d.status = 'in_flight'
-             RETURNING d.id, d.status, d.webhook, d.ordering_key
-           ), ins AS (
-             INSERT INTO hookline_attempts (delivery_id, number, started_at, duration_ms, request, status, response_headers,
-                                            response_body, response_truncated, error_class, error, outcome)
-             SELECT a.delivery_id, a.number, a.started_at, a.duration_ms, a.request, a.status, a.response_headers,
-                    a.response_body, a.response_truncated, a.error_class, a.error, a.outcome
-               FROM jsonb_to_recordset($2::text::jsonb) AS a(delivery_id uuid, number int, started_at timestamptz, duration_ms int,
-                    request jsonb, status int, response_headers jsonb, response_body text, response_truncated boolean,
-                    error_class text, error text, outcome text)
-              WHERE a.delivery_id IN (SELECT id FROM upd)
-             ON CONFLICT (delivery_id, number) DO NOTHING
-           )
-           SELECT id::text AS id, CASE status WHEN 'waiting' THEN 'pending' ELSE status END AS status,
-                  webhook, ordering_key
-             FROM upd`,
-            [JSON.stringify(outcomes), JSON.stringify(attempts)],
-          );
-          await streamsChanged(tx, streamsOf(applied));
-          // A retry whose run was halted meanwhile ended halted: it goes the way of its run's other deliveries.
-          if (wantEnded) {
-            const halted = new Set(applied.filter((a) => a.status === "halted").map((a) => a.id));
-            for (const r of results)
-              if (r.next.status === "pending" && r.delivery && halted.has(r.deliveryId))
-                ended.push({
-                  ...r.delivery,
-                  status: "halted",
-                  reason: `run halted while retrying: ${r.next.reason}`,
-                });
-          }
-          await tx.query(
-            "DELETE FROM hookline_policy_slots WHERE holder IN (SELECT value::uuid FROM jsonb_array_elements_text($1::text::jsonb))",
-            [JSON.stringify(results.map((r) => r.deliveryId))],
-          );
-          // Follow-ups (next steps, the fail branch): written with the outcome they follow, or not at all.
-          const parents = new Map<string, { id: string; status: string }>();
-          for (const r of results)
-            for (const f of r.followUps ?? []) parents.set(f.id, { id: r.deliveryId, status: r.next.status });
-          const follow = results.flatMap((r) => r.followUps ?? []);
-          if (follow.length > 0) await insertDeliveries(tx, follow, parents);
-          if (options.abortAfter) {
-            const abort = await this.runs.countFailures(tx, results, options.abortAfter, wantEnded);
-            aborted.push(...abort.runs);
-            ended.push(...abort.ended);
-          }
-          if (options.pauseAfterMs)
-            aborted.push(...(await this.runs.trackHealth(tx, results, options.pauseAfterMs)));
-          if (ended.length > 0 && options.ended) {
-            const branch = options.ended(ended);
-            if (branch.length > 0) await insertDeliveries(tx, branch);
-          }
-          if (this.observers.active) await this.observers.notify(tx, results, applied, ended, committed);
-        }),
-      ),
-    );
-    this.observers.runCommitted(committed);
-    return aborted;
+  /**
+   * Records attempts and applies their outcomes: one statement when nothing else follows from them,
+   * else one transaction with run health's steps, follow-ups, ordered streams and observers (see
+   * core/store/outcomes.ts).
+   */
+  complete(results: DeliveryResult[], options: CompleteOptions = {}): Promise<EndedRun[]> {
+    return recordOutcomes({ db: this.db, runs: this.runs, observers: this.observers }, results, options);
   }
 
   async release(owner: string, ids: string[], delayMs = 0): Promise<void> {

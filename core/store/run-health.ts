@@ -138,20 +138,21 @@ export class SqlRunHealth implements RunHealth, RunSteps {
 
   /**
    * An endpoint that keeps failing: a webhook's first failure since its last success starts the clock;
-   * a success stops it; failing longer than `pauseAfterMs` pauses the webhook (its deliveries wait).
+   * failing longer than `pauseAfterMs` pauses the webhook (its deliveries wait). A success stops the
+   * clock: `complete` resets it in its own statement, so only webhooks without one are looked at here.
    */
   async trackHealth(tx: SqlExecutor, results: DeliveryResult[], pauseAfterMs: number): Promise<EndedRun[]> {
     const ok = new Map<string, boolean>();
     for (const r of results) ok.set(r.webhook, (ok.get(r.webhook) ?? false) || r.next.status === "succeeded");
-    const rows = [...ok].map(([webhook, succeeded]) => ({ webhook, succeeded }));
+    const failing = [...ok].filter(([, succeeded]) => !succeeded).map(([webhook]) => webhook);
+    if (failing.length === 0) return [];
+    const list = JSON.stringify(failing);
     await tx.query(
       `INSERT INTO hookline_webhook_health (webhook, failing_since)
-       SELECT webhook, CASE WHEN succeeded THEN NULL ELSE now() END
-         FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, succeeded boolean)
-       ON CONFLICT (webhook) DO UPDATE SET failing_since =
-         CASE WHEN EXCLUDED.failing_since IS NULL THEN NULL
-              ELSE coalesce(hookline_webhook_health.failing_since, EXCLUDED.failing_since) END`,
-      [JSON.stringify(rows)],
+       SELECT value, now() FROM jsonb_array_elements_text($1::text::jsonb)
+       ON CONFLICT (webhook) DO UPDATE SET failing_since = coalesce(hookline_webhook_health.failing_since, EXCLUDED.failing_since)
+        WHERE hookline_webhook_health.failing_since IS NULL`,
+      [list],
     );
     const paused = await tx.query<{ webhook: string; reason: string }>(
       `UPDATE hookline_webhook_health
@@ -160,7 +161,7 @@ export class SqlRunHealth implements RunHealth, RunSteps {
         WHERE paused_at IS NULL AND failing_since < now() - $2 * interval '1 millisecond'
           AND webhook IN (SELECT value FROM jsonb_array_elements_text($1::text::jsonb))
         RETURNING webhook, reason`,
-      [JSON.stringify([...ok.keys()]), pauseAfterMs],
+      [list, pauseAfterMs],
     );
     return paused.map((p) => ({ webhook: p.webhook, reason: p.reason, paused: true }));
   }

@@ -49,6 +49,8 @@ export function result(claimed: ClaimedDelivery, next: DeliveryNext, status = 20
   return {
     deliveryId: claimed.id,
     leaseOwner: claimed.leaseOwner!,
+    policy: claimed.policy,
+    orderingKey: claimed.orderingKey,
     webhook: claimed.webhook,
     runId: claimed.runId,
     attempt,
