@@ -22,8 +22,9 @@ export interface SqlDriver extends SqlExecutor {
   exec(text: string): Promise<void>;
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /**
-   * Runs work whose commit may skip waiting for the WAL flush (a server crash may lose it). For writes
-   * that are safe to lose, such as claims. Drivers without the notion just run it.
+   * Runs statements whose commits may skip waiting for the WAL flush (a server crash may lose them),
+   * each committing on its own (not one transaction). For writes that are safe to lose, such as
+   * claims. Drivers without the notion just run them.
    */
   relaxed<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;

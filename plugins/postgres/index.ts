@@ -30,13 +30,24 @@ const wrap = (sql: Pick<Sql, "unsafe">, prepare: boolean): SqlExecutor => ({
  */
 export function postgresDriver(options: PostgresOptions): SqlDriver {
   const prepare = options.prepare !== false;
-  const sql = postgresJs(options.url, {
-    max: options.max ?? 10,
+  const common = {
     onnotice: () => {},
     connect_timeout: 5,
     // Deliveries carry their own JSON; keep types as postgres.js parses them by default.
     prepare,
-  });
+  };
+  const sql = postgresJs(options.url, { ...common, max: options.max ?? 10 });
+  // Relaxed work (claims) runs on connections of its own whose commits do not wait for the WAL flush:
+  // one statement each, with no BEGIN, SET LOCAL and COMMIT around it. Opened on first use.
+  let relaxedSql: Sql | undefined;
+  const relaxedPool = () => {
+    relaxedSql ??= postgresJs(options.url, {
+      ...common,
+      max: Math.min(2, options.max ?? 10),
+      connection: { synchronous_commit: "off" },
+    });
+    return relaxedSql;
+  };
   return {
     name: "postgres",
     ...wrap(sql, prepare),
@@ -44,12 +55,10 @@ export function postgresDriver(options: PostgresOptions): SqlDriver {
       await sql.unsafe(text);
     },
     transaction: (fn) => sql.begin((tx) => fn(wrap(tx, prepare))) as Promise<any>,
-    relaxed: (fn) =>
-      sql.begin(async (tx) => {
-        await tx.unsafe("SET LOCAL synchronous_commit = off");
-        return fn(wrap(tx, prepare));
-      }) as Promise<any>,
-    close: () => sql.end({ timeout: 5 }),
+    relaxed: (fn) => fn(wrap(relaxedPool(), prepare)),
+    close: async () => {
+      await Promise.all([sql.end({ timeout: 5 }), relaxedSql?.end({ timeout: 5 })]);
+    },
   };
 }
 
