@@ -147,6 +147,13 @@ async function topUp(b: Backlog): Promise<void> {
   b.drained = 0;
 }
 
+if (Math.min(...SIZES) < 1.5 * (WARM_UP + MEASURED)) {
+  console.error(
+    `bench:backlog: every backlog must hold at least 1.5 × ${WARM_UP + MEASURED} deliveries (a window's worth)`,
+  );
+  process.exit(2);
+}
+
 const label = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}m` : `${n / 1_000}k`);
 
 const sink = await startSink();
@@ -159,7 +166,7 @@ const loadBefore = loadavg()[0]!;
 try {
   await dropLeftovers(admin);
   // The first backlog, unreported, warms this process up (JIT, connections).
-  const plan = [{ size: WARM_UP + MEASURED, ordered: false, report: false }];
+  const plan = [{ size: 3 * (WARM_UP + MEASURED), ordered: false, report: false }];
   plan.push(...SIZES.map((size) => ({ size, ordered: false, report: true })));
   if (ORDERED) plan.push({ size: Math.max(...SIZES), ordered: true, report: true });
   for (const p of plan) {

@@ -9,8 +9,11 @@ export interface Sink {
   child: ChildProcess;
   /** Requests the sink has answered so far. */
   count(): Promise<number>;
-  /** Resolves once the sink has answered `target` requests in all (asks every `everyMs`). */
-  reach(target: number, everyMs?: number): Promise<void>;
+  /**
+   * Resolves once the sink has answered `target` requests in all (asks every 10 ms); throws when the
+   * count has not moved for `stallMs` (default 30 s): a run that stopped sending fails, it does not hang.
+   */
+  reach(target: number, stallMs?: number): Promise<void>;
   stop(): void;
 }
 
@@ -36,8 +39,17 @@ export async function startSink(): Promise<Sink> {
     pid: child.pid!,
     child,
     count,
-    async reach(target, everyMs = 10) {
-      while ((await count()) < target) await new Promise((r) => setTimeout(r, everyMs));
+    async reach(target, stallMs = 30_000) {
+      let last = -1;
+      let movedAt = performance.now();
+      for (let n = await count(); n < target; n = await count()) {
+        if (n !== last) [last, movedAt] = [n, performance.now()];
+        else if (performance.now() - movedAt > stallMs)
+          throw new Error(
+            `the sink has answered ${n} requests, waiting for ${target}: nothing sent for ${stallMs} ms`,
+          );
+        await new Promise((r) => setTimeout(r, 10));
+      }
     },
     stop: () => child.kill(),
   };
