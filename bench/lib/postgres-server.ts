@@ -111,9 +111,9 @@ export function postgresCpu(): Map<number, number> {
 }
 
 /**
- * The CPU seconds the server spent for one database between two snapshots: its backends (those still
- * connected when asked) and the server's own processes (WAL writer, checkpointer …), not other
- * databases' backends — other people's tests may share the server.
+ * The CPU seconds the server spent for one database between two snapshots: its backends and
+ * autovacuum workers (those still there when asked) and the server's own processes (WAL writer,
+ * checkpointer …), not other databases' — other people's tests, or an earlier leg's autovacuum.
  */
 export async function serverCpuFor(
   admin: Sql,
@@ -122,7 +122,7 @@ export async function serverCpuFor(
   after: Map<number, number>,
 ): Promise<number> {
   const rows = await admin.unsafe<{ pid: number }[]>(
-    "SELECT pid FROM pg_stat_activity WHERE datname = $1 OR backend_type <> 'client backend'",
+    "SELECT pid FROM pg_stat_activity WHERE datname = $1 OR (datname IS NULL AND backend_type <> 'client backend')",
     [database],
   );
   let total = 0;

@@ -4,6 +4,7 @@
 // over IPC, costs the store nothing (the old bench polled `count(*)` every 50 ms, charged to Postgres).
 import { nodeTransportPlugin } from "../../adapters/node/runtime.ts";
 import { createHookline } from "../../core/app.ts";
+import type { DeliveryStatus } from "../../core/contracts/delivery.ts";
 import type { SqlDriver } from "../../core/contracts/store.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { basic } from "../../plugins/basic/index.ts";
@@ -37,7 +38,16 @@ triggers:
 `;
 
 const ITEMS = Array.from({ length: 6 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, price: 19.99 }));
-const STATUSES_NOT_SENT = ["pending", "in_flight", "failed", "halted", "aborted"] as const;
+// "waiting" and "paused" are the store's from migration 7 (issue 13) on; before it they match nothing.
+const STATUSES_NOT_SENT = [
+  "pending",
+  "waiting",
+  "paused",
+  "in_flight",
+  "failed",
+  "halted",
+  "aborted",
+] as const;
 
 /** Published events/s of each run, by leg (publish returns once the deliveries are durable). */
 export const publishRates: Record<string, number[]> = {};
@@ -102,7 +112,7 @@ export function hooklineLeg(
           const sent = (await sink.count()) - sentBefore;
           const left: string[] = [];
           for (const status of STATUSES_NOT_SENT) {
-            const rows = await app.store.listDeliveries({ status, limit: 1 });
+            const rows = await app.store.listDeliveries({ status: status as DeliveryStatus, limit: 1 });
             if (rows.length > 0) left.push(status);
           }
           if (sent === deliveries && left.length === 0) return undefined;
