@@ -12,6 +12,7 @@ import {
   type TransportResponse,
 } from "../../core/contracts/transport.ts";
 import type { AddressGuard } from "../../core/net/address-guard.ts";
+import { requestDeadline } from "../../core/transport/deadline.ts";
 import { CappedBody, faultFor } from "../../core/transport/fetch-transport.ts";
 
 export interface NodeTransportOptions {
@@ -98,36 +99,37 @@ export function nodeTransport(options: NodeTransportOptions): Transport {
         }
       }
 
-      const deadline = AbortSignal.timeout(request.timeoutMs);
-      const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
-
+      const deadline = requestDeadline(request.timeoutMs, request.signal);
+      const capped = new CappedBody(request.maxResponseBytes);
       let response: Awaited<ReturnType<typeof undiciRequest>>;
       try {
-        response = await undiciRequest(url, {
-          method: request.method,
-          headers: request.headers,
-          body: request.body,
-          dispatcher: agentFor(request.tls),
-          signal,
-          // Undici 7 follows no redirects unless the redirect interceptor is composed in: none here.
-          headersTimeout: request.timeoutMs,
-          bodyTimeout: request.timeoutMs,
-        });
-      } catch (e) {
-        throw faultFor(e, request, deadline);
-      }
-
-      const capped = new CappedBody(request.maxResponseBytes);
-      try {
-        for await (const chunk of response.body) {
-          if (!capped.add(chunk as Uint8Array)) break;
+        try {
+          response = await undiciRequest(url, {
+            method: request.method,
+            headers: request.headers,
+            body: request.body,
+            dispatcher: agentFor(request.tls),
+            signal: deadline.signal,
+            // Undici 7 follows no redirects unless the redirect interceptor is composed in: none here.
+            headersTimeout: request.timeoutMs,
+            bodyTimeout: request.timeoutMs,
+          });
+        } catch (e) {
+          throw faultFor(e, request, deadline);
         }
-      } catch (e) {
-        throw faultFor(e, request, deadline);
+        try {
+          for await (const chunk of response.body) {
+            if (!capped.add(chunk as Uint8Array)) break;
+          }
+        } catch (e) {
+          throw faultFor(e, request, deadline);
+        } finally {
+          // Breaking out of the loop destroys the body; this covers the error paths. The connection is
+          // then closed rather than drained, which is what a capped read wants.
+          if (!response.body.destroyed) response.body.destroy();
+        }
       } finally {
-        // Breaking out of the loop destroys the body; this covers the error paths. The connection is
-        // then closed rather than drained, which is what a capped read wants.
-        if (!response.body.destroyed) response.body.destroy();
+        deadline.done();
       }
 
       const headers: Record<string, string> = {};
