@@ -6,6 +6,9 @@
 // BENCH_SECONDS per run (default 4), BENCH_ROUNDS (5; medians reported, the ratio is the median of
 // each round's ratio to the echo run beside it), BENCH_CONNECTIONS (100),
 // BENCH_ACTIVITIES per callback (1), BENCH_STORES (pglite,postgres).
+// With the Postgres server, a minimal durable receiver (hono + postgres.js with group commit,
+// bench/inbound/durable-receiver.ts) runs in the same rounds: `ratio_vs_durable_receiver` is
+// hookline-on-Postgres stored/s ÷ its stored/s (median of the rounds' ratios).
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -20,6 +23,8 @@ import { Tokens } from "../core/tokens.ts";
 import { inbound } from "../plugins/inbound/index.ts";
 import { pgliteDriver } from "../plugins/pglite/index.ts";
 import { postgresDriver } from "../plugins/postgres/index.ts";
+import { durableReceiver } from "./inbound/durable-receiver.ts";
+import { scratchDatabase } from "./lib/postgres-server.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
@@ -144,7 +149,23 @@ async function measure(t: Target): Promise<Load> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const line = (k: string, v: string | number) => console.log(`${k}: ${v}`);
 
-const targets: Array<{ name: string; target: Target; dispose?: () => Promise<void> }> = [
+/** The minimal durable receiver on a scratch database of its own, served like the others. */
+async function receiver(database: string): Promise<Target> {
+  const r = await durableReceiver(database, KEY);
+  const s = await listen(r.fetch);
+  return {
+    url: `${s.url}/in/esputnik`,
+    close: async () => {
+      await s.close();
+      await r.close();
+    },
+    stored: r.stored,
+  };
+}
+
+const RECEIVER = "durable_receiver";
+// `peer`: measured in the rounds but not one of hookline's stores (not in `ratio`).
+const targets: Array<{ name: string; target: Target; peer?: boolean; dispose?: () => Promise<void> }> = [
   { name: "echo", target: await echo() },
 ];
 const stores = (process.env.BENCH_STORES ?? "pglite,postgres").split(",");
@@ -176,6 +197,15 @@ if (server) {
     dispose: async () => {
       await pg.close();
       await admin.unsafe(`DROP DATABASE ${name} WITH (FORCE)`);
+    },
+  });
+  const db = await scratchDatabase(admin, server, "in_receiver");
+  targets.push({
+    name: RECEIVER,
+    peer: true,
+    target: await receiver(db.url),
+    dispose: async () => {
+      await db.drop();
       await admin.end();
     },
   });
@@ -206,7 +236,7 @@ try {
   line("echo_requests_per_s_by_round", perRound("echo"));
   line("echo_p99_ms", ceiling.p99);
   const ratios: number[] = [];
-  for (const t of targets.slice(1)) {
+  for (const t of targets.slice(1).filter((t) => !t.peer)) {
     const r = pick(t.name);
     // Each round's ratio sets a run against the echo run beside it (the machine's load changes).
     const ratio = median(
@@ -223,6 +253,22 @@ try {
     );
     line(`ratio_${t.name}`, ratio.toFixed(2));
     ratios.push(ratio);
+  }
+  if (results.has(RECEIVER)) {
+    const r = pick(RECEIVER);
+    const byRound = (name: string, other: string) =>
+      median(results.get(name)!.map((x, i) => x.perSecond / results.get(other)![i]!.perSecond));
+    line(`${RECEIVER}_stored_per_s`, r.perSecond.toFixed(0));
+    line(`${RECEIVER}_stored_per_s_by_round`, perRound(RECEIVER));
+    line(`${RECEIVER}_p50_ms`, r.p50);
+    line(`${RECEIVER}_p99_ms`, r.p99);
+    line(
+      `${RECEIVER}_non_200`,
+      results.get(RECEIVER)!.reduce((a, x) => a + x.errors, 0),
+    );
+    line(`${RECEIVER}_ratio_vs_echo`, byRound(RECEIVER, "echo").toFixed(2));
+    // Each round's ratio sets hookline's Postgres run against the receiver's run beside it.
+    line("ratio_vs_durable_receiver", byRound("postgres", RECEIVER).toFixed(2));
   }
   if (!server) line("postgres", "not measured (set TEST_DATABASE_URL or DATABASE_URL)");
   // The headline is the weaker store: both are what users run.
