@@ -14,6 +14,12 @@ import type { SqlExecutor } from "../contracts/sql.ts";
  */
 export interface OutcomeDispatch {
   readonly active: boolean;
+  /**
+   * Whether any observer may want these results' outcomes, asked before they are recorded (a retry
+   * is asked as halted too, which its run's halt may make it): when none does, recording needs no
+   * transaction for them.
+   */
+  wants(results: DeliveryResult[]): boolean;
   notify(
     tx: SqlExecutor,
     results: DeliveryResult[],
@@ -44,6 +50,23 @@ export class ObserverDispatch implements OutcomeObservers, OutcomeDispatch {
 
   get active(): boolean {
     return this.observers.length > 0;
+  }
+
+  wants(results: DeliveryResult[]): boolean {
+    if (this.observers.length === 0) return false;
+    if (this.observers.some((o) => !o.accepts)) return true;
+    const context: ObserverContext = { ...this.observerContext!, afterCommit: () => undefined };
+    for (const r of results) {
+      if (!r.delivery) continue;
+      const reason = r.next.status === "succeeded" ? undefined : r.next.reason;
+      const statuses: DeliveryOutcome["status"][] =
+        r.next.status === "pending" ? ["pending", "halted"] : [r.next.status];
+      for (const status of statuses) {
+        const outcome: DeliveryOutcome = { delivery: r.delivery, status, reason, attempt: r.attempt };
+        if (this.observers.some((o) => o.accepts!(outcome, context))) return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -18,7 +18,7 @@ type Applied = { id: string; status: string; webhook: string; ordering_key: stri
 
 /**
  * Records attempts and applies their outcomes. The common case — outcomes that halt, abort, pause,
- * follow up, order or notify nothing — is one statement: deliveries updated where the lease still
+ * follow up, order or notify nothing (no observer accepts them) — is one statement: deliveries updated where the lease still
  * holds, attempts inserted, throughput slots given back, the health of webhooks that succeeded reset.
  * Anything more runs in one transaction with it: halts first, then the outcomes, follow-ups (written
  * with the outcome they follow, or not at all), aborts, health, the fail branch of deliveries ended
@@ -41,7 +41,7 @@ export async function recordOutcomes(
   const alone =
     halts.length === 0 &&
     follow.length === 0 &&
-    !observers.active &&
+    !observers.wants(results) &&
     !results.some((r) => r.orderingKey !== undefined) &&
     !(failing && (options.abortAfter || options.pauseAfterMs));
   if (alone) {

@@ -73,5 +73,47 @@ for (const kind of storeKinds) {
         "an observer's after-commit step failed",
       ]);
     });
+
+    it("records outcomes no observer accepts in one statement, and ones an observer accepts inside a transaction with it", async () => {
+      const transactions: number[] = [];
+      const counting = {
+        ...db,
+        transaction: <T>(fn: (tx: typeof db) => Promise<T>) => {
+          transactions.push(1);
+          return db.transaction(fn as never) as Promise<T>;
+        },
+      } as typeof db;
+      const seen: string[] = [];
+      const picky = new ObserverDispatch();
+      picky.observe(
+        [
+          {
+            name: "failures-only",
+            accepts: (o) => o.status === "failed",
+            async observe(_tx, outcomes) {
+              for (const o of outcomes) seen.push(o.delivery.id);
+            },
+          },
+        ],
+        context,
+      );
+      const q = new SqlDeliveryQueue(counting, new SqlRunHealth(counting), picky);
+      const [ok, bad] = [delivery({ webhook: "picky" }), delivery({ webhook: "picky" })];
+      await q.enqueue([ok, bad]);
+      const claimed = await q.claim("w1", 10, 30_000);
+      const byId = new Map(claimed.map((c) => [c.id, c]));
+      await q.complete([result(byId.get(ok.id)!, { status: "succeeded" })]);
+      expect(transactions.length).toBe(0);
+      await q.complete([result(byId.get(bad.id)!, { status: "failed", reason: "400" }, 400)]);
+      expect(transactions.length).toBe(1);
+      expect(seen).toEqual([bad.id]);
+      const statuses = await db.query<{ id: string; status: string }>(
+        "SELECT id::text AS id, status FROM hookline_deliveries WHERE webhook = 'picky' ORDER BY status",
+      );
+      expect(statuses).toEqual([
+        { id: bad.id, status: "failed" },
+        { id: ok.id, status: "succeeded" },
+      ]);
+    });
   });
 }
