@@ -290,7 +290,8 @@ describe("loadConfig under generated and mutated configs", () => {
           expect(e.message).toContain(`${FILE}:`);
           refused++;
         }
-        expect(took).toBeLessThan(2_000);
+        // A hang, not a speed check (benchmarks measure speed): a busy CI machine must not fail it.
+        expect(took).toBeLessThan(15_000);
         if (config) {
           accepted++;
           const again = loadConfig(dump(asFile(config)), { file: FILE, env: {}, registry });
@@ -302,6 +303,9 @@ describe("loadConfig under generated and mutated configs", () => {
         // A run that cannot finish (shrinking included) in 50 s counts as hanging.
         interruptAfterTimeLimit: 50_000,
         markInterruptAsFailure: true,
+        // Report the first failing config with its seed: shrinking these nested values can overflow
+        // the stack inside fast-check (seen once in CI), which hides the counterexample.
+        endOnFailure: true,
         seed: process.env.HOOKLINE_PROPERTY_SEED ? Number(process.env.HOOKLINE_PROPERTY_SEED) : undefined,
       },
     );
