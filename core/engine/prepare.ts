@@ -16,7 +16,6 @@ export interface PreparedRequest {
   rendered: OutboundRequest;
   /** The request as recorded: credentials the integration added are masked. */
   recorded: AttemptRecord["request"];
-  tls?: TlsIdentity;
   /** The integrations applied, in order. */
   integrations?: IntegrationRuntime[];
 }
@@ -111,7 +110,6 @@ export async function prepareRequest(
     request: authorized,
     rendered,
     recorded: recordable(rendered, authorized, redactor),
-    tls: tlsOf(used),
     integrations: used,
   };
 }
