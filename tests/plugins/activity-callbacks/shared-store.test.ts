@@ -101,7 +101,7 @@ for (const kind of storeKinds) {
       expect(sender.logs.some((l) => l.includes("batch delivered"))).toBe(true);
       await eventually(
         async () => (await deliveryOf(driver, 2002))?.status === "succeeded",
-        5_000,
+        15_000,
         "the batch recorded",
       );
 
@@ -115,7 +115,7 @@ for (const kind of storeKinds) {
       // The sender drops the webhook at its next poll; the retried delivery then ends, unsent.
       await eventually(
         async () => (await deliveryOf(driver, 2003))?.status === "failed",
-        5_000,
+        15_000,
         "the refused delivery ended",
       );
       expect((await deliveryOf(driver, 2003))?.reason).toContain("no longer configured");
@@ -138,7 +138,7 @@ for (const kind of storeKinds) {
           const d = await deliveryOf(driver, 2005);
           return d && d.status !== "pending" && d.status !== "in_flight" ? d : undefined;
         },
-        5_000,
+        15_000,
         "the delivery ended",
       );
       expect(ended).toEqual({ status: "succeeded", reason: null });
