@@ -117,8 +117,12 @@ const nest = (n: number, leaf: unknown) => {
 type Change = (v: unknown) => unknown;
 const change: fc.Arbitrary<Change | "delete"> = fc.oneof(
   fc.constant("delete" as const),
-  oddValue.map((v) => () => v),
-  fc.integer({ min: 1, max: 400 }).map((n) => (v: unknown) => nest(n, v)),
+  // A copy each time: fc.constantFrom hands out the same object, and placing it inside itself (one
+  // pick puts it in the config, a later one puts it again under one of its own keys) made a cycle
+  // that overflowed the stack while the value was written back as YAML (seen in CI).
+  oddValue.map((v) => () => structuredClone(v)),
+  // Past the loader's limit of 64 levels (the text mutations reach thousands).
+  fc.integer({ min: 1, max: 100 }).map((n) => (v: unknown) => nest(n, v)),
   fc.constant((v: unknown) => (typeof v === "string" ? Number(v) || v.length : String(v))),
   fc.constant((v: unknown) => [v]),
   fc.constant((v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? Object.values(v) : { v })),
@@ -126,7 +130,7 @@ const change: fc.Arbitrary<Change | "delete"> = fc.oneof(
   fc.tuple(oddString, oddValue).map(
     ([k, x]) =>
       (v: unknown) =>
-        v && typeof v === "object" && !Array.isArray(v) ? { ...v, [k]: x } : v,
+        v && typeof v === "object" && !Array.isArray(v) ? { ...v, [k]: structuredClone(x) } : v,
   ),
 );
 
