@@ -15,9 +15,10 @@ export function requestDeadline(timeoutMs: number, caller?: AbortSignal): Reques
     expired = true;
     controller.abort(new DOMException(`no complete answer within ${timeoutMs} ms`, "TimeoutError"));
   }, timeoutMs);
-  const onAbort = () => controller.abort(caller?.reason);
-  if (caller?.aborted) onAbort();
-  else caller?.addEventListener("abort", onAbort, { once: true });
+  const onAbort = (reason: unknown) => controller.abort(reason);
+  let release: (() => void) | undefined;
+  if (caller?.aborted) onAbort(caller.reason);
+  else if (caller) release = onCallerAbort(caller, onAbort);
   return {
     signal: controller.signal,
     get aborted() {
@@ -25,7 +26,7 @@ export function requestDeadline(timeoutMs: number, caller?: AbortSignal): Reques
     },
     done() {
       clearTimeout(timer);
-      caller?.removeEventListener("abort", onAbort);
+      release?.();
     },
   };
 }
@@ -38,4 +39,38 @@ export interface RequestDeadline {
   readonly aborted: boolean;
   /** Stops the timer and lets go of the caller's signal; call it when the answer is read. */
   done(): void;
+}
+
+const waiting = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+
+/**
+ * Calls `listener` with the signal's reason when `signal` aborts, until the returned release is
+ * called. Requests in flight share their caller's signal (a worker's stop signal): one listener per
+ * signal and a set of requests is cheaper than an event listener added and removed per request, and
+ * keeps Node from warning about a leak at more than ten requests in flight. The signal must not have
+ * aborted yet (check `signal.aborted` first).
+ *
+ * @example
+ * if (signal.aborted) cancel(signal.reason); else release = onCallerAbort(signal, cancel);
+ */
+export function onCallerAbort(signal: AbortSignal, listener: (reason: unknown) => void): () => void {
+  let listeners = waiting.get(signal);
+  if (!listeners) {
+    const created = new Set<(reason: unknown) => void>();
+    listeners = created;
+    waiting.set(signal, created);
+    signal.addEventListener(
+      "abort",
+      () => {
+        waiting.delete(signal);
+        for (const l of created) l(signal.reason);
+      },
+      { once: true },
+    );
+  }
+  const set = listeners;
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+  };
 }

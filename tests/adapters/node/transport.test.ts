@@ -25,6 +25,31 @@ describe("node transport", () => {
     }
   });
 
+  it("times out at its own deadline while it waits for a connection", async () => {
+    const sink = await startSink(() => ({ hang: true }));
+    const transport = nodeTransport({ guard: loopback, connections: 1 });
+    try {
+      // The one connection is held by a request that hangs for 5 s; the second waits in the pool.
+      const holder = new AbortController();
+      const first = transport
+        .send({ ...base, url: `${sink.url}/first`, timeoutMs: 5000, signal: holder.signal })
+        .catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      const started = performance.now();
+      const error = await transport
+        .send({ ...base, url: `${sink.url}/second`, timeoutMs: 200 })
+        .catch((e: unknown) => e);
+      expect((error as TransportError).faultClass).toBe("timeout");
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(sink.requests.map((r) => r.url)).toEqual(["/first"]);
+      holder.abort();
+      await first;
+    } finally {
+      await transport.close?.();
+      await sink.close();
+    }
+  });
+
   it("presents the request's TLS client identity, trusting its CA, on that identity's agent", async () => {
     const pki = testPki();
     const sink = await startSink((r) => ({ body: `hello ${r.clientCert}` }), {

@@ -196,5 +196,23 @@ export function transportBehaviour(name: string, make: (guard: AddressGuard) => 
       expect(error.message).toContain("aborted by the caller");
       expect(performance.now() - started).toBeLessThan(2000);
     });
+
+    it("stops every request in flight when their shared signal aborts, and sends on a signal that has not", async () => {
+      const s = await sink((r) => (r.url === "/ok" ? { body: "ok" } : { hang: true }));
+      const stop = new AbortController();
+      const hanging = Array.from({ length: 12 }, (_, i) =>
+        fault(loopback.send(request(`${s.url}/hang/${i}`, { signal: stop.signal })), "network"),
+      );
+      // A request that ended before the abort lets go of the signal: the abort does not reach it.
+      const other = new AbortController();
+      expect((await loopback.send(request(`${s.url}/ok`, { signal: other.signal }))).body).toBe("ok");
+      setTimeout(() => stop.abort(), 100);
+      const started = performance.now();
+      for (const error of await Promise.all(hanging))
+        expect(error.message).toContain("aborted by the caller");
+      expect(performance.now() - started).toBeLessThan(2000);
+      await fault(loopback.send(request(`${s.url}/ok`, { signal: stop.signal })), "network");
+      expect((await loopback.send(request(`${s.url}/ok`, { signal: other.signal }))).body).toBe("ok");
+    });
   });
 }
