@@ -82,7 +82,16 @@ export interface AttemptRecord {
     method: string;
     url: string;
     headers: Record<string, string>;
+    /**
+     * The body as sent, credentials masked: kept for an attempt that did not succeed. A successful
+     * attempt keeps its size and hash instead (`bodyBytes`, `bodyHash`); its full request is rendered
+     * again on demand (`GET /v1/deliveries/:id/request`).
+     */
     body?: string;
+    /** The body's size in UTF-8 bytes (a successful attempt's record, which keeps no body). */
+    bodyBytes?: number;
+    /** A hash of the body as it would be recorded (`cyrb53:` and 14 hex digits), to compare with a re-render. */
+    bodyHash?: string;
     /** For one item of a batch request: the batch, and the delivery whose attempt holds the body. */
     batch?: { key: string; size: number; recordedOn: string };
   };

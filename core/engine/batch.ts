@@ -74,10 +74,13 @@ export async function attemptBatch(
     attempt: (
       d: ClaimedDelivery,
       isFirst: boolean,
+      decision: RetryDecision,
     ) => Omit<AttemptRecord, "deliveryId" | "number" | "startedAt" | "durationMs" | "outcome">,
   ) => {
-    for (const { delivery } of items)
-      record(delivery, attempt(delivery, delivery === first), decide(delivery), response);
+    for (const { delivery } of items) {
+      const decision = decide(delivery);
+      record(delivery, attempt(delivery, delivery === first, decision), decision, response);
+    }
   };
 
   let prepared: PreparedRequest;
@@ -107,15 +110,15 @@ export async function attemptBatch(
   } catch (e) {
     outcome = deliverer.fault(e);
   }
-  // The request and response bodies are kept once, on the first item's attempt; the others point to it.
-  const { body: _body, ...requestHead } = prepared.recorded;
+  // The request and response bodies are kept once, on the first item's attempt; the others point to
+  // it. A success keeps the body's size and hash, not the body (rendered again on demand).
+  const batch = { key, size: items.length, recordedOn: first.id };
+  const recordOf = (d: RetryDecision) => (d.action === "succeed" ? prepared.slim : prepared.recorded);
   forEach(
     (d) => retry.decide(outcome, { number: d.attempts, maxAttempts: d.maxAttempts }),
     response,
-    (_d, isFirst) => ({
-      request: isFirst
-        ? { ...prepared.recorded, batch: { key, size: items.length, recordedOn: first.id } }
-        : { ...requestHead, batch: { key, size: items.length, recordedOn: first.id } },
+    (_d, isFirst, decision) => ({
+      request: isFirst ? { ...recordOf(decision), batch } : { ...withoutBody(recordOf(decision)), batch },
       status: response?.status,
       responseHeaders: response ? redactor.redactDeep(response.headers) : undefined,
       responseBody: response && isFirst ? redactor.redact(response.body) : undefined,
@@ -125,4 +128,9 @@ export async function attemptBatch(
     }),
   );
   return results;
+}
+
+/** A record's method, URL and headers: an item of a batch that points to the attempt holding the body. */
+function withoutBody(r: AttemptRecord["request"]): AttemptRecord["request"] {
+  return { method: r.method, url: r.url, headers: r.headers };
 }

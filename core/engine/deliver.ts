@@ -7,7 +7,7 @@ import { type Transport, TransportError, type TransportResponse } from "../contr
 import type { Redactor } from "../security/redact.ts";
 import type { FailBranch } from "./fail-branch.ts";
 import { type IntegrationTestResult, testIntegration } from "./integration-test.ts";
-import { NotSent, type PreparedRequest, prepareRequest } from "./prepare.ts";
+import { NotSent, type PreparedRequest, prepareRequest, rerender } from "./prepare.ts";
 import type { RetryPolicies } from "./retry-policies.ts";
 import { nextStep } from "./scenario.ts";
 import { sendThroughIntegrations } from "./send.ts";
@@ -98,6 +98,18 @@ export class Deliverer {
     return prepareRequest(this.o, hook, context, extraHeaders, signal);
   }
 
+  /**
+   * A delivery's request rendered again now, as recorded (credentials masked, nothing authorized):
+   * the full request of an attempt whose record kept only its body's size and hash. Throws `NotSent`
+   * when the webhook no longer renders for it.
+   */
+  rerender(
+    hook: CompiledWebhook,
+    delivery: Pick<ClaimedDelivery, "context" | "idempotencyKey">,
+  ): AttemptRecord["request"] {
+    return rerender(this.o, hook, delivery.context, delivery.idempotencyKey);
+  }
+
   /** Sends an integration's test request (see `testIntegration`). */
   testIntegration(
     name: string,
@@ -156,12 +168,14 @@ export class Deliverer {
       if (e instanceof NotSent) return { ...this.notSent(e, retry, attemptNo), hook };
       outcome = this.fault(e);
     }
+    const decision = retry.decide(outcome, attemptNo);
     return {
       hook,
-      decision: retry.decide(outcome, attemptNo),
+      decision,
       response,
       attempt: {
-        request: prepared.recorded,
+        // A success keeps the body's size and hash, not the body (rendered again on demand).
+        request: decision.action === "succeed" ? prepared.slim : prepared.recorded,
         status: response?.status,
         responseHeaders: response ? this.o.redactor.redactDeep(response.headers) : undefined,
         responseBody: response ? this.o.redactor.redact(response.body) : undefined,

@@ -6,6 +6,7 @@ import { TransportError } from "../contracts/transport.ts";
 import { HooklineError } from "../errors.ts";
 import { assertUnderEndpointPrefix } from "../security/endpoint-prefix.ts";
 import type { Redactor } from "../security/redact.ts";
+import { bodyFingerprint } from "../util/body-hash.ts";
 import { responseView, type StepResponse } from "./scenario.ts";
 import { type CompiledWebhook, renderRequest } from "./webhooks.ts";
 
@@ -14,8 +15,13 @@ export interface PreparedRequest {
   request: OutboundRequest;
   /** The request as rendered, before any integration touched it. */
   rendered: OutboundRequest;
-  /** The request as recorded: credentials the integration added are masked. */
-  recorded: AttemptRecord["request"];
+  /** The request as recorded: credentials the integration added are masked (made when first read). */
+  readonly recorded: AttemptRecord["request"];
+  /**
+   * The record of a successful attempt: as `recorded`, with the body's size and hash in place of the
+   * body (made when first read).
+   */
+  readonly slim: AttemptRecord["request"];
   /** The integrations applied, in order. */
   integrations?: IntegrationRuntime[];
 }
@@ -30,11 +36,15 @@ export interface PrepareDeps {
 const REDACTED = "[redacted]";
 const MAX_RECORDED_BODY = 65_536;
 
-/** Headers the integration added or changed are masked in what is recorded. */
+/**
+ * Headers the integration added or changed are masked in what is recorded. `slim`: the body's size
+ * and hash (of the whole body, masked) in place of the body, for a successful attempt.
+ */
 export function recordable(
   before: OutboundRequest,
   after: OutboundRequest,
   redactor: Pick<Redactor, "redact">,
+  slim = false,
 ): AttemptRecord["request"] {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(after.headers))
@@ -43,8 +53,33 @@ export function recordable(
   const url = redactor.redact(after.url === before.url ? after.url : before.url);
   // Likewise a body an integration changed (a token placed in it): record the body as rendered.
   const kept = after.body === before.body ? after.body : before.body;
-  const body = kept === undefined ? undefined : redactor.redact(kept.slice(0, MAX_RECORDED_BODY));
-  return { method: after.method, url, headers, body };
+  if (kept === undefined) return { method: after.method, url, headers };
+  if (slim) return { method: after.method, url, headers, ...bodyFingerprint(redactor.redact(kept)) };
+  return { method: after.method, url, headers, body: redactor.redact(kept.slice(0, MAX_RECORDED_BODY)) };
+}
+
+/** A prepared request whose records are made when first read (most attempts need only the slim one). */
+function prepared(
+  redactor: Pick<Redactor, "redact">,
+  rendered: OutboundRequest,
+  request: OutboundRequest,
+  integrations?: IntegrationRuntime[],
+): PreparedRequest {
+  let recorded: AttemptRecord["request"] | undefined;
+  let slim: AttemptRecord["request"] | undefined;
+  return {
+    request,
+    rendered,
+    integrations,
+    get recorded() {
+      recorded ??= recordable(rendered, request, redactor);
+      return recorded;
+    },
+    get slim() {
+      slim ??= recordable(rendered, request, redactor, true);
+      return slim;
+    },
+  };
 }
 
 /** Ends in a failure that sent nothing (render, scope, authorization): the reason says which. */
@@ -73,6 +108,48 @@ export async function prepareRequest(
   signal?: AbortSignal,
 ): Promise<PreparedRequest> {
   const { redactor } = deps;
+  const names = integrationsOf(hook.config);
+  const rendered = renderForSend(deps, hook, context, extraHeaders);
+  if (names.length === 0) return prepared(redactor, rendered, rendered);
+  const used: IntegrationRuntime[] = [];
+  for (const name of names) {
+    const integration = deps.catalogue.integrations.get(name);
+    if (!integration)
+      throw new NotSent(
+        "config",
+        `integration "${name}" is not configured`,
+        recordable(rendered, rendered, redactor),
+      );
+    used.push(integration);
+  }
+  return prepared(redactor, rendered, await authorizeChain(redactor, rendered, used, signal), used);
+}
+
+/**
+ * Renders a delivery's request again, as recorded (credentials masked) and without what its
+ * integrations add (nothing is authorized, no token fetched): the full request of an attempt whose
+ * record kept only the body's size and hash. Throws `NotSent` when it no longer renders.
+ *
+ * @example const request = rerender(deps, hook, delivery.context, delivery.idempotencyKey);
+ */
+export function rerender(
+  deps: PrepareDeps,
+  hook: CompiledWebhook,
+  context: Record<string, unknown>,
+  idempotencyKey: string,
+): AttemptRecord["request"] {
+  const rendered = renderForSend(deps, hook, context, { "idempotency-key": idempotencyKey });
+  return recordable(rendered, rendered, deps.redactor);
+}
+
+/** The webhook's templates rendered for a context, with the headers every request carries. */
+function renderForSend(
+  deps: PrepareDeps,
+  hook: CompiledWebhook,
+  context: Record<string, unknown>,
+  extraHeaders: Record<string, string>,
+): OutboundRequest {
+  const { redactor } = deps;
   const fallback = { method: hook.config.method, url: redactor.redact(hook.config.url), headers: {} };
   const names = integrationsOf(hook.config);
   let rendered: OutboundRequest;
@@ -92,26 +169,7 @@ export async function prepareRequest(
     throw new NotSent("render", `render: ${(e as Error).message}`, fallback);
   }
   rendered.headers = { "user-agent": deps.userAgent ?? "hookline/0.1", ...rendered.headers, ...extraHeaders };
-  if (names.length === 0)
-    return { request: rendered, rendered, recorded: recordable(rendered, rendered, redactor) };
-  const used: IntegrationRuntime[] = [];
-  for (const name of names) {
-    const integration = deps.catalogue.integrations.get(name);
-    if (!integration)
-      throw new NotSent(
-        "config",
-        `integration "${name}" is not configured`,
-        recordable(rendered, rendered, redactor),
-      );
-    used.push(integration);
-  }
-  const authorized = await authorizeChain(redactor, rendered, used, signal);
-  return {
-    request: authorized,
-    rendered,
-    recorded: recordable(rendered, authorized, redactor),
-    integrations: used,
-  };
+  return rendered;
 }
 
 /** The TLS client identity sent with a request: the first one an integration presents. */

@@ -7,6 +7,7 @@ import type { PluginHost } from "../contracts/host.ts";
 import { HooklineError, HttpError } from "../errors.ts";
 import { EventInput, EventsBatch } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
+import { bodyFingerprint } from "../util/body-hash.ts";
 import type { AdminApp } from "./admin-app.ts";
 import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.ts";
 import { policyRoutes } from "./policies.ts";
@@ -144,6 +145,44 @@ export function createHttpApp(
     if (!delivery) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${c.req.param("id")}`);
     const attempts = await app.store.listAttempts(delivery.id);
     return reply(app, c, 200, { delivery, attempts });
+  });
+
+  // A successful attempt keeps its body's size and hash, not the body: this renders the request again
+  // from the delivery's data and the webhook as it is now, and says whether the body matches.
+  http.get("/v1/deliveries/:id/request", async (c) => {
+    const id = c.req.param("id");
+    const delivery = await app.store.getDelivery(id);
+    if (!delivery) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
+    const hook = app.catalogue.webhooks.get(delivery.webhook);
+    if (!hook)
+      throw new HttpError("HOOKLINE_HTTP_CONFLICT", `webhook "${delivery.webhook}" is no longer configured`);
+    if (hook.config.batch)
+      throw new HttpError(
+        "HOOKLINE_HTTP_NOT_APPLICABLE",
+        `webhook "${delivery.webhook}" sends batches: a batch request is rendered from all its items, so one delivery does not render it again`,
+      );
+    let request: ReturnType<typeof app.deliverer.rerender>;
+    try {
+      request = app.deliverer.rerender(hook, delivery);
+    } catch (e) {
+      throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", (e as Error).message);
+    }
+    const recorded = (await app.store.listAttempts(id)).findLast(
+      (a) => a.request.bodyHash !== undefined || a.request.body !== undefined,
+    )?.request;
+    const { bodyHash } = bodyFingerprint(request.body ?? "");
+    return reply(app, c, 200, {
+      request,
+      rerendered: true,
+      // Whether the body rendered now is the one the last attempt with a body recorded (its hash or,
+      // for an attempt that did not succeed, the body itself); absent when no attempt recorded one.
+      matchesRecorded:
+        recorded === undefined
+          ? undefined
+          : recorded.bodyHash !== undefined
+            ? recorded.bodyHash === bodyHash
+            : recorded.body === request.body,
+    });
   });
 
   http.post("/v1/deliveries/:id/retry", async (c) => {

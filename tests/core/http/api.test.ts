@@ -144,6 +144,62 @@ for (const kind of storeKinds) {
       expect(text).toContain("[REDACTED]"); // the echoed header in the response body
     });
 
+    it("keeps a successful attempt's body as its size and hash, and renders the full request again on demand", async () => {
+      const r = await call("POST", "/v1/events", {
+        type: "signup",
+        customer: { id: "c-slim", email: "slim-é@example.com" },
+      });
+      const id = (await r.json()).events[0].deliveries[0].id;
+      await eventually(async () => (await app.store.getDelivery(id))?.status === "succeeded");
+      const sent = sink.requests.find((q) => q.body.includes("slim-é@example.com"))!;
+      const [attempt] = await app.store.listAttempts(id);
+      expect(attempt!.request.body).toBeUndefined();
+      expect(attempt!.request.bodyBytes).toBe(new TextEncoder().encode(sent.body).length);
+      expect(attempt!.request.bodyHash).toMatch(/^cyrb53:[0-9a-f]{14}$/);
+      expect(attempt!.request.headers.authorization).toBe("[redacted]");
+
+      const again = await call("GET", `/v1/deliveries/${id}/request`);
+      expect(again.status).toBe(200);
+      const text = await again.text();
+      const shown = JSON.parse(text);
+      expect(shown.request.body).toBe(sent.body);
+      expect(shown.request.url).toBe(`${sink.url}/api/contacts`);
+      expect(shown.request.headers["idempotency-key"]).toBe(sent.headers["idempotency-key"]);
+      expect(shown.rerendered).toBe(true);
+      expect(shown.matchesRecorded).toBe(true);
+      expect(text).not.toContain(SECRET);
+
+      // Another delivery's hash does not match this one's body.
+      const other = await call("POST", "/v1/events", {
+        type: "signup",
+        customer: { id: "c-o", email: "o@x.io" },
+      });
+      const otherId = (await other.json()).events[0].deliveries[0].id;
+      await eventually(async () => (await app.store.getDelivery(otherId))?.status === "succeeded");
+      expect((await app.store.listAttempts(otherId))[0]!.request.bodyHash).not.toBe(
+        attempt!.request.bodyHash,
+      );
+      expect((await call("GET", "/v1/deliveries/00000000-0000-4000-8000-000000000000/request")).status).toBe(
+        404,
+      );
+    });
+
+    it("keeps the whole body of an attempt that did not succeed", async () => {
+      const r = await call("POST", "/v1/events", {
+        type: "bye",
+        customer: { id: "c-gone", email: "g@x.io" },
+      });
+      const id = (await r.json()).events[0].deliveries[0].id;
+      await eventually(async () => (await app.store.getDelivery(id))?.status === "halted");
+      const [attempt] = await app.store.listAttempts(id);
+      expect(attempt!.status).toBe(410);
+      expect(attempt!.request.body).toBe("{}");
+      expect(attempt!.request.bodyHash).toBeUndefined();
+      const shown = await (await call("GET", `/v1/deliveries/${id}/request`)).json();
+      expect(shown.request.body).toBe("{}");
+      expect(shown.matchesRecorded).toBe(true);
+    });
+
     it("answers 404 for an unknown delivery", async () => {
       expect((await call("GET", "/v1/deliveries/00000000-0000-4000-8000-000000000000")).status).toBe(404);
       expect((await call("GET", "/v1/deliveries/not-an-id")).status).toBe(404);
