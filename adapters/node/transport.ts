@@ -59,6 +59,7 @@ export function resolveAll(host: string): Promise<string[]> {
 export function nodeTransport(options: NodeTransportOptions): Transport {
   const { guard } = options;
   const agents = new Map<string, Agent>();
+  const targets = new Map<string, Target>();
   const lookup = guardedLookup(guard, options.resolve);
 
   const agentFor = (tls: TlsIdentity | undefined): Agent => {
@@ -79,27 +80,14 @@ export function nodeTransport(options: NodeTransportOptions): Transport {
   return {
     name: "node",
     async send(request: TransportRequest): Promise<TransportResponse> {
-      let url: URL;
-      try {
-        url = new URL(request.url);
-      } catch (e) {
-        throw new TransportError("network", "the request URL is not a valid URL", { cause: e });
+      let target = targets.get(request.url);
+      if (!target) {
+        target = targetOf(guard, request.url);
+        // Deliveries repeat a few URLs: parsing one and judging its address once is enough.
+        if (targets.size >= MAX_TARGETS) targets.clear();
+        targets.set(request.url, target);
       }
-      if (url.protocol !== "http:" && url.protocol !== "https:") {
-        throw new TransportError("blocked_address", `only http and https URLs are sent, not ${url.protocol}`);
-      }
-      // Sockets skip the lookup for IP literals, so the hook never sees them: check them here.
-      if (guard.isIpLiteral(url.hostname)) {
-        const verdict = guard.check(url.hostname);
-        if (!verdict.allowed) {
-          throw new TransportError(
-            "blocked_address",
-            `refused to connect to ${url.hostname}: ${verdict.reason}`,
-          );
-        }
-      }
-
-      return exchange(agentFor(request.tls), url, request);
+      return exchange(agentFor(request.tls), target, request);
     },
     async close(): Promise<void> {
       const all = [...agents.values()];
@@ -107,6 +95,37 @@ export function nodeTransport(options: NodeTransportOptions): Transport {
       await Promise.all(all.map((agent) => agent.close()));
     },
   };
+}
+
+const MAX_TARGETS = 1000;
+
+/** Where a request goes, as the dispatcher takes it. */
+interface Target {
+  origin: string;
+  path: string;
+}
+
+/**
+ * The origin and path of an http or https URL whose host, if an IP literal, the guard admits (sockets
+ * skip the lookup for IP literals, so the connect-time hook never sees them); throws otherwise.
+ */
+function targetOf(guard: AddressGuard, raw: string): Target {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (e) {
+    throw new TransportError("network", "the request URL is not a valid URL", { cause: e });
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TransportError("blocked_address", `only http and https URLs are sent, not ${url.protocol}`);
+  }
+  if (guard.isIpLiteral(url.hostname)) {
+    const verdict = guard.check(url.hostname);
+    if (!verdict.allowed) {
+      throw new TransportError("blocked_address", `refused to connect to ${url.hostname}: ${verdict.reason}`);
+    }
+  }
+  return { origin: url.origin, path: url.search ? `${url.pathname}${url.search}` : url.pathname };
 }
 
 /**
@@ -181,14 +200,14 @@ function identityKey(tls: TlsIdentity): string {
  * that aborts the exchange (also while the request waits for a connection); the caller's signal
  * aborts it too. Undici's header and body timeouts stay as a second bound.
  */
-function exchange(agent: Agent, url: URL, request: TransportRequest): Promise<TransportResponse> {
+function exchange(agent: Agent, target: Target, request: TransportRequest): Promise<TransportResponse> {
   return new Promise((resolve, reject) => {
     const handler = new Exchange(request, resolve, reject);
     if (handler.settled) return;
     agent.dispatch(
       {
-        origin: url.origin,
-        path: url.search ? `${url.pathname}${url.search}` : url.pathname,
+        origin: target.origin,
+        path: target.path,
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body,

@@ -43,8 +43,9 @@ export async function sendThroughIntegrations(
 ): Promise<TransportResponse> {
   const { timeoutMs, maxResponseBytes, signal } = options;
   const tls = tlsOf(integrations);
-  const go = (request: OutboundRequest) =>
-    deps.transport.send({ ...request, timeoutMs, maxResponseBytes, tls, signal });
+  // A literal of one shape, not a spread: this runs once per delivery.
+  const go = ({ method, url, headers, body }: OutboundRequest) =>
+    deps.transport.send({ method, url, headers, body, timeoutMs, maxResponseBytes, tls, signal });
   const first = options.authorized ?? (await authorizeChain(deps.redactor, rendered, integrations, signal));
   const response = await go(first);
   if (response.status !== 401) return response;

@@ -100,6 +100,17 @@ export function renderRequest(
     // Resolved by the integration (and checked against its endpoint prefix) before anything is sent.
     return finish(hook, url, headers, format, step);
   }
+  return finish(hook, absoluteUrl(url), headers, format, step);
+}
+
+const MAX_CHECKED_URLS = 1000;
+/** Rendered URLs already checked, with their normalized form: deliveries repeat a few URLs. */
+const checkedUrls = new Map<string, string>();
+
+/** The rendered URL normalized (`URL.href`), or a `TemplateError` when it is not an http(s) URL. */
+function absoluteUrl(url: string): string {
+  const known = checkedUrls.get(url);
+  if (known !== undefined) return known;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -109,7 +120,9 @@ export function renderRequest(
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new TemplateError(`url: rendered to a ${parsed.protocol} URL; expected http: or https:`);
   }
-  return finish(hook, parsed.href, headers, format, step);
+  if (checkedUrls.size >= MAX_CHECKED_URLS) checkedUrls.clear();
+  checkedUrls.set(url, parsed.href);
+  return parsed.href;
 }
 
 function finish(

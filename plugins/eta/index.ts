@@ -12,8 +12,12 @@ import { etaParameters } from "./parameters.ts";
 
 export { json, xml };
 
-/** Options Eta's compiled functions see: the helpers templates call as `json(…)` and `xml(…)`. */
-const HELPERS = { json, xml };
+/**
+ * Options Eta's compiled functions see: the helpers templates call as `json(…)` and `xml(…)`.
+ * Eta's render copies its options with `async: false` added on every call; made once here, the
+ * compiled function is called with them as Eta's render would call it.
+ */
+const RENDER_OPTIONS = { json, xml, async: false } as const;
 
 /**
  * Eta with payload-friendly settings: no HTML auto-escaping (payloads are JSON, text or XML; use
@@ -45,7 +49,7 @@ export function etaRenderer(): Renderer {
       return {
         render(context) {
           try {
-            return eta.render(fn, context, HELPERS as unknown as { filepath: string });
+            return fn.call(eta, context, RENDER_OPTIONS);
           } catch (e) {
             throw new TemplateError(firstLines((e as Error).message), { cause: e });
           }

@@ -14,8 +14,12 @@ import { etaParameters } from "./parameters.ts";
 /** A template compiled ahead of time: called with the Eta instance as `this`, as Eta calls its own. */
 export type TemplateFn = TemplateFunction;
 
-/** What the compiled functions find in `options`: the helpers their header binds (`json`, `xml`). */
-const HELPERS = { json, xml };
+/**
+ * What the compiled functions find in `options`: the helpers their header binds (`json`, `xml`).
+ * Eta's render copies its options with `async: false` added on every call; made once here, the
+ * compiled function is called with them as Eta's render would call it.
+ */
+const RENDER_OPTIONS = { json, xml, async: false } as const;
 
 /** A template that does not compile, named by where it is used (the precompiler has no config path). */
 function compileFault(eta: Eta, name: string, source: string, e: unknown): TemplateError {
@@ -100,7 +104,7 @@ export function etaPrecompiledRenderer(compiled: Readonly<Record<string, Templat
       return {
         render(context) {
           try {
-            return eta.render(fn, context, HELPERS as unknown as { filepath: string });
+            return fn.call(eta, context, RENDER_OPTIONS);
           } catch (e) {
             throw new TemplateError(firstLines((e as Error).message), { cause: e });
           }
