@@ -38,6 +38,18 @@ export interface NewDelivery {
   orderingKey?: string;
 }
 
+/**
+ * Deliveries written already leased to a worker of this process, to be sent at once (no claim):
+ * those in `ids` are written in flight, their first attempt counted, with `owner`'s lease; another
+ * process takes them if this one dies before recording them (the lease expires). One of an ordered
+ * stream or of a halted run is never leased.
+ */
+export interface LeaseTo {
+  owner: string;
+  leaseMs: number;
+  ids: ReadonlySet<string>;
+}
+
 /** A delivery as the store holds it: where it stands in the queue, and why. */
 export interface Delivery extends NewDelivery {
   status: DeliveryStatus;

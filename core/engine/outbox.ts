@@ -3,7 +3,8 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Catalogue } from "../contracts/catalogue.ts";
 import type { PublishResult } from "../contracts/host.ts";
 import type { RetryPolicy } from "../contracts/retry.ts";
-import type { NewDelivery, Store } from "../contracts/store.ts";
+import type { LeaseTo } from "../contracts/delivery.ts";
+import type { ClaimedDelivery, NewDelivery, Store } from "../contracts/store.ts";
 import { EventInput, type HooklineEvent } from "../model/event.ts";
 import type { RetryPolicies } from "./retry-policies.ts";
 import type { CompiledWebhook } from "./webhooks.ts";
@@ -25,6 +26,27 @@ export function acceptEvent(input: EventInput, now = new Date()): HooklineEvent 
 }
 
 /**
+ * Sending at once: a worker of this process takes deliveries the process writes without claiming
+ * them — they are written already leased to it (a process that dies before recording them loses
+ * nothing: their lease expires and any worker takes them).
+ */
+export interface HandOff {
+  /**
+   * Picks, of the deliveries about to be written, those it can send at once (its free slots; no
+   * ordered stream, throughput policy, delay or batch), holding slots for them until `accept` (with
+   * those written leased, sent now) or `cancel`. Undefined when it takes none.
+   */
+  offer(
+    rows: readonly NewDelivery[],
+  ): { lease: LeaseTo; accept(leased: ClaimedDelivery[]): void; cancel(): void } | undefined;
+}
+
+/** A store that can write deliveries already leased to a worker of this process (see `HandOff`). */
+interface LeasingStore {
+  enqueueLeased(deliveries: NewDelivery[], lease: LeaseTo): Promise<{ inserted: string[]; leased: string[] }>;
+}
+
+/**
  * The outbox: turns events into deliveries, written to the store before anything is sent. The
  * idempotency key is the event id and the webhook name, so an event sent twice with its id makes no
  * second delivery.
@@ -42,10 +64,51 @@ export class Outbox {
   ) {}
 
   private enqueued?: () => void;
+  private handOff?: HandOff;
 
   /** Calls `fn` after deliveries were written (the app wakes its local workers). */
   onEnqueued(fn: () => void): void {
     this.enqueued = fn;
+  }
+
+  /** Deliveries written from now on may go straight to `handOff` (see `HandOff`); needs a leasing store. */
+  sendAtOnce(handOff: HandOff): void {
+    this.handOff = handOff;
+  }
+
+  /** Writes deliveries; those the hand-off takes are written leased to it and sent at once. */
+  private async write(rows: NewDelivery[]): Promise<string[]> {
+    const store = this.deps.store as Partial<LeasingStore>;
+    const offer = store.enqueueLeased && rows.length > 0 ? this.handOff?.offer(rows) : undefined;
+    if (!offer) return this.deps.store.enqueue(rows);
+    let written: { inserted: string[]; leased: string[] };
+    try {
+      written = await store.enqueueLeased!(rows, offer.lease);
+    } catch (e) {
+      offer.cancel();
+      throw e;
+    }
+    const leased = new Set(written.leased);
+    offer.accept(
+      rows
+        .filter((d) => leased.has(d.id))
+        .map((d) => ({
+          id: d.id,
+          webhook: d.webhook,
+          idempotencyKey: d.idempotencyKey,
+          runId: d.runId,
+          eventId: d.eventId,
+          eventType: d.eventType,
+          customerId: d.customerId,
+          context: d.context,
+          attempts: 1,
+          maxAttempts: d.maxAttempts,
+          leaseOwner: offer.lease.owner,
+          policy: d.policy,
+          orderingKey: d.orderingKey,
+        })),
+    );
+    return written.inserted;
   }
 
   /** Builds (does not write) the delivery of one webhook for one event. */
@@ -99,7 +162,7 @@ export class Outbox {
       rows.push(...seen.values());
       return { event, deliveries: [...seen.values()] };
     });
-    const inserted = new Set(await this.deps.store.enqueue(rows));
+    const inserted = new Set(await this.write(rows));
     if (inserted.size > 0) this.enqueued?.();
     return {
       runId,
@@ -121,9 +184,7 @@ export class Outbox {
     params?: Record<string, unknown>,
   ): Promise<string[]> {
     const runId = event.runId ?? `run_${crypto.randomUUID()}`;
-    const ids = await this.deps.store.enqueue(
-      [...new Set(webhooks)].map((w) => this.delivery(w, event, runId, params)),
-    );
+    const ids = await this.write([...new Set(webhooks)].map((w) => this.delivery(w, event, runId, params)));
     if (ids.length > 0) this.enqueued?.();
     return ids;
   }

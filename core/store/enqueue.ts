@@ -1,4 +1,4 @@
-import type { NewDelivery } from "../contracts/delivery.ts";
+import type { LeaseTo, NewDelivery } from "../contracts/delivery.ts";
 import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
 import { streamsChanged, streamsOf } from "./streams.ts";
 import { run } from "./unavailable.ts";
@@ -18,6 +18,38 @@ export async function insertDeliveries(
   deliveries: NewDelivery[],
   parents?: Map<string, { id: string; status: string }>,
 ): Promise<string[]> {
+  return (await insertRows(tx, deliveries, parents)).map((r) => r.id);
+}
+
+/**
+ * Enqueues deliveries, writing those `lease.ids` names leased to `lease.owner` (see `LeaseTo`): one
+ * statement, or one transaction when any belongs to an ordered stream.
+ *
+ * @example const { leased } = await enqueueLeased(db, deliveries, { owner: worker.owner, leaseMs: 60_000, ids });
+ */
+export async function enqueueLeased(
+  db: SqlDriver,
+  deliveries: NewDelivery[],
+  lease: LeaseTo,
+): Promise<{ inserted: string[]; leased: string[] }> {
+  if (deliveries.length === 0) return { inserted: [], leased: [] };
+  const rows = await run(db, "enqueue deliveries", () =>
+    deliveries.some((d) => d.orderingKey != null)
+      ? db.transaction((tx) => insertRows(tx, deliveries, undefined, lease))
+      : insertRows(db, deliveries, undefined, lease),
+  );
+  return {
+    inserted: rows.map((r) => r.id),
+    leased: rows.filter((r) => r.status === "in_flight").map((r) => r.id),
+  };
+}
+
+async function insertRows(
+  tx: SqlExecutor,
+  deliveries: NewDelivery[],
+  parents?: Map<string, { id: string; status: string }>,
+  lease?: LeaseTo,
+): Promise<Array<{ id: string; status: string }>> {
   const rows = deliveries.map((d, ord) => ({
     ord,
     id: d.id,
@@ -34,28 +66,52 @@ export async function insertDeliveries(
     parent_status: parents?.get(d.id)?.status ?? null,
     policy: d.policy ?? null,
     ordering_key: d.orderingKey ?? null,
+    ...(lease?.ids.has(d.id) && d.orderingKey == null ? { lease: true } : {}),
   }));
-  const inserted = await tx.query<{ id: string; webhook: string; ordering_key: string | null }>(
-    `INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts,
-                                      policy, ordering_key, next_at, status, reason)
+  const leasing = rows.some((r) => "lease" in r);
+  const inserted = await tx.query<{
+    id: string;
+    webhook: string;
+    ordering_key: string | null;
+    status: string;
+  }>(
+    leasing ? INSERT_LEASED : INSERT,
+    leasing ? [JSON.stringify(rows), lease!.owner, lease!.leaseMs] : [JSON.stringify(rows)],
+  );
+  await streamsChanged(tx, streamsOf(inserted));
+  return inserted;
+}
+
+/**
+ * The outbox insert; with `leased`, rows marked `lease` are written in flight to the owner ($2) for
+ * $3 ms, their first attempt counted (a halted run's are written halted all the same).
+ */
+const insertSql = (leased: boolean) => `
+     INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts,
+                                      policy, ordering_key, next_at, status, reason${leased ? ", lease_owner, lease_until, attempts" : ""})
      SELECT x.id, x.webhook, x.idempotency_key, x.run_id, x.event_id, x.event_type, x.customer_id, x.context, x.max_attempts,
             x.policy, x.ordering_key,
             now() + x.delay_ms * interval '1 millisecond',
-            CASE WHEN h.run_id IS NOT NULL THEN 'halted' WHEN x.ordering_key IS NOT NULL THEN 'waiting' ELSE 'pending' END,
-            CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END
+            CASE WHEN h.run_id IS NOT NULL THEN 'halted' WHEN x.ordering_key IS NOT NULL THEN 'waiting'
+                 ${leased ? "WHEN x.lease THEN 'in_flight'" : ""} ELSE 'pending' END,
+            CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END${
+              leased
+                ? `,
+            CASE WHEN x.lease AND h.run_id IS NULL THEN $2 END,
+            CASE WHEN x.lease AND h.run_id IS NULL THEN now() + $3 * interval '1 millisecond' END,
+            CASE WHEN x.lease AND h.run_id IS NULL THEN 1 ELSE 0 END`
+                : ""
+            }
      FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
                                              event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid, parent_status text,
-                                             policy text, ordering_key text)
+                                             policy text, ordering_key text${leased ? ", lease boolean" : ""})
      LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
      WHERE x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_deliveries p WHERE p.id = x.parent AND p.status = x.parent_status)
      ORDER BY x.ord
      ON CONFLICT (idempotency_key) DO NOTHING
-     RETURNING id, webhook, ordering_key`,
-    [JSON.stringify(rows)],
-  );
-  await streamsChanged(tx, streamsOf(inserted));
-  return inserted.map((r) => r.id);
-}
+     RETURNING id, webhook, ordering_key, status`;
+const INSERT = insertSql(false);
+const INSERT_LEASED = insertSql(true);
 
 /**
  * Enqueues deliveries on their own: one statement, or one transaction when any belongs to an ordered

@@ -13,7 +13,9 @@ import type { CompleteOptions } from "../contracts/queue.ts";
 import type { PausedWebhook } from "../contracts/runs.ts";
 import type { SqlDriver } from "../contracts/sql.ts";
 import type { Store } from "../contracts/store.ts";
+import type { LeaseTo, NewDelivery } from "../contracts/delivery.ts";
 import { SqlDeliveryLog } from "./delivery-log.ts";
+import { enqueueLeased } from "./enqueue.ts";
 import { ObserverDispatch } from "./observers.ts";
 import { SqlOutboxStore } from "./outbox-store.ts";
 import { SqlPolicyStore } from "./policies.ts";
@@ -62,6 +64,17 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
     context: Omit<ObserverContext, "afterCommit">,
   ): void {
     this.observers.observe(observers, context);
+  }
+
+  /**
+   * Enqueues deliveries, writing those `lease.ids` names already leased to a worker of this process,
+   * which sends them at once (see `LeaseTo`). Returns the ids inserted and those of them leased.
+   */
+  enqueueLeased(
+    deliveries: NewDelivery[],
+    lease: LeaseTo,
+  ): Promise<{ inserted: string[]; leased: string[] }> {
+    return enqueueLeased(this.db, deliveries, lease);
   }
 
   claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
