@@ -110,8 +110,8 @@ function applyOutcomes(
     lease_owner: r.leaseOwner,
     status: r.next.status,
     delay_ms: r.next.status === "pending" ? Math.max(0, Math.round(r.next.delayMs)) : 0,
-    reason: r.next.status === "succeeded" ? null : r.next.reason,
-    last_status: r.attempt.status ?? null,
+    reason: r.next.status === "succeeded" ? undefined : r.next.reason,
+    last_status: r.attempt.status,
   }));
   const attempts = results.map((r) => ({
     delivery_id: r.deliveryId,
@@ -119,12 +119,12 @@ function applyOutcomes(
     started_at: r.attempt.startedAt,
     duration_ms: Math.round(r.attempt.durationMs),
     request: r.attempt.request,
-    status: r.attempt.status ?? null,
-    response_headers: r.attempt.responseHeaders ?? null,
-    response_body: r.attempt.responseBody ?? null,
+    status: r.attempt.status,
+    response_headers: r.attempt.responseHeaders,
+    response_body: r.attempt.responseBody,
     response_truncated: r.attempt.responseTruncated ?? false,
-    error_class: r.attempt.errorClass ?? null,
-    error: r.attempt.error ?? null,
+    error_class: r.attempt.errorClass,
+    error: r.attempt.error,
     outcome: r.attempt.outcome,
   }));
   const slots = results.filter((r) => r.policy !== undefined).map((r) => r.deliveryId);
