@@ -261,11 +261,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Informational answers (1xx) precede the response.
     if (statusCode < 200) return;
     this.status = statusCode;
+    // Undici hands over a new object with lower-cased names (IncomingHttpHeaders): kept, with a
+    // repeated header's values joined as one field.
     for (const name in headers) {
       const value = headers[name];
-      if (value !== undefined)
-        this.headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+      if (value === undefined) delete headers[name];
+      else if (typeof value !== "string") headers[name] = value.join(", ");
     }
+    this.headers = headers as Record<string, string>;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Uint8Array): void {

@@ -218,6 +218,9 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+// Decoding without `stream` keeps no state between calls, so one decoder serves every response.
+const utf8 = new TextDecoder();
+
 /**
  * Collects a response body up to a byte cap and decodes it as UTF-8; `add` returns false once the
  * cap is passed, so the reader can stop and drop the rest.
@@ -248,15 +251,20 @@ export class CappedBody {
   }
 
   text(): string {
-    const bytes = new Uint8Array(this.size);
-    let at = 0;
-    for (const part of this.parts) {
-      bytes.set(part, at);
-      at += part.byteLength;
+    // Most answers arrive in one chunk: decoded as it is, not copied first.
+    let bytes: Uint8Array;
+    if (this.parts.length === 1) bytes = this.parts[0]!;
+    else {
+      bytes = new Uint8Array(this.size);
+      let at = 0;
+      for (const part of this.parts) {
+        bytes.set(part, at);
+        at += part.byteLength;
+      }
     }
     // A cut can split a multi-byte character; drop its head rather than keep a U+FFFD.
     const end = this.truncated ? completeUtf8Length(bytes) : bytes.length;
-    return new TextDecoder().decode(bytes.subarray(0, end));
+    return utf8.decode(bytes.subarray(0, end));
   }
 }
 
