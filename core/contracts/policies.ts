@@ -37,6 +37,7 @@ export interface PolicyStore {
   /**
    * Takes slots of a policy for these deliveries, as many as its limit leaves free across all processes;
    * returns the ids that got one. A slot is a lease: a dead process's slots come back when it expires.
+   * (`DeliveryQueue.claim` takes the slots of the deliveries it leases itself.)
    */
   acquireSlots(policy: string, owner: string, holders: string[], leaseMs: number): Promise<string[]>;
 }

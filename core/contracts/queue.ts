@@ -24,7 +24,11 @@ export interface CompleteOptions {
 export interface DeliveryQueue {
   /** Inserts deliveries; those whose idempotency key exists already are skipped. Returns the ids inserted. */
   enqueue(deliveries: NewDelivery[]): Promise<string[]>;
-  /** Leases up to `limit` due deliveries (pending and due, or in flight with an expired lease). */
+  /**
+   * Leases up to `limit` due deliveries. A delivery of a throughput policy is leased only with one of
+   * the policy's slots, taken in the same step (the workers take no slots of their own): a claim holds
+   * no more of a policy's deliveries than its limits leave free across all processes.
+   */
   claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /**
    * Tops up a batch: leases up to `limit` more deliveries of one webhook: with `heads` (the ids of the

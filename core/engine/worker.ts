@@ -64,6 +64,7 @@ export class Worker {
   private flushing?: Promise<void>;
   private linger?: ReturnType<typeof setTimeout>;
   private nudge?: () => void;
+  private waitingForRoom = false;
   private loop?: Promise<void>;
   private readonly abort = new AbortController();
   private readonly minClaim: number;
@@ -107,7 +108,12 @@ export class Worker {
     await this.drainResults(graceMs);
   }
 
-  private waitForNudge(ms: number): Promise<void> {
+  /**
+   * Waits for `ms` or a nudge: `wake()` (deliveries written here) and a recorded flush (slots given
+   * back, streams moved on, retries scheduled) end any wait; an attempt ending only a wait for room.
+   */
+  private waitForNudge(ms: number, forRoom = false): Promise<void> {
+    this.waitingForRoom = forRoom;
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       const self = this;
@@ -120,12 +126,17 @@ export class Worker {
     });
   }
 
+  /** An attempt ended: room for another claim, though nothing new is due until its result is recorded. */
+  private roomFreed(): void {
+    if (this.waitingForRoom) this.wake();
+  }
+
   private async claimLoop(): Promise<void> {
     let failures = 0;
     while (this.running) {
       const free = this.o.concurrency - this.inFlight;
       if (free <= 0 || (free < this.minClaim && this.inFlight > 0)) {
-        await this.waitForNudge(this.o.pollIntervalMs);
+        await this.waitForNudge(this.o.pollIntervalMs, true);
         continue;
       }
       await this.reclaimWhenDue();
@@ -139,8 +150,10 @@ export class Worker {
         await this.waitForNudge(Math.min(this.o.pollIntervalMs * 2 ** failures, 5_000));
         continue;
       }
-      await this.dispatchAll(await this.withSlots(claimed));
-      if (claimed.length === 0) await this.waitForNudge(this.o.pollIntervalMs);
+      await this.dispatchAll(claimed);
+      // A short claim found nothing more to lease now (nothing due, or its policies' slots taken):
+      // claiming again before something is recorded, written or due would find the same.
+      if (claimed.length < free) await this.waitForNudge(this.o.pollIntervalMs);
     }
   }
 
@@ -157,46 +170,6 @@ export class Worker {
     } catch (e) {
       this.o.logger.log("warn", "reclaiming expired leases failed", { error: (e as Error).message });
     }
-  }
-
-  /**
-   * Deliveries of a throughput policy go out only with one of its slots (held across processes); those
-   * that get none go back, their attempt not counted, to be claimed again shortly.
-   */
-  private async withSlots(claimed: ClaimedDelivery[]): Promise<ClaimedDelivery[]> {
-    const byPolicy = new Map<string, ClaimedDelivery[]>();
-    for (const d of claimed) if (d.policy) groupInto(byPolicy, d.policy, d);
-    if (byPolicy.size === 0) return claimed;
-    const denied = new Set<string>();
-    for (const [policy, group] of byPolicy) {
-      let granted: Set<string>;
-      try {
-        granted = new Set(
-          await this.o.store.acquireSlots(
-            policy,
-            this.owner,
-            group.map((d) => d.id),
-            this.o.leaseMs,
-          ),
-        );
-      } catch (e) {
-        this.o.logger.log("warn", "taking throughput slots failed; giving the deliveries back", {
-          policy,
-          error: (e as Error).message,
-        });
-        granted = new Set();
-      }
-      for (const d of group) if (!granted.has(d.id)) denied.add(d.id);
-    }
-    if (denied.size > 0) {
-      try {
-        await this.o.store.release(this.owner, [...denied], this.o.pollIntervalMs);
-      } catch (e) {
-        // Their leases expire and they are claimed again then: late, not lost.
-        this.o.logger.log("warn", "giving back deliveries failed", { error: (e as Error).message });
-      }
-    }
-    return claimed.filter((d) => !denied.has(d.id));
   }
 
   /**
@@ -274,7 +247,7 @@ export class Worker {
       })
       .finally(() => {
         this.inFlight--;
-        this.wake();
+        this.roomFreed();
       });
   }
 
@@ -308,7 +281,7 @@ export class Worker {
       })
       .finally(() => {
         this.inFlight--;
-        this.wake();
+        this.roomFreed();
       });
   }
 
@@ -331,6 +304,7 @@ export class Worker {
     this.flushing = this.flush().finally(() => {
       this.flushing = undefined;
       if (this.results.length > 0) this.flushSoon();
+      this.wake();
     });
   }
 

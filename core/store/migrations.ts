@@ -153,4 +153,23 @@ DROP INDEX hookline_deliveries_run;
 CREATE INDEX hookline_deliveries_run ON hookline_deliveries (webhook, run_id) WHERE status IN ('pending', 'waiting', 'paused');
 `,
   },
+  {
+    version: 8,
+    name: "numbered throughput slots: a claim takes its slots in the same statement, the primary key holds the limit",
+    sql: `
+-- A policy's slots are numbered 1..concurrency and (policy, slot) is unique: two claims that race for
+-- the same free slot cannot both get it, so no lock is needed around the count. A delivery may hold a
+-- second row while its expired one waits to be taken over. "taken" is what a rated policy's last
+-- claim took from its bucket (the claim reads it back in the same statement).
+ALTER TABLE hookline_policies ADD COLUMN taken integer NOT NULL DEFAULT 0;
+ALTER TABLE hookline_policy_slots ADD COLUMN slot integer;
+UPDATE hookline_policy_slots s SET slot = n.k
+  FROM (SELECT policy, holder, row_number() OVER (PARTITION BY policy ORDER BY lease_until DESC) AS k
+          FROM hookline_policy_slots) n
+ WHERE s.policy = n.policy AND s.holder = n.holder;
+ALTER TABLE hookline_policy_slots ALTER COLUMN slot SET NOT NULL;
+ALTER TABLE hookline_policy_slots DROP CONSTRAINT hookline_policy_slots_pkey;
+ALTER TABLE hookline_policy_slots ADD PRIMARY KEY (policy, slot);
+`,
+  },
 ];

@@ -52,53 +52,74 @@ export class SqlPolicyStore implements PolicyStore {
   }
 
   /**
-   * Takes slots under the policy's advisory lock (one taker per policy at a time, across processes):
-   * as many as its concurrency leaves free and, with a rate, as many whole tokens as its bucket holds.
-   * The bucket refills at `rate` per second up to one second's worth (at least 1) and is charged for
-   * each slot taken.
+   * Takes slots as many as the policy's concurrency leaves free and, with a rate, as many whole tokens
+   * as its bucket holds, in one statement (see `takeSlots`). Returns the holders that got one, in order.
    */
   async acquireSlots(policy: string, owner: string, holders: string[], leaseMs: number): Promise<string[]> {
     if (holders.length === 0) return [];
     const rows = await run(this.db, "take throughput slots", () =>
-      this.db.transaction(async (tx) => {
-        await tx.query("SELECT pg_advisory_xact_lock(hashtext('hookline.policy:' || $1))", [policy]);
-        const taken = await tx.query<{ holder: string }>(
-          `WITH p AS (
-             SELECT concurrency, rate,
-                    CASE WHEN rate IS NULL THEN NULL ELSE
-                      LEAST(GREATEST(rate, 1), tokens + rate * GREATEST(extract(epoch FROM clock_timestamp() - refilled_at), 0))
-                    END AS bucket
-               FROM hookline_policies WHERE name = $1
-           ), free AS (
-             SELECT LEAST(
-                      GREATEST(coalesce((SELECT concurrency FROM p), 0)
-                        - (SELECT count(*) FROM hookline_policy_slots WHERE policy = $1 AND lease_until > now()), 0),
-                      coalesce(floor((SELECT bucket FROM p)), 2147483647)) AS n
-           ), gone AS (
-             DELETE FROM hookline_policy_slots WHERE policy = $1 AND lease_until <= now()
-           )
-           INSERT INTO hookline_policy_slots (policy, holder, owner, lease_until)
-           SELECT $1, h.value::uuid, $2, now() + $4 * interval '1 millisecond'
-             FROM jsonb_array_elements_text($3::text::jsonb) WITH ORDINALITY AS h(value, ord), free
-            WHERE h.ord <= free.n
-           ON CONFLICT (policy, holder) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
-           RETURNING holder`,
-          [policy, owner, JSON.stringify(holders), leaseMs],
-        );
-        // A rated policy's bucket: what it held now, less what was taken (also when nothing was).
-        await tx.query(
-          `UPDATE hookline_policies SET
-             tokens = LEAST(GREATEST(rate, 1), tokens + rate * GREATEST(extract(epoch FROM clock_timestamp() - refilled_at), 0)) - $2,
-             refilled_at = clock_timestamp()
-           WHERE name = $1 AND rate IS NOT NULL`,
-          [policy, taken.length],
-        );
-        return taken;
-      }),
+      this.db.query<{ holder: string }>(
+        `WITH want AS (
+           SELECT h.value::uuid AS id, $4::text AS policy, h.ord AS k
+             FROM jsonb_array_elements_text($3::text::jsonb) WITH ORDINALITY AS h(value, ord)
+         ), ${takeSlots("$1", "$2")}
+         SELECT holder::text AS holder FROM slotted`,
+        [owner, leaseMs, JSON.stringify(holders), policy],
+      ),
     );
-    return rows.map((r) => r.holder);
+    const got = new Set(rows.map((r) => r.holder));
+    return holders.filter((h) => got.has(h));
   }
 }
+
+/**
+ * The CTEs that give deliveries their policies' slots, for a statement that has `want (id uuid, policy
+ * text, k bigint)`: the deliveries that need a slot, `k` numbering each policy's in the order they
+ * should go. It ends in `slotted (holder)`, the deliveries that got one, leased to `owner` for `leaseMs`.
+ *
+ * The count of free slots comes from the statement's snapshot, so two claims may both see the same
+ * slot free; the slots are numbered and (policy, slot) is the primary key, so only one of them gets it
+ * (the other's insert finds the row and skips it, or takes it over only if its lease has expired).
+ * The limit holds across processes without a lock. A rated policy's bucket is charged under its row
+ * lock (a concurrent claim re-reads the row before it charges): a claim that then loses a slot race
+ * has spent a token it did not use, which errs on the side of the limit.
+ *
+ * @example
+ * db.query(`WITH want AS (SELECT $3::uuid AS id, 'crm' AS policy, 1::bigint AS k), ${takeSlots("$1", "$2")}
+ *           SELECT holder FROM slotted`, [owner, 30_000, id]);
+ */
+export const takeSlots = (owner: string, leaseMs: string): string => {
+  const refill =
+    "LEAST(GREATEST(p.rate, 1), p.tokens + p.rate * GREATEST(extract(epoch FROM clock_timestamp() - p.refilled_at), 0))";
+  return `pol AS (
+    SELECT p.name, p.concurrency,
+           LEAST(GREATEST(p.concurrency - (SELECT count(*) FROM hookline_policy_slots s
+                                             WHERE s.policy = p.name AND s.lease_until > now()), 0),
+                 (SELECT count(*) FROM want w WHERE w.policy = p.name)) AS n
+      FROM hookline_policies p WHERE p.name IN (SELECT policy FROM want)
+  ), bucket AS (
+    UPDATE hookline_policies p SET taken = LEAST(floor(${refill}), pol.n)::int,
+           tokens = ${refill} - LEAST(floor(${refill}), pol.n), refilled_at = clock_timestamp()
+      FROM pol WHERE p.name = pol.name AND p.rate IS NOT NULL
+    RETURNING p.name, p.taken
+  ), granted AS (
+    SELECT pol.name, pol.concurrency, coalesce(b.taken, pol.n) AS n FROM pol LEFT JOIN bucket b ON b.name = pol.name
+  ), numbered AS (
+    SELECT g.name, x.slot, row_number() OVER (PARTITION BY g.name ORDER BY x.slot) AS k
+      FROM granted g CROSS JOIN LATERAL generate_series(1, g.concurrency) AS x(slot)
+     WHERE g.n > 0 AND NOT EXISTS (SELECT 1 FROM hookline_policy_slots s
+                                    WHERE s.policy = g.name AND s.slot = x.slot AND s.lease_until > now())
+  ), slotted AS (
+    INSERT INTO hookline_policy_slots (policy, slot, holder, owner, lease_until)
+    SELECT w.policy, f.slot, w.id, ${owner}, now() + ${leaseMs} * interval '1 millisecond'
+      FROM want w JOIN granted g ON g.name = w.policy AND w.k <= g.n
+      JOIN numbered f ON f.name = w.policy AND f.k = w.k
+    ON CONFLICT (policy, slot) DO UPDATE
+       SET holder = EXCLUDED.holder, owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
+     WHERE hookline_policy_slots.lease_until <= now()
+    RETURNING holder
+  )`;
+};
 
 /** Policies whose rate is given (a number or null) apart from those that leave it as stored. */
 const byRateGiven = (policies: PolicyWrite[]): PolicyWrite[][] =>

@@ -4,10 +4,14 @@ import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
 import { enqueueDeliveries, insertDeliveries } from "./enqueue.ts";
 import type { OutcomeDispatch } from "./observers.ts";
 import { recordOutcomes } from "./outcomes.ts";
+import { takeSlots } from "./policies.ts";
 import { iso, type Row } from "./rows.ts";
 import type { RunSteps } from "./run-health.ts";
 import { promoteHeads, streamsChanged, streamsOf } from "./streams.ts";
 import { run } from "./unavailable.ts";
+
+/** How far into the due order a claim looks, in batches (see `claim`). */
+const WINDOW = 4;
 
 /**
  * The outbox as a queue, in SQL: deliveries in (`enqueue`), leased out (`claim`, `claimBatch`), given
@@ -40,20 +44,43 @@ export class SqlDeliveryQueue implements DeliveryQueue {
    * Ordered streams need no check here (only a stream's head is pending); a delivery of a paused
    * webhook met on the way is set aside as `paused` (until the webhook resumes) instead of leased.
    * Expired leases are not looked for here: `reclaimExpired` does that on the worker's timer.
+   *
+   * A delivery of a throughput policy is leased only with one of its slots, taken in the same
+   * statement (`takeSlots`): nothing is claimed to be given back. The walk passes over the deliveries
+   * of a policy with no slot free (as this statement's snapshot sees it) without touching them, and
+   * goes no further than `WINDOW` times the batch into the due order, so that a full policy's backlog
+   * costs no more to walk past than that; what is beyond the window waits for the policy to drain.
    */
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     return this.lease(
       "claim deliveries",
-      `WITH picked AS (
-         SELECT d.id, NOT EXISTS (SELECT 1 FROM hookline_webhook_health w
-                                   WHERE w.webhook = d.webhook AND w.paused_at IS NOT NULL) AS lease
-           FROM hookline_deliveries d WHERE d.status = 'pending' AND d.next_at <= now()
+      `WITH free AS (
+         SELECT p.name FROM hookline_policies p
+          WHERE p.concurrency > (SELECT count(*) FROM hookline_policy_slots s
+                                  WHERE s.policy = p.name AND s.lease_until > now())
+       ), edge AS (
+         SELECT next_at, seq FROM hookline_deliveries WHERE status = 'pending' AND next_at <= now()
+          ORDER BY next_at, seq OFFSET $4 LIMIT 1
+       ), met AS (
+         SELECT d.id, d.policy, d.next_at, d.seq,
+                NOT EXISTS (SELECT 1 FROM hookline_webhook_health w
+                             WHERE w.webhook = d.webhook AND w.paused_at IS NOT NULL) AS ok
+           FROM hookline_deliveries d
+          WHERE d.status = 'pending' AND d.next_at <= now()
+            AND (d.next_at, d.seq) < (coalesce((SELECT next_at FROM edge), 'infinity'),
+                                      coalesce((SELECT seq FROM edge), 9223372036854775807))
+            AND (d.policy IS NULL OR d.policy IN (SELECT name FROM free))
           ORDER BY d.next_at, d.seq LIMIT $2 FOR UPDATE OF d SKIP LOCKED
        ), aside AS (
          UPDATE hookline_deliveries d SET status = 'paused', updated_at = now()
-           FROM picked WHERE d.id = picked.id AND NOT picked.lease
+           FROM met WHERE d.id = met.id AND NOT met.ok
+       ), want AS (
+         SELECT id, policy, row_number() OVER (PARTITION BY policy ORDER BY next_at, seq) AS k
+           FROM met WHERE ok AND policy IS NOT NULL
+       ), ${takeSlots("$1", "$3")}, picked AS (
+         SELECT id, ok AND (policy IS NULL OR id IN (SELECT holder FROM slotted)) AS lease FROM met
        )`,
-      [owner, limit, leaseMs],
+      [owner, limit, leaseMs, limit * WINDOW],
     );
   }
 
