@@ -172,4 +172,15 @@ ALTER TABLE hookline_policy_slots DROP CONSTRAINT hookline_policy_slots_pkey;
 ALTER TABLE hookline_policy_slots ADD PRIMARY KEY (policy, slot);
 `,
   },
+  {
+    version: 9,
+    name: "attempts keep no foreign key to their delivery",
+    sql: `
+-- An attempt is inserted only in the statement that updates its delivery under its lease (see
+-- core/store/outcomes.ts), so the key cannot dangle; checking it cost a row lock on the delivery per
+-- attempt (36 µs of the 73 µs Postgres spent recording a success, measured with EXPLAIN ANALYZE).
+-- Whatever deletes deliveries deletes their attempts with them.
+ALTER TABLE hookline_attempts DROP CONSTRAINT IF EXISTS hookline_attempts_delivery_id_fkey;
+`,
+  },
 ];
