@@ -4,6 +4,7 @@
 // whole run, processes' start-up and idle exit included.
 // Run: npm run bench:scale   (needs TEST_DATABASE_URL or DATABASE_URL: a Postgres server)
 import { type ChildProcess, fork, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgresJs from "postgres";
 
@@ -15,6 +16,23 @@ const server = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
 if (!server) {
   console.error("bench:scale needs a Postgres server: set TEST_DATABASE_URL or DATABASE_URL");
   process.exit(2);
+}
+
+/** BENCH_CPU_PROF=<dir>: each worker writes a CPU profile there (Bun's, in markdown) when it exits. */
+const profile = (name: string): string[] =>
+  process.env.BENCH_CPU_PROF
+    ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.md`]
+    : [];
+
+/** CPU time (user + system) a process has used so far, from /proc (0 where there is none). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks (100/s).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
 }
 
 /** A sink in its own process that answers after a fixed latency and reports count and peak concurrency. */
@@ -78,21 +96,30 @@ async function run(
   const before = await sinkStats();
   const spawned = performance.now();
   const children = Array.from({ length: workers }, (_, i) =>
-    spawn(process.execPath, [join(root, "tests/support/worker-process.ts")], {
-      env: { ...env, WORKER_ID: `s${i}`, EXIT_WHEN_IDLE: "1" },
-      stdio: ["ignore", "pipe", "inherit"],
-    }),
+    spawn(
+      process.execPath,
+      [...profile(`workers${workers}-s${i}`), join(root, "tests/support/worker-process.ts")],
+      {
+        env: { ...env, WORKER_ID: `s${i}`, EXIT_WHEN_IDLE: "1" },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    ),
   );
   const exited = Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
   await Promise.all(
     children.map(
       (c) =>
         new Promise<void>((r) => {
+          // After "ready" the worker's log lines are read and dropped (as "ignore" did before).
           let out = "";
-          c.stdout!.on("data", (b: Buffer) => {
+          const seen = (b: Buffer) => {
             out += b;
-            if (out.includes("ready")) r();
-          });
+            if (!out.includes("ready")) return;
+            c.stdout!.off("data", seen);
+            c.stdout!.resume();
+            r();
+          };
+          c.stdout!.on("data", seen);
         }),
     ),
   );
@@ -101,6 +128,8 @@ async function run(
   // Done when the sink has answered them all (its stats are read over IPC, not from Postgres).
   let peak = 0;
   let sent = 0;
+  const cpuAtStart = children.map((c) => cpuMs(c.pid));
+  let cpu = cpuAtStart;
   while (sent < DELIVERIES) {
     await new Promise((r) => setTimeout(r, 10));
     const s = await sinkStats();
@@ -108,6 +137,7 @@ async function run(
     sent = s.count - before.count;
   }
   const seconds = (performance.now() - t0) / 1000;
+  cpu = children.map((c) => cpuMs(c.pid));
   await exited;
   const wall = (performance.now() - spawned) / 1000;
   const after = await sinkStats();
@@ -115,12 +145,16 @@ async function run(
   await db.end();
   await admin.unsafe(`DROP DATABASE ${name} WITH (FORCE)`);
   await admin.end();
-  return { rate: DELIVERIES / seconds, wall, sent: after.count - before.count, peak };
+  const appCpuMs = cpu.reduce((a, b, i) => a + b - cpuAtStart[i]!, 0);
+  return { rate: DELIVERIES / seconds, wall, sent: after.count - before.count, peak, appCpuMs };
 }
 
 const sink = await startSink();
 try {
-  const results: Record<number, { rate: number; wall: number; sent: number; peak: number }> = {};
+  const results: Record<
+    number,
+    { rate: number; wall: number; sent: number; peak: number; appCpuMs: number }
+  > = {};
   let held = true;
   for (const n of [1, 2, 4]) {
     const r = await run(n, sink.url, sink.stats);
@@ -128,6 +162,7 @@ try {
     held &&= r.peak <= POLICY_LIMIT && r.sent >= DELIVERIES;
     console.log(`workers_${n}_deliveries_per_s: ${r.rate.toFixed(0)}`);
     console.log(`workers_${n}_peak_in_flight: ${r.peak}`);
+    console.log(`workers_${n}_app_cpu_us_per_delivery: ${((r.appCpuMs * 1000) / DELIVERIES).toFixed(0)}`);
     console.log(`workers_${n}_wall_s: ${r.wall.toFixed(2)} (start to exit, runtimes' start-up included)`);
   }
   console.log(`deliveries_per_run: ${DELIVERIES}`);

@@ -287,11 +287,14 @@ export class Worker {
 
   /**
    * Group commit: a write per result would cost a statement each (PGlite ~1.4 ms, on the main thread),
-   * so results wait up to `lingerMs` for company unless half the slots' worth has gathered already.
+   * so results wait up to `lingerMs` for company unless half the slots' worth has gathered already —
+   * or half of what this worker holds, when it holds fewer (a throughput policy's share, or little
+   * due): a policy's slots come back only when recorded, and lingering would keep them from a claim.
    */
   private flushSoon(now = false): void {
     if (this.flushing) return;
-    const enough = this.results.length >= Math.max(1, Math.floor(this.o.concurrency / 2));
+    const held = Math.min(this.o.concurrency, this.inFlight + this.results.length);
+    const enough = this.results.length >= Math.max(1, Math.floor(held / 2));
     if (!now && !enough) {
       this.linger ??= setTimeout(() => {
         this.linger = undefined;
