@@ -36,9 +36,9 @@ interface Pending {
   activities: Array<{ key: string; activity: Activity }>;
 }
 
-/** A request with each activity already encoded as JSON text, ready to join a batch. */
+/** A request with each activity already encoded as its row's JSON text, ready to join a batch. */
 interface Encoded extends Pending {
-  json: string[];
+  rows: string[];
 }
 
 interface Written {
@@ -79,10 +79,14 @@ export class ActivityStore {
    * other requests share.
    */
   write(p: Pending): Promise<Written> {
-    const json: string[] = [];
-    for (const [i, { activity }] of p.activities.entries()) {
+    // Each row is written as text here, once: the batch only joins them (`insertActivities`' rows).
+    const head = `{"endpoint":${JSON.stringify(p.endpoint)},"request_key":${JSON.stringify(p.senderKey ?? null)}`;
+    const rows: string[] = [];
+    for (let i = 0; i < p.activities.length; i++) {
+      const { key, activity } = p.activities[i]!;
+      let json: string;
       try {
-        json.push(JSON.stringify(activity));
+        json = JSON.stringify(activity);
       } catch (e) {
         return Promise.reject(
           new UnstorableActivityError(
@@ -92,25 +96,18 @@ export class ActivityStore {
           ),
         );
       }
+      rows.push(
+        `${head},"dedupe_key":${JSON.stringify(key)},"status":${JSON.stringify(activity.activityStatus)},"activity":${json}}`,
+      );
     }
-    return this.commit.submit({ ...p, json });
+    return this.commit.submit({ ...p, rows });
   }
 
   private async writeBatch(batch: Encoded[]): Promise<Written[]> {
     const receipts = batch
       .filter((p) => p.senderKey)
       .map((p) => ({ endpoint: p.endpoint, request_key: p.senderKey }));
-    let ord = 0;
-    // Rows written as text around each activity's own encoding (see `write`).
-    const rows: string[] = [];
-    for (const p of batch) {
-      const endpoint = JSON.stringify(p.endpoint);
-      const requestKey = JSON.stringify(p.senderKey ?? null);
-      for (const [i, { key, activity }] of p.activities.entries())
-        rows.push(
-          `{"ord":${ord++},"endpoint":${endpoint},"dedupe_key":${JSON.stringify(key)},"request_key":${requestKey},"status":${JSON.stringify(activity.activityStatus)},"activity":${p.json[i]}}`,
-        );
-    }
+    const rows = batch.length === 1 ? batch[0]!.rows : batch.flatMap((p) => p.rows);
     const result = await insertActivities(this.host.sql, JSON.stringify(receipts), `[${rows.join(",")}]`);
     const fresh = new Set<string>();
     const stored = new Set<string>();

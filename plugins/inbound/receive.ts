@@ -18,6 +18,8 @@ export type InboundHost = Pick<PluginHost, "sql" | "publish" | "logger">;
  * Serves `/in/<path>`: the endpoint at `path` (config file or API) receives the request; undefined
  * when there is none. A store that cannot say whether the path exists answers 500 (retry), not 404.
  *
+ * `url` is the request's URL when the caller has parsed it already.
+ *
  * @example http.all("/in/*", async (c, next) => (await receiveAt(host, registry, store, path, c.req.raw, c.env)) ?? next())
  */
 export async function receiveAt(
@@ -27,15 +29,18 @@ export async function receiveAt(
   path: string,
   request: Request,
   env: unknown,
+  url?: URL,
 ): Promise<Response | undefined> {
-  let endpoint: CompiledEndpoint | undefined;
-  try {
-    endpoint = await registry.find(path);
-  } catch (e) {
-    host.logger.log("error", "inbound endpoints unreadable", { error: (e as Error).message });
-    return storeUnavailable();
-  }
-  return endpoint && receive(host, store, endpoint, request, env);
+  // A config-file endpoint is known without waiting on anything (the usual case, on every request).
+  let endpoint = registry.configured(path);
+  if (!endpoint)
+    try {
+      endpoint = await registry.find(path);
+    } catch (e) {
+      host.logger.log("error", "inbound endpoints unreadable", { error: (e as Error).message });
+      return storeUnavailable();
+    }
+  return endpoint && receive(host, store, endpoint, request, env, url);
 }
 
 /** A sender's own id for a request, when it sends one: unsigned ids count only for dedupe. */
@@ -48,7 +53,8 @@ function senderIdOf(request: Request): string | undefined {
  * The receiving pipeline for one inbound endpoint, in the order DESIGN.md gives: IP allowlist (403),
  * authentication from headers (401), content type (415), size limit (413), signature over the body
  * (401), then the kind's handler: parse and validate (400), dedupe, store, publish, answer (200, or
- * 500 when the store cannot take it). `env` is the server's per-request environment (socket address).
+ * 500 when the store cannot take it). `env` is the server's per-request environment (socket address);
+ * `url` the request's URL when the caller has parsed it already.
  *
  * @example http.post("/in/*", (c) => receive(host, store, endpoint, c.req.raw, c.env))
  */
@@ -58,6 +64,7 @@ export async function receive(
   endpoint: CompiledEndpoint,
   request: Request,
   env: unknown,
+  url: URL = new URL(request.url),
 ): Promise<Response> {
   const { config } = endpoint;
   if (endpoint.allowlist) {
@@ -89,7 +96,6 @@ export async function receive(
       },
     );
 
-  const url = new URL(request.url);
   const viaHeaders = await endpoint.auth.headers?.(request, url);
   if (viaHeaders && !viaHeaders.ok) return unauthorized(host, endpoint, viaHeaders);
 

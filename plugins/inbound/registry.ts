@@ -89,6 +89,11 @@ export class EndpointRegistry {
     return { ...config, auth: this.kinds.masked(config.auth) };
   }
 
+  /** The config-file endpoint served at `/in/<path>`, if any: known at once, nothing to read. */
+  configured(path: string): CompiledEndpoint | undefined {
+    return this.fromConfig.get(path);
+  }
+
   /** The endpoint served at `/in/<path>`, if any; throws when the store cannot be read to find out. */
   async find(path: string): Promise<CompiledEndpoint | undefined> {
     const configured = this.fromConfig.get(path);

@@ -15,10 +15,10 @@ export interface WrittenRow {
 /**
  * One statement for a burst of activity-status requests: the receipts of requests the sender named
  * (`receipts`: JSON `[{ endpoint, request_key }]`), then every activity once by its key (`rows`: JSON
- * `[{ ord, endpoint, dedupe_key, request_key, status, activity }]`), skipping those of a request whose
- * receipt already existed (a replay). Returns what was new.
+ * `[{ endpoint, dedupe_key, request_key, status, activity }]`, stored in that order), skipping those of
+ * a request whose receipt already existed (a replay). Returns what was new.
  *
- * @example await insertActivities(sql, '[]', '[{"ord":0,"endpoint":"esputnik","dedupe_key":"k","request_key":null,"status":"READ","activity":{}}]')
+ * @example await insertActivities(sql, '[]', '[{"endpoint":"esputnik","dedupe_key":"k","request_key":null,"status":"READ","activity":{}}]')
  */
 export function insertActivities(sql: SqlExecutor, receipts: string, rows: string): Promise<WrittenRow[]> {
   return sql.query<WrittenRow>(
@@ -30,8 +30,9 @@ export function insertActivities(sql: SqlExecutor, receipts: string, rows: strin
      ), a AS (
        INSERT INTO hookline_activities (endpoint, dedupe_key, status, activity)
        SELECT y.endpoint, y.dedupe_key, y.status, y.activity
-         FROM jsonb_to_recordset($2::text::jsonb)
-           AS y(ord int, endpoint text, dedupe_key text, request_key text, status text, activity jsonb)
+         FROM ROWS FROM (jsonb_to_recordset($2::text::jsonb)
+                AS (endpoint text, dedupe_key text, request_key text, status text, activity jsonb))
+              WITH ORDINALITY AS y(endpoint, dedupe_key, request_key, status, activity, ord)
         WHERE y.request_key IS NULL
            OR EXISTS (SELECT 1 FROM r WHERE r.endpoint = y.endpoint AND r.request_key = y.request_key)
         ORDER BY y.ord

@@ -41,11 +41,13 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
     return made;
   };
 
-  const receive = async (request: Request, host: PluginHost, env?: unknown) => {
-    const path = pathOf(request.url);
-    if (!path.startsWith("/in/")) return undefined;
+  const receive = (request: Request, host: PluginHost, env?: unknown) => {
+    // Parsed once here, and handed on: the pipeline reads the query from it.
+    const url = new URL(request.url);
+    const path = decodedPath(url.pathname);
+    if (!path.startsWith("/in/")) return Promise.resolve(undefined);
     const { registry, store } = state(host);
-    return receiveAt(host, registry, store, path.slice("/in/".length), request, env);
+    return receiveAt(host, registry, store, path.slice("/in/".length), request, env, url);
   };
 
   return {
@@ -59,8 +61,8 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
 };
 
 /** A URL's path, percent-decoded as routers decode it (left as it is when it does not decode). */
-function pathOf(url: string): string {
-  const path = new URL(url).pathname;
+function decodedPath(path: string): string {
+  if (!path.includes("%")) return path;
   try {
     return decodeURI(path);
   } catch {
