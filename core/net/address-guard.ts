@@ -26,6 +26,8 @@ const RANGE_WORDS: Record<string, string> = {
   discard: "discard-only",
 };
 
+const ALLOWED: AddressVerdict = Object.freeze({ allowed: true });
+
 // Global unicast (IANA 2000::/3): everything outside it is special-purpose or unassigned.
 const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR("2000::/3");
 
@@ -43,6 +45,10 @@ const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR("2000::/3");
  */
 export class AddressGuard {
   private readonly allowed: [IP, number][];
+  // Verdicts depend on the address alone (the networks are fixed): a sender connects to a few
+  // addresses again and again, and parsing and matching each time costs more than the lookup.
+  private readonly verdicts = new Map<string, AddressVerdict>();
+  private readonly literals = new Map<string, boolean>();
 
   constructor(options: AddressGuardOptions) {
     this.allowed = options.allowNetworks.map((cidr) => {
@@ -64,6 +70,15 @@ export class AddressGuard {
    * @example guard.check("[::1]") // { allowed: false, reason: "::1 is loopback" }
    */
   check(ip: string): AddressVerdict {
+    let verdict = this.verdicts.get(ip);
+    if (verdict === undefined) {
+      verdict = Object.freeze(this.judge(ip));
+      remember(this.verdicts, ip, verdict);
+    }
+    return verdict;
+  }
+
+  private judge(ip: string): AddressVerdict {
     const text = unbracket(ip);
     let address: IP;
     try {
@@ -71,17 +86,17 @@ export class AddressGuard {
     } catch {
       return { allowed: false, reason: `${JSON.stringify(ip)} is not an IP address` };
     }
-    if (this.admits(address)) return { allowed: true };
+    if (this.admits(address)) return ALLOWED;
     const embedded = address.kind() === "ipv6" ? embeddedIPv4(address as ipaddr.IPv6) : undefined;
     if (embedded) {
-      if (this.admits(embedded.v4)) return { allowed: true };
+      if (this.admits(embedded.v4)) return ALLOWED;
       const why = refusal(embedded.v4);
       return why
         ? { allowed: false, reason: `${text} is ${embedded.form} ${embedded.v4}, which is ${why}` }
-        : { allowed: true };
+        : ALLOWED;
     }
     const why = refusal(address);
-    return why ? { allowed: false, reason: `${text} is ${why}` } : { allowed: true };
+    return why ? { allowed: false, reason: `${text} is ${why}` } : ALLOWED;
   }
 
   /**
@@ -90,7 +105,12 @@ export class AddressGuard {
    * @example guard.isIpLiteral("[::1]") // true; guard.isIpLiteral("api.example.com") // false
    */
   isIpLiteral(host: string): boolean {
-    return ipaddr.isValid(unbracket(host));
+    let literal = this.literals.get(host);
+    if (literal === undefined) {
+      literal = ipaddr.isValid(unbracket(host));
+      remember(this.literals, host, literal);
+    }
+    return literal;
   }
 
   private admits(address: IP): boolean {
@@ -98,6 +118,14 @@ export class AddressGuard {
       ([network, bits]) => network.kind() === address.kind() && address.match(network, bits),
     );
   }
+}
+
+const REMEMBERED = 1000;
+
+/** Keeps at most `REMEMBERED` answers: past that the map starts over, so odd inputs cannot grow it. */
+function remember<T>(map: Map<string, T>, key: string, value: T): void {
+  if (map.size >= REMEMBERED) map.clear();
+  map.set(key, value);
 }
 
 function unbracket(host: string): string {
