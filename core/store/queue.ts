@@ -12,6 +12,18 @@ import { run } from "./unavailable.ts";
 
 /** How far into the due order a claim looks, in batches (see `claim`). */
 const WINDOW = 4;
+/** How often a queue that claimed nothing moves full policies' deliveries back (see `rotate`). */
+const ROTATE_MS = 1_000;
+/**
+ * The policies with a slot free and, with a rate, a whole token in the bucket, as a statement's
+ * snapshot sees them: the claim's walk takes deliveries of no other policy.
+ */
+const FREE_POLICIES = `
+  SELECT p.name FROM hookline_policies p
+   WHERE p.concurrency > (SELECT count(*) FROM hookline_policy_slots s
+                           WHERE s.policy = p.name AND s.lease_until > now())
+     AND (p.rate IS NULL OR LEAST(GREATEST(p.rate, 1),
+            p.tokens + p.rate * GREATEST(extract(epoch FROM clock_timestamp() - p.refilled_at), 0)) >= 1)`;
 
 /**
  * The outbox as a queue, in SQL: deliveries in (`enqueue`), leased out (`claim`, `claimBatch`), given
@@ -24,6 +36,8 @@ const WINDOW = 4;
  * const claimed = await queue.claim("worker-1", 10, 30_000);
  */
 export class SqlDeliveryQueue implements DeliveryQueue {
+  private nextRotation = 0;
+
   constructor(
     private readonly db: SqlDriver,
     private readonly runs: RunSteps,
@@ -49,16 +63,13 @@ export class SqlDeliveryQueue implements DeliveryQueue {
    * statement (`takeSlots`): nothing is claimed to be given back. The walk passes over the deliveries
    * of a policy with no slot free (as this statement's snapshot sees it) without touching them, and
    * goes no further than `WINDOW` times the batch into the due order, so that a full policy's backlog
-   * costs no more to walk past than that; what is beyond the window waits for the policy to drain.
+   * costs no more to walk past than that; what is beyond the window comes within reach as the policy
+   * drains, or as `rotate` moves its deliveries back.
    */
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    return this.lease(
+    const claimed = await this.lease(
       "claim deliveries",
-      `WITH free AS (
-         SELECT p.name FROM hookline_policies p
-          WHERE p.concurrency > (SELECT count(*) FROM hookline_policy_slots s
-                                  WHERE s.policy = p.name AND s.lease_until > now())
-       ), edge AS (
+      `WITH free AS (${FREE_POLICIES}), edge AS (
          SELECT next_at, seq FROM hookline_deliveries WHERE status = 'pending' AND next_at <= now()
           ORDER BY next_at, seq OFFSET $4 LIMIT 1
        ), met AS (
@@ -81,6 +92,35 @@ export class SqlDeliveryQueue implements DeliveryQueue {
          SELECT id, ok AND (policy IS NULL OR id IN (SELECT holder FROM slotted)) AS lease FROM met
        )`,
       [owner, limit, leaseMs, limit * WINDOW],
+    );
+    if (claimed.length === 0 && Date.now() >= this.nextRotation) {
+      // Best effort: the claim stands either way, and the next empty one tries again.
+      await this.rotate(limit).catch(() => {});
+    }
+    return claimed;
+  }
+
+  /**
+   * A claim passes over a full policy's deliveries; when one finds nothing at all, the oldest of them
+   * move to the back of what is due (at most a batch, once per `ROTATE_MS` per queue), so that what
+   * waits behind more than a window of them comes within reach. It costs a write per delivery moved,
+   * bounded in time, where giving back every delivery a claim could not send cost two per claim.
+   */
+  private async rotate(limit: number): Promise<void> {
+    this.nextRotation = Date.now() + ROTATE_MS;
+    await run(this.db, "move a full policy's deliveries back", () =>
+      this.db.relaxed((tx) =>
+        tx.query(
+          `WITH free AS (${FREE_POLICIES}), x AS (
+             SELECT id FROM hookline_deliveries
+              WHERE status = 'pending' AND next_at <= now()
+                AND policy IS NOT NULL AND policy NOT IN (SELECT name FROM free)
+              ORDER BY next_at, seq LIMIT $1 FOR UPDATE SKIP LOCKED
+           )
+           UPDATE hookline_deliveries d SET next_at = now(), updated_at = now() FROM x WHERE d.id = x.id`,
+          [limit],
+        ),
+      ),
     );
   }
 
