@@ -110,6 +110,31 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
       attemptBatch(deliverer, catalogue.webhooks.get(ds[0]!.webhook)!, ds, signal),
   });
   c.outbox.onEnqueued(() => worker.wake());
+  // Send at once: what this process publishes goes straight to its worker's free slots, written
+  // already leased to it (no claim); ordered streams, policies, delays and batches go through claims.
+  if (config.engine.sendAtOnce)
+    c.outbox.sendAtOnce({
+      offer(rows) {
+        const fit = rows.filter(
+          (d) =>
+            d.orderingKey == null &&
+            d.policy == null &&
+            !d.delayMs &&
+            !catalogue.webhooks.get(d.webhook)?.config.batch,
+        );
+        const held = fit.length > 0 ? worker.reserve(fit.length) : 0;
+        if (held === 0) return undefined;
+        return {
+          lease: {
+            owner: worker.owner,
+            leaseMs: config.engine.lease,
+            ids: new Set(fit.slice(0, held).map((d) => d.id)),
+          },
+          accept: (leased) => worker.accept(leased, held),
+          cancel: () => worker.accept([], held),
+        };
+      },
+    });
   const managed = new ManagedConfig({
     entries: managedEntries(store.sql),
     box: c.box,

@@ -227,6 +227,12 @@ export const EngineConfig = z
   .object({
     concurrency: z.number().int().min(1).max(10_000).default(50).describe("requests in flight per process"),
     pollInterval: Duration.default(200).describe("how often an idle worker looks for due deliveries"),
+    sendAtOnce: z
+      .boolean()
+      .default(true)
+      .describe(
+        "deliveries this process publishes go straight to its worker's free slots, written already leased to it (no claim); false: every delivery waits for a claim in due order",
+      ),
     lease: Duration.default(60_000).describe(
       "how long a claimed delivery stays claimed before another worker may take it",
     ),

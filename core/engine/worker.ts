@@ -69,6 +69,10 @@ export class Worker {
   private readonly abort = new AbortController();
   private readonly minClaim: number;
   private nextReclaim = 0;
+  /** Slots held for deliveries being written leased to this worker (send at once). */
+  private reserved = 0;
+  /** Slots a claim in progress may fill. */
+  private claiming = 0;
 
   constructor(private readonly o: WorkerOptions) {
     this.owner = o.owner ?? `w-${crypto.randomUUID()}`;
@@ -131,16 +135,41 @@ export class Worker {
     if (this.waitingForRoom) this.wake();
   }
 
+  /**
+   * Send at once (`Outbox.sendAtOnce`): holds up to `wanted` free slots for deliveries this process is
+   * writing already leased to this worker, until `accept`. Returns how many it holds: none while
+   * stopped, or when claims in progress and attempts in flight fill its slots.
+   */
+  reserve(wanted: number): number {
+    if (!this.running) return 0;
+    const free = this.o.concurrency - this.inFlight - this.reserved - this.claiming;
+    const held = Math.max(0, Math.min(wanted, free));
+    this.reserved += held;
+    return held;
+  }
+
+  /**
+   * Sends deliveries written leased to this worker (singles, at most the slots `reserve` held) and
+   * frees the slots held for them. A worker stopped meanwhile sends nothing: their leases expire and
+   * any worker sends them.
+   */
+  accept(leased: ClaimedDelivery[], held: number): void {
+    this.reserved -= held;
+    if (this.running) for (const d of leased.slice(0, held)) this.dispatch(d);
+    if (leased.length < held) this.wake();
+  }
+
   private async claimLoop(): Promise<void> {
     let failures = 0;
     while (this.running) {
-      const free = this.o.concurrency - this.inFlight;
+      const free = this.o.concurrency - this.inFlight - this.reserved;
       if (free <= 0 || (free < this.minClaim && this.inFlight > 0)) {
         await this.waitForNudge(this.o.pollIntervalMs, true);
         continue;
       }
       await this.reclaimWhenDue();
       let claimed: ClaimedDelivery[];
+      this.claiming = free;
       try {
         claimed = await this.o.store.claim(this.owner, free, this.o.leaseMs);
         failures = 0;
@@ -149,6 +178,8 @@ export class Worker {
         this.o.logger.log("error", "claim failed; backing off", { error: (e as Error).message, failures });
         await this.waitForNudge(Math.min(this.o.pollIntervalMs * 2 ** failures, 5_000));
         continue;
+      } finally {
+        this.claiming = 0;
       }
       await this.dispatchAll(claimed);
       // A short claim found nothing more to lease now (nothing due, or its policies' slots taken):
