@@ -8,7 +8,9 @@
 // BENCH_ACTIVITIES per callback (1), BENCH_STORES (pglite,postgres).
 // With the Postgres server, a minimal durable receiver (hono + postgres.js with group commit,
 // bench/inbound/durable-receiver.ts) runs in the same rounds: `ratio_vs_durable_receiver` is
-// hookline-on-Postgres stored/s ÷ its stored/s (median of the rounds' ratios).
+// hookline-on-Postgres stored/s ÷ its stored/s (median of the rounds' ratios). Each target also
+// reports this process's CPU µs per answer (`*_cpu_us_per_callback`; the load runs in a child), and
+// `cpu_ratio_vs_durable_receiver` is the receiver's CPU per callback ÷ hookline's.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -55,6 +57,8 @@ interface Load {
   p50: number;
   p99: number;
   errors: number;
+  /** This process's CPU (user + system) per 2xx answer, µs: the servers run here, the load elsewhere. */
+  cpuPerOk?: number;
 }
 
 /** Runs autocannon against `url` in a child process and reads its JSON summary. */
@@ -136,7 +140,10 @@ async function hookline(driver: SqlDriver): Promise<Target> {
 /** One measured run; for hookline, checks that every callback answered 200 left its activities stored. */
 async function measure(t: Target): Promise<Load> {
   const before = await t.stored();
+  const cpu = process.cpuUsage();
   const r = await load(t.url, SECONDS);
+  const used = process.cpuUsage(cpu);
+  r.cpuPerOk = (used.user + used.system) / Math.max(1, r.ok);
   const after = await t.stored();
   // Requests still in flight when the load stops may be stored without their answer being counted.
   if (before + after > 0 && after - before < r.ok * ACTIVITIES)
@@ -223,6 +230,8 @@ try {
     return { ...runs.find((r) => r.perSecond === m)!, perSecond: m };
   };
   const ceiling = pick("echo");
+  // CPU per answer varies less than rates with the machine's other load (the median of the rounds).
+  const cpuPer = (name: string) => median(results.get(name)!.map((r) => r.cpuPerOk ?? 0)).toFixed(1);
   const perRound = (name: string) =>
     results
       .get(name)!
@@ -235,6 +244,7 @@ try {
   line("echo_requests_per_s", ceiling.perSecond.toFixed(0));
   line("echo_requests_per_s_by_round", perRound("echo"));
   line("echo_p99_ms", ceiling.p99);
+  line("echo_cpu_us_per_request", cpuPer("echo"));
   const ratios: number[] = [];
   for (const t of targets.slice(1).filter((t) => !t.peer)) {
     const r = pick(t.name);
@@ -247,6 +257,7 @@ try {
     line(`${t.name}_activities_stored_per_s`, (r.perSecond * ACTIVITIES).toFixed(0));
     line(`${t.name}_p50_ms`, r.p50);
     line(`${t.name}_p99_ms`, r.p99);
+    line(`${t.name}_cpu_us_per_callback`, cpuPer(t.name));
     line(
       `${t.name}_non_200`,
       results.get(t.name)!.reduce((a, x) => a + x.errors, 0),
@@ -262,6 +273,7 @@ try {
     line(`${RECEIVER}_stored_per_s_by_round`, perRound(RECEIVER));
     line(`${RECEIVER}_p50_ms`, r.p50);
     line(`${RECEIVER}_p99_ms`, r.p99);
+    line(`${RECEIVER}_cpu_us_per_callback`, cpuPer(RECEIVER));
     line(
       `${RECEIVER}_non_200`,
       results.get(RECEIVER)!.reduce((a, x) => a + x.errors, 0),
@@ -269,6 +281,15 @@ try {
     line(`${RECEIVER}_ratio_vs_echo`, byRound(RECEIVER, "echo").toFixed(2));
     // Each round's ratio sets hookline's Postgres run against the receiver's run beside it.
     line("ratio_vs_durable_receiver", byRound("postgres", RECEIVER).toFixed(2));
+    // The same comparison in this process's CPU per answer (receiver ÷ hookline: 1.00 is as light).
+    line(
+      "cpu_ratio_vs_durable_receiver",
+      median(
+        results
+          .get(RECEIVER)!
+          .map((x, i) => (x.cpuPerOk ?? 0) / (results.get("postgres")![i]!.cpuPerOk ?? 1)),
+      ).toFixed(2),
+    );
   }
   if (!server) line("postgres", "not measured (set TEST_DATABASE_URL or DATABASE_URL)");
   // The headline is the weaker store: both are what users run.
