@@ -1,9 +1,9 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Catalogue } from "../contracts/catalogue.ts";
+import type { LeaseTo } from "../contracts/delivery.ts";
 import type { PublishResult } from "../contracts/host.ts";
 import type { RetryPolicy } from "../contracts/retry.ts";
-import type { LeaseTo } from "../contracts/delivery.ts";
 import type { ClaimedDelivery, NewDelivery, Store } from "../contracts/store.ts";
 import { EventInput, type HooklineEvent } from "../model/event.ts";
 import type { RetryPolicies } from "./retry-policies.ts";

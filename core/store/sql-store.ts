@@ -4,6 +4,8 @@ import type {
   Delivery,
   DeliveryResult,
   EndedRun,
+  LeaseTo,
+  NewDelivery,
 } from "../contracts/delivery.ts";
 import type { DeliveryFilter } from "../contracts/delivery-log.ts";
 import type { DeliveryObserver, ObserverContext, PluginMigrations } from "../contracts/extension.ts";
@@ -13,7 +15,6 @@ import type { CompleteOptions } from "../contracts/queue.ts";
 import type { PausedWebhook } from "../contracts/runs.ts";
 import type { SqlDriver } from "../contracts/sql.ts";
 import type { Store } from "../contracts/store.ts";
-import type { LeaseTo, NewDelivery } from "../contracts/delivery.ts";
 import { SqlDeliveryLog } from "./delivery-log.ts";
 import { enqueueLeased } from "./enqueue.ts";
 import { ObserverDispatch } from "./observers.ts";
