@@ -35,7 +35,7 @@ triggers:
 for (const kind of storeKinds) {
   describe(`send at once on ${kind.name}`, () => {
     let sink: Sink;
-    let drivers: Array<Awaited<ReturnType<(typeof storeKinds)[number]["open"]>>> = [];
+    const drivers: Array<Awaited<ReturnType<(typeof storeKinds)[number]["open"]>>> = [];
     beforeAll(async () => {
       sink = await startSink();
     });
