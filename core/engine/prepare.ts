@@ -149,8 +149,6 @@ function renderForSend(
   context: Record<string, unknown>,
   extraHeaders: Record<string, string>,
 ): OutboundRequest {
-  const { redactor } = deps;
-  const fallback = { method: hook.config.method, url: redactor.redact(hook.config.url), headers: {} };
   const names = integrationsOf(hook.config);
   let rendered: OutboundRequest;
   try {
@@ -166,7 +164,12 @@ function renderForSend(
       { allowPath: Boolean(first?.instance.resolveUrl) },
     );
   } catch (e) {
-    throw new NotSent("render", `render: ${(e as Error).message}`, fallback);
+    const url = deps.redactor.redact(hook.config.url);
+    throw new NotSent("render", `render: ${(e as Error).message}`, {
+      method: hook.config.method,
+      url,
+      headers: {},
+    });
   }
   rendered.headers = { "user-agent": deps.userAgent ?? "hookline/0.1", ...rendered.headers, ...extraHeaders };
   return rendered;

@@ -44,7 +44,24 @@ function parse(raw: string): URL | undefined {
   }
 }
 
+/**
+ * The verdict for a URL and prefix, remembered (it depends on the two strings alone): every request
+ * of a webhook asks about the same few URLs. Up to 1,000 pairs; then it starts afresh.
+ */
 function refusal(rawUrl: string, rawPrefix: string): string | undefined {
+  const key = `${rawPrefix}\n${rawUrl}`;
+  const known = verdicts.get(key);
+  if (known !== undefined) return known === ADMITTED ? undefined : known;
+  const why = judge(rawUrl, rawPrefix);
+  if (verdicts.size >= 1_000) verdicts.clear();
+  verdicts.set(key, why ?? ADMITTED);
+  return why;
+}
+
+const ADMITTED = "";
+const verdicts = new Map<string, string>();
+
+function judge(rawUrl: string, rawPrefix: string): string | undefined {
   const prefix = parse(rawPrefix);
   if (!prefix) return "the endpoint prefix is not a URL";
   // WHATWG URL has already lower-cased and IDNA-encoded the host, dropped default ports and resolved
