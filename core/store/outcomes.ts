@@ -158,8 +158,11 @@ function applyOutcomes(
         WHERE a.delivery_id IN (SELECT id FROM upd)
        ON CONFLICT (delivery_id, number) DO NOTHING
      ), slots AS (
+       -- Only where the outcome applied (its lease held): a late result of a lost lease must not free
+       -- the slot the delivery's new holder took.
        DELETE FROM hookline_policy_slots
         WHERE holder IN (SELECT value::uuid FROM jsonb_array_elements_text($3::text::jsonb))
+          AND holder IN (SELECT id FROM upd)
      ), healthy AS (
        UPDATE hookline_webhook_health SET failing_since = NULL
         WHERE failing_since IS NOT NULL AND webhook IN (SELECT value FROM jsonb_array_elements_text($4::text::jsonb))

@@ -78,6 +78,23 @@ for (const kind of storeKinds) {
       expect((await policies.listPolicies()).find((p) => p.name === "one")?.inUse).toBe(1);
     });
 
+    it("keeps the slot of a delivery's new holder when a late result of its old lease comes in", async () => {
+      await policies.setPolicy({ name: "solo", concurrency: 1 });
+      const d = delivery({ policy: "solo" });
+      await queue.enqueue([d]);
+      const [old] = await queue.claim("w-old", 10, 50);
+      await new Promise((r) => setTimeout(r, 80));
+      expect(await queue.reclaimExpired()).toBe(1);
+      const [now] = await queue.claim("w-new", 10, 30_000);
+      expect(now).toMatchObject({ id: d.id, leaseOwner: "w-new" });
+      // The old worker's result comes in late: its lease is gone, so it neither records nor frees.
+      await queue.complete([result(old!, { status: "succeeded" })]);
+      expect((await policies.listPolicies()).find((p) => p.name === "solo")?.inUse).toBe(1);
+      const other = delivery({ policy: "solo" });
+      await queue.enqueue([other]);
+      expect(await queue.claim("w-third", 10, 30_000)).toEqual([]);
+    });
+
     it("charges a rated policy's bucket in the claim: no more leased than whole tokens", async () => {
       await policies.setPolicy({ name: "rated", concurrency: 10, rate: 2 });
       // A new bucket fills at 2 per second up to 2.
