@@ -70,7 +70,11 @@ export class SqlDeliveryQueue implements DeliveryQueue {
     const claimed = await this.lease(
       "claim deliveries",
       `WITH free AS (${FREE_POLICIES}), edge AS (
-         SELECT next_at, seq FROM hookline_deliveries WHERE status = 'pending' AND next_at <= now()
+         -- Bounds the walk past deliveries of full policies; without policies there are none to pass
+         -- over, and the bound is not looked for (planned on a fresh table's statistics it is a sort
+         -- of every due row, not an index walk).
+         SELECT next_at, seq FROM hookline_deliveries
+          WHERE status = 'pending' AND next_at <= now() AND EXISTS (SELECT 1 FROM hookline_policies)
           ORDER BY next_at, seq OFFSET $4 LIMIT 1
        ), met AS (
          SELECT d.id, d.policy, d.next_at, d.seq,
