@@ -24,7 +24,9 @@ export interface SqlDriver extends SqlExecutor {
   /**
    * Runs statements whose commits may skip waiting for the WAL flush (a server crash may lose them),
    * each committing on its own (not one transaction). For writes that are safe to lose, such as
-   * claims. Drivers without the notion just run them.
+   * claims, which walk an index in order and stop at their batch: the driver keeps the planner from
+   * bitmap-scanning for them (on a young table's statistics it would scan and sort every due row).
+   * Drivers without the notion of a relaxed commit just run them.
    */
   relaxed<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -25,8 +25,14 @@ export async function pgliteDriver(options: PgliteOptions = {}): Promise<SqlDriv
       await db.exec(text);
     },
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
-    // One process owns a PGlite folder and every statement is its own commit: nothing to relax.
-    relaxed: (fn) => fn(wrap(db)),
+    // One process owns a PGlite folder: no commit to relax. Claims walk the due index in order and
+    // stop at their batch; on a young table's statistics the planner would rather bitmap-scan and sort
+    // every due row (46-76 ms a claim of 100 at 20k due, 11-12 ms without): not for these statements.
+    relaxed: (fn) =>
+      db.transaction(async (tx) => {
+        await tx.query("SET LOCAL enable_bitmapscan = off");
+        return fn(wrap(tx));
+      }),
     close: () => db.close(),
   };
 }
