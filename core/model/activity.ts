@@ -4,6 +4,13 @@ import { z } from "zod";
 import { canonicalJson } from "../mapping/index.ts";
 import { JSON_LIMITS, unstorableJson } from "./json-limits.ts";
 
+/**
+ * An activity travels on as an event's `data`, one level further down, and events nest at most
+ * `JSON_LIMITS.depth` levels: one that used every level would be stored, then fail to publish (a 500
+ * that the sender retries forever). So an activity nests one level less.
+ */
+const ACTIVITY_LIMITS = Object.freeze({ ...JSON_LIMITS, depth: JSON_LIMITS.depth - 1 });
+
 // eSputnik's activity-status format, shared by the receivers (plugins/inbound) and the sender
 // (plugins/activity-callbacks).
 
@@ -64,7 +71,7 @@ export const Activity = z
       .nullish(),
   })
   .superRefine((activity, ctx) => {
-    const problem = unstorableJson(activity, JSON_LIMITS);
+    const problem = unstorableJson(activity, ACTIVITY_LIMITS);
     if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
   });
 export type Activity = z.output<typeof Activity>;

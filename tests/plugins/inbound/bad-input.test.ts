@@ -144,10 +144,19 @@ for (const kind of storeKinds) {
         it(`answers 400 naming the field to an unknown field holding ${what}, and stores nothing`, async () => {
           const a = await send("/in/esputnik", withRawField(raw));
           refusedAt(a, "0.partner");
-          expect(a.body.issues![0]!.message).toMatch(/deeper than 64 levels/);
+          expect(a.body.issues![0]!.message).toMatch(/deeper than 63 levels/);
           await nothingStored();
         });
       }
+
+      it("answers 400, not 500, to an activity one level too deep to travel as an event's data, and stores one a level shallower", async () => {
+        // 63 levels of partner make the activity 64 deep: storable alone, 65 deep as an event's data.
+        const deep = await send("/in/esputnik", withRawField(deepObject(63)));
+        refusedAt(deep, "0.partner");
+        await nothingStored();
+        const fits = await send("/in/esputnik", withRawField(deepObject(62)));
+        expect(fits.status).toBe(200);
+      });
 
       it("answers the documented 400, not the generic 500, to a deep body without iid or messageInstanceId (keyed by its whole content)", async () => {
         const a = await send("/in/esputnik", withRawField(deepArray(300_000), false));
