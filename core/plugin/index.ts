@@ -93,7 +93,7 @@ export {
 } from "../mapping/index.ts";
 export { Activity, ActivityStatus, activityKey } from "../model/activity.ts";
 export { EventInput, type HooklineEvent } from "../model/event.ts";
-export { unstorableJson, unstorableText } from "../model/json-limits.ts";
+export { JSON_LIMITS, unstorableJson, unstorableText } from "../model/json-limits.ts";
 export { AddressGuard } from "../net/address-guard.ts";
 export { timingSafeEqual } from "../security/constant-time.ts";
 export { assertUnderEndpointPrefix } from "../security/endpoint-prefix.ts";

@@ -1,4 +1,5 @@
 import {
+  JSON_LIMITS,
   answer,
   applyMapping,
   type EventInput,
@@ -57,10 +58,18 @@ function sourceOf(r: Received): { ok: true; source: MappingSource } | { ok: fals
       response: refusal(400, "HOOKLINE_INBOUND_INVALID", "expected a JSON object describing one customer"),
     };
   // The whole body, mapped or not: one rule a sender can know, checked before any value is selected.
-  const problem = unstorableJson(json.value);
+  const problem = unstorableJson(json.value, PROFILE_BODY_LIMITS);
   if (problem) return { ok: false, response: invalid(problem.path.join("."), problem.message) };
   return { ok: true, source: jsonSource(json.value) };
 }
+
+/**
+ * A mapped value travels on in the `profile.changed` event as `data.properties.<name>` (two levels
+ * further down than in the body) and `add-to-list` puts it in a list (one more), and events nest at
+ * most `JSON_LIMITS.depth` levels: a body using every level would be stored, then fail to publish (a
+ * 500 the sender retries forever). So a profile-update body nests three levels less.
+ */
+const PROFILE_BODY_LIMITS = Object.freeze({ ...JSON_LIMITS, depth: JSON_LIMITS.depth - 3 });
 
 /** 400 for a body whose field at `path` holds a value the store cannot keep. */
 const invalid = (path: string, message: string) =>

@@ -215,6 +215,15 @@ for (const kind of storeKinds) {
     });
 
     describe("profile-update", () => {
+      it("answers 400, not 500, to a body too deep for its values to travel in the profile.changed event, and applies one a level shallower", async () => {
+        // 61 levels under "extra" make the body 62 deep: its value would sit 65 deep in the event
+        // (data.properties.extra); 60 levels fit.
+        const deep = await send("/in/crm?email=deep%40example.com", `{"name":"D","extra":${deepObject(61)}}`);
+        refusedAt(deep, "extra");
+        await nothingStored();
+        const fits = await send("/in/crm?email=deep%40example.com", `{"name":"D","extra":${deepObject(60)}}`);
+        expect(fits.status).toBe(200);
+      });
       it("answers 400 naming the field to NUL in a mapped JSON field, and stores nothing", async () => {
         refusedAt(
           await send("/in/crm?email=ada%40example.com", JSON.stringify({ name: "A\u0000da" })),
