@@ -1,9 +1,9 @@
 import {
-  JSON_LIMITS,
   answer,
   applyMapping,
   type EventInput,
   formSource,
+  JSON_LIMITS,
   jsonSource,
   type MappingIssue,
   type MappingSource,
