@@ -13,7 +13,8 @@ import {
 } from "../../core/contracts/transport.ts";
 import type { AddressGuard } from "../../core/net/address-guard.ts";
 import { onCallerAbort } from "../../core/transport/deadline.ts";
-import { CappedBody, faultFor } from "../../core/transport/fetch-transport.ts";
+import { CappedBody, faultFor, parseHttpUrl } from "../../core/transport/fetch-transport.ts";
+import { remember } from "../../core/util/remember.ts";
 
 export interface NodeTransportOptions {
   /** The SSRF guard, applied to IP-literal hosts before the request and to resolved addresses at connect. */
@@ -80,13 +81,8 @@ export function nodeTransport(options: NodeTransportOptions): Transport {
   return {
     name: "node",
     async send(request: TransportRequest): Promise<TransportResponse> {
-      let target = targets.get(request.url);
-      if (!target) {
-        target = targetOf(guard, request.url);
-        // Deliveries repeat a few URLs: parsing one and judging its address once is enough.
-        if (targets.size >= MAX_TARGETS) targets.clear();
-        targets.set(request.url, target);
-      }
+      // Deliveries repeat a few URLs: parsing one and judging its address once is enough.
+      const target = targets.get(request.url) ?? remember(targets, request.url, targetOf(guard, request.url));
       return exchange(agentFor(request.tls), target, request);
     },
     async close(): Promise<void> {
@@ -96,8 +92,6 @@ export function nodeTransport(options: NodeTransportOptions): Transport {
     },
   };
 }
-
-const MAX_TARGETS = 1000;
 
 /** Where a request goes, as the dispatcher takes it. */
 interface Target {
@@ -110,15 +104,7 @@ interface Target {
  * skip the lookup for IP literals, so the connect-time hook never sees them); throws otherwise.
  */
 function targetOf(guard: AddressGuard, raw: string): Target {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (e) {
-    throw new TransportError("network", "the request URL is not a valid URL", { cause: e });
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new TransportError("blocked_address", `only http and https URLs are sent, not ${url.protocol}`);
-  }
+  const url = parseHttpUrl(raw);
   if (guard.isIpLiteral(url.hostname)) {
     const verdict = guard.check(url.hostname);
     if (!verdict.allowed) {

@@ -4,6 +4,7 @@ import type { CompiledWebhook } from "../contracts/catalogue.ts";
 import type { OutboundRequest } from "../contracts/http.ts";
 import type { CompiledTemplate, Renderer, TemplateContext } from "../contracts/renderer.ts";
 import { TemplateError } from "../errors.ts";
+import { remember } from "../util/remember.ts";
 import { jsonErrorAt } from "./json-check.ts";
 import { assertWellFormedXml } from "./xml-check.ts";
 
@@ -103,7 +104,6 @@ export function renderRequest(
   return finish(hook, absoluteUrl(url), headers, format, step);
 }
 
-const MAX_CHECKED_URLS = 1000;
 /** Rendered URLs already checked, with their normalized form: deliveries repeat a few URLs. */
 const checkedUrls = new Map<string, string>();
 
@@ -120,9 +120,7 @@ function absoluteUrl(url: string): string {
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new TemplateError(`url: rendered to a ${parsed.protocol} URL; expected http: or https:`);
   }
-  if (checkedUrls.size >= MAX_CHECKED_URLS) checkedUrls.clear();
-  checkedUrls.set(url, parsed.href);
-  return parsed.href;
+  return remember(checkedUrls, url, parsed.href);
 }
 
 function finish(

@@ -1,5 +1,6 @@
 import ipaddr from "ipaddr.js";
 import { HooklineError } from "../errors.ts";
+import { remember } from "../util/remember.ts";
 
 type IP = ipaddr.IPv4 | ipaddr.IPv6;
 /** The guard's answer for one address; `reason` names the address and the range that refused it. */
@@ -118,14 +119,6 @@ export class AddressGuard {
       ([network, bits]) => network.kind() === address.kind() && address.match(network, bits),
     );
   }
-}
-
-const REMEMBERED = 1000;
-
-/** Keeps at most `REMEMBERED` answers: past that the map starts over, so odd inputs cannot grow it. */
-function remember<T>(map: Map<string, T>, key: string, value: T): void {
-  if (map.size >= REMEMBERED) map.clear();
-  map.set(key, value);
 }
 
 function unbracket(host: string): string {

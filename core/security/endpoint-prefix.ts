@@ -1,4 +1,5 @@
 import { HooklineError } from "../errors.ts";
+import { remember } from "../util/remember.ts";
 
 /**
  * True when an integration's credentials may go to `url`: same scheme, host and effective port as
@@ -53,8 +54,7 @@ function refusal(rawUrl: string, rawPrefix: string): string | undefined {
   const known = verdicts.get(key);
   if (known !== undefined) return known === ADMITTED ? undefined : known;
   const why = judge(rawUrl, rawPrefix);
-  if (verdicts.size >= 1_000) verdicts.clear();
-  verdicts.set(key, why ?? ADMITTED);
+  remember(verdicts, key, why ?? ADMITTED);
   return why;
 }
 

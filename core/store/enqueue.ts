@@ -32,12 +32,7 @@ export async function enqueueLeased(
   deliveries: NewDelivery[],
   lease: LeaseTo,
 ): Promise<{ inserted: string[]; leased: string[] }> {
-  if (deliveries.length === 0) return { inserted: [], leased: [] };
-  const rows = await run(db, "enqueue deliveries", () =>
-    deliveries.some((d) => d.orderingKey != null)
-      ? db.transaction((tx) => insertRows(tx, deliveries, undefined, lease))
-      : insertRows(db, deliveries, undefined, lease),
-  );
+  const rows = await writeDeliveries(db, deliveries, lease);
   return {
     inserted: rows.map((r) => r.id),
     leased: rows.filter((r) => r.status === "in_flight").map((r) => r.id),
@@ -121,10 +116,19 @@ const INSERT_LEASED = insertSql(true);
  * @example const ids = await enqueueDeliveries(db, deliveries);
  */
 export async function enqueueDeliveries(db: SqlDriver, deliveries: NewDelivery[]): Promise<string[]> {
+  return (await writeDeliveries(db, deliveries)).map((r) => r.id);
+}
+
+/** One statement, or one transaction when any delivery belongs to an ordered stream (its head is settled with the insert). */
+async function writeDeliveries(
+  db: SqlDriver,
+  deliveries: NewDelivery[],
+  lease?: LeaseTo,
+): Promise<Array<{ id: string; status: string }>> {
   if (deliveries.length === 0) return [];
   return run(db, "enqueue deliveries", () =>
     deliveries.some((d) => d.orderingKey != null)
-      ? db.transaction((tx) => insertDeliveries(tx, deliveries))
-      : insertDeliveries(db, deliveries),
+      ? db.transaction((tx) => insertRows(tx, deliveries, undefined, lease))
+      : insertRows(db, deliveries, undefined, lease),
   );
 }

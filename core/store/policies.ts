@@ -73,6 +73,23 @@ export class SqlPolicyStore implements PolicyStore {
 }
 
 /**
+ * The tokens in a rated policy's bucket now (policy row `p`): refilled at `rate` per second since
+ * `refilled_at`, up to one second's worth (at least 1).
+ */
+const BUCKET =
+  "LEAST(GREATEST(p.rate, 1), p.tokens + p.rate * GREATEST(extract(epoch FROM clock_timestamp() - p.refilled_at), 0))";
+
+/**
+ * The policies with a slot free and, with a rate, a whole token in the bucket, as a statement's
+ * snapshot sees them: a claim's walk takes deliveries of no other policy.
+ */
+export const FREE_POLICIES = `
+  SELECT p.name FROM hookline_policies p
+   WHERE p.concurrency > (SELECT count(*) FROM hookline_policy_slots s
+                           WHERE s.policy = p.name AND s.lease_until > now())
+     AND (p.rate IS NULL OR ${BUCKET} >= 1)`;
+
+/**
  * The CTEs that give deliveries their policies' slots, for a statement that has `want (id uuid, policy
  * text, k bigint)`: the deliveries that need a slot, `k` numbering each policy's in the order they
  * should go. It ends in `slotted (holder)`, the deliveries that got one, leased to `owner` for `leaseMs`.
@@ -89,8 +106,6 @@ export class SqlPolicyStore implements PolicyStore {
  *           SELECT holder FROM slotted`, [owner, 30_000, id]);
  */
 export const takeSlots = (owner: string, leaseMs: string): string => {
-  const refill =
-    "LEAST(GREATEST(p.rate, 1), p.tokens + p.rate * GREATEST(extract(epoch FROM clock_timestamp() - p.refilled_at), 0))";
   return `pol AS (
     SELECT p.name, p.concurrency,
            LEAST(GREATEST(p.concurrency - (SELECT count(*) FROM hookline_policy_slots s
@@ -98,8 +113,8 @@ export const takeSlots = (owner: string, leaseMs: string): string => {
                  (SELECT count(*) FROM want w WHERE w.policy = p.name)) AS n
       FROM hookline_policies p WHERE p.name IN (SELECT policy FROM want)
   ), bucket AS (
-    UPDATE hookline_policies p SET taken = LEAST(floor(${refill}), pol.n)::int,
-           tokens = ${refill} - LEAST(floor(${refill}), pol.n), refilled_at = clock_timestamp()
+    UPDATE hookline_policies p SET taken = LEAST(floor(${BUCKET}), pol.n)::int,
+           tokens = ${BUCKET} - LEAST(floor(${BUCKET}), pol.n), refilled_at = clock_timestamp()
       FROM pol WHERE p.name = pol.name AND p.rate IS NOT NULL
     RETURNING p.name, p.taken
   ), granted AS (

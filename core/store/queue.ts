@@ -4,7 +4,7 @@ import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
 import { enqueueDeliveries, insertDeliveries } from "./enqueue.ts";
 import type { OutcomeDispatch } from "./observers.ts";
 import { recordOutcomes } from "./outcomes.ts";
-import { takeSlots } from "./policies.ts";
+import { FREE_POLICIES, takeSlots } from "./policies.ts";
 import { iso, type Row } from "./rows.ts";
 import type { RunSteps } from "./run-health.ts";
 import { promoteHeads, streamsChanged, streamsOf } from "./streams.ts";
@@ -14,16 +14,6 @@ import { run } from "./unavailable.ts";
 const WINDOW = 4;
 /** How often a queue that claimed nothing moves full policies' deliveries back (see `rotate`). */
 const ROTATE_MS = 1_000;
-/**
- * The policies with a slot free and, with a rate, a whole token in the bucket, as a statement's
- * snapshot sees them: the claim's walk takes deliveries of no other policy.
- */
-const FREE_POLICIES = `
-  SELECT p.name FROM hookline_policies p
-   WHERE p.concurrency > (SELECT count(*) FROM hookline_policy_slots s
-                           WHERE s.policy = p.name AND s.lease_until > now())
-     AND (p.rate IS NULL OR LEAST(GREATEST(p.rate, 1),
-            p.tokens + p.rate * GREATEST(extract(epoch FROM clock_timestamp() - p.refilled_at), 0)) >= 1)`;
 
 /**
  * The outbox as a queue, in SQL: deliveries in (`enqueue`), leased out (`claim`, `claimBatch`), given

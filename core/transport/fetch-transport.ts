@@ -62,7 +62,7 @@ export function fetchTransport(options: FetchTransportOptions): Transport {
   return {
     name: "fetch",
     async send(request: TransportRequest): Promise<TransportResponse> {
-      const url = parseUrl(request.url);
+      const url = parseHttpUrl(request.url);
       const deadline = requestDeadline(request.timeoutMs, request.signal);
       try {
         return await sendBy(options, request, url, deadline);
@@ -134,14 +134,19 @@ async function sendBy(
   return { status: response.status, headers, body: capped.text(), truncated: capped.truncated };
 }
 
-function parseUrl(raw: string): URL {
+/**
+ * Parses a request URL, refusing anything but http and https (some fetches read file:, data: and blob:
+ * URLs, which would bypass the address guard entirely). Throws `TransportError`.
+ *
+ * @example const url = parseHttpUrl(request.url);
+ */
+export function parseHttpUrl(raw: string): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch (e) {
     throw new TransportError("network", "the request URL is not a valid URL", { cause: e });
   }
-  // Some fetches read file:, data: and blob: URLs, which would bypass the address guard entirely.
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TransportError("blocked_address", `only http and https URLs are sent, not ${url.protocol}`);
   }
