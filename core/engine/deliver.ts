@@ -99,14 +99,14 @@ export class Deliverer {
   }
 
   /**
-   * A delivery's request rendered again now, as recorded (credentials masked, nothing authorized):
-   * the full request of an attempt whose record kept only its body's size and hash. Throws `NotSent`
-   * when the webhook no longer renders for it.
+   * A delivery's request rendered again now, as recorded (credentials masked, nothing authorized),
+   * with the whole body's hash: the full request of an attempt whose record kept only its body's size
+   * and hash. Throws `NotSent` when the webhook no longer renders for it.
    */
   rerender(
     hook: CompiledWebhook,
     delivery: Pick<ClaimedDelivery, "context" | "idempotencyKey">,
-  ): AttemptRecord["request"] {
+  ): ReturnType<typeof rerender> {
     return rerender(this.o, hook, delivery.context, delivery.idempotencyKey);
   }
 

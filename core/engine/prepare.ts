@@ -126,20 +126,22 @@ export async function prepareRequest(
 }
 
 /**
- * Renders a delivery's request again, as recorded (credentials masked) and without what its
- * integrations add (nothing is authorized, no token fetched): the full request of an attempt whose
- * record kept only the body's size and hash. Throws `NotSent` when it no longer renders.
+ * Renders a delivery's request again, as recorded (credentials masked, the body within the record's
+ * cap) and without what its integrations add (nothing is authorized, no token fetched): the full
+ * request of an attempt whose record kept only the body's size and hash. `bodyHash` is the whole
+ * body's, as a successful attempt records it. Throws `NotSent` when it no longer renders.
  *
- * @example const request = rerender(deps, hook, delivery.context, delivery.idempotencyKey);
+ * @example const { request, bodyHash } = rerender(deps, hook, delivery.context, delivery.idempotencyKey);
  */
 export function rerender(
   deps: PrepareDeps,
   hook: CompiledWebhook,
   context: Record<string, unknown>,
   idempotencyKey: string,
-): AttemptRecord["request"] {
+): { request: AttemptRecord["request"]; bodyHash?: string } {
   const rendered = renderForSend(deps, hook, context, { "idempotency-key": idempotencyKey });
-  return recordable(rendered, rendered, deps.redactor);
+  const { recorded, slim } = prepared(deps.redactor, rendered, rendered);
+  return { request: recorded, bodyHash: slim.bodyHash };
 }
 
 /** The webhook's templates rendered for a context, with the headers every request carries. */

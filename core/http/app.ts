@@ -7,7 +7,6 @@ import type { PluginHost } from "../contracts/host.ts";
 import { HooklineError, HttpError } from "../errors.ts";
 import { EventInput, EventsBatch } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
-import { bodyFingerprint } from "../util/body-hash.ts";
 import type { AdminApp } from "./admin-app.ts";
 import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.ts";
 import { policyRoutes } from "./policies.ts";
@@ -161,16 +160,16 @@ export function createHttpApp(
         "HOOKLINE_HTTP_NOT_APPLICABLE",
         `webhook "${delivery.webhook}" sends batches: a batch request is rendered from all its items, so one delivery does not render it again`,
       );
-    let request: ReturnType<typeof app.deliverer.rerender>;
+    let again: ReturnType<typeof app.deliverer.rerender>;
     try {
-      request = app.deliverer.rerender(hook, delivery);
+      again = app.deliverer.rerender(hook, delivery);
     } catch (e) {
       throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", (e as Error).message);
     }
     const recorded = (await app.store.listAttempts(id)).findLast(
       (a) => a.request.bodyHash !== undefined || a.request.body !== undefined,
     )?.request;
-    const { bodyHash } = bodyFingerprint(request.body ?? "");
+    const { request, bodyHash } = again;
     return reply(app, c, 200, {
       request,
       rerendered: true,

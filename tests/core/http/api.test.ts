@@ -184,6 +184,18 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("matches a body past the record's 64 KB cap against its hash, rendered again", async () => {
+      const email = `${"l".repeat(70_000)}@example.com`;
+      const r = await call("POST", "/v1/events", { type: "signup", customer: { id: "c-long", email } });
+      const id = (await r.json()).events[0].deliveries[0].id;
+      await eventually(async () => (await app.store.getDelivery(id))?.status === "succeeded");
+      const [attempt] = await app.store.listAttempts(id);
+      expect(attempt!.request.bodyBytes).toBeGreaterThan(65_536);
+      const shown = await (await call("GET", `/v1/deliveries/${id}/request`)).json();
+      expect(shown.request.body.length).toBe(65_536);
+      expect(shown.matchesRecorded).toBe(true);
+    });
+
     it("keeps the whole body of an attempt that did not succeed", async () => {
       const r = await call("POST", "/v1/events", {
         type: "bye",
