@@ -71,18 +71,27 @@ async function seed(url: string, from: number, to: number, ordered: boolean): Pr
   const orderingKey = ordered ? `CASE WHEN g % 10 < 5 THEN ${stream} END` : "NULL";
   const customer = ordered ? `CASE WHEN g % 10 < 5 THEN ${stream} ELSE 'c-' || g END` : "'c-' || g";
   try {
+    // From migration 10 on (issue 13) a delivery is its content and a narrow state row.
+    const [narrow] = await sql.unsafe("SELECT 1 FROM hookline_migrations WHERE id = 'core:10'");
+    const due = "now() - interval '1 minute'";
     await sql.unsafe(`
       INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context,
-                                       status, max_attempts, next_at, ordering_key)
+                                       max_attempts, ordering_key${narrow ? "" : ", status, next_at"})
       SELECT gen_random_uuid(), w.webhook, 'evt-' || g || ':' || w.webhook, 'run_seed', 'evt-' || g, 'signup', w.customer,
              jsonb_build_object(
                'event', jsonb_build_object('id', 'evt-' || g, 'type', 'signup', 'data', jsonb_build_object('n', g),
                                            'timestamp', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
                'customer', jsonb_build_object('id', w.customer, 'email', 'user' || g || '@example.com'),
                'params', '{}'::jsonb),
-             'pending', 10, now() - interval '1 minute', w.ordering_key
+             10, w.ordering_key${narrow ? "" : `, 'pending', ${due}`}
         FROM generate_series(${from}, ${to}) g
         CROSS JOIN LATERAL (SELECT ${webhook} AS webhook, ${orderingKey} AS ordering_key, ${customer} AS customer) w`);
+    if (narrow)
+      await sql.unsafe(`
+        INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, ordering_key, max_attempts, next_at)
+        SELECT id, seq, webhook, run_id, ordering_key, max_attempts, ${due} FROM hookline_deliveries
+         WHERE seq > (SELECT coalesce(max(seq), 0) FROM hookline_delivery_state) ORDER BY seq`);
+    const states = narrow ? "hookline_delivery_state" : "hookline_deliveries";
     if (ordered && first)
       await sql.unsafe(
         "INSERT INTO hookline_webhook_health (webhook, failing_since, paused_at, reason) VALUES ('paused', now(), now(), 'bench: paused')",
@@ -91,9 +100,9 @@ async function seed(url: string, from: number, to: number, ordered: boolean): Pr
     // same statement the migrator runs after migrations (NORMALIZE_STREAMS, core/store/streams.ts).
     const [streams] = await sql.unsafe("SELECT 1 FROM hookline_migrations WHERE id = 'core:7'");
     if (ordered && streams)
-      await sql.unsafe(`UPDATE hookline_deliveries d SET status = 'waiting'
+      await sql.unsafe(`UPDATE ${states} d SET status = 'waiting'
         WHERE d.ordering_key IS NOT NULL AND d.status = 'pending'
-          AND EXISTS (SELECT 1 FROM hookline_deliveries e
+          AND EXISTS (SELECT 1 FROM ${states} e
                        WHERE e.webhook = d.webhook AND e.ordering_key = d.ordering_key
                          AND e.status IN ('pending', 'in_flight', 'paused') AND (e.seq < d.seq OR e.status <> 'pending'))`);
     // The first seed is vacuumed and checkpointed so that no window pays for it; a top-up is left to
@@ -101,6 +110,7 @@ async function seed(url: string, from: number, to: number, ordered: boolean): Pr
     // window a full-page image for every page it first touches).
     if (!first) return;
     await sql.unsafe("VACUUM ANALYZE hookline_deliveries");
+    if (narrow) await sql.unsafe("VACUUM ANALYZE hookline_delivery_state");
     await sql.unsafe("CHECKPOINT");
   } finally {
     await sql.end();

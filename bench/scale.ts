@@ -94,7 +94,7 @@ async function run(
   // starting one (see `wall` below), and that is not what the processes deliver per second.
   const db = postgresJs(u.toString(), { max: 1, onnotice: () => {} });
   await db.unsafe(
-    "UPDATE hookline_deliveries SET next_at = now() + interval '1 hour' WHERE status = 'pending'",
+    "UPDATE hookline_delivery_state SET next_at = now() + interval '1 hour' WHERE status = 'pending'",
   );
   const before = await sinkStats();
   const spawned = performance.now();
@@ -127,7 +127,7 @@ async function run(
     ),
   );
   const t0 = performance.now();
-  await db.unsafe("UPDATE hookline_deliveries SET next_at = now() WHERE status = 'pending'");
+  await db.unsafe("UPDATE hookline_delivery_state SET next_at = now() WHERE status = 'pending'");
   // Done when the sink has answered them all (its stats are read over IPC, not from Postgres).
   let peak = 0;
   let sent = 0;

@@ -42,8 +42,11 @@ function toAttempt(r: Row): AttemptRecord {
   };
 }
 
-const DELIVERY_COLUMNS = `id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, status,
-  attempts, max_attempts, next_at, lease_owner, lease_until, last_status, reason, created_at, updated_at`;
+const DELIVERY_COLUMNS = `s.id, s.webhook, c.idempotency_key, s.run_id, c.event_id, c.event_type, c.customer_id, c.context,
+  s.status, s.attempts, s.max_attempts, s.next_at, s.lease_owner, s.lease_until, s.last_status, s.reason, c.created_at,
+  s.updated_at`;
+/** A delivery: its content (written once) and its state. */
+const DELIVERIES = "hookline_deliveries c JOIN hookline_delivery_state s ON s.id = c.id";
 
 /**
  * The delivery log in SQL, as the admin API reads it. An id that is not a UUID finds nothing (rather
@@ -59,7 +62,7 @@ export class SqlDeliveryLog implements DeliveryLog {
   async getDelivery(id: string): Promise<Delivery | undefined> {
     if (!isUuid(id)) return undefined;
     const rows = await run(this.db, "read a delivery", () =>
-      this.db.query(`SELECT ${DELIVERY_COLUMNS} FROM hookline_deliveries WHERE id = $1`, [id]),
+      this.db.query(`SELECT ${DELIVERY_COLUMNS} FROM ${DELIVERIES} WHERE c.id = $1`, [id]),
     );
     return rows[0] ? toDelivery(rows[0]) : undefined;
   }
@@ -71,17 +74,17 @@ export class SqlDeliveryLog implements DeliveryLog {
       params.push(value);
       where.push(sql.replace("?", `$${params.length}`));
     };
-    if (filter.webhook) add("webhook = ?", filter.webhook);
-    if (filter.status) add("status = ?", filter.status);
-    if (filter.since) add("created_at >= ?::timestamptz", filter.since);
-    if (filter.until) add("created_at < ?::timestamptz", filter.until);
+    if (filter.webhook) add("c.webhook = ?", filter.webhook);
+    if (filter.status) add("s.status = ?", filter.status);
+    if (filter.since) add("c.created_at >= ?::timestamptz", filter.since);
+    if (filter.until) add("c.created_at < ?::timestamptz", filter.until);
     if (filter.before && isUuid(filter.before))
-      add("seq < (SELECT seq FROM hookline_deliveries WHERE id = ?)", filter.before);
+      add("c.seq < (SELECT seq FROM hookline_deliveries WHERE id = ?)", filter.before);
     params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
     const rows = await run(this.db, "list deliveries", () =>
       this.db.query(
-        `SELECT ${DELIVERY_COLUMNS} FROM hookline_deliveries ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-         ORDER BY seq DESC LIMIT $${params.length}`,
+        `SELECT ${DELIVERY_COLUMNS} FROM ${DELIVERIES} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+         ORDER BY c.seq DESC LIMIT $${params.length}`,
         params,
       ),
     );
@@ -103,7 +106,7 @@ export class SqlDeliveryLog implements DeliveryLog {
         const retried = await tx.query(
           // A manual retry is a run of its own: a halt of the run it came from does not hold it back.
           // One of an ordered stream goes behind the stream's head (it is the head if there is none).
-          `UPDATE hookline_deliveries
+          `UPDATE hookline_delivery_state
               SET status = CASE WHEN ordering_key IS NULL THEN 'pending' ELSE 'waiting' END, next_at = now(),
                   max_attempts = attempts + $2, reason = NULL, run_id = $3, updated_at = now()
             WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded')
@@ -116,7 +119,7 @@ export class SqlDeliveryLog implements DeliveryLog {
         );
         return retried.length === 0
           ? []
-          : tx.query(`SELECT ${DELIVERY_COLUMNS} FROM hookline_deliveries WHERE id = $1`, [id]);
+          : tx.query(`SELECT ${DELIVERY_COLUMNS} FROM ${DELIVERIES} WHERE c.id = $1`, [id]);
       }),
     );
     return rows[0] ? toDelivery(rows[0]) : undefined;

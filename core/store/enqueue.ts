@@ -78,32 +78,46 @@ async function insertRows(
 }
 
 /**
- * The outbox insert; with `leased`, rows marked `lease` are written in flight to the owner ($2) for
- * $3 ms, their first attempt counted (a halted run's are written halted all the same).
+ * The outbox insert: the content rows (`hookline_deliveries`, written once; a known idempotency key is
+ * skipped) and, for those inserted, their state rows. With `leased`, rows marked `lease` are written in
+ * flight to the owner ($2) for $3 ms, their first attempt counted (a halted run's are written halted
+ * all the same).
  */
 const insertSql = (leased: boolean) => `
-     INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts,
-                                      policy, ordering_key, next_at, status, reason${leased ? ", lease_owner, lease_until, attempts" : ""})
-     SELECT x.id, x.webhook, x.idempotency_key, x.run_id, x.event_id, x.event_type, x.customer_id, x.context, x.max_attempts,
-            x.policy, x.ordering_key,
-            now() + x.delay_ms * interval '1 millisecond',
-            CASE WHEN h.run_id IS NOT NULL THEN 'halted' WHEN x.ordering_key IS NOT NULL THEN 'waiting'
-                 ${leased ? "WHEN x.lease THEN 'in_flight'" : ""} ELSE 'pending' END,
-            CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END${
+     WITH x AS (
+       SELECT x.*,
+              CASE WHEN h.run_id IS NOT NULL THEN 'halted' WHEN x.ordering_key IS NOT NULL THEN 'waiting'
+                   ${leased ? "WHEN x.lease THEN 'in_flight'" : ""} ELSE 'pending' END AS status,
+              CASE WHEN h.run_id IS NULL THEN NULL ELSE 'run halted: ' || h.reason END AS reason${
+                leased ? ", x.lease AND h.run_id IS NULL AS leased" : ""
+              }
+         FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
+                                                 event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid, parent_status text,
+                                                 policy text, ordering_key text${leased ? ", lease boolean" : ""})
+         LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
+        WHERE x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_delivery_state p WHERE p.id = x.parent AND p.status = x.parent_status)
+     ), c AS (
+       INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts,
+                                        policy, ordering_key)
+       SELECT id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts, policy, ordering_key
+         FROM x ORDER BY ord
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING id, seq
+     )
+     INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, policy, ordering_key, max_attempts, next_at, status, reason${
+       leased ? ", lease_owner, lease_until, attempts" : ""
+     })
+     SELECT x.id, c.seq, x.webhook, x.run_id, x.policy, x.ordering_key, x.max_attempts,
+            now() + x.delay_ms * interval '1 millisecond', x.status, x.reason${
               leased
                 ? `,
-            CASE WHEN x.lease AND h.run_id IS NULL THEN $2 END,
-            CASE WHEN x.lease AND h.run_id IS NULL THEN now() + $3 * interval '1 millisecond' END,
-            CASE WHEN x.lease AND h.run_id IS NULL THEN 1 ELSE 0 END`
+            CASE WHEN x.leased THEN $2 END,
+            CASE WHEN x.leased THEN now() + $3 * interval '1 millisecond' END,
+            CASE WHEN x.leased THEN 1 ELSE 0 END`
                 : ""
             }
-     FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
-                                             event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid, parent_status text,
-                                             policy text, ordering_key text${leased ? ", lease boolean" : ""})
-     LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
-     WHERE x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_deliveries p WHERE p.id = x.parent AND p.status = x.parent_status)
-     ORDER BY x.ord
-     ON CONFLICT (idempotency_key) DO NOTHING
+       FROM x JOIN c ON c.id = x.id
+      ORDER BY c.seq
      RETURNING id, webhook, ordering_key, status`;
 const INSERT = insertSql(false);
 const INSERT_LEASED = insertSql(true);

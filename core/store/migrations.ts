@@ -183,4 +183,54 @@ ALTER TABLE hookline_policy_slots ADD PRIMARY KEY (policy, slot);
 ALTER TABLE hookline_attempts DROP CONSTRAINT IF EXISTS hookline_attempts_delivery_id_fkey;
 `,
   },
+  {
+    version: 10,
+    name: "a delivery's content is written once; its state is a narrow row of its own",
+    sql: `
+-- hookline_deliveries keeps what a delivery is (its event, customer, context, idempotency key, the run
+-- it was published in) and is never updated. What changes as it is sent (status, due time, lease,
+-- attempts, the current run and attempt budget after a manual retry, the last status and reason) is
+-- a narrow row in hookline_delivery_state, with the columns its indexes and the claim need (webhook,
+-- policy, ordering key, seq) copied. A claim and an outcome rewrite ~150 bytes and the state's
+-- primary key (plus the partial index the new status enters) instead of a ~1 KB row and all ten
+-- indexes of the table. (The migrator gives a state row to any delivery a plugin's migration writes.)
+CREATE TABLE hookline_delivery_state (
+  id uuid PRIMARY KEY,
+  seq bigint NOT NULL,
+  webhook text NOT NULL,
+  run_id text NOT NULL,
+  policy text,
+  ordering_key text,
+  status text NOT NULL DEFAULT 'pending',
+  attempts integer NOT NULL DEFAULT 0,
+  max_attempts integer NOT NULL,
+  next_at timestamptz NOT NULL DEFAULT now(),
+  lease_owner text,
+  lease_until timestamptz,
+  last_status integer,
+  reason text,
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, policy, ordering_key, status, attempts, max_attempts,
+                                     next_at, lease_owner, lease_until, last_status, reason, updated_at)
+SELECT id, seq, webhook, run_id, policy, ordering_key, status, attempts, max_attempts,
+       next_at, lease_owner, lease_until, last_status, reason, updated_at
+  FROM hookline_deliveries;
+DROP INDEX hookline_deliveries_due;
+DROP INDEX hookline_deliveries_lease;
+DROP INDEX hookline_deliveries_run;
+DROP INDEX hookline_deliveries_stream_head;
+DROP INDEX hookline_deliveries_waiting;
+DROP INDEX hookline_deliveries_paused;
+ALTER TABLE hookline_deliveries DROP COLUMN status, DROP COLUMN attempts, DROP COLUMN next_at, DROP COLUMN lease_owner,
+  DROP COLUMN lease_until, DROP COLUMN last_status, DROP COLUMN reason, DROP COLUMN updated_at;
+CREATE INDEX hookline_delivery_state_due ON hookline_delivery_state (next_at, seq) WHERE status = 'pending';
+CREATE INDEX hookline_delivery_state_lease ON hookline_delivery_state (lease_until) WHERE status = 'in_flight';
+CREATE INDEX hookline_delivery_state_run ON hookline_delivery_state (webhook, run_id) WHERE status IN ('pending', 'waiting', 'paused');
+CREATE INDEX hookline_delivery_state_stream_head ON hookline_delivery_state (webhook, ordering_key)
+  WHERE ordering_key IS NOT NULL AND status IN ('pending', 'in_flight', 'paused');
+CREATE INDEX hookline_delivery_state_waiting ON hookline_delivery_state (webhook, ordering_key, seq) WHERE status = 'waiting';
+CREATE INDEX hookline_delivery_state_paused ON hookline_delivery_state (webhook) WHERE status = 'paused'
+`,
+  },
 ];

@@ -5,6 +5,12 @@ import { migrations } from "./migrations.ts";
 import { NORMALIZE_STREAMS } from "./streams.ts";
 import { run } from "./unavailable.ts";
 
+/** A state row (pending, due now) for each delivery written without one (see `migrate`). */
+const GIVE_STATE = `INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, policy, ordering_key, max_attempts)
+  SELECT c.id, c.seq, c.webhook, c.run_id, c.policy, c.ordering_key, c.max_attempts FROM hookline_deliveries c
+   WHERE NOT EXISTS (SELECT 1 FROM hookline_delivery_state s WHERE s.id = c.id)
+   ORDER BY c.seq`;
+
 /**
  * Brings the schema up to date: the core's migrations (core/store/migrations.ts), then each plugin's,
  * each step once, recorded in `hookline_migrations`.
@@ -48,8 +54,12 @@ export class SqlMigrator implements StoreMigrator {
             applied++;
           }
         }
-        // A migration may have written deliveries (a plugin moving its own queue in) as plain pending rows.
-        if (applied > 0) await tx.query(NORMALIZE_STREAMS);
+        // A migration may have written deliveries (a plugin moving its own queue in) as content alone:
+        // each gets its state row, pending, then ordered streams their one head.
+        if (applied > 0) {
+          await tx.query(GIVE_STATE);
+          await tx.query(NORMALIZE_STREAMS);
+        }
       }),
     );
   }

@@ -136,7 +136,7 @@ function applyOutcomes(
        SELECT * FROM jsonb_to_recordset($1::text::jsonb)
          AS x(id uuid, lease_owner text, status text, delay_ms int, reason text, last_status int)
      ), upd AS (
-       UPDATE hookline_deliveries d SET
+       UPDATE hookline_delivery_state d SET
          status = CASE WHEN x.status = 'pending' AND EXISTS (
                     SELECT 1 FROM hookline_halted_runs h WHERE h.webhook = d.webhook AND h.run_id = d.run_id)
                   THEN 'halted'

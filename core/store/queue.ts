@@ -63,21 +63,21 @@ export class SqlDeliveryQueue implements DeliveryQueue {
          -- Bounds the walk past deliveries of full policies; without policies there are none to pass
          -- over, and the bound is not looked for (planned on a fresh table's statistics it is a sort
          -- of every due row, not an index walk).
-         SELECT next_at, seq FROM hookline_deliveries
+         SELECT next_at, seq FROM hookline_delivery_state
           WHERE status = 'pending' AND next_at <= now() AND EXISTS (SELECT 1 FROM hookline_policies)
           ORDER BY next_at, seq OFFSET $4 LIMIT 1
        ), met AS (
          SELECT d.id, d.policy, d.next_at, d.seq,
                 NOT EXISTS (SELECT 1 FROM hookline_webhook_health w
                              WHERE w.webhook = d.webhook AND w.paused_at IS NOT NULL) AS ok
-           FROM hookline_deliveries d
+           FROM hookline_delivery_state d
           WHERE d.status = 'pending' AND d.next_at <= now()
             AND (d.next_at, d.seq) < (coalesce((SELECT next_at FROM edge), 'infinity'),
                                       coalesce((SELECT seq FROM edge), 9223372036854775807))
             AND (d.policy IS NULL OR d.policy IN (SELECT name FROM free))
           ORDER BY d.next_at, d.seq LIMIT $2 FOR UPDATE OF d SKIP LOCKED
        ), aside AS (
-         UPDATE hookline_deliveries d SET status = 'paused', updated_at = now()
+         UPDATE hookline_delivery_state d SET status = 'paused', updated_at = now()
            FROM met WHERE d.id = met.id AND NOT met.ok
        ), want AS (
          SELECT id, policy, row_number() OVER (PARTITION BY policy ORDER BY next_at, seq) AS k
@@ -106,12 +106,12 @@ export class SqlDeliveryQueue implements DeliveryQueue {
       this.db.relaxed((tx) =>
         tx.query(
           `WITH free AS (${FREE_POLICIES}), x AS (
-             SELECT id FROM hookline_deliveries
+             SELECT id FROM hookline_delivery_state
               WHERE status = 'pending' AND next_at <= now()
                 AND policy IS NOT NULL AND policy NOT IN (SELECT name FROM free)
               ORDER BY next_at, seq LIMIT $1 FOR UPDATE SKIP LOCKED
            )
-           UPDATE hookline_deliveries d SET next_at = now(), updated_at = now() FROM x WHERE d.id = x.id`,
+           UPDATE hookline_delivery_state d SET next_at = now(), updated_at = now() FROM x WHERE d.id = x.id`,
           [limit],
         ),
       ),
@@ -137,11 +137,11 @@ export class SqlDeliveryQueue implements DeliveryQueue {
         : await this.lease(
             "claim a batch's stream",
             `WITH h AS (
-               SELECT webhook, ordering_key FROM hookline_deliveries
+               SELECT webhook, ordering_key FROM hookline_delivery_state
                 WHERE id = ANY(SELECT value::uuid FROM jsonb_array_elements_text($5::text::jsonb))
                   AND ordering_key IS NOT NULL AND status = 'in_flight' AND lease_owner = $1
              ), picked AS (
-               SELECT w.id, true AS lease FROM hookline_deliveries w JOIN h USING (webhook, ordering_key)
+               SELECT w.id, true AS lease FROM hookline_delivery_state w JOIN h USING (webhook, ordering_key)
                 WHERE w.status = 'waiting' AND w.webhook = $4
                 ORDER BY w.seq LIMIT $2 FOR UPDATE OF w SKIP LOCKED
              )`,
@@ -150,7 +150,7 @@ export class SqlDeliveryQueue implements DeliveryQueue {
     const more = await this.lease(
       "claim a batch",
       `WITH picked AS (
-         SELECT id, true AS lease FROM hookline_deliveries
+         SELECT id, true AS lease FROM hookline_delivery_state
           WHERE status = 'pending' AND webhook = $4 AND (next_at <= now() OR attempts = 0)
           ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED
        )`,
@@ -169,10 +169,10 @@ export class SqlDeliveryQueue implements DeliveryQueue {
       this.db.transaction(async (tx) => {
         const rows = await tx.query<{ webhook: string; ordering_key: string | null }>(
           `WITH x AS (
-             SELECT id FROM hookline_deliveries WHERE status = 'in_flight' AND lease_until < now()
+             SELECT id FROM hookline_delivery_state WHERE status = 'in_flight' AND lease_until < now()
               ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED
            )
-           UPDATE hookline_deliveries d
+           UPDATE hookline_delivery_state d
               SET status = CASE WHEN d.ordering_key IS NULL THEN 'pending' ELSE 'waiting' END,
                   lease_owner = NULL, lease_until = NULL, next_at = now(), updated_at = now()
              FROM x WHERE d.id = x.id
@@ -198,12 +198,12 @@ export class SqlDeliveryQueue implements DeliveryQueue {
       this.db.relaxed((tx) =>
         tx.query<Row>(
           `${picked}
-           UPDATE hookline_deliveries d
+           UPDATE hookline_delivery_state d
               SET status = 'in_flight', lease_owner = $1, lease_until = now() + $3 * interval '1 millisecond',
                   attempts = d.attempts + 1, updated_at = now()
-             FROM picked WHERE d.id = picked.id AND picked.lease
-           RETURNING d.id, d.webhook, d.idempotency_key, d.run_id, d.event_id, d.event_type, d.customer_id,
-                     d.context::text AS context, d.attempts, d.max_attempts, d.policy, d.ordering_key, d.seq`,
+             FROM picked, hookline_deliveries c WHERE d.id = picked.id AND picked.lease AND c.id = d.id
+           RETURNING d.id, d.webhook, c.idempotency_key, d.run_id, c.event_id, c.event_type, c.customer_id,
+                     c.context::text AS context, d.attempts, d.max_attempts, d.policy, d.ordering_key, d.seq`,
           params,
         ),
       ),
@@ -242,7 +242,7 @@ export class SqlDeliveryQueue implements DeliveryQueue {
     await run(this.db, "release leases", () =>
       this.db.transaction(async (tx) => {
         const given = await tx.query<{ webhook: string; ordering_key: string | null }>(
-          `UPDATE hookline_deliveries
+          `UPDATE hookline_delivery_state
               SET status = CASE WHEN ordering_key IS NULL THEN 'pending' ELSE 'waiting' END,
                   attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
                   lease_until = NULL, next_at = now() + $3 * interval '1 millisecond', updated_at = now()
@@ -264,8 +264,8 @@ export class SqlDeliveryQueue implements DeliveryQueue {
     const rows = await run(this.db, "find the next due delivery", () =>
       this.db.query<{ at: unknown }>(
         `SELECT LEAST(
-           (SELECT min(next_at) FROM hookline_deliveries WHERE status = 'pending'),
-           (SELECT min(lease_until) FROM hookline_deliveries WHERE status = 'in_flight')) AS at`,
+           (SELECT min(next_at) FROM hookline_delivery_state WHERE status = 'pending'),
+           (SELECT min(lease_until) FROM hookline_delivery_state WHERE status = 'in_flight')) AS at`,
       ),
     );
     return iso(rows[0]?.at);

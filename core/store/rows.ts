@@ -29,15 +29,18 @@ export function toOutcomeDelivery(r: Row): OutcomeDelivery {
 }
 
 /**
- * The columns an ended delivery is read back with (`toEnded`).
+ * An ended delivery's rows read back for `toEnded`: `ended` is an update of `hookline_delivery_state d`
+ * returning `ENDED_STATE`; its content is joined on.
  *
- * @example `UPDATE hookline_deliveries d SET … RETURNING ${ENDED_COLUMNS}`
+ * @example `WITH ended AS (UPDATE hookline_delivery_state d SET … RETURNING ${ENDED_STATE}) ${ENDED_ROWS}`
  */
-export const ENDED_COLUMNS =
-  "d.id::text AS id, d.webhook, d.run_id, d.event_id, d.event_type, d.customer_id, d.context, d.status, d.reason";
+export const ENDED_STATE = "d.id, d.webhook, d.run_id, d.status, d.reason, d.ordering_key";
+export const ENDED_ROWS = `SELECT e.id::text AS id, e.webhook, e.run_id, e.status, e.reason, e.ordering_key,
+         c.event_id, c.event_type, c.customer_id, c.context
+    FROM ended e JOIN hookline_deliveries c ON c.id = e.id`;
 
 /**
- * A delivery ended unsent with its run, from a row read with `ENDED_COLUMNS`.
+ * A delivery ended unsent with its run, from a row read with `ENDED_ROWS`.
  *
  * @example const ended = rows.map(toEnded);
  */

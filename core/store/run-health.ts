@@ -1,7 +1,7 @@
 import type { DeliveryResult, EndedDelivery, EndedRun } from "../contracts/delivery.ts";
 import type { PausedWebhook, RunHealth } from "../contracts/runs.ts";
 import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
-import { ENDED_COLUMNS, iso, type Row, toEnded } from "./rows.ts";
+import { ENDED_ROWS, ENDED_STATE, iso, type Row, toEnded } from "./rows.ts";
 import { streamsChanged, streamsOf } from "./streams.ts";
 import { run } from "./unavailable.ts";
 
@@ -10,9 +10,7 @@ import { run } from "./unavailable.ts";
  * else only the ordered streams they were in (whose heads may need settling), once each.
  */
 const endedRows = (wantEnded: boolean) =>
-  wantEnded
-    ? "SELECT * FROM ended"
-    : "SELECT DISTINCT webhook, ordering_key FROM ended WHERE ordering_key IS NOT NULL";
+  wantEnded ? ENDED_ROWS : "SELECT DISTINCT webhook, ordering_key FROM ended WHERE ordering_key IS NOT NULL";
 
 /** A run to halt, as `complete` hands it over: the columns of `hookline_halted_runs`. */
 export interface RunHalt {
@@ -63,11 +61,11 @@ export class SqlRunHealth implements RunHealth, RunSteps {
     );
     const rows = await tx.query<Row>(
       `WITH ended AS (
-         UPDATE hookline_deliveries d SET status = 'halted', reason = 'run halted: ' || h.reason, updated_at = now()
+         UPDATE hookline_delivery_state d SET status = 'halted', reason = 'run halted: ' || h.reason, updated_at = now()
            FROM hookline_halted_runs h
           WHERE d.status IN ('pending', 'waiting', 'paused') AND h.webhook = d.webhook AND h.run_id = d.run_id
             AND (h.webhook, h.run_id) IN (SELECT webhook, run_id FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text))
-         RETURNING ${ENDED_COLUMNS}, d.ordering_key
+         RETURNING ${ENDED_STATE}
        ) ${endedRows(wantEnded)}`,
       [json],
     );
@@ -125,10 +123,10 @@ export class SqlRunHealth implements RunHealth, RunSteps {
     );
     const rows = await tx.query<Row>(
       `WITH ended AS (
-         UPDATE hookline_deliveries d SET status = 'aborted', reason = x.reason, updated_at = now()
+         UPDATE hookline_delivery_state d SET status = 'aborted', reason = x.reason, updated_at = now()
            FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
           WHERE d.status IN ('pending', 'waiting', 'paused') AND d.webhook = x.webhook AND d.run_id = x.run_id
-         RETURNING ${ENDED_COLUMNS}, d.ordering_key
+         RETURNING ${ENDED_STATE}
        ) ${endedRows(wantEnded)}`,
       [json],
     );
@@ -176,7 +174,7 @@ export class SqlRunHealth implements RunHealth, RunSteps {
           [webhook],
         );
         await tx.query(
-          "UPDATE hookline_deliveries SET status = 'pending', updated_at = now() WHERE webhook = $1 AND status = 'paused'",
+          "UPDATE hookline_delivery_state SET status = 'pending', updated_at = now() WHERE webhook = $1 AND status = 'paused'",
           [webhook],
         );
         return rows.length > 0;

@@ -30,14 +30,14 @@ export async function promoteHeads(tx: SqlExecutor, streams: readonly Stream[]):
     [list],
   );
   await tx.query(
-    `UPDATE hookline_deliveries d SET status = 'pending', updated_at = now()
+    `UPDATE hookline_delivery_state d SET status = 'pending', updated_at = now()
        FROM (SELECT n.id FROM jsonb_to_recordset($1::text::jsonb) AS s(webhook text, ordering_key text)
              CROSS JOIN LATERAL (
-               SELECT w.id FROM hookline_deliveries w
+               SELECT w.id FROM hookline_delivery_state w
                 WHERE w.webhook = s.webhook AND w.ordering_key = s.ordering_key AND w.status = 'waiting'
                 ORDER BY w.seq LIMIT 1) n
              WHERE NOT EXISTS (
-               SELECT 1 FROM hookline_deliveries a
+               SELECT 1 FROM hookline_delivery_state a
                 WHERE a.webhook = s.webhook AND a.ordering_key = s.ordering_key
                   AND a.status IN ('pending', 'in_flight', 'paused'))) h
       WHERE d.id = h.id AND d.status = 'waiting'`,
@@ -96,8 +96,8 @@ function uniqueStreams(streams: readonly Stream[]): Stream[] {
  * migrations (a plugin's migration may write deliveries as plain pending rows); it changes nothing
  * where the rule holds.
  */
-export const NORMALIZE_STREAMS = `UPDATE hookline_deliveries d SET status = 'waiting'
+export const NORMALIZE_STREAMS = `UPDATE hookline_delivery_state d SET status = 'waiting'
   WHERE d.ordering_key IS NOT NULL AND d.status = 'pending'
-    AND EXISTS (SELECT 1 FROM hookline_deliveries e
+    AND EXISTS (SELECT 1 FROM hookline_delivery_state e
                  WHERE e.webhook = d.webhook AND e.ordering_key = d.ordering_key
                    AND e.status IN ('pending', 'in_flight', 'paused') AND (e.seq < d.seq OR e.status <> 'pending'))`;

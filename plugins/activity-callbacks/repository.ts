@@ -174,13 +174,13 @@ export async function subscribersVersion(sql: SqlDriver): Promise<string> {
 export async function queueState(sql: SqlDriver, webhook: string): Promise<Record<string, unknown>> {
   // A batch's request is recorded once, on its first item's attempt (`recordedOn`): one row per POST.
   const [row] = await sql.query<Record<string, unknown>>(
-    `SELECT (SELECT count(*) FROM hookline_deliveries WHERE webhook = $1 AND status IN ('pending', 'waiting', 'paused', 'in_flight')) AS queued,
+    `SELECT (SELECT count(*) FROM hookline_delivery_state WHERE webhook = $1 AND status IN ('pending', 'waiting', 'paused', 'in_flight')) AS queued,
             (SELECT count(*) FROM hookline_attempts a JOIN hookline_deliveries d ON d.id = a.delivery_id
               WHERE d.webhook = $1 AND a.outcome = 'succeeded'
                 AND coalesce(a.request->'batch'->>'recordedOn', a.delivery_id::text) = a.delivery_id::text) AS delivered_batches,
             (SELECT row_to_json(h)::text FROM (
                SELECT id, attempts, next_at AS "nextAt", last_status AS "lastStatus", reason AS "lastError"
-                 FROM hookline_deliveries WHERE webhook = $1 AND status IN ('pending', 'waiting', 'paused', 'in_flight') ORDER BY seq LIMIT 1) h) AS head`,
+                 FROM hookline_delivery_state WHERE webhook = $1 AND status IN ('pending', 'waiting', 'paused', 'in_flight') ORDER BY seq LIMIT 1) h) AS head`,
     [webhook],
   );
   return {

@@ -250,7 +250,7 @@ webhooks:
         const status = async () =>
           (
             await driver.query<{ status: string }>(
-              "SELECT status FROM hookline_deliveries WHERE webhook = 'made-elsewhere'",
+              "SELECT status FROM hookline_delivery_state WHERE webhook = 'made-elsewhere'",
             )
           ).map((d) => d.status);
         await eventually(async () => (await status())[0] === "succeeded", 5_000, "recorded as succeeded");

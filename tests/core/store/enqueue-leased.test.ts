@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { ClaimedDelivery } from "../../../core/contracts/delivery.ts";
 import { SqlStore } from "../../../core/store/sql-store.ts";
-import { type Driver, delivery, migrated, result, statusOf, storeKinds } from "./fixture.ts";
+import { clearDeliveries, type Driver, delivery, migrated, result, statusOf, storeKinds } from "./fixture.ts";
 
 // Sending at once: deliveries a process writes go to its own worker already leased, with no claim.
 // The store's side: they are written in flight to the owner, counted as attempted, never claimable
@@ -18,7 +18,7 @@ for (const kind of storeKinds) {
     afterAll(() => db.dispose());
 
     it("writes the offered ones in flight to the owner (not claimable), the rest pending", async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       const fast = delivery({ webhook: "lease-a" });
       const queued = delivery({ webhook: "lease-a" });
       const written = await store.enqueueLeased([fast, queued], {
@@ -29,7 +29,7 @@ for (const kind of storeKinds) {
       expect(new Set(written.inserted)).toEqual(new Set([fast.id, queued.id]));
       expect(written.leased).toEqual([fast.id]);
       const [row] = await db.query<{ status: string; lease_owner: string; attempts: number; lease: boolean }>(
-        "SELECT status, lease_owner, attempts, lease_until > now() AS lease FROM hookline_deliveries WHERE id = $1",
+        "SELECT status, lease_owner, attempts, lease_until > now() AS lease FROM hookline_delivery_state WHERE id = $1",
         [fast.id],
       );
       expect(row).toEqual({ status: "in_flight", lease_owner: "w-local", attempts: 1, lease: true });
@@ -44,7 +44,7 @@ for (const kind of storeKinds) {
     });
 
     it("gives a leased delivery back to every worker when its lease expires unrecorded", async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       const d = delivery({ webhook: "lease-b" });
       await store.enqueueLeased([d], { owner: "w-died", leaseMs: 1, ids: new Set([d.id]) });
       await new Promise((r) => setTimeout(r, 20));
@@ -54,7 +54,7 @@ for (const kind of storeKinds) {
     });
 
     it("never leases a delivery of an ordered stream or of a halted run, nor one already written", async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       await db.query(
         "INSERT INTO hookline_halted_runs (webhook, run_id, reason) VALUES ('lease-c', 'run-halted', 'stop') ON CONFLICT DO NOTHING",
       );

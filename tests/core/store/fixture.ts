@@ -73,10 +73,16 @@ export async function statusOf(
   id: string,
 ): Promise<{ status: string; reason: string | null }> {
   const [row] = await db.query<{ status: string; reason: string | null }>(
-    "SELECT status, reason FROM hookline_deliveries WHERE id = $1",
+    "SELECT status, reason FROM hookline_delivery_state WHERE id = $1",
     [id],
   );
   return row!;
+}
+
+/** Deletes every delivery: its content and its state. */
+export async function clearDeliveries(db: SqlDriver): Promise<void> {
+  await db.query("DELETE FROM hookline_delivery_state");
+  await db.query("DELETE FROM hookline_deliveries");
 }
 
 /** A driver whose every call fails as a lost connection does. */

@@ -108,7 +108,7 @@ for (const kind of storeKinds) {
       expect(transactions.length).toBe(1);
       expect(seen).toEqual([bad.id]);
       const statuses = await db.query<{ id: string; status: string }>(
-        "SELECT id::text AS id, status FROM hookline_deliveries WHERE webhook = 'picky' ORDER BY status",
+        "SELECT id::text AS id, status FROM hookline_delivery_state WHERE webhook = 'picky' ORDER BY status",
       );
       expect(statuses).toEqual([
         { id: bad.id, status: "failed" },

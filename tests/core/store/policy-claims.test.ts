@@ -6,14 +6,14 @@ import { SqlDeliveryQueue } from "../../../core/store/queue.ts";
 import { SqlRunHealth } from "../../../core/store/run-health.ts";
 import { postgresDriver } from "../../../plugins/postgres/index.ts";
 import { TEST_DATABASE_URL } from "../../support/db.ts";
-import { type Driver, delivery, migrated, result, storeKinds } from "./fixture.ts";
+import { clearDeliveries, type Driver, delivery, migrated, result, storeKinds } from "./fixture.ts";
 
 const queueOver = (db: SqlDriver) => new SqlDeliveryQueue(db, new SqlRunHealth(db), new ObserverDispatch());
 
 /** How many of a policy's deliveries are leased right now, read from the table. */
 async function inFlight(db: SqlDriver, policy: string): Promise<number> {
   const [row] = await db.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM hookline_deliveries WHERE policy = $1 AND status = 'in_flight'",
+    "SELECT count(*)::int AS n FROM hookline_delivery_state WHERE policy = $1 AND status = 'in_flight'",
     [policy],
   );
   return row!.n;
@@ -31,7 +31,7 @@ for (const kind of storeKinds) {
     });
     afterAll(() => db.dispose());
     beforeEach(async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       await db.query("DELETE FROM hookline_policy_slots");
     });
 
@@ -43,7 +43,7 @@ for (const kind of storeKinds) {
       const first = await queue.claim("w1", 10, 30_000);
       expect(first.map((c) => c.id).sort()).toEqual([held[0]!.id, held[1]!.id, free.id].sort());
       const rest = await db.query<{ status: string; attempts: number }>(
-        "SELECT status, attempts FROM hookline_deliveries WHERE id = ANY($1::uuid[]) ORDER BY seq",
+        "SELECT status, attempts FROM hookline_delivery_state WHERE id = ANY($1::uuid[]) ORDER BY seq",
         [[held[2]!.id, held[3]!.id]],
       );
       expect(rest).toEqual([
@@ -61,7 +61,7 @@ for (const kind of storeKinds) {
       const ghost = delivery({ policy: "ghost" });
       await queue.enqueue([ghost]);
       expect(await queue.claim("w1", 10, 30_000)).toEqual([]);
-      expect(await db.query("SELECT status FROM hookline_deliveries WHERE id = $1", [ghost.id])).toEqual([
+      expect(await db.query("SELECT status FROM hookline_delivery_state WHERE id = $1", [ghost.id])).toEqual([
         { status: "pending" },
       ]);
     });

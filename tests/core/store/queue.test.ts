@@ -3,7 +3,16 @@ import { StoreUnavailableError } from "../../../core/errors.ts";
 import { ObserverDispatch } from "../../../core/store/observers.ts";
 import { SqlDeliveryQueue } from "../../../core/store/queue.ts";
 import { SqlRunHealth } from "../../../core/store/run-health.ts";
-import { type Driver, delivery, downDriver, migrated, result, statusOf, storeKinds } from "./fixture.ts";
+import {
+  clearDeliveries,
+  type Driver,
+  delivery,
+  downDriver,
+  migrated,
+  result,
+  statusOf,
+  storeKinds,
+} from "./fixture.ts";
 
 const queueOver = (db: Driver | typeof downDriver) =>
   new SqlDeliveryQueue(db, new SqlRunHealth(db), new ObserverDispatch());
@@ -28,7 +37,7 @@ for (const kind of storeKinds) {
     });
 
     it("leases a due delivery once: a second claim gets nothing while the lease holds", async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       const d = delivery();
       await queue.enqueue([d]);
       const [claimed] = await queue.claim("w1", 10, 30_000);
@@ -38,7 +47,7 @@ for (const kind of storeKinds) {
     });
 
     it("records a success with its attempt, and a retry back in the queue with its delay", async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       const ok = delivery({ runId: "r-ok" });
       const again = delivery({ runId: "r-again" });
       await queue.enqueue([ok, again]);
@@ -65,7 +74,7 @@ for (const kind of storeKinds) {
     });
 
     it("applies no result from a lease it does not hold", async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       const d = delivery();
       await queue.enqueue([d]);
       const [claimed] = await queue.claim("w1", 1, 30_000);
@@ -74,7 +83,7 @@ for (const kind of storeKinds) {
     });
 
     it("gives a lease back without counting the attempt", async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       const d = delivery();
       await queue.enqueue([d]);
       await queue.claim("w1", 1, 30_000);
@@ -86,7 +95,7 @@ for (const kind of storeKinds) {
     });
 
     it("tops up a batch with one webhook's deliveries, fresh ones still lingering included", async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       const lingering = delivery({ webhook: "batch", delayMs: 60_000 });
       await queue.enqueue([lingering, delivery({ webhook: "other" })]);
       const batch = await queue.claimBatch("w1", "batch", 10, 30_000);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { ObserverDispatch } from "../../../core/store/observers.ts";
 import { SqlDeliveryQueue } from "../../../core/store/queue.ts";
 import { SqlRunHealth } from "../../../core/store/run-health.ts";
-import { type Driver, delivery, migrated, result, statusOf, storeKinds } from "./fixture.ts";
+import { clearDeliveries, type Driver, delivery, migrated, result, statusOf, storeKinds } from "./fixture.ts";
 
 for (const kind of storeKinds) {
   describe(`run halts and webhook health on ${kind.name}`, () => {
@@ -33,7 +33,7 @@ for (const kind of storeKinds) {
     });
 
     it("aborts a run once its unrecoverable outcomes reach the threshold, and only then", async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       const ds = [1, 2, 3].map(() => delivery({ runId: "r-abort", webhook: "erp" }));
       await queue.enqueue(ds);
       const [a, b] = await queue.claim("w1", 2, 30_000);

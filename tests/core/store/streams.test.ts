@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "bun:test";
 import { SqlStore } from "../../../core/store/sql-store.ts";
-import { type Driver, delivery, migrated, result, statusOf, storeKinds } from "./fixture.ts";
+import { clearDeliveries, type Driver, delivery, migrated, result, statusOf, storeKinds } from "./fixture.ts";
 
 const statuses = async (db: Driver, ids: string[]) =>
   Promise.all(ids.map(async (id) => (await statusOf(db, id)).status));
@@ -15,7 +15,7 @@ for (const kind of storeKinds) {
     });
     afterAll(() => db.dispose());
     beforeEach(async () => {
-      await db.query("DELETE FROM hookline_deliveries");
+      await clearDeliveries(db);
       await db.query("DELETE FROM hookline_webhook_health");
       await db.query("DELETE FROM hookline_halted_runs");
     });
@@ -138,7 +138,7 @@ for (const kind of storeKinds) {
       const broken = await db.query<{ ordering_key: string; heads: number; waiting: number }>(
         `SELECT ordering_key, count(*) FILTER (WHERE status IN ('pending', 'in_flight', 'paused'))::int AS heads,
                 count(*) FILTER (WHERE status = 'waiting')::int AS waiting
-           FROM hookline_deliveries WHERE webhook = 'sub' GROUP BY ordering_key
+           FROM hookline_delivery_state WHERE webhook = 'sub' GROUP BY ordering_key
          HAVING count(*) FILTER (WHERE status IN ('pending', 'in_flight', 'paused')) <> 1
             AND count(*) FILTER (WHERE status = 'waiting') > 0
              OR count(*) FILTER (WHERE status IN ('pending', 'in_flight', 'paused')) > 1`,

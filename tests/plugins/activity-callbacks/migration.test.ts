@@ -48,8 +48,9 @@ for (const kind of storeKinds) {
 
       await new SqlMigrator(db, [callbackMigrations]).migrate();
       const moved = await db.query<{ data: string; ordering_key: string; status: string }>(
-        `SELECT (context->'event'->'data')::text AS data, ordering_key, status FROM hookline_deliveries
-          WHERE webhook = 'subscriber.acme' ORDER BY seq`,
+        `SELECT (c.context->'event'->'data')::text AS data, s.ordering_key, s.status
+           FROM hookline_deliveries c JOIN hookline_delivery_state s ON s.id = c.id
+          WHERE c.webhook = 'subscriber.acme' ORDER BY c.seq`,
       );
       // The delivered batch's activities are history: not sent again. The rest, in queue order.
       expect(moved.map((m) => JSON.parse(m.data).contactId)).toEqual([1002, 1003, 1004, 1005]);

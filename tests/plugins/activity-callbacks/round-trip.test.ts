@@ -69,7 +69,7 @@ subscribers:
           Number(
             (
               await senderDb.query<{ n: unknown }>(
-                "SELECT count(*) AS n FROM hookline_deliveries WHERE webhook = 'subscriber.receiver' AND status = 'succeeded'",
+                "SELECT count(*) AS n FROM hookline_delivery_state WHERE webhook = 'subscriber.receiver' AND status = 'succeeded'",
               )
             )[0]!.n,
           ) === 8,

@@ -288,7 +288,7 @@ for (const kind of storeKinds) {
       await eventually(
         async () => {
           const [row] = await driver.query<{ n: unknown }>(
-            "SELECT count(*) AS n FROM hookline_deliveries WHERE webhook = 'subscriber.ordered' AND status = 'succeeded'",
+            "SELECT count(*) AS n FROM hookline_delivery_state WHERE webhook = 'subscriber.ordered' AND status = 'succeeded'",
           );
           return Number(row!.n) === total;
         },

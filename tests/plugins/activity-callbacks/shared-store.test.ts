@@ -40,8 +40,8 @@ const posts = (sink: Sink) => sink.requests.filter((r) => r.method === "POST");
 const deliveryOf = async (driver: Driver, contactId: number) =>
   (
     await driver.query<{ status: string; reason: string | null }>(
-      `SELECT status, reason FROM hookline_deliveries
-        WHERE webhook = 'subscriber.acme' AND (context->'event'->'data'->>'contactId')::int = $1`,
+      `SELECT s.status, s.reason FROM hookline_deliveries c JOIN hookline_delivery_state s ON s.id = c.id
+        WHERE c.webhook = 'subscriber.acme' AND (c.context->'event'->'data'->>'contactId')::int = $1`,
       [contactId],
     )
   )[0];
