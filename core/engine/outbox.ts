@@ -11,14 +11,31 @@ import type { CompiledWebhook } from "./webhooks.ts";
 
 export type { PublishResult };
 
+// Events that hookline's own code built from input it had validated (`validatedEvent`).
+const validated = new WeakSet<EventInput>();
+
+/**
+ * Marks an event that trusted code built from input already validated, such that it is a valid
+ * `EventInput` by construction: `acceptEvent` takes it as it is instead of parsing it again. The
+ * event is not copied, so it must not change afterwards. Never for an event holding a value that
+ * no schema has checked: such an event is parsed like any other.
+ *
+ * @example host.publish(activities.map((a) => validatedEvent(activityEvent(endpoint, key, a, runId))))
+ */
+export function validatedEvent<T extends EventInput>(event: T): T {
+  validated.add(event);
+  return event;
+}
+
 /** Fills in what a sender may leave out: id, timestamp. */
 export function acceptEvent(input: EventInput, now = new Date()): HooklineEvent {
-  const e = EventInput.parse(input);
+  // A parse copies the event and checks every value in it again: ~5 µs for an activity's event.
+  const e: EventInput = validated.has(input) ? input : EventInput.parse(input);
   return {
     id: e.id ?? `evt_${crypto.randomUUID()}`,
     type: e.type,
     customer: e.customer as HooklineEvent["customer"],
-    data: e.data,
+    data: e.data ?? {},
     timestamp: e.timestamp ?? now.toISOString(),
     runId: e.runId,
     params: e.params,

@@ -7,6 +7,7 @@ import {
   StoreUnavailableError,
   storeUnavailable,
   unstorable,
+  validatedEvent,
   zodIssues,
 } from "../../core/plugin/index.ts";
 import { type Activity, activityEvent, activityKey, parseActivities } from "./activity.ts";
@@ -28,6 +29,10 @@ export interface GroupCommitTuning {
   lingerMs?: number;
 }
 
+/**
+ * A request's activities, validated (`parseActivities`), of an endpoint whose name passed
+ * `endpointName`: their events are valid by construction, and published as `validatedEvent`s.
+ */
 interface Pending {
   endpoint: string;
   /** `id:<sender id>` when the sender named the request (Standard Webhooks, Idempotency-Key). */
@@ -124,7 +129,8 @@ export class ActivityStore {
           stored.delete(id);
           mine.add(key);
         }
-        events.push(activityEvent(p.endpoint, key, activity, p.runId));
+        // Built from a validated activity: not parsed again on publish (see `Pending`).
+        events.push(validatedEvent(activityEvent(p.endpoint, key, activity, p.runId)));
       }
       return { replay, stored: mine };
     });
@@ -166,7 +172,7 @@ export class ActivityStore {
     );
     const events = p.activities
       .filter((a) => present.has(a.key))
-      .map((a) => activityEvent(p.endpoint, a.key, a.activity, p.runId));
+      .map((a) => validatedEvent(activityEvent(p.endpoint, a.key, a.activity, p.runId)));
     if (events.length > 0) await this.host.publish(events);
   }
 }
