@@ -1,0 +1,179 @@
+// A CPU profile of hookline's activity-status receiver on the Postgres server, in µs per stored
+// callback: the same endpoint, body and load as bench:inbound (autocannon in a child process), the
+// profiler on only while the load runs (after a warm-up), so start-up and compilation stay out.
+// Run: TEST_DATABASE_URL=… node scripts/run-node.mjs bench/inbound/profile.ts
+// PROFILE_SECONDS (default 8), PROFILE_TOP (30), PROFILE_OUT (a path to write the .cpuprofile to),
+// PROFILE_TARGET=receiver profiles the minimal durable receiver (durable-receiver.ts) instead.
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { createHookline } from "../../core/app.ts";
+import { Tokens } from "../../core/tokens.ts";
+import { inbound } from "../../plugins/inbound/index.ts";
+import { postgresDriver } from "../../plugins/postgres/index.ts";
+import { adminConnection, scratchDatabase, serverUrl } from "../lib/postgres-server.ts";
+import { durableReceiver } from "./durable-receiver.ts";
+
+const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
+const TOP = Number(process.env.PROFILE_TOP ?? 30);
+const KEY = "bench-api-key-6c1d2e";
+// The bundle runs from bench/.out/.
+const AUTOCANNON = new URL("../../node_modules/autocannon/autocannon.js", import.meta.url).pathname;
+const BODY = JSON.stringify([
+  {
+    iid: "[<id>]-0",
+    contactId: 295953704,
+    email: "test@rambler.ru",
+    activityStatus: "DELIVERED",
+    mediaType: "email",
+    broadcastId: 2833914,
+    messageId: 976440,
+    activityDateTime: "2018-03-01T13:31:52",
+    viewMessageLink: "https://123.esclick.me/test",
+  },
+]);
+
+function load(url: string, seconds: number): Promise<number> {
+  const args = [AUTOCANNON, "-j", "-I", "-c", "100", "-d", String(seconds), "-m", "POST"];
+  args.push("-H", "content-type=application/json", "-H", `x-api-key=${KEY}`, "-b", BODY, url);
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout) =>
+      error ? reject(error) : resolve(JSON.parse(stdout)["2xx"]),
+    ),
+  );
+}
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** `function file:line`, the file shortened to its path in the repository or its package. */
+function frameName(n: Node): string {
+  const { functionName, url, lineNumber } = n.callFrame;
+  if (!url) return functionName || "(anonymous)";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(url);
+  const file = pkg ? `${pkg[1]}/${pkg[2]}` : url.replace(/^.*\/work\/main\//, "").replace(/^file:\/\//, "");
+  return `${functionName || "(anonymous)"} ${file}:${lineNumber + 1}`;
+}
+
+/** Where a frame's code lives: a package, node itself, or hookline (the bundle). */
+function area(n: Node): string {
+  const { url, functionName } = n.callFrame;
+  if (!url) return functionName.startsWith("(") ? functionName : "(native)";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (pkg) return pkg[1]!;
+  if (url.startsWith("node:")) return "node";
+  return "hookline";
+}
+
+function summarise(p: Profile, callbacks: number): void {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map<string, number>();
+  // Inclusive time of hookline's own functions (a recursive one counted once per sample).
+  const total = new Map<string, number>();
+  const areas = new Map<string, number>();
+  let busy = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    const leaf = byId.get(p.samples[i]!)!;
+    if (leaf.callFrame.functionName === "(idle)") continue;
+    busy += dt;
+    const name = frameName(leaf);
+    self.set(name, (self.get(name) ?? 0) + dt);
+    areas.set(area(leaf), (areas.get(area(leaf)) ?? 0) + dt);
+    const seen = new Set<string>();
+    for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
+      const node = byId.get(id)!;
+      const key = frameName(node);
+      if (seen.has(key) || area(node) !== "hookline") continue;
+      seen.add(key);
+      total.set(key, (total.get(key) ?? 0) + dt);
+    }
+  }
+  const us = (t: number) => (t / callbacks).toFixed(2).padStart(8);
+  const top = (m: Map<string, number>, n: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, t]) => `${us(t)}  ${k}`)
+      .join("\n");
+  console.log(`callbacks: ${callbacks}`);
+  console.log(`profiled_cpu_us_per_callback: ${(busy / callbacks).toFixed(1)}`);
+  console.log(`\n-- by area (self, µs per callback)\n${top(areas, 15)}`);
+  console.log(`\n-- self (µs per callback)\n${top(self, TOP)}`);
+  console.log(`\n-- total, hookline functions (µs per callback)`);
+  console.log(top(total, TOP));
+}
+
+const server = serverUrl();
+if (!server) throw new Error("set TEST_DATABASE_URL or DATABASE_URL");
+const admin = adminConnection(server);
+const db = await scratchDatabase(admin, server, "in_profile");
+const pool = postgresDriver({ url: db.url, max: 10 });
+// Statements counted, to tell per-statement costs (a small group commit) from per-callback ones.
+let statements = 0;
+const driver = {
+  ...pool,
+  query: <T>(text: string, params?: unknown[]) => {
+    statements++;
+    return pool.query<T>(text, params);
+  },
+};
+const receiver = process.env.PROFILE_TARGET === "receiver" ? await durableReceiver(db.url, KEY) : undefined;
+const app = await createHookline({
+  config: {
+    text: `inbound:\n  endpoints:\n    esputnik: { kind: activity-status, auth: { kind: apiKey, keys: [${KEY}] } }\n`,
+    file: "profile.yaml",
+  },
+  plugins: [
+    inbound(),
+    { name: "bench-store", register: (c) => c.register(Tokens.SqlDriver, { useValue: driver }) },
+  ],
+});
+const { url, close } = await new Promise<{ url: string; close(): Promise<void> }>((resolve) => {
+  const s = serve(
+    { fetch: receiver?.fetch ?? app.http.fetch, hostname: "127.0.0.1", port: 0 },
+    (info: AddressInfo) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}/in/esputnik`,
+        close: () => new Promise<void>((done) => s.close(() => done())),
+      }),
+  );
+});
+try {
+  await load(url, 3); // warm-up: the code is optimised before the profile starts
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 250 });
+  const cpu = process.cpuUsage();
+  statements = 0;
+  await session.post("Profiler.start");
+  const callbacks = await load(url, SECONDS);
+  const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: Profile };
+  const used = process.cpuUsage(cpu);
+  session.disconnect();
+  console.log(`process_cpu_us_per_callback: ${((used.user + used.system) / callbacks).toFixed(1)}`);
+  console.log(`callbacks_per_s: ${(callbacks / SECONDS).toFixed(0)}`);
+  if (!receiver) console.log(`callbacks_per_statement: ${(callbacks / statements).toFixed(1)}`);
+  if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
+  summarise(profile, callbacks);
+} finally {
+  await close();
+  await app.stop(1_000);
+  await receiver?.close();
+  await pool.close();
+  await db.drop();
+  await admin.end();
+}
