@@ -224,7 +224,11 @@ DROP INDEX hookline_deliveries_waiting;
 DROP INDEX hookline_deliveries_paused;
 ALTER TABLE hookline_deliveries DROP COLUMN status, DROP COLUMN attempts, DROP COLUMN next_at, DROP COLUMN lease_owner,
   DROP COLUMN lease_until, DROP COLUMN last_status, DROP COLUMN reason, DROP COLUMN updated_at;
-CREATE INDEX hookline_delivery_state_due ON hookline_delivery_state (next_at, seq) WHERE status = 'pending';
+-- Due deliveries without a policy in due order; those of each policy in its own range: a claim walks
+-- each policy with a slot free apart, and never reads a full policy's backlog.
+CREATE INDEX hookline_delivery_state_due ON hookline_delivery_state (next_at, seq) WHERE status = 'pending' AND policy IS NULL;
+CREATE INDEX hookline_delivery_state_due_policy ON hookline_delivery_state (policy, next_at, seq)
+  WHERE status = 'pending' AND policy IS NOT NULL;
 CREATE INDEX hookline_delivery_state_lease ON hookline_delivery_state (lease_until) WHERE status = 'in_flight';
 CREATE INDEX hookline_delivery_state_run ON hookline_delivery_state (webhook, run_id) WHERE status IN ('pending', 'waiting', 'paused');
 CREATE INDEX hookline_delivery_state_stream_head ON hookline_delivery_state (webhook, ordering_key)

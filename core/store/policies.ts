@@ -81,13 +81,17 @@ const BUCKET =
 
 /**
  * The policies with a slot free and, with a rate, a whole token in the bucket, as a statement's
- * snapshot sees them: a claim's walk takes deliveries of no other policy.
+ * snapshot sees them, each with `n`: how many of its deliveries a claim of `limit` could lease (its
+ * free slots, its whole tokens, at most `limit`). A claim walks no other policy's deliveries.
  */
-export const FREE_POLICIES = `
-  SELECT p.name FROM hookline_policies p
-   WHERE p.concurrency > (SELECT count(*) FROM hookline_policy_slots s
-                           WHERE s.policy = p.name AND s.lease_until > now())
-     AND (p.rate IS NULL OR ${BUCKET} >= 1)`;
+export const freeSlots = (limit: string): string => `
+  SELECT f.name, LEAST(${limit}, f.free, f.tokens)::int AS n FROM (
+    SELECT p.name,
+           p.concurrency - (SELECT count(*) FROM hookline_policy_slots s
+                             WHERE s.policy = p.name AND s.lease_until > now()) AS free,
+           CASE WHEN p.rate IS NULL THEN ${limit} ELSE floor(${BUCKET}) END AS tokens
+      FROM hookline_policies p) f
+   WHERE f.free > 0 AND f.tokens >= 1`;
 
 /**
  * The CTEs that give deliveries their policies' slots, for a statement that has `want (id uuid, policy

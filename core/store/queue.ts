@@ -4,16 +4,11 @@ import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
 import { enqueueDeliveries, insertDeliveries } from "./enqueue.ts";
 import type { OutcomeDispatch } from "./observers.ts";
 import { recordOutcomes } from "./outcomes.ts";
-import { FREE_POLICIES, takeSlots } from "./policies.ts";
+import { freeSlots, takeSlots } from "./policies.ts";
 import { iso, type Row } from "./rows.ts";
 import type { RunSteps } from "./run-health.ts";
 import { promoteHeads, streamsChanged, streamsOf } from "./streams.ts";
 import { run } from "./unavailable.ts";
-
-/** How far into the due order a claim looks, in batches (see `claim`). */
-const WINDOW = 4;
-/** How often a queue that claimed nothing moves full policies' deliveries back (see `rotate`). */
-const ROTATE_MS = 1_000;
 
 /**
  * The outbox as a queue, in SQL: deliveries in (`enqueue`), leased out (`claim`, `claimBatch`), given
@@ -26,8 +21,6 @@ const ROTATE_MS = 1_000;
  * const claimed = await queue.claim("worker-1", 10, 30_000);
  */
 export class SqlDeliveryQueue implements DeliveryQueue {
-  private nextRotation = 0;
-
   constructor(
     private readonly db: SqlDriver,
     private readonly runs: RunSteps,
@@ -44,38 +37,35 @@ export class SqlDeliveryQueue implements DeliveryQueue {
   }
 
   /**
-   * Walks the due index in order and leases what it finds: its cost is the batch's, not the backlog's.
-   * Ordered streams need no check here (only a stream's head is pending); a delivery of a paused
-   * webhook met on the way is set aside as `paused` (until the webhook resumes) instead of leased.
-   * Expired leases are not looked for here: `reclaimExpired` does that on the worker's timer.
+   * Leases the earliest due deliveries; its cost is the batch's, not the backlog's. Deliveries without
+   * a policy are walked in due order in their own index; each policy with a slot free (and a token,
+   * if rated) has its own walk, no longer than its free slots; the earliest of all the walks are
+   * taken. A full policy's deliveries are never read, however many stand before the others in due
+   * order. Ordered streams need no check here (only a stream's head is pending); a delivery of a
+   * paused webhook met on the way is set aside as `paused` (until the webhook resumes) instead of
+   * leased. Expired leases are not looked for here: `reclaimExpired` does that on the worker's timer.
    *
-   * A delivery of a throughput policy is leased only with one of its slots, taken in the same
-   * statement (`takeSlots`): nothing is claimed to be given back. The walk passes over the deliveries
-   * of a policy with no slot free (as this statement's snapshot sees it) without touching them, and
-   * goes no further than `WINDOW` times the batch into the due order, so that a full policy's backlog
-   * costs no more to walk past than that; what is beyond the window comes within reach as the policy
-   * drains, or as `rotate` moves its deliveries back.
+   * A delivery of a policy is leased only with one of its slots, taken in the same statement
+   * (`takeSlots`): nothing is claimed to be given back.
    */
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    const claimed = await this.lease(
+    return this.lease(
       "claim deliveries",
-      `WITH free AS (${FREE_POLICIES}), edge AS (
-         -- Bounds the walk past deliveries of full policies; without policies there are none to pass
-         -- over, and the bound is not looked for (planned on a fresh table's statistics it is a sort
-         -- of every due row, not an index walk).
-         SELECT next_at, seq FROM hookline_delivery_state
-          WHERE status = 'pending' AND next_at <= now() AND EXISTS (SELECT 1 FROM hookline_policies)
-          ORDER BY next_at, seq OFFSET $4 LIMIT 1
+      `WITH free AS (${freeSlots("$2")}), walked AS (
+         SELECT * FROM (
+           SELECT id, policy, webhook, next_at, seq FROM hookline_delivery_state
+            WHERE status = 'pending' AND policy IS NULL AND next_at <= now()
+            ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) unlimited
+         UNION ALL
+         SELECT p.* FROM free CROSS JOIN LATERAL (
+           SELECT id, policy, webhook, next_at, seq FROM hookline_delivery_state
+            WHERE status = 'pending' AND policy = free.name AND next_at <= now()
+            ORDER BY next_at, seq LIMIT free.n FOR UPDATE SKIP LOCKED) p
        ), met AS (
-         SELECT d.id, d.policy, d.next_at, d.seq,
-                NOT EXISTS (SELECT 1 FROM hookline_webhook_health w
-                             WHERE w.webhook = d.webhook AND w.paused_at IS NOT NULL) AS ok
-           FROM hookline_delivery_state d
-          WHERE d.status = 'pending' AND d.next_at <= now()
-            AND (d.next_at, d.seq) < (coalesce((SELECT next_at FROM edge), 'infinity'),
-                                      coalesce((SELECT seq FROM edge), 9223372036854775807))
-            AND (d.policy IS NULL OR d.policy IN (SELECT name FROM free))
-          ORDER BY d.next_at, d.seq LIMIT $2 FOR UPDATE OF d SKIP LOCKED
+         SELECT w.id, w.policy, w.next_at, w.seq,
+                NOT EXISTS (SELECT 1 FROM hookline_webhook_health h
+                             WHERE h.webhook = w.webhook AND h.paused_at IS NOT NULL) AS ok
+           FROM walked w ORDER BY w.next_at, w.seq LIMIT $2
        ), aside AS (
          UPDATE hookline_delivery_state d SET status = 'paused', updated_at = now()
            FROM met WHERE d.id = met.id AND NOT met.ok
@@ -85,36 +75,7 @@ export class SqlDeliveryQueue implements DeliveryQueue {
        ), ${takeSlots("$1", "$3")}, picked AS (
          SELECT id, ok AND (policy IS NULL OR id IN (SELECT holder FROM slotted)) AS lease FROM met
        )`,
-      [owner, limit, leaseMs, limit * WINDOW],
-    );
-    if (claimed.length === 0 && Date.now() >= this.nextRotation) {
-      // Best effort: the claim stands either way, and the next empty one tries again.
-      await this.rotate(limit).catch(() => {});
-    }
-    return claimed;
-  }
-
-  /**
-   * A claim passes over a full policy's deliveries; when one finds nothing at all, the oldest of them
-   * move to the back of what is due (at most a batch, once per `ROTATE_MS` per queue), so that what
-   * waits behind more than a window of them comes within reach. It costs a write per delivery moved,
-   * bounded in time, where giving back every delivery a claim could not send cost two per claim.
-   */
-  private async rotate(limit: number): Promise<void> {
-    this.nextRotation = Date.now() + ROTATE_MS;
-    await run(this.db, "move a full policy's deliveries back", () =>
-      this.db.relaxed((tx) =>
-        tx.query(
-          `WITH free AS (${FREE_POLICIES}), x AS (
-             SELECT id FROM hookline_delivery_state
-              WHERE status = 'pending' AND next_at <= now()
-                AND policy IS NOT NULL AND policy NOT IN (SELECT name FROM free)
-              ORDER BY next_at, seq LIMIT $1 FOR UPDATE SKIP LOCKED
-           )
-           UPDATE hookline_delivery_state d SET next_at = now(), updated_at = now() FROM x WHERE d.id = x.id`,
-          [limit],
-        ),
-      ),
+      [owner, limit, leaseMs],
     );
   }
 
@@ -264,7 +225,10 @@ export class SqlDeliveryQueue implements DeliveryQueue {
     const rows = await run(this.db, "find the next due delivery", () =>
       this.db.query<{ at: unknown }>(
         `SELECT LEAST(
-           (SELECT min(next_at) FROM hookline_delivery_state WHERE status = 'pending'),
+           (SELECT min(next_at) FROM hookline_delivery_state WHERE status = 'pending' AND policy IS NULL),
+           (SELECT min(d.at) FROM hookline_policies p CROSS JOIN LATERAL (
+              SELECT min(next_at) AS at FROM hookline_delivery_state
+               WHERE status = 'pending' AND policy = p.name) d),
            (SELECT min(lease_until) FROM hookline_delivery_state WHERE status = 'in_flight')) AS at`,
       ),
     );
