@@ -3,6 +3,7 @@ import type { WebhookConfig } from "../config/schema.ts";
 import type { EventInput } from "../model/event.ts";
 import type { PluginHost } from "./host.ts";
 import type { Logger } from "./logger.ts";
+import type { ContributedRouteDoc } from "./route-doc.ts";
 import type { DeliveryOutcome, SqlExecutor } from "./store.ts";
 
 /** A plugin's own schema changes, applied after the core's, each once, in version order. */
@@ -12,11 +13,22 @@ export interface PluginMigrations {
   readonly migrations: ReadonlyArray<{ version: number; name: string; sql: string }>;
 }
 
-/** Routes a plugin adds to the HTTP app (inbound receivers, admin endpoints). */
+/**
+ * Routes a plugin adds to the HTTP app (inbound receivers, admin endpoints). Each route documents
+ * itself for `GET /openapi.json`: `documented({ summary, answers, errors })` first among its handlers
+ * (bodies and queries checked by `json()` and `query()` document themselves); what the plugin serves
+ * beneath a wildcard route of its own is described in `openapi`.
+ */
 export interface HttpRoutes {
   readonly name: string;
   /** Mounts routes on the app's hono instance; `/v1/*` routes get the admin token check. */
   mount(http: Hono, host: PluginHost): void;
+  /**
+   * Documentation of routes the router cannot list one by one (`/in/*` answers every endpoint's
+   * path): each `{ method, path, doc }` as the document should show it (`/in/:path`). Called once,
+   * when the document is first asked for.
+   */
+  openapi?(): readonly ContributedRouteDoc[];
   /**
    * The same receivers without a router, for a host that serves nothing else (the edge worker, which
    * then carries no router): the answer for a request to one of them, `undefined` for any other

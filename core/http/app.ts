@@ -5,10 +5,21 @@ import { z } from "zod";
 import type { HttpRoutes } from "../contracts/extension.ts";
 import type { PluginHost } from "../contracts/host.ts";
 import { HooklineError, HttpError } from "../errors.ts";
-import { EventInput, EventsBatch } from "../model/event.ts";
+import { EventInput, EventsBatch, EventsBody } from "../model/event.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
 import type { AdminApp } from "./admin-app.ts";
+import {
+  DeliveryPage,
+  DeliveryWithAttempts,
+  HealthDown,
+  HealthUp,
+  Published,
+  RerenderedRequest,
+  RetriedDelivery,
+} from "./answer-schemas.ts";
+import { apiReference } from "./api-reference.ts";
 import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.ts";
+import { openApiRoute } from "./openapi.ts";
 import { policyRoutes } from "./policies.ts";
 import {
   errorAnswer,
@@ -20,6 +31,7 @@ import {
   requestIdOf,
   withRequestId,
 } from "./respond.ts";
+import { documented } from "./route-docs.ts";
 import { json, query } from "./validate.ts";
 import { webhookRoutes } from "./webhooks.ts";
 
@@ -95,15 +107,39 @@ export function createHttpApp(
   http.use("*", withRequestId(app));
 
   // A health answer, not an error: its own shape says the store is away (any failure to answer is).
-  http.get("/healthz", async (c) => {
-    const up = await app.store.nextDueAt().then(
-      () => true,
-      () => false,
-    );
-    return up
-      ? c.json({ status: "ok", worker: app.worker.owner, inFlight: app.worker.active })
-      : c.json({ status: "store unavailable", error: "store unavailable", requestId: requestIdOf(c) }, 503);
-  });
+  http.get(
+    "/healthz",
+    documented({
+      summary: "Whether this process answers and its store is reachable",
+      tags: ["Health"],
+      answers: {
+        200: { description: "up", schema: HealthUp },
+        503: { description: "the store does not answer", schema: HealthDown },
+      },
+    }),
+    async (c) => {
+      const up = await app.store.nextDueAt().then(
+        () => true,
+        () => false,
+      );
+      return up
+        ? c.json({ status: "ok", worker: app.worker.owner, inFlight: app.worker.active })
+        : c.json({ status: "store unavailable", error: "store unavailable", requestId: requestIdOf(c) }, 503);
+    },
+  );
+  http.get(
+    "/openapi.json",
+    documented({
+      summary: "This OpenAPI 3.1 document",
+      tags: ["Reference"],
+      answers: { 200: { description: "the document" } },
+    }),
+    openApiRoute(
+      () => http.routes,
+      () => (options.routes ?? []).flatMap((r) => r.openapi?.() ?? []),
+    ),
+  );
+  http.route("/docs", apiReference());
 
   http.use("/v1/*", requestIdInErrors);
   http.use("/v1/*", noNulInUrl);
@@ -122,7 +158,17 @@ export function createHttpApp(
 
   http.post(
     "/v1/events",
-    json((body) => (isBatch(body) ? [EventsBatch, "invalid events"] : [EventInput, "invalid event"])),
+    documented({
+      summary: "Publish an event, or a batch of up to 1000",
+      description:
+        "Writes one delivery per webhook whose trigger matches each event; answers once they are durable.",
+      tags: ["Events"],
+      answers: { 202: { description: "the run and the deliveries written", schema: Published } },
+    }),
+    json(
+      (body) => (isBatch(body) ? [EventsBatch, "invalid events"] : [EventInput, "invalid event"]),
+      EventsBody,
+    ),
     async (c) => {
       const parsed = c.req.valid("json");
       const events = "events" in parsed ? parsed.events : [parsed];
@@ -130,76 +176,127 @@ export function createHttpApp(
     },
   );
 
-  http.get("/v1/deliveries", query(DeliveryQuery, "invalid query"), async (c) => {
-    const q = c.req.valid("query");
-    const deliveries = await app.store.listDeliveries(q);
-    return reply(app, c, 200, {
-      deliveries,
-      next: deliveries.length === (q.limit ?? 100) ? deliveries.at(-1)?.id : undefined,
-    });
-  });
+  http.get(
+    "/v1/deliveries",
+    documented({
+      summary: "List deliveries, newest first",
+      tags: ["Deliveries"],
+      answers: { 200: { description: "a page of deliveries", schema: DeliveryPage } },
+    }),
+    query(DeliveryQuery, "invalid query"),
+    async (c) => {
+      const q = c.req.valid("query");
+      const deliveries = await app.store.listDeliveries(q);
+      return reply(app, c, 200, {
+        deliveries,
+        next: deliveries.length === (q.limit ?? 100) ? deliveries.at(-1)?.id : undefined,
+      });
+    },
+  );
 
-  http.get("/v1/deliveries/:id", async (c) => {
-    const delivery = await app.store.getDelivery(c.req.param("id"));
-    if (!delivery) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${c.req.param("id")}`);
-    const attempts = await app.store.listAttempts(delivery.id);
-    return reply(app, c, 200, { delivery, attempts });
-  });
+  const delivery = { id: "the delivery's id" };
+  http.get(
+    "/v1/deliveries/:id",
+    documented({
+      summary: "A delivery and its attempts",
+      tags: ["Deliveries"],
+      params: delivery,
+      answers: { 200: { description: "the delivery", schema: DeliveryWithAttempts } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND"],
+    }),
+    async (c) => {
+      const delivery = await app.store.getDelivery(c.req.param("id"));
+      if (!delivery) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${c.req.param("id")}`);
+      const attempts = await app.store.listAttempts(delivery.id);
+      return reply(app, c, 200, { delivery, attempts });
+    },
+  );
 
   // A successful attempt keeps its body's size and hash, not the body: this renders the request again
   // from the delivery's data and the webhook as it is now, and says whether the body matches.
-  http.get("/v1/deliveries/:id/request", async (c) => {
-    const id = c.req.param("id");
-    const delivery = await app.store.getDelivery(id);
-    if (!delivery) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
-    const hook = app.catalogue.webhooks.get(delivery.webhook);
-    if (!hook)
-      throw new HttpError("HOOKLINE_HTTP_CONFLICT", `webhook "${delivery.webhook}" is no longer configured`);
-    if (hook.config.batch)
-      throw new HttpError(
-        "HOOKLINE_HTTP_NOT_APPLICABLE",
-        `webhook "${delivery.webhook}" sends batches: a batch request is rendered from all its items, so one delivery does not render it again`,
-      );
-    let again: ReturnType<typeof app.deliverer.rerender>;
-    try {
-      again = app.deliverer.rerender(hook, delivery);
-    } catch (e) {
-      throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", (e as Error).message);
-    }
-    const recorded = (await app.store.listAttempts(id)).findLast(
-      (a) => a.request.bodyHash !== undefined || a.request.body !== undefined,
-    )?.request;
-    const { request, bodyHash } = again;
-    return reply(app, c, 200, {
-      request,
-      rerendered: true,
-      // Whether the body rendered now is the one the last attempt with a body recorded (its hash or,
-      // for an attempt that did not succeed, the body itself); absent when no attempt recorded one.
-      matchesRecorded:
-        recorded === undefined
-          ? undefined
-          : recorded.bodyHash !== undefined
-            ? recorded.bodyHash === bodyHash
-            : recorded.body === request.body,
-    });
-  });
-
-  http.post("/v1/deliveries/:id/retry", async (c) => {
-    const id = c.req.param("id");
-    const existing = await app.store.getDelivery(id);
-    if (!existing) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
-    const delivery = await app.store.retryDelivery(
-      id,
-      existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
-    );
-    if (!delivery)
-      throw new HttpError(
+  http.get(
+    "/v1/deliveries/:id/request",
+    documented({
+      summary: "A delivery's request, rendered again",
+      description:
+        "Rendered from the delivery's data and the webhook as it is now; says whether the body matches the one the last attempt recorded.",
+      tags: ["Deliveries"],
+      params: delivery,
+      answers: { 200: { description: "the request (credentials masked)", schema: RerenderedRequest } },
+      errors: [
+        "HOOKLINE_HTTP_NOT_FOUND",
         "HOOKLINE_HTTP_CONFLICT",
-        `delivery ${id} is ${existing.status}; only finished deliveries can be retried`,
+        "HOOKLINE_HTTP_NOT_APPLICABLE",
+        "HOOKLINE_HTTP_UNPROCESSABLE",
+      ],
+    }),
+    async (c) => {
+      const id = c.req.param("id");
+      const delivery = await app.store.getDelivery(id);
+      if (!delivery) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
+      const hook = app.catalogue.webhooks.get(delivery.webhook);
+      if (!hook)
+        throw new HttpError(
+          "HOOKLINE_HTTP_CONFLICT",
+          `webhook "${delivery.webhook}" is no longer configured`,
+        );
+      if (hook.config.batch)
+        throw new HttpError(
+          "HOOKLINE_HTTP_NOT_APPLICABLE",
+          `webhook "${delivery.webhook}" sends batches: a batch request is rendered from all its items, so one delivery does not render it again`,
+        );
+      let again: ReturnType<typeof app.deliverer.rerender>;
+      try {
+        again = app.deliverer.rerender(hook, delivery);
+      } catch (e) {
+        throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", (e as Error).message);
+      }
+      const recorded = (await app.store.listAttempts(id)).findLast(
+        (a) => a.request.bodyHash !== undefined || a.request.body !== undefined,
+      )?.request;
+      const { request, bodyHash } = again;
+      return reply(app, c, 200, {
+        request,
+        rerendered: true,
+        // Whether the body rendered now is the one the last attempt with a body recorded (its hash or,
+        // for an attempt that did not succeed, the body itself); absent when no attempt recorded one.
+        matchesRecorded:
+          recorded === undefined
+            ? undefined
+            : recorded.bodyHash !== undefined
+              ? recorded.bodyHash === bodyHash
+              : recorded.body === request.body,
+      });
+    },
+  );
+
+  http.post(
+    "/v1/deliveries/:id/retry",
+    documented({
+      summary: "Send a finished delivery again",
+      description: "A fresh set of attempts; it keeps its idempotency key.",
+      tags: ["Deliveries"],
+      params: delivery,
+      answers: { 202: { description: "the delivery, due now", schema: RetriedDelivery } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND", "HOOKLINE_HTTP_CONFLICT"],
+    }),
+    async (c) => {
+      const id = c.req.param("id");
+      const existing = await app.store.getDelivery(id);
+      if (!existing) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
+      const delivery = await app.store.retryDelivery(
+        id,
+        existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
       );
-    app.worker.wake();
-    return reply(app, c, 202, { delivery });
-  });
+      if (!delivery)
+        throw new HttpError(
+          "HOOKLINE_HTTP_CONFLICT",
+          `delivery ${id} is ${existing.status}; only finished deliveries can be retried`,
+        );
+      app.worker.wake();
+      return reply(app, c, 202, { delivery });
+    },
+  );
 
   http.route("/v1/webhooks", webhookRoutes(app));
   http.route("/v1/integrations", integrationRoutes(app));

@@ -2,7 +2,9 @@ import { Hono } from "hono";
 import { PolicyConfig } from "../config/schema.ts";
 import { HttpError } from "../errors.ts";
 import type { AdminApp } from "./admin-app.ts";
+import { PolicyList, PolicyWritten } from "./answer-schemas.ts";
 import { reply } from "./respond.ts";
+import { documented } from "./route-docs.ts";
 import { json } from "./validate.ts";
 
 /**
@@ -14,30 +16,62 @@ export function policyRoutes(app: AdminApp) {
   const users = (name: string) =>
     [...app.webhooks.values()].filter((w) => w.config.policy === name).map((w) => w.name);
 
-  r.get("/", async (c) => {
-    return reply(app, c, 200, { policies: await app.store.listPolicies() });
-  });
+  const tags = ["Policies"];
+  const params = { name: "the policy's name" };
 
-  r.put("/:name", json(PolicyConfig, "invalid policy"), async (c) => {
-    const policy = { name: c.req.param("name"), ...c.req.valid("json") };
-    await app.store.setPolicy(policy);
-    return reply(app, c, 200, policy);
-  });
+  r.get(
+    "/",
+    documented({
+      summary: "List throughput policies",
+      tags,
+      answers: { 200: { description: "with slots in use", schema: PolicyList } },
+    }),
+    async (c) => {
+      return reply(app, c, 200, { policies: await app.store.listPolicies() });
+    },
+  );
 
-  r.delete("/:name", async (c) => {
-    const name = c.req.param("name");
-    const using = users(name);
-    if (using.length > 0)
-      throw new HttpError(
-        "HOOKLINE_HTTP_CONFLICT",
-        `policy "${name}" is used by webhooks: ${using.join(", ")}`,
-        {
-          details: { webhooks: using },
-        },
-      );
-    if (!(await app.store.deletePolicy(name)))
-      throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no policy "${name}"`);
-    return c.body(null, 204);
-  });
+  r.put(
+    "/:name",
+    documented({
+      summary: "Set a policy's limits",
+      description: "They apply to what starts next, in every process.",
+      tags,
+      params,
+      answers: { 200: { description: "the limits written", schema: PolicyWritten } },
+    }),
+    json(PolicyConfig, "invalid policy"),
+    async (c) => {
+      const policy = { name: c.req.param("name"), ...c.req.valid("json") };
+      await app.store.setPolicy(policy);
+      return reply(app, c, 200, policy);
+    },
+  );
+
+  r.delete(
+    "/:name",
+    documented({
+      summary: "Delete a policy no webhook uses",
+      tags,
+      params,
+      answers: { 204: { description: "deleted" } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND", "HOOKLINE_HTTP_CONFLICT"],
+    }),
+    async (c) => {
+      const name = c.req.param("name");
+      const using = users(name);
+      if (using.length > 0)
+        throw new HttpError(
+          "HOOKLINE_HTTP_CONFLICT",
+          `policy "${name}" is used by webhooks: ${using.join(", ")}`,
+          {
+            details: { webhooks: using },
+          },
+        );
+      if (!(await app.store.deletePolicy(name)))
+        throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no policy "${name}"`);
+      return c.body(null, 204);
+    },
+  );
   return r;
 }

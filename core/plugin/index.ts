@@ -81,6 +81,12 @@ export {
 export { jsonLiteral, xmlEscape } from "../escape.ts";
 export { answer, refusal, storeUnavailable, unstorable, zodIssues } from "../http/receiver-answers.ts";
 export { readJson } from "../http/respond.ts";
+export {
+  type AnswerDoc,
+  type ContributedRouteDoc,
+  documented,
+  type RouteDoc,
+} from "../http/route-docs.ts";
 export { json, parseOr, query } from "../http/validate.ts";
 export {
   applyMapping,

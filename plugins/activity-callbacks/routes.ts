@@ -1,6 +1,8 @@
 import type { Context, Hono } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import {
+  Activity,
+  documented,
   HooklineError,
   HttpError,
   type HttpRoutes,
@@ -101,6 +103,31 @@ const shown = (s: Subscriber) => ({
 const json = (c: Context, host: PluginHost, status: number, body: unknown) =>
   c.json(host.redactor.redactDeep(body) as object, status as 200);
 
+// The answers' shapes, for the OpenAPI document (GET /openapi.json).
+const SubscriberView = z.looseObject({
+  name: z.string(),
+  url: z.string(),
+  integration: z.string().optional(),
+  statuses: z.union([z.literal("all"), z.array(z.string())]),
+  webhooks: z.array(z.string()),
+  batchSize: z.number().int().optional(),
+  timeout: z.number().optional(),
+  retry: z.object({ base: z.number(), cap: z.number() }).strict(),
+  source: z.enum(["config", "api"]),
+  webhook: z.string().describe("the webhook its callbacks go out through"),
+});
+const QueueState = {
+  queued: z.number().int().describe("callbacks waiting or in flight"),
+  deliveredBatches: z.number().int(),
+  head: z
+    .looseObject({ id: z.string(), attempts: z.number().int() })
+    .nullable()
+    .describe("the callback at the head of the queue, which the rest wait behind"),
+};
+const SubscriberWithQueue = SubscriberView.extend(QueueState);
+const tags = ["Activity callbacks"];
+const params = { name: "the subscriber's name" };
+
 const noSubscriber = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no subscriber "${name}"`);
 
 // A name no subscriber can have (NUL, 200 characters…) is not looked up: the store may refuse the text.
@@ -118,75 +145,139 @@ export const callbackRoutes = (defaults: { base: number; cap: number }): HttpRou
   mount(http: Hono, host: PluginHost) {
     rememberRetryDefaults(host, defaults);
     // Refusals are thrown; the app's one error handler answers them (and a store outage with 503).
-    http.post("/v1/activities", async (c) => {
-      try {
-        return json(c, host, 202, await enqueueActivities(host, await readJson(c)));
-      } catch (e) {
-        if (e instanceof HooklineError && e.code === "HOOKLINE_ACTIVITY_INVALID")
-          throw new HttpError("HOOKLINE_HTTP_INVALID", e.message, {
-            details: { issues: (e as unknown as { issues: unknown }).issues },
+    http.post(
+      "/v1/activities",
+      documented({
+        summary: "Queue activities (eSputnik format) for every subscriber that wants their status",
+        tags,
+        body: { schema: z.union([Activity, z.array(Activity)]) },
+        answers: {
+          202: {
+            description: "how many came and how many callbacks were queued",
+            schema: z.object({ received: z.number().int(), queued: z.number().int() }).strict(),
+          },
+        },
+        errors: ["HOOKLINE_HTTP_INVALID"],
+      }),
+      async (c) => {
+        try {
+          return json(c, host, 202, await enqueueActivities(host, await readJson(c)));
+        } catch (e) {
+          if (e instanceof HooklineError && e.code === "HOOKLINE_ACTIVITY_INVALID")
+            throw new HttpError("HOOKLINE_HTTP_INVALID", e.message, {
+              details: { issues: (e as unknown as { issues: unknown }).issues },
+            });
+          throw e;
+        }
+      },
+    );
+
+    http.get(
+      "/v1/subscribers",
+      documented({
+        summary: "List activity-status subscribers, with their queues",
+        tags,
+        answers: {
+          200: {
+            description: "every subscriber",
+            schema: z.object({ subscribers: z.array(SubscriberWithQueue) }),
+          },
+        },
+      }),
+      async (c) => {
+        const list = await listSubscribers(host.sql);
+        const withState = await Promise.all(
+          list.map(async (s) => ({ ...shown(s), ...(await queueState(host.sql, webhookOf(s.name))) })),
+        );
+        return json(c, host, 200, { subscribers: withState });
+      },
+    );
+
+    http.get(
+      "/v1/subscribers/:name",
+      documented({
+        summary: "A subscriber, with its queue",
+        tags,
+        params,
+        answers: { 200: { description: "the subscriber", schema: SubscriberWithQueue } },
+        errors: ["HOOKLINE_HTTP_NOT_FOUND"],
+      }),
+      async (c) => {
+        const s = await stored(host, c.req.param("name"));
+        if (!s) throw noSubscriber(c.req.param("name"));
+        return json(c, host, 200, { ...shown(s), ...(await queueState(host.sql, webhookOf(s.name))) });
+      },
+    );
+
+    http.put(
+      "/v1/subscribers/:name",
+      documented({
+        summary: "Create or replace a subscriber",
+        description:
+          "Its URL must answer a GET with 200 first (eSputnik's rule); nothing is saved otherwise.",
+        tags,
+        params,
+        body: { schema: SubscriberConfig },
+        answers: {
+          200: { description: "replaced", schema: SubscriberView },
+          201: { description: "created", schema: SubscriberView },
+        },
+        errors: ["HOOKLINE_HTTP_INVALID", "HOOKLINE_HTTP_CONFLICT", "HOOKLINE_HTTP_UNPROCESSABLE"],
+      }),
+      async (c) => {
+        const name = subscriberName.safeParse(c.req.param("name"));
+        if (!name.success)
+          throw new HttpError("HOOKLINE_HTTP_PARAM", "invalid subscriber name", {
+            details: { issues: issues(name.error) },
           });
-        throw e;
-      }
-    });
+        const parsed = SubscriberConfig.safeParse(await readJson(c));
+        if (!parsed.success)
+          throw new HttpError("HOOKLINE_HTTP_INVALID", "invalid subscriber", {
+            details: { issues: issues(parsed.error) },
+          });
+        const subscriber = subscriberFrom(name.data, parsed.data, "api", retryDefaultsOf(host));
+        const problem = credentialProblem(host, subscriber) ?? webhookProblem(host, subscriber);
+        if (problem) throw new HttpError("HOOKLINE_HTTP_INVALID", problem);
+        const fromFile = (host.config.sections.subscribers ?? {}) as Record<string, unknown>;
+        if (Object.hasOwn(fromFile, name.data))
+          throw new HttpError(
+            "HOOKLINE_HTTP_CONFLICT",
+            `subscriber "${name.data}" is defined in the config file; change it there`,
+          );
+        // eSputnik's rule: the URL must answer a GET with 200 before it is saved.
+        const check = await checkSubscriberUrl(host, subscriber);
+        if (!check.ok)
+          throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", `${check.error}; not saved`, {
+            details: { check: { status: check.status ?? null } },
+          });
+        await ready(host);
+        const created = await saveSubscribers(host.sql, [subscriber]);
+        await refreshSubscribers(host, true);
+        return json(c, host, created.length > 0 ? 201 : 200, shown(subscriber));
+      },
+    );
 
-    http.get("/v1/subscribers", async (c) => {
-      const list = await listSubscribers(host.sql);
-      const withState = await Promise.all(
-        list.map(async (s) => ({ ...shown(s), ...(await queueState(host.sql, webhookOf(s.name))) })),
-      );
-      return json(c, host, 200, { subscribers: withState });
-    });
-
-    http.get("/v1/subscribers/:name", async (c) => {
-      const s = await stored(host, c.req.param("name"));
-      if (!s) throw noSubscriber(c.req.param("name"));
-      return json(c, host, 200, { ...shown(s), ...(await queueState(host.sql, webhookOf(s.name))) });
-    });
-
-    http.put("/v1/subscribers/:name", async (c) => {
-      const name = subscriberName.safeParse(c.req.param("name"));
-      if (!name.success)
-        throw new HttpError("HOOKLINE_HTTP_PARAM", "invalid subscriber name", {
-          details: { issues: issues(name.error) },
-        });
-      const parsed = SubscriberConfig.safeParse(await readJson(c));
-      if (!parsed.success)
-        throw new HttpError("HOOKLINE_HTTP_INVALID", "invalid subscriber", {
-          details: { issues: issues(parsed.error) },
-        });
-      const subscriber = subscriberFrom(name.data, parsed.data, "api", retryDefaultsOf(host));
-      const problem = credentialProblem(host, subscriber) ?? webhookProblem(host, subscriber);
-      if (problem) throw new HttpError("HOOKLINE_HTTP_INVALID", problem);
-      const fromFile = (host.config.sections.subscribers ?? {}) as Record<string, unknown>;
-      if (Object.hasOwn(fromFile, name.data))
-        throw new HttpError(
-          "HOOKLINE_HTTP_CONFLICT",
-          `subscriber "${name.data}" is defined in the config file; change it there`,
-        );
-      // eSputnik's rule: the URL must answer a GET with 200 before it is saved.
-      const check = await checkSubscriberUrl(host, subscriber);
-      if (!check.ok)
-        throw new HttpError("HOOKLINE_HTTP_UNPROCESSABLE", `${check.error}; not saved`, {
-          details: { check: { status: check.status ?? null } },
-        });
-      await ready(host);
-      const created = await saveSubscribers(host.sql, [subscriber]);
-      await refreshSubscribers(host, true);
-      return json(c, host, created.length > 0 ? 201 : 200, shown(subscriber));
-    });
-
-    http.delete("/v1/subscribers/:name", async (c) => {
-      const existing = await stored(host, c.req.param("name"));
-      if (!existing) throw noSubscriber(c.req.param("name"));
-      if (existing.source === "config")
-        throw new HttpError(
-          "HOOKLINE_HTTP_CONFLICT",
-          `subscriber "${existing.name}" is defined in the config file`,
-        );
-      await deleteSubscriber(host.sql, existing.name);
-      await refreshSubscribers(host, true);
-      return c.body(null, 204);
-    });
+    http.delete(
+      "/v1/subscribers/:name",
+      documented({
+        summary: "Delete a subscriber of the admin API",
+        tags,
+        params,
+        answers: { 204: { description: "deleted" } },
+        errors: ["HOOKLINE_HTTP_NOT_FOUND", "HOOKLINE_HTTP_CONFLICT"],
+      }),
+      async (c) => {
+        const existing = await stored(host, c.req.param("name"));
+        if (!existing) throw noSubscriber(c.req.param("name"));
+        if (existing.source === "config")
+          throw new HttpError(
+            "HOOKLINE_HTTP_CONFLICT",
+            `subscriber "${existing.name}" is defined in the config file`,
+          );
+        await deleteSubscriber(host.sql, existing.name);
+        await refreshSubscribers(host, true);
+        return c.body(null, 204);
+      },
+    );
   },
 });

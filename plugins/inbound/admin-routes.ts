@@ -1,12 +1,42 @@
 import type { Hono } from "hono";
-import type { z } from "zod";
-import { answer, HttpError, json, type PluginHost, parseOr } from "../../core/plugin/index.ts";
+import { z } from "zod";
+import { answer, documented, HttpError, json, type PluginHost, parseOr } from "../../core/plugin/index.ts";
 import { endpointName, type InboundEndpoint } from "./config.ts";
 import { findProfileId, readProfile, readTimeline } from "./profile-repository.ts";
 import type { EndpointRegistry } from "./registry.ts";
 import { recentActivities } from "./repository.ts";
 
 const notFound = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no inbound endpoint "${name}"`);
+
+// The answers' shapes, for the OpenAPI document (GET /openapi.json).
+const EndpointView = z
+  .object({
+    name: z.string(),
+    url: z.string().describe("where senders post: /in/<path>"),
+    source: z.enum(["config", "api"]),
+    config: z.record(z.string(), z.unknown()).describe("the endpoint's config, secrets masked"),
+  })
+  .strict();
+const Profile = z
+  .object({
+    id: z.string(),
+    properties: z.record(z.string(), z.unknown()),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    identifiers: z.array(z.object({ property: z.string(), value: z.string() }).strict()),
+  })
+  .strict();
+const TimelineEvent = z
+  .object({
+    type: z.string(),
+    at: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    endpoint: z.string().nullable().optional(),
+  })
+  .strict();
+const tags = ["Inbound"];
+const params = { name: "the endpoint's name" };
+const endpointAnswer = { description: "the endpoint", schema: EndpointView };
 
 /**
  * The inbound plugin's admin API: `GET/PUT/DELETE /v1/inbound/:name`, `GET /v1/inbound/:name/activities`
@@ -29,46 +59,133 @@ export function mountAdmin(
     config: registry.masked(e.config),
   });
 
-  http.get("/v1/inbound", async () => answer(200, { endpoints: (await registry.list()).map(view) }));
-  http.get("/v1/inbound/:name", async (c) => {
-    const e = await registry.byName(c.req.param("name"));
-    if (!e) throw notFound(c.req.param("name"));
-    return answer(200, view(e));
-  });
-  http.put("/v1/inbound/:name", json(endpoint, "invalid inbound endpoint"), async (c) => {
-    const name = parseOr(endpointName, c.req.param("name"), "invalid endpoint name");
-    const out = await registry.put(name, c.req.valid("json"));
-    if ("conflict" in out) throw new HttpError("HOOKLINE_HTTP_CONFLICT", out.conflict);
-    return answer(out.created ? 201 : 200, view((await registry.byName(name))!));
-  });
-  http.delete("/v1/inbound/:name", async (c) => {
-    const e = await registry.byName(c.req.param("name"));
-    if (e?.source === "config")
-      throw new HttpError("HOOKLINE_HTTP_CONFLICT", `endpoint "${e.name}" is defined in the config file`);
-    if (!(await registry.remove(c.req.param("name")))) throw notFound(c.req.param("name"));
-    return new Response(null, { status: 204 });
-  });
-  http.get("/v1/inbound/:name/activities", async (c) => {
-    const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 100) || 100, 1), 1000);
-    const since = Date.parse(c.req.query("since") ?? "") || Date.now() - 86_400_000;
-    return answer(200, {
-      activities: await recentActivities(host.sql, c.req.param("name"), new Date(since), limit),
-    });
-  });
+  http.get(
+    "/v1/inbound",
+    documented({
+      summary: "List inbound endpoints",
+      tags,
+      answers: {
+        200: { description: "every endpoint", schema: z.object({ endpoints: z.array(EndpointView) }) },
+      },
+    }),
+    async () => answer(200, { endpoints: (await registry.list()).map(view) }),
+  );
+  http.get(
+    "/v1/inbound/:name",
+    documented({
+      summary: "An inbound endpoint",
+      tags,
+      params,
+      answers: { 200: endpointAnswer },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND"],
+    }),
+    async (c) => {
+      const e = await registry.byName(c.req.param("name"));
+      if (!e) throw notFound(c.req.param("name"));
+      return answer(200, view(e));
+    },
+  );
+  http.put(
+    "/v1/inbound/:name",
+    documented({
+      summary: "Create or replace an inbound endpoint",
+      tags,
+      params,
+      answers: { 200: endpointAnswer, 201: { description: "created", schema: EndpointView } },
+      errors: ["HOOKLINE_HTTP_CONFLICT"],
+    }),
+    json(endpoint, "invalid inbound endpoint"),
+    async (c) => {
+      const name = parseOr(endpointName, c.req.param("name"), "invalid endpoint name");
+      const out = await registry.put(name, c.req.valid("json"));
+      if ("conflict" in out) throw new HttpError("HOOKLINE_HTTP_CONFLICT", out.conflict);
+      return answer(out.created ? 201 : 200, view((await registry.byName(name))!));
+    },
+  );
+  http.delete(
+    "/v1/inbound/:name",
+    documented({
+      summary: "Delete an inbound endpoint of the admin API",
+      tags,
+      params,
+      answers: { 204: { description: "deleted" } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND", "HOOKLINE_HTTP_CONFLICT"],
+    }),
+    async (c) => {
+      const e = await registry.byName(c.req.param("name"));
+      if (e?.source === "config")
+        throw new HttpError("HOOKLINE_HTTP_CONFLICT", `endpoint "${e.name}" is defined in the config file`);
+      if (!(await registry.remove(c.req.param("name")))) throw notFound(c.req.param("name"));
+      return new Response(null, { status: 204 });
+    },
+  );
+  http.get(
+    "/v1/inbound/:name/activities",
+    documented({
+      summary: "An endpoint's stored activities, newest first",
+      tags,
+      params,
+      query: z.object({
+        since: z.string().optional().describe("an ISO 8601 date-time; default: 24 hours ago"),
+        limit: z.string().optional().describe("1 to 1000; default 100"),
+      }),
+      answers: {
+        200: {
+          description: "the activities, each with its receivedAt",
+          schema: z.object({ activities: z.array(z.record(z.string(), z.unknown())) }),
+        },
+      },
+    }),
+    async (c) => {
+      const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 100) || 100, 1), 1000);
+      const since = Date.parse(c.req.query("since") ?? "") || Date.now() - 86_400_000;
+      return answer(200, {
+        activities: await recentActivities(host.sql, c.req.param("name"), new Date(since), limit),
+      });
+    },
+  );
 
-  http.get("/v1/profiles", async (c) => {
-    const property = c.req.query("property");
-    const value = c.req.query("value");
-    if (!property || !value)
-      throw new HttpError("HOOKLINE_HTTP_PARAM", "give ?property=…&value=… (an identifier)");
-    const id = await findProfileId(host.sql, property, value);
-    const profile = id ? await readProfile(host.sql, id) : undefined;
-    if (!profile) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", "no profile with that identifier");
-    return answer(200, { profile });
-  });
-  http.get("/v1/profiles/:id", async (c) => {
-    const profile = await readProfile(host.sql, c.req.param("id"));
-    if (!profile) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no profile ${c.req.param("id")}`);
-    return answer(200, { profile, timeline: await readTimeline(host.sql, profile.id, 100) });
-  });
+  http.get(
+    "/v1/profiles",
+    documented({
+      summary: "The profile with an identifier",
+      tags,
+      query: z.object({
+        property: z.string().describe("an identifier property"),
+        value: z.string().describe("its value"),
+      }),
+      answers: { 200: { description: "the profile", schema: z.object({ profile: Profile }) } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND"],
+    }),
+    async (c) => {
+      const property = c.req.query("property");
+      const value = c.req.query("value");
+      if (!property || !value)
+        throw new HttpError("HOOKLINE_HTTP_PARAM", "give ?property=…&value=… (an identifier)");
+      const id = await findProfileId(host.sql, property, value);
+      const profile = id ? await readProfile(host.sql, id) : undefined;
+      if (!profile) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", "no profile with that identifier");
+      return answer(200, { profile });
+    },
+  );
+  http.get(
+    "/v1/profiles/:id",
+    documented({
+      summary: "A profile and its latest 100 timeline events",
+      tags,
+      params: { id: "the profile's id" },
+      answers: {
+        200: {
+          description: "the profile",
+          schema: z.object({ profile: Profile, timeline: z.array(TimelineEvent) }),
+        },
+      },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND"],
+    }),
+    async (c) => {
+      const profile = await readProfile(host.sql, c.req.param("id"));
+      if (!profile) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no profile ${c.req.param("id")}`);
+      return answer(200, { profile, timeline: await readTimeline(host.sql, profile.id, 100) });
+    },
+  );
 }

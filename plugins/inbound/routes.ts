@@ -4,6 +4,7 @@ import { ActivityStore, type GroupCommitTuning } from "./activity-status.ts";
 import { mountAdmin } from "./admin-routes.ts";
 import type { InboundSchemas, InboundSection } from "./config.ts";
 import { receiveAt } from "./receive.ts";
+import { receiverDocs } from "./receiver-docs.ts";
 import { EndpointRegistry } from "./registry.ts";
 
 /**
@@ -57,6 +58,8 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
       http.all("/in/*", async (c, next) => (await receive(c.req.raw, host, c.env)) ?? next());
       mountAdmin(http, host, state(host).registry, schemasOnce().InboundEndpoint);
     },
+    // `/in/*` answers every endpoint's path: the router cannot list them for the OpenAPI document.
+    openapi: receiverDocs,
   };
 };
 
