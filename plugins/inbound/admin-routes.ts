@@ -1,8 +1,17 @@
 import type { Hono } from "hono";
 import { z } from "zod";
-import { answer, documented, HttpError, json, type PluginHost, parseOr } from "../../core/plugin/index.ts";
+import {
+  answer,
+  type ContributedRouteDoc,
+  documented,
+  HttpError,
+  json,
+  type PluginHost,
+  parseOr,
+} from "../../core/plugin/index.ts";
 import { endpointName, type InboundEndpoint } from "./config.ts";
 import { findProfileId, readProfile, readTimeline } from "./profile-repository.ts";
+import { receiverDocs } from "./receiver-docs.ts";
 import type { EndpointRegistry } from "./registry.ts";
 import { recentActivities } from "./repository.ts";
 
@@ -41,17 +50,18 @@ const endpointAnswer = { description: "the endpoint", schema: EndpointView };
 /**
  * The inbound plugin's admin API: `GET/PUT/DELETE /v1/inbound/:name`, `GET /v1/inbound/:name/activities`
  * and `GET /v1/profiles/:id` (or `?property=&value=`). Handlers throw (`HttpError`, or the store's
- * errors) and the app's one error handler answers. The edge worker, which serves receivers only, is
- * built without this module (scripts/build-edge.ts).
+ * errors) and the app's one error handler answers. Returns the documentation of the receivers
+ * (`/in/:path`) for the OpenAPI document. The edge worker, which serves receivers only, is built
+ * without this module (scripts/build-edge.ts), so without that documentation.
  *
- * @example mountAdmin(http, host, registry, schemas.InboundEndpoint)
+ * @example const receivers = mountAdmin(http, host, registry, schemas.InboundEndpoint)
  */
 export function mountAdmin(
   http: Hono,
   host: PluginHost,
   registry: EndpointRegistry,
   endpoint: z.ZodType<InboundEndpoint>,
-) {
+): readonly ContributedRouteDoc[] {
   const view = (e: { name: string; path: string; source: string; config: InboundEndpoint }) => ({
     name: e.name,
     url: `/in/${e.path}`,
@@ -188,4 +198,5 @@ export function mountAdmin(
       return answer(200, { profile, timeline: await readTimeline(host.sql, profile.id, 100) });
     },
   );
+  return receiverDocs();
 }

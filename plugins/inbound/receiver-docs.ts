@@ -2,8 +2,8 @@ import { z } from "zod";
 import { Activity, type ContributedRouteDoc, type RouteDoc } from "../../core/plugin/index.ts";
 
 // What `/in/<path>` answers, for the OpenAPI document: one wildcard route serves every endpoint, so
-// the plugin describes it apart from the route (`HttpRoutes.openapi`). Built when asked for: the edge
-// worker, which bundles the receivers, never asks.
+// the plugin describes it apart from the route (`HttpRoutes.openapi`). Only the admin module imports
+// this, so the edge worker (built without it) does not carry it.
 
 /**
  * The receivers' documentation: POST and PUT (activities or a profile update), and GET (a sender's

@@ -1,10 +1,9 @@
 import type { Hono } from "hono";
-import type { HttpRoutes, PluginHost } from "../../core/plugin/index.ts";
+import type { ContributedRouteDoc, HttpRoutes, PluginHost } from "../../core/plugin/index.ts";
 import { ActivityStore, type GroupCommitTuning } from "./activity-status.ts";
 import { mountAdmin } from "./admin-routes.ts";
 import type { InboundSchemas, InboundSection } from "./config.ts";
 import { receiveAt } from "./receive.ts";
-import { receiverDocs } from "./receiver-docs.ts";
 import { EndpointRegistry } from "./registry.ts";
 
 /**
@@ -51,15 +50,17 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
     return receiveAt(host, registry, store, path.slice("/in/".length), request, env, url);
   };
 
+  // `/in/*` answers every endpoint's path: the router cannot list them for the OpenAPI document, so
+  // the admin module (left out of the edge build with its documentation) says what they answer.
+  let receiverDocs: readonly ContributedRouteDoc[] = [];
   return {
     name: "inbound",
     receive,
     mount(http: Hono, host: PluginHost) {
       http.all("/in/*", async (c, next) => (await receive(c.req.raw, host, c.env)) ?? next());
-      mountAdmin(http, host, state(host).registry, schemasOnce().InboundEndpoint);
+      receiverDocs = mountAdmin(http, host, state(host).registry, schemasOnce().InboundEndpoint);
     },
-    // `/in/*` answers every endpoint's path: the router cannot list them for the OpenAPI document.
-    openapi: receiverDocs,
+    openapi: () => receiverDocs,
   };
 };
 
