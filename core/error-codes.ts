@@ -52,7 +52,7 @@ export const ErrorCodes = {
   HOOKLINE_MANAGED: {
     status: 400,
     summary:
-      "the admin API refused a webhook or integration; the error carries its own status (400, 404, 409, 503)",
+      "the admin API refused a webhook or integration; the error carries its own status (400, 403, 404, 409, 503)",
   },
   HOOKLINE_INTERNAL: { status: 500, summary: "anything not raised on purpose; logged with the request id" },
   HOOKLINE_STORE_UNAVAILABLE: {

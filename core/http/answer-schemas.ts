@@ -22,6 +22,13 @@ export const HealthDown = z
   .object({ status: z.literal("store unavailable"), error: text, requestId: text })
   .strict();
 
+/** `GET /openapi.json`: an OpenAPI 3.1 document. */
+export const OpenApiDocument = z.looseObject({
+  openapi: z.literal("3.1.0"),
+  info: z.looseObject({ title: text, version: text }),
+  paths: z.record(z.string(), object),
+});
+
 /** What `POST /v1/events` wrote: the run, and per event the deliveries it made. */
 export const Published = z
   .object({

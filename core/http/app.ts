@@ -13,6 +13,7 @@ import {
   DeliveryWithAttempts,
   HealthDown,
   HealthUp,
+  OpenApiDocument,
   Published,
   RerenderedRequest,
   RetriedDelivery,
@@ -132,7 +133,7 @@ export function createHttpApp(
     documented({
       summary: "This OpenAPI 3.1 document",
       tags: ["Reference"],
-      answers: { 200: { description: "the document" } },
+      answers: { 200: { description: "the document", schema: OpenApiDocument } },
     }),
     openApiRoute(
       () => http.routes,

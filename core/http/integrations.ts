@@ -27,7 +27,8 @@ export function integrationRoutes(app: AdminApp) {
   const params = { name: "the integration's name" };
   const view = { description: "the integration (secret values never shown)", schema: IntegrationView };
   // What the managed layer refuses a change with (HOOKLINE_MANAGED carries its own status).
-  const managed = [400, 404, 409, 503].map((status) => ({ code: "HOOKLINE_MANAGED" as const, status }));
+  const managed = (...statuses: number[]) =>
+    statuses.map((status) => ({ code: "HOOKLINE_MANAGED" as const, status }));
 
   r.get(
     "/",
@@ -68,7 +69,7 @@ export function integrationRoutes(app: AdminApp) {
       params,
       body: { schema: IntegrationBase },
       answers: { 200: view },
-      errors: managed,
+      errors: managed(400, 409, 503),
     }),
     async (c) => {
       return reply(app, c, 200, await app.managed.putIntegration(c.req.param("name"), await readJson(c)));
@@ -82,7 +83,7 @@ export function integrationRoutes(app: AdminApp) {
       tags,
       params,
       answers: { 204: { description: "deleted" } },
-      errors: managed,
+      errors: managed(404, 409, 503),
     }),
     async (c) => {
       await app.managed.deleteIntegration(c.req.param("name"));
@@ -161,7 +162,7 @@ export function exportRoutes(app: AdminApp) {
       answers: {
         200: { description: "what was imported, and the secrets to re-enter", schema: ImportResult },
       },
-      errors: [400, 404, 409, 503].map((status) => ({ code: "HOOKLINE_MANAGED" as const, status })),
+      errors: [400, 403, 409, 503].map((status) => ({ code: "HOOKLINE_MANAGED" as const, status })),
     }),
     async (c) => {
       return reply(app, c, 200, await app.managed.importAll(await readJson(c)));

@@ -57,8 +57,10 @@ export function webhookRoutes(app: AdminApp) {
   const tags = ["Webhooks"];
   const params = { name: "the webhook's name" };
   const view = { description: "the webhook as it is now, with its template parameters", schema: WebhookView };
-  // What the managed layer refuses a change with (HOOKLINE_MANAGED carries its own status).
-  const managed = [400, 404, 409, 503].map((status) => ({ code: "HOOKLINE_MANAGED" as const, status }));
+  // What the managed layer refuses a change with (HOOKLINE_MANAGED carries its own status; 403 is an
+  // engine that runs templates as code, refused from the API).
+  const managed = (...statuses: number[]) =>
+    statuses.map((status) => ({ code: "HOOKLINE_MANAGED" as const, status }));
 
   r.get(
     "/",
@@ -105,7 +107,7 @@ export function webhookRoutes(app: AdminApp) {
       params,
       body: { schema: z.union([WebhookConfig, PresetConfig.required({ extends: true })]) },
       answers: { 200: view },
-      errors: managed,
+      errors: managed(400, 403, 409, 503),
     }),
     async (c) => {
       await app.managed.putWebhook(c.req.param("name"), await readJson(c));
@@ -139,7 +141,7 @@ export function webhookRoutes(app: AdminApp) {
       tags,
       params,
       answers: { 204: { description: "deleted" } },
-      errors: managed,
+      errors: managed(404, 409, 503),
     }),
     async (c) => {
       await app.managed.deleteWebhook(c.req.param("name"));
