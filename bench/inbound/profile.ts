@@ -3,7 +3,8 @@
 // profiler on only while the load runs (after a warm-up), so start-up and compilation stay out.
 // Run: TEST_DATABASE_URL=… node scripts/run-node.mjs bench/inbound/profile.ts
 // PROFILE_SECONDS (default 8), PROFILE_TOP (30), PROFILE_OUT (a path to write the .cpuprofile to),
-// PROFILE_TARGET=receiver profiles the minimal durable receiver (durable-receiver.ts) instead.
+// PROFILE_TARGET=receiver profiles the minimal durable receiver (durable-receiver.ts) instead;
+// PROFILE_HEAP=1 samples allocations instead of CPU (bytes per callback, by function).
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
@@ -13,7 +14,15 @@ import { createHookline } from "../../core/app.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { inbound } from "../../plugins/inbound/index.ts";
 import { postgresDriver } from "../../plugins/postgres/index.ts";
-import { adminConnection, scratchDatabase, serverUrl } from "../lib/postgres-server.ts";
+import {
+  adminConnection,
+  postgresCpu,
+  scratchDatabase,
+  serverCpuFor,
+  serverUrl,
+  walBytesSince,
+  walPosition,
+} from "../lib/postgres-server.ts";
 import { durableReceiver } from "./durable-receiver.ts";
 
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
@@ -116,6 +125,39 @@ function summarise(p: Profile, callbacks: number): void {
   console.log(top(total, TOP));
 }
 
+interface HeapNode {
+  callFrame: Node["callFrame"];
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Bytes allocated per callback, by the function that allocated them and by area. */
+function summariseHeap(head: HeapNode, callbacks: number): void {
+  const self = new Map<string, number>();
+  const areas = new Map<string, number>();
+  let all = 0;
+  for (const stack = [head]; stack.length > 0; ) {
+    const n = stack.pop()!;
+    stack.push(...n.children);
+    if (n.selfSize === 0) continue;
+    const node = { id: 0, callFrame: n.callFrame };
+    self.set(frameName(node), (self.get(frameName(node)) ?? 0) + n.selfSize);
+    areas.set(area(node), (areas.get(area(node)) ?? 0) + n.selfSize);
+    all += n.selfSize;
+  }
+  const bytes = (t: number) => (t / callbacks).toFixed(0).padStart(8);
+  const top = (m: Map<string, number>, n: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, t]) => `${bytes(t)}  ${k}`)
+      .join("\n");
+  console.log(`callbacks: ${callbacks}`);
+  console.log(`allocated_bytes_per_callback: ${(all / callbacks).toFixed(0)}`);
+  console.log(`\n-- by area (bytes per callback)\n${top(areas, 15)}`);
+  console.log(`\n-- by function (bytes per callback)\n${top(self, TOP)}`);
+}
+
 const server = serverUrl();
 if (!server) throw new Error("set TEST_DATABASE_URL or DATABASE_URL");
 const admin = adminConnection(server);
@@ -137,7 +179,11 @@ const app = await createHookline({
     file: "profile.yaml",
   },
   plugins: [
-    inbound(),
+    inbound(
+      process.env.PROFILE_CONCURRENCY
+        ? { groupCommit: { concurrency: Number(process.env.PROFILE_CONCURRENCY) } }
+        : {},
+    ),
     { name: "bench-store", register: (c) => c.register(Tokens.SqlDriver, { useValue: driver }) },
   ],
 });
@@ -155,20 +201,42 @@ try {
   await load(url, 3); // warm-up: the code is optimised before the profile starts
   const session = new Session();
   session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 250 });
-  const cpu = process.cpuUsage();
-  statements = 0;
-  await session.post("Profiler.start");
-  const callbacks = await load(url, SECONDS);
-  const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: Profile };
-  const used = process.cpuUsage(cpu);
-  session.disconnect();
-  console.log(`process_cpu_us_per_callback: ${((used.user + used.system) / callbacks).toFixed(1)}`);
-  console.log(`callbacks_per_s: ${(callbacks / SECONDS).toFixed(0)}`);
-  if (!receiver) console.log(`callbacks_per_statement: ${(callbacks / statements).toFixed(1)}`);
-  if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
-  summarise(profile, callbacks);
+  if (process.env.PROFILE_HEAP) {
+    // What is allocated, per callback: what the garbage collector then spends its time on.
+    await session.post("HeapProfiler.enable");
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    const callbacks = await load(url, SECONDS);
+    const { profile } = (await session.post("HeapProfiler.stopSampling")) as unknown as {
+      profile: { head: HeapNode };
+    };
+    session.disconnect();
+    if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
+    summariseHeap(profile.head, callbacks);
+  } else {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 250 });
+    const cpu = process.cpuUsage();
+    const [pgBefore, wal] = [postgresCpu(), await walPosition(admin)];
+    statements = 0;
+    await session.post("Profiler.start");
+    const callbacks = await load(url, SECONDS);
+    const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: Profile };
+    const used = process.cpuUsage(cpu);
+    const pg = await serverCpuFor(admin, db.name, pgBefore, postgresCpu());
+    const walBytes = await walBytesSince(admin, wal);
+    session.disconnect();
+    console.log(`process_cpu_us_per_callback: ${((used.user + used.system) / callbacks).toFixed(1)}`);
+    console.log(`postgres_cpu_us_per_callback: ${((pg * 1e6) / callbacks).toFixed(1)}`);
+    console.log(`wal_bytes_per_callback: ${(walBytes / callbacks).toFixed(0)}`);
+    console.log(`callbacks_per_s: ${(callbacks / SECONDS).toFixed(0)}`);
+    if (!receiver) console.log(`callbacks_per_statement: ${(callbacks / statements).toFixed(1)}`);
+    if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
+    summarise(profile, callbacks);
+  }
 } finally {
   await close();
   await app.stop(1_000);

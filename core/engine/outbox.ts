@@ -170,14 +170,17 @@ export class Outbox {
     const runId = events.find((e) => e.runId)?.runId ?? `run_${crypto.randomUUID()}`;
     const rows: NewDelivery[] = [];
     const perEvent = events.map((event) => {
-      const seen = new Map<string, NewDelivery>();
+      // Made only for an event that a trigger matches: many events (an activity's) match none.
+      let seen: Map<string, NewDelivery> | undefined;
       for (const t of this.deps.catalogue.triggers) {
         if (!t.matches?.(event)) continue;
+        seen ??= new Map();
         for (const w of t.webhooks)
           if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? runId, t.params));
       }
-      rows.push(...seen.values());
-      return { event, deliveries: [...seen.values()] };
+      const deliveries = seen ? [...seen.values()] : [];
+      rows.push(...deliveries);
+      return { event, deliveries };
     });
     const inserted = new Set(await this.write(rows));
     if (inserted.size > 0) this.enqueued?.();

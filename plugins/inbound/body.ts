@@ -62,6 +62,8 @@ export function bodyFormat(
   contentType: string | null,
   accept: readonly BodyFormat[],
 ): BodyFormat | undefined {
+  // The usual case, without building anything.
+  if (contentType === "application/json") return accept.includes("json") ? "json" : undefined;
   const type = (contentType ?? "").split(";", 1)[0]!.trim().toLowerCase();
   if (
     type === "" ||
@@ -115,7 +117,8 @@ export interface Received {
   url: URL;
   /**
    * The replay key: `id:<sender id>`, else for profile updates `sha256:<hash of query and body>`;
-   * `once:<random>` when there is nothing to dedupe on (activities dedupe themselves) or dedupe is off.
+   * `once:<random>` when there is nothing to dedupe on or dedupe is off (for activities, `once`:
+   * they dedupe themselves, and keep receipts only of requests the sender named).
    */
   requestKey: string;
 }

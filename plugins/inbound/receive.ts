@@ -96,7 +96,9 @@ export async function receive(
       },
     );
 
-  const viaHeaders = await endpoint.auth.headers?.(request, url);
+  // Most verifiers answer at once: awaiting a value that is not a promise would still yield a turn.
+  const checking = endpoint.auth.headers?.(request, url);
+  const viaHeaders = isPromiseLike(checking) ? await checking : checking;
   if (viaHeaders && !viaHeaders.ok) return unauthorized(host, endpoint, viaHeaders);
 
   const format = bodyFormat(
@@ -116,16 +118,18 @@ export async function receive(
   const body = await readLimited(request, config.bodyLimit);
   if (!body.ok) return refusal(413, "HOOKLINE_INBOUND_TOO_LARGE", body.message);
 
-  const viaBody = await endpoint.auth.body?.(request, body.bytes);
+  const checkingBody = endpoint.auth.body?.(request, body.bytes);
+  const viaBody = isPromiseLike(checkingBody) ? await checkingBody : checkingBody;
   if (viaBody && !viaBody.ok) return unauthorized(host, endpoint, viaBody);
 
   const senderId = (viaBody?.ok ? viaBody.senderId : undefined) ?? senderIdOf(request);
+  // Activity receipts are kept only for requests the sender named: an unnamed one needs no random key.
+  const once = () => (config.kind === "activity-status" ? "once" : `once:${crypto.randomUUID()}`);
   let requestKey: string;
-  if (config.dedupe === "none" || (config.dedupe === "id" && !senderId))
-    requestKey = `once:${crypto.randomUUID()}`;
+  if (config.dedupe === "none" || (config.dedupe === "id" && !senderId)) requestKey = once();
   else if (senderId) requestKey = `id:${senderId}`;
   // Activities dedupe themselves, by their own keys: hashing the whole body would buy nothing.
-  else if (config.kind === "activity-status") requestKey = `once:${crypto.randomUUID()}`;
+  else if (config.kind === "activity-status") requestKey = once();
   // Profile updates depend on the URL too (the identifier travels in the query).
   else requestKey = `sha256:${sha256Hex(`${url.search}\n${sha256Hex(body.bytes)}`)}`;
 
@@ -133,6 +137,11 @@ export async function receive(
   return config.kind === "activity-status"
     ? handleActivityStatus(store, config, received)
     : handleProfileUpdate(host, config, received);
+}
+
+/** Whether a verifier answered later (a promise, or any thenable) rather than at once. */
+function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown } | null | undefined)?.then === "function";
 }
 
 function unauthorized(host: InboundHost, endpoint: CompiledEndpoint, v: InboundRefused): Response {
