@@ -7,13 +7,15 @@ import { z } from "zod";
 const text = z.string();
 const time = z.string().describe("an ISO 8601 date-time");
 const object = z.record(z.string(), z.unknown());
+const count = z.number().int().nonnegative();
+const httpStatus = z.number().int().min(100).max(599);
 
 /** `GET /healthz` when the store answers. */
 export const HealthUp = z
   .object({
     status: z.literal("ok"),
     worker: text.describe("this process's worker id (its leases carry it)"),
-    inFlight: z.number().int().describe("deliveries this process is sending now"),
+    inFlight: count.describe("deliveries this process is sending now"),
   })
   .strict();
 
@@ -66,15 +68,15 @@ export const Delivery = z.looseObject({
   eventType: text,
   customerId: text.optional(),
   context: object.describe("what its templates render from: event, customer, params"),
-  maxAttempts: z.number().int(),
+  maxAttempts: count,
   status: DeliveryStatus,
-  attempts: z.number().int().describe("attempts started so far"),
+  attempts: count.describe("attempts started so far"),
   nextAt: time,
   createdAt: time,
   updatedAt: time,
   leaseOwner: text.optional(),
   leaseUntil: time.optional(),
-  lastStatus: z.number().int().optional(),
+  lastStatus: httpStatus.optional(),
   reason: text.optional().describe("why it failed or halted, or why the last attempt is retried"),
   policy: text.optional(),
   orderingKey: text.optional(),
@@ -85,19 +87,19 @@ const headers = z.record(z.string(), z.string());
 /** One attempt, as recorded (headers and bodies with known secrets masked). */
 export const Attempt = z.looseObject({
   deliveryId: text,
-  number: z.number().int(),
+  number: count.min(1).describe("1 for the first attempt"),
   startedAt: time,
-  durationMs: z.number(),
+  durationMs: z.number().nonnegative(),
   request: z.looseObject({
     method: text,
     url: text,
     headers,
     body: text.optional().describe("kept for an attempt that did not succeed"),
-    bodyBytes: z.number().int().optional(),
+    bodyBytes: count.optional(),
     bodyHash: text.optional(),
-    batch: z.looseObject({ key: text, size: z.number().int(), recordedOn: text }).optional(),
+    batch: z.looseObject({ key: text, size: count, recordedOn: text }).optional(),
   }),
-  status: z.number().int().optional(),
+  status: httpStatus.optional(),
   responseHeaders: headers.optional(),
   responseBody: text.optional(),
   responseTruncated: z.boolean().optional(),
@@ -162,7 +164,7 @@ export const WebhookResumed = z.object({ name: text, resumed: z.literal(true) })
 export const WebhookTestResult = z.looseObject({
   request: RenderedRequest,
   params: object,
-  response: z.looseObject({ status: z.number().int() }).optional(),
+  response: z.looseObject({ status: httpStatus }).optional(),
   error: z.object({ class: text, message: text }).strict().optional(),
   steps: z.array(z.unknown()).optional().describe("a scenario's steps, each with what it would send"),
   stopped: z.unknown().optional(),
@@ -189,7 +191,7 @@ export const AuthorizationUrl = z
 export const IntegrationTestResult = z
   .object({
     ok: z.boolean(),
-    status: z.number().int().optional(),
+    status: httpStatus.optional(),
     request: z.object({ method: text, url: text }).strict().optional(),
     reason: text.optional(),
   })
@@ -221,16 +223,16 @@ export const ImportResult = z
 export const PolicyInUse = z
   .object({
     name: text,
-    concurrency: z.number().int(),
+    concurrency: count,
     rate: z.number().optional(),
-    inUse: z.number().int().describe("slots taken now, across processes"),
+    inUse: count.describe("slots taken now, across processes"),
   })
   .strict();
 
 export const PolicyList = z.object({ policies: z.array(PolicyInUse) }).strict();
 
 export const PolicyWritten = z
-  .object({ name: text, concurrency: z.number().int(), rate: z.number().nullable().optional() })
+  .object({ name: text, concurrency: count, rate: z.number().nullable().optional() })
   .strict();
 
 /** A webhook or integration body for the admin API: a config entry as in hookline.yaml. */

@@ -10,6 +10,7 @@ import { documented } from "./route-docs.ts";
 const ASSETS: Readonly<Record<string, string>> = {
   "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
   "swagger-ui.css": "text/css; charset=utf-8",
+  "favicon-32x32.png": "image/png",
 };
 
 // Paths relative to /docs, so that the page works under a proxy's path prefix too.
@@ -19,6 +20,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hookline API reference</title>
+<link rel="icon" href="docs/assets/favicon-32x32.png">
 <link rel="stylesheet" href="docs/assets/swagger-ui.css">
 </head>
 <body>

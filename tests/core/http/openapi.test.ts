@@ -149,7 +149,7 @@ describe("OpenAPI document", () => {
       expect(url.origin).toBe(served.url);
       const r = await fetch(url);
       expect(r.status).toBe(200);
-      expect(r.headers.get("content-type")).toMatch(/^text\/(css|javascript)/);
+      expect(r.headers.get("content-type")).toMatch(/^(text\/(css|javascript)|image\/png)/);
       const text = await r.text();
       expect(text.length).toBeGreaterThan(20);
       if (a.endsWith("start.js")) {
