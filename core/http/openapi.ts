@@ -3,7 +3,7 @@ import type { RouterRoute } from "hono/types";
 import { findTargetHandler } from "hono/utils/handler";
 import { describeRoute, generateSpecs, resolver, uniqueSymbol } from "hono-openapi";
 import { z } from "zod";
-import { ErrorCodes } from "../error-codes.ts";
+import { type ErrorCodeInfo, ErrorCodes } from "../error-codes.ts";
 import type { ErrorCodeLike } from "../errors.ts";
 import { type ContributedRouteDoc, ROUTE_DOC, type RouteDoc, type ValidatedPartDoc } from "./route-docs.ts";
 
@@ -22,7 +22,11 @@ export const ErrorAnswer = z
 
 type OpenApiDocument = Awaited<ReturnType<typeof generateSpecs>>;
 type Operation = Record<string, unknown> & { responses?: Record<string, Response> };
-type Response = { description?: string; content?: Record<string, { schema?: unknown }> };
+type Response = {
+  description?: string;
+  content?: Record<string, { schema?: unknown }>;
+  headers?: Record<string, unknown>;
+};
 type ErrorSpec = { code: string; status: number; summary: string };
 
 const ERRORS_KEY = "x-hookline-errors";
@@ -33,15 +37,17 @@ const METHODS = new Set(["get", "head", "post", "put", "patch", "delete"]);
 const noop: MiddlewareHandler = (_c, next) => next();
 const asResponse = (schema: z.ZodType) => resolver(schema, { options: { io: "output" } });
 
+/** A route's error as the document lists it: its code, its status (the catalogue's unless given), its meaning. */
 function errorSpec(e: ErrorCodeLike | { code: ErrorCodeLike; status: number }): ErrorSpec {
-  const entry = typeof e === "object" && "code" in e && "status" in e && !("summary" in e) ? e : undefined;
-  const like = (entry ? entry.code : e) as ErrorCodeLike;
-  const code = typeof like === "string" ? like : like.code;
-  const known = typeof like === "string" ? ErrorCodes[like as keyof typeof ErrorCodes] : like;
+  // `{ code, status }` gives a code's status; an entry of `defineErrorCodes` carries its own summary.
+  const given = typeof e === "object" && !("summary" in e) ? e : undefined;
+  const like = given ? given.code : (e as ErrorCodeLike);
+  const info =
+    typeof like === "string" ? (ErrorCodes as Record<string, ErrorCodeInfo | undefined>)[like] : like;
   return {
-    code,
-    status: entry?.status ?? known?.status ?? 500,
-    summary: known?.summary ?? "",
+    code: typeof like === "string" ? like : like.code,
+    status: given?.status ?? info?.status ?? 500,
+    summary: info?.summary ?? "",
   };
 }
 
@@ -198,6 +204,13 @@ export async function openApiDocument(
       ],
       components: {
         schemas: { ErrorAnswer: errorAnswer as never },
+        headers: {
+          RequestId: {
+            description:
+              "the request's id: a sane X-Request-Id it came with, else a new one; the logs carry it",
+            schema: { type: "string" },
+          },
+        },
         securitySchemes: {
           adminToken: {
             type: "http",
@@ -223,6 +236,10 @@ export async function openApiDocument(
       if (path.startsWith("/v1/") && !open) errors.push(errorSpec("HOOKLINE_HTTP_UNAUTHORIZED"));
       addErrors(op, errors);
       op.security = path.startsWith("/v1/") && !open ? [{ adminToken: [] }] : [];
+      // withRequestId (respond.ts) sets it on every admin answer and every error answer.
+      for (const [status, answer] of Object.entries(op.responses ?? {}))
+        if (path.startsWith("/v1/") || Number(status) >= 400)
+          answer.headers = { ...answer.headers, "X-Request-Id": { $ref: "#/components/headers/RequestId" } };
     }
   }
   return doc;

@@ -9,7 +9,14 @@ export interface OpenApiDoc {
     Record<
       string,
       {
-        responses?: Record<string, { description?: string; content?: Record<string, { schema?: object }> }>;
+        responses?: Record<
+          string,
+          {
+            description?: string;
+            content?: Record<string, { schema?: object }>;
+            headers?: Record<string, unknown>;
+          }
+        >;
         requestBody?: { content?: Record<string, { schema?: object }> };
         parameters?: Array<{ in: string; name: string; schema?: object }>;
       }
@@ -92,7 +99,14 @@ export function answerChecker(doc: OpenApiDoc) {
   const seen = new Set<string>();
   return {
     seen,
-    check(method: string, path: string, status: number, body: unknown, contentType: string): AnswerCheck {
+    check(
+      method: string,
+      path: string,
+      status: number,
+      body: unknown,
+      contentType: string,
+      headers: Headers = new Headers(),
+    ): AnswerCheck {
       const template = templateFor(doc, path);
       const operation = `${method} ${template ?? path} ${status}`;
       if (!template) return { operation, problems: [`no path of the document matches ${path}`] };
@@ -102,6 +116,9 @@ export function answerChecker(doc: OpenApiDoc) {
       if (!answer)
         return { operation, problems: [`status ${status} is not documented for ${method} ${template}`] };
       seen.add(operation);
+      const missing = Object.keys(answer.headers ?? {}).filter((h) => !headers.has(h));
+      if (missing.length > 0)
+        return { operation, problems: [`documented headers missing: ${missing.join(", ")}`] };
       const isJson = /^application\/json/i.test(contentType);
       const schema = answer.content?.["application/json"]?.schema;
       if (!isJson) {

@@ -94,6 +94,7 @@ for (const kind of storeKinds) {
         r.status,
         body,
         type,
+        r.headers,
       );
       for (const p of found) problems.push(`${operation}: ${p}`);
       return { status: r.status, body };
