@@ -36,6 +36,11 @@ export interface NewDelivery {
   policy?: string;
   /** Deliveries of one webhook with one ordering key go out one at a time, in the order written. */
   orderingKey?: string;
+  /**
+   * The W3C `traceparent` of the span that published it (a caller's, or one hookline started): each
+   * attempt is traced as its child, so a trace runs from the caller to the destination.
+   */
+  traceparent?: string;
 }
 
 /**
@@ -81,6 +86,7 @@ export type ClaimedDelivery = Pick<
   | "leaseOwner"
   | "policy"
   | "orderingKey"
+  | "traceparent"
 >;
 
 /** One attempt, as recorded. Headers and bodies are redacted of known secrets before they get here. */

@@ -123,6 +123,7 @@ export class Outbox {
           leaseOwner: offer.lease.owner,
           policy: d.policy,
           orderingKey: d.orderingKey,
+          ...(d.traceparent ? { traceparent: d.traceparent } : {}),
         })),
     );
     return written.inserted;

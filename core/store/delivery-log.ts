@@ -20,6 +20,7 @@ function toDelivery(r: Row): Delivery {
     leaseUntil: iso(r.lease_until),
     lastStatus: r.last_status ?? undefined,
     reason: r.reason ?? undefined,
+    ...(r.traceparent ? { traceparent: r.traceparent } : {}),
   };
 }
 
@@ -44,7 +45,7 @@ function toAttempt(r: Row): AttemptRecord {
 
 const DELIVERY_COLUMNS = `s.id, s.webhook, c.idempotency_key, s.run_id, c.event_id, c.event_type, c.customer_id, c.context,
   s.status, s.attempts, s.max_attempts, s.next_at, s.lease_owner, s.lease_until, s.last_status, s.reason, c.created_at,
-  s.updated_at`;
+  s.updated_at, c.traceparent`;
 /** A delivery: its content (written once) and its state. */
 const DELIVERIES = "hookline_deliveries c JOIN hookline_delivery_state s ON s.id = c.id";
 

@@ -61,6 +61,7 @@ async function insertRows(
     parent_status: parents?.get(d.id)?.status,
     policy: d.policy,
     ordering_key: d.orderingKey,
+    traceparent: d.traceparent,
     ...(lease?.ids.has(d.id) && d.orderingKey == null ? { lease: true } : {}),
   }));
   const leasing = rows.some((r) => "lease" in r);
@@ -93,13 +94,14 @@ const insertSql = (leased: boolean) => `
               }
          FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
                                                  event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid, parent_status text,
-                                                 policy text, ordering_key text${leased ? ", lease boolean" : ""})
+                                                 policy text, ordering_key text, traceparent text${leased ? ", lease boolean" : ""})
          LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
         WHERE x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_delivery_state p WHERE p.id = x.parent AND p.status = x.parent_status)
      ), c AS (
        INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts,
-                                        policy, ordering_key)
-       SELECT id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts, policy, ordering_key
+                                        policy, ordering_key, traceparent)
+       SELECT id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts, policy, ordering_key,
+              traceparent
          FROM x ORDER BY ord
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id, seq

@@ -224,6 +224,8 @@ DROP INDEX hookline_deliveries_waiting;
 DROP INDEX hookline_deliveries_paused;
 ALTER TABLE hookline_deliveries DROP COLUMN status, DROP COLUMN attempts, DROP COLUMN next_at, DROP COLUMN lease_owner,
   DROP COLUMN lease_until, DROP COLUMN last_status, DROP COLUMN reason, DROP COLUMN updated_at;
+-- The W3C traceparent of the span that published the delivery (its attempts are traced as children).
+ALTER TABLE hookline_deliveries ADD COLUMN traceparent text;
 -- Due deliveries without a policy in due order; those of each policy in its own range: a claim walks
 -- each policy with a slot free apart, and never reads a full policy's backlog.
 CREATE INDEX hookline_delivery_state_due ON hookline_delivery_state (next_at, seq) WHERE status = 'pending' AND policy IS NULL;

@@ -164,7 +164,8 @@ export class SqlDeliveryQueue implements DeliveryQueue {
                   attempts = d.attempts + 1, updated_at = now()
              FROM picked, hookline_deliveries c WHERE d.id = picked.id AND picked.lease AND c.id = d.id
            RETURNING d.id, d.webhook, c.idempotency_key, d.run_id, c.event_id, c.event_type, c.customer_id,
-                     c.context::text AS context, d.attempts, d.max_attempts, d.policy, d.ordering_key, d.seq`,
+                     c.context::text AS context, d.attempts, d.max_attempts, d.policy, d.ordering_key, d.seq,
+                     c.traceparent`,
           params,
         ),
       ),
@@ -185,6 +186,7 @@ export class SqlDeliveryQueue implements DeliveryQueue {
       leaseOwner: owner,
       policy: r.policy ?? undefined,
       orderingKey: r.ordering_key ?? undefined,
+      ...(r.traceparent ? { traceparent: r.traceparent } : {}),
     }));
   }
 

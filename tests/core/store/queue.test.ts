@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { StoreUnavailableError } from "../../../core/errors.ts";
+import { SqlDeliveryLog } from "../../../core/store/delivery-log.ts";
 import { ObserverDispatch } from "../../../core/store/observers.ts";
 import { SqlDeliveryQueue } from "../../../core/store/queue.ts";
 import { SqlRunHealth } from "../../../core/store/run-health.ts";
@@ -44,6 +45,17 @@ for (const kind of storeKinds) {
       expect(claimed).toMatchObject({ id: d.id, attempts: 1, leaseOwner: "w1", context: d.context });
       expect(await queue.claim("w2", 10, 30_000)).toEqual([]);
       expect(await queue.claim("w2", 0, 30_000)).toEqual([]);
+    });
+
+    it("keeps the traceparent a delivery was published with, for its claims and its log", async () => {
+      await clearDeliveries(db);
+      const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+      const [traced, plain] = [delivery({ traceparent }), delivery()];
+      await queue.enqueue([traced, plain]);
+      const claimed = await queue.claim("w1", 10, 30_000);
+      expect(claimed.find((c) => c.id === traced.id)?.traceparent).toBe(traceparent);
+      expect(claimed.find((c) => c.id === plain.id)).not.toHaveProperty("traceparent");
+      expect((await new SqlDeliveryLog(db).getDelivery(traced.id))?.traceparent).toBe(traceparent);
     });
 
     it("records a success with its attempt, and a retry back in the queue with its delay", async () => {
