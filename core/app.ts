@@ -15,6 +15,7 @@ import { Deliverer } from "./engine/deliver.ts";
 import { assertHttpsTargets } from "./engine/https.ts";
 import type { Outbox } from "./engine/outbox.ts";
 import { runEndedEvents } from "./engine/run-events.ts";
+import { JobRunner } from "./engine/jobs.ts";
 import { Worker } from "./engine/worker.ts";
 import { pluginHost } from "./host.ts";
 import { createHttpApp } from "./http/app.ts";
@@ -185,6 +186,8 @@ export class Hookline {
   readonly outbox: Outbox;
   readonly deliverer: Deliverer;
   readonly worker: Worker;
+  /** Works on runs' jobs (bulk retries, replays) alongside the worker. */
+  readonly jobs: JobRunner;
   /** Webhooks, integrations and triggers: the config's, the admin API's and plugins'. */
   readonly catalogue: Composition["catalogue"];
   readonly webhooks: ReadonlyMap<string, CompiledWebhook>;
@@ -216,6 +219,7 @@ export class Hookline {
     this.outbox = parts.outbox;
     this.deliverer = run.deliverer;
     this.worker = run.worker;
+    this.jobs = new JobRunner(parts.store, run.worker.owner, parts.logger, () => run.worker.wake());
     this.catalogue = parts.catalogue;
     this.webhooks = parts.catalogue.webhooks;
     this.integrations = parts.catalogue.integrations;
@@ -252,7 +256,10 @@ export class Hookline {
   async start(options: { workers?: boolean } = {}): Promise<void> {
     const why = this.parts.requireHttps;
     if (why) assertHttpsTargets(this.config, why, (t) => this.redactor.redact(t));
-    if (options.workers !== false) this.worker.start();
+    if (options.workers !== false) {
+      this.worker.start();
+      this.jobs.start();
+    }
     for (const s of this.services) await s.start(this.host);
     // Other processes sharing the store pick up admin-API changes within a couple of seconds.
     const refresh = setInterval(() => {
@@ -281,6 +288,7 @@ export class Hookline {
     this.abort.abort();
     for (const t of this.catalogue.triggers) await t.stop?.();
     for (const s of this.services) await s.stop?.();
+    await this.jobs.stop();
     await this.worker.stop(graceMs);
     await this.catalogue.close();
     await this.parts.transport.close?.();

@@ -3,6 +3,8 @@ import type { AttemptRecord, Delivery, DeliveryStatus } from "./delivery.ts";
 /** Which deliveries `listDeliveries` returns, newest first. */
 export interface DeliveryFilter {
   webhook?: string;
+  /** The deliveries published in this run (or, for a retry run, those it retried). */
+  run?: string;
   status?: DeliveryStatus;
   /** ISO timestamps bounding `createdAt`. */
   since?: string;

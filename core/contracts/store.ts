@@ -1,7 +1,7 @@
 import type { DeliveryLog } from "./delivery-log.ts";
 import type { PolicyStore } from "./policies.ts";
 import type { DeliveryQueue } from "./queue.ts";
-import type { RunHealth } from "./runs.ts";
+import type { RunHealth, RunLog } from "./runs.ts";
 
 // Each job's contract lives in its own file; everything that was ever importable from here still is.
 export type {
@@ -20,7 +20,7 @@ export type {
 export type { DeliveryFilter, DeliveryLog } from "./delivery-log.ts";
 export type { PolicyLimits, PolicyStore, PolicyWrite } from "./policies.ts";
 export type { CompleteOptions, DeliveryQueue } from "./queue.ts";
-export type { PausedWebhook, RunHealth } from "./runs.ts";
+export type { PausedWebhook, RetryFilter, RunCounts, RunHealth, RunLog, RunSummary } from "./runs.ts";
 export type { SqlDriver, SqlExecutor } from "./sql.ts";
 
 /**
@@ -43,6 +43,6 @@ export interface StoreMigrator {
  * await store.migrate();
  * const [d] = await store.claim("worker-1", 1, 30_000);
  */
-export interface Store extends DeliveryQueue, PolicyStore, RunHealth, DeliveryLog, StoreMigrator {
+export interface Store extends DeliveryQueue, PolicyStore, RunHealth, RunLog, DeliveryLog, StoreMigrator {
   close(): Promise<void>;
 }

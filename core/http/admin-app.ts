@@ -22,6 +22,8 @@ export interface AdminApp {
   readonly webhooks: ReadonlyMap<string, CompiledWebhook>;
   readonly integrations: ReadonlyMap<string, IntegrationRuntime>;
   readonly worker: { readonly owner: string; readonly active: number; wake(): void };
+  /** Works on runs' jobs (bulk retries, replays): woken when one starts. */
+  readonly jobs: { wake(): void };
   readonly redactor: Redactor;
   readonly logger: Logger;
   publish(events: EventInput | EventInput[]): Promise<PublishResult>;

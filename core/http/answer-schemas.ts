@@ -80,6 +80,7 @@ export const Delivery = z.looseObject({
   reason: text.optional().describe("why it failed or halted, or why the last attempt is retried"),
   policy: text.optional(),
   orderingKey: text.optional(),
+  traceparent: text.optional().describe("the W3C traceparent it was published under"),
 });
 
 const headers = z.record(z.string(), z.string());

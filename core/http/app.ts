@@ -33,6 +33,7 @@ import {
   withRequestId,
 } from "./respond.ts";
 import { documented } from "./route-docs.ts";
+import { bulkRetryRoute, runRoutes } from "./runs.ts";
 import { json, query } from "./validate.ts";
 import { webhookRoutes } from "./webhooks.ts";
 
@@ -40,6 +41,7 @@ const datetime = z.iso.datetime({ offset: true, error: "an ISO 8601 date-time, e
 const DeliveryQuery = z
   .object({
     webhook: z.string().optional(),
+    run: z.string().min(1).optional(),
     status: z
       .enum(["pending", "waiting", "paused", "in_flight", "succeeded", "failed", "halted", "aborted"])
       .optional(),
@@ -303,6 +305,8 @@ export function createHttpApp(
   http.route("/v1/integrations", integrationRoutes(app));
   http.route("/v1", exportRoutes(app));
   http.route("/v1/policies", policyRoutes(app));
+  http.route("/v1/runs", runRoutes(app));
+  http.route("/v1/deliveries/retry", bulkRetryRoute(app));
   http.route("/oauth/callback", callbackRoutes(app));
   for (const r of options.routes ?? []) r.mount(http, options.host);
 

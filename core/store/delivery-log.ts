@@ -76,6 +76,12 @@ export class SqlDeliveryLog implements DeliveryLog {
       where.push(sql.replace("?", `$${params.length}`));
     };
     if (filter.webhook) add("c.webhook = ?", filter.webhook);
+    // A run's deliveries: those published in it, or for a retry run those it retried.
+    if (filter.run)
+      add(
+        filter.run.startsWith("retry_") ? "s.run_id = ? AND s.run_id LIKE 'retry\\_%'" : "c.run_id = ?",
+        filter.run,
+      );
     if (filter.status) add("s.status = ?", filter.status);
     if (filter.since) add("c.created_at >= ?::timestamptz", filter.since);
     if (filter.until) add("c.created_at < ?::timestamptz", filter.until);
@@ -107,11 +113,18 @@ export class SqlDeliveryLog implements DeliveryLog {
         const retried = await tx.query(
           // A manual retry is a run of its own: a halt of the run it came from does not hold it back.
           // One of an ordered stream goes behind the stream's head (it is the head if there is none).
-          `UPDATE hookline_delivery_state
-              SET status = CASE WHEN ordering_key IS NULL THEN 'pending' ELSE 'waiting' END, next_at = now(),
-                  max_attempts = attempts + $2, reason = NULL, run_id = $3, updated_at = now()
-            WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded')
-          RETURNING webhook, ordering_key`,
+          `WITH upd AS (
+             UPDATE hookline_delivery_state
+                SET status = CASE WHEN ordering_key IS NULL THEN 'pending' ELSE 'waiting' END, next_at = now(),
+                    max_attempts = attempts + $2, reason = NULL, run_id = $3, updated_at = now()
+              WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded')
+             RETURNING webhook, ordering_key, run_id
+           ), r AS (
+             INSERT INTO hookline_runs (id, kind) SELECT run_id, 'retry' FROM upd ON CONFLICT (id) DO NOTHING
+           ), t AS (
+             INSERT INTO hookline_run_tallies (run_id, webhook, status, n) SELECT run_id, webhook, 'created', 1 FROM upd
+           )
+           SELECT webhook, ordering_key FROM upd`,
           [id, extraAttempts, `retry_${crypto.randomUUID()}`],
         );
         await streamsChanged(

@@ -80,7 +80,8 @@ async function insertRows(
 
 /**
  * The outbox insert: the content rows (`hookline_deliveries`, written once; a known idempotency key is
- * skipped) and, for those inserted, their state rows. With `leased`, rows marked `lease` are written in
+ * skipped) and, for those inserted, their state rows, their runs (each written once) and the runs'
+ * tallies (`created`, and `halted` for a halted run's). With `leased`, rows marked `lease` are written in
  * flight to the owner ($2) for $3 ms, their first attempt counted (a halted run's are written halted
  * all the same).
  */
@@ -105,7 +106,7 @@ const insertSql = (leased: boolean) => `
          FROM x ORDER BY ord
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id, seq
-     )
+     ), s AS (
      INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, policy, ordering_key, max_attempts, next_at, status, reason${
        leased ? ", lease_owner, lease_until, attempts" : ""
      })
@@ -120,7 +121,16 @@ const insertSql = (leased: boolean) => `
             }
        FROM x JOIN c ON c.id = x.id
       ORDER BY c.seq
-     RETURNING id, webhook, ordering_key, status`;
+     RETURNING id, webhook, ordering_key, status, run_id
+     ), r AS (
+       INSERT INTO hookline_runs (id) SELECT DISTINCT run_id FROM s ON CONFLICT (id) DO NOTHING
+     ), t AS (
+       INSERT INTO hookline_run_tallies (run_id, webhook, status, n)
+       SELECT run_id, webhook, 'created', count(*) FROM s GROUP BY run_id, webhook
+       UNION ALL
+       SELECT run_id, webhook, status, count(*) FROM s WHERE status = 'halted' GROUP BY run_id, webhook, status
+     )
+     SELECT id, webhook, ordering_key, status FROM s`;
 const INSERT = insertSql(false);
 const INSERT_LEASED = insertSql(true);
 

@@ -239,4 +239,49 @@ CREATE INDEX hookline_delivery_state_waiting ON hookline_delivery_state (webhook
 CREATE INDEX hookline_delivery_state_paused ON hookline_delivery_state (webhook) WHERE status = 'paused'
 `,
   },
+  {
+    version: 11,
+    name: "runs: each publish call, retry or replay is a run, with its progress tallied as it goes",
+    sql: `
+-- A run's progress is tallied, not counted: the statement that writes deliveries adds (run, webhook,
+-- 'created', n), the one that records outcomes (run, webhook, status, n) for those it ended, each a
+-- row of its own (no row is updated by two writers, so workers never wait on each other). A run's
+-- counts are the sums of its rows; its rate, the sum of the last minute's.
+CREATE TABLE hookline_runs (
+  id text PRIMARY KEY,
+  kind text NOT NULL DEFAULT 'publish',
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- A run that is a job (a bulk retry): what it selects and how far it has got.
+  job jsonb,
+  job_state text,
+  job_owner text,
+  job_lease_until timestamptz,
+  cancelled_at timestamptz
+);
+CREATE INDEX hookline_runs_recent ON hookline_runs (created_at DESC, id);
+CREATE INDEX hookline_runs_jobs ON hookline_runs (job_lease_until) WHERE job_state = 'running';
+CREATE TABLE hookline_run_tallies (
+  run_id text NOT NULL,
+  webhook text NOT NULL,
+  status text NOT NULL,
+  n integer NOT NULL,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX hookline_run_tallies_run ON hookline_run_tallies (run_id, at);
+-- The deliveries published in a run, in order; those a retry moved into one (their state's run_id).
+CREATE INDEX hookline_deliveries_run ON hookline_deliveries (run_id, seq);
+CREATE INDEX hookline_delivery_state_retried ON hookline_delivery_state (run_id, seq) WHERE run_id LIKE 'retry\\_%';
+-- Deliveries that ended badly, in order: what a bulk retry walks.
+CREATE INDEX hookline_delivery_state_ended_badly ON hookline_delivery_state (seq) WHERE status IN ('failed', 'halted', 'aborted');
+-- The runs that were there before: their counts as they stand.
+INSERT INTO hookline_runs (id, kind, created_at)
+SELECT s.run_id, CASE WHEN s.run_id LIKE 'retry\\_%' THEN 'retry' ELSE 'publish' END, min(c.created_at)
+  FROM hookline_delivery_state s JOIN hookline_deliveries c ON c.id = s.id GROUP BY s.run_id;
+INSERT INTO hookline_run_tallies (run_id, webhook, status, n)
+SELECT run_id, webhook, 'created', count(*) FROM hookline_delivery_state GROUP BY run_id, webhook
+UNION ALL
+SELECT run_id, webhook, status, count(*) FROM hookline_delivery_state
+ WHERE status IN ('succeeded', 'failed', 'halted', 'aborted') GROUP BY run_id, webhook, status
+`,
+  },
 ];

@@ -96,7 +96,7 @@ export async function recordOutcomes(
 /**
  * The one statement every recording makes: each delivery updated where its lease still holds (a
  * retry of a halted run ends halted; an ordered stream's retry goes back to `waiting`, and its head is
- * settled by the caller), its attempt inserted, the slots of throughput policies given back, and the
+ * settled by the caller), its run's tally of ended deliveries added to, its attempt inserted, the slots of throughput policies given back, and the
  * failing clock of webhooks with a success stopped (when health is tracked). Returns the applied
  * outcomes, a stream's retry reported as `pending`.
  */
@@ -146,7 +146,11 @@ function applyOutcomes(
          lease_owner = NULL, lease_until = NULL, reason = x.reason, last_status = x.last_status,
          updated_at = now()
        FROM x WHERE d.id = x.id AND d.lease_owner = x.lease_owner AND d.status = 'in_flight'
-       RETURNING d.id, d.status, d.webhook, d.ordering_key
+       RETURNING d.id, d.status, d.webhook, d.ordering_key, d.run_id
+     ), tally AS (
+       INSERT INTO hookline_run_tallies (run_id, webhook, status, n)
+       SELECT run_id, webhook, status, count(*) FROM upd
+        WHERE status IN ('succeeded', 'failed', 'halted', 'aborted') GROUP BY run_id, webhook, status
      ), ins AS (
        INSERT INTO hookline_attempts (delivery_id, number, started_at, duration_ms, request, status, response_headers,
                                       response_body, response_truncated, error_class, error, outcome)

@@ -9,6 +9,12 @@ import { run } from "./unavailable.ts";
  * What a run's end reads back of the deliveries it ended: every one when someone will look at them,
  * else only the ordered streams they were in (whose heads may need settling), once each.
  */
+/** Adds the deliveries a run's end ended (`ended`) to their runs' tallies. */
+const TALLY_ENDED = `tally AS (
+         INSERT INTO hookline_run_tallies (run_id, webhook, status, n)
+         SELECT run_id, webhook, status, count(*) FROM ended GROUP BY run_id, webhook, status
+       )`;
+
 const endedRows = (wantEnded: boolean) =>
   wantEnded ? ENDED_ROWS : "SELECT DISTINCT webhook, ordering_key FROM ended WHERE ordering_key IS NOT NULL";
 
@@ -66,7 +72,7 @@ export class SqlRunHealth implements RunHealth, RunSteps {
           WHERE d.status IN ('pending', 'waiting', 'paused') AND h.webhook = d.webhook AND h.run_id = d.run_id
             AND (h.webhook, h.run_id) IN (SELECT webhook, run_id FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text))
          RETURNING ${ENDED_STATE}
-       ) ${endedRows(wantEnded)}`,
+       ), ${TALLY_ENDED} ${endedRows(wantEnded)}`,
       [json],
     );
     await streamsChanged(tx, streamsOf(rows as Array<{ webhook: string; ordering_key: string | null }>));
@@ -127,7 +133,7 @@ export class SqlRunHealth implements RunHealth, RunSteps {
            FROM jsonb_to_recordset($1::text::jsonb) AS x(webhook text, run_id text, reason text)
           WHERE d.status IN ('pending', 'waiting', 'paused') AND d.webhook = x.webhook AND d.run_id = x.run_id
          RETURNING ${ENDED_STATE}
-       ) ${endedRows(wantEnded)}`,
+       ), ${TALLY_ENDED} ${endedRows(wantEnded)}`,
       [json],
     );
     await streamsChanged(tx, streamsOf(rows as Array<{ webhook: string; ordering_key: string | null }>));

@@ -12,7 +12,7 @@ import type { DeliveryObserver, ObserverContext, PluginMigrations } from "../con
 import type { OutcomeObservers } from "../contracts/observers.ts";
 import type { PolicyLimits, PolicyWrite } from "../contracts/policies.ts";
 import type { CompleteOptions } from "../contracts/queue.ts";
-import type { PausedWebhook } from "../contracts/runs.ts";
+import type { PausedWebhook, RetryFilter, RunSummary } from "../contracts/runs.ts";
 import type { SqlDriver } from "../contracts/sql.ts";
 import type { Store } from "../contracts/store.ts";
 import { SqlDeliveryLog } from "./delivery-log.ts";
@@ -22,6 +22,7 @@ import { SqlOutboxStore } from "./outbox-store.ts";
 import { SqlPolicyStore } from "./policies.ts";
 import { SqlDeliveryQueue } from "./queue.ts";
 import { SqlRunHealth } from "./run-health.ts";
+import { SqlRunLog } from "./runs.ts";
 
 /**
  * The store in SQL, over PGlite or postgres.js alike. Writes are set-based (one statement for many
@@ -49,6 +50,8 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
   readonly policies: SqlPolicyStore;
   /** Deliveries and attempts as the admin API reads them, and manual retries. */
   readonly log: SqlDeliveryLog;
+  /** Runs with their progress; bulk retries and replays. */
+  readonly runLog: SqlRunLog;
 
   constructor(db: SqlDriver, pluginMigrations: readonly PluginMigrations[] = []) {
     super(db, pluginMigrations);
@@ -57,6 +60,31 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
     this.queue = new SqlDeliveryQueue(db, this.runs, this.observers);
     this.policies = new SqlPolicyStore(db);
     this.log = new SqlDeliveryLog(db);
+    this.runLog = new SqlRunLog(db, this.runs);
+  }
+
+  listRuns(filter: { kind?: string; limit?: number; before?: string }): Promise<RunSummary[]> {
+    return this.runLog.listRuns(filter);
+  }
+
+  getRun(id: string): Promise<RunSummary | undefined> {
+    return this.runLog.getRun(id);
+  }
+
+  startRetry(filter: RetryFilter): Promise<RunSummary> {
+    return this.runLog.startRetry(filter);
+  }
+
+  startReplay(source: string): Promise<RunSummary | undefined> {
+    return this.runLog.startReplay(source);
+  }
+
+  cancelRun(id: string, reason: string): Promise<RunSummary | undefined> {
+    return this.runLog.cancelRun(id, reason);
+  }
+
+  runJobs(owner: string, budgetMs: number): Promise<number> {
+    return this.runLog.runJobs(owner, budgetMs);
   }
 
   /** Observers that see every recorded outcome inside the transaction recording it (see `DeliveryObserver`). */
