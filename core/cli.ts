@@ -1,6 +1,7 @@
 import { parse, stringify } from "yaml";
 import { ManagedError } from "./admin/entries.ts";
 import { appContainer, createHookline, type Hookline } from "./app.ts";
+import { watchRun } from "./cli-runs.ts";
 import { overview, parseCommandLine, UsageError, usage } from "./command-line.ts";
 import { pluginRegistry } from "./compose.ts";
 import { configJsonSchema } from "./config/json-schema.ts";
@@ -113,6 +114,10 @@ export async function runCli(
         return await exchange(runtime, command, positional[1], await needConfig(), configFile!, plugins);
       case "test-integration":
         return await testIntegration(runtime, positional[1]!, await needConfig(), configFile!, plugins);
+      case "runs":
+        return await watchRun(runtime, positional[2]!, {
+          url: typeof options.url === "string" ? options.url : undefined,
+        });
       case "serve":
       case "worker":
         return await serve(runtime, command, await needConfig(), configFile!, options, plugins);

@@ -69,6 +69,19 @@ const commands: Readonly<Record<string, Command>> = {
   },
   export: { args: "", summary: "webhooks and integrations as YAML, without secrets", flags: [config] },
   import: { args: "FILE", summary: "store an export; says which secrets to re-enter", flags: [config] },
+  runs: {
+    args: "watch RUN",
+    summary:
+      "follow a run's progress on a running server until it ends (exit 1 if any delivery did not succeed)",
+    flags: [
+      {
+        name: "url",
+        value: "URL",
+        help: "the hookline server (default: HOOKLINE_URL, else http://127.0.0.1:8080)",
+        accepts: { what: "an http(s) URL", test: (v) => /^https?:\/\/[^\s]+$/.test(v) },
+      },
+    ],
+  },
 };
 
 const synopsis = (name: string, c: Command) =>
@@ -103,6 +116,7 @@ ${entries.map(([line, summary]) => `  ${line}\n      ${summary}`).join("\n")}
 environment:
   DATABASE_URL          a Postgres server (default: PGlite in HOOKLINE_DATA_DIR or .hookline/)
   HOOKLINE_ADMIN_TOKEN  bearer token for /v1/* (required to listen beyond loopback)
+  HOOKLINE_URL          the server "hookline runs watch" asks (default http://127.0.0.1:8080)
   HOOKLINE_LOG_LEVEL    debug | info | warn | error (default info)`;
 }
 

@@ -60,6 +60,7 @@ export function bunRuntime(): Runtime {
     readFile: (path) => Bun.file(path).text(),
     serve: bunServe,
     plugins: () => [bunTransportPlugin()],
+    stdoutIsTerminal: () => process.stdout.isTTY === true,
     stdout: (line) => void process.stdout.write(`${line}\n`),
     stderr: (line) => void process.stderr.write(`${line}\n`),
     onShutdown(handler) {

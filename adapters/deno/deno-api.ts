@@ -17,6 +17,7 @@ export interface DenoNamespace {
   readonly version: { deno: string };
   readonly env: { toObject(): Record<string, string> };
   readonly args: string[];
+  readonly stdout: { isTerminal(): boolean };
   readTextFile(path: string): Promise<string>;
   readTextFileSync(path: string): string;
   serve(

@@ -56,6 +56,7 @@ export function denoRuntime(): Runtime {
     readFile: (path) => deno.readTextFile(path),
     serve: denoServe,
     plugins: denoPlugins,
+    stdoutIsTerminal: () => deno.stdout.isTerminal(),
     stdout: (line) => console.log(line),
     stderr: (line) => console.error(line),
     onShutdown(handler) {

@@ -43,6 +43,7 @@ export function nodeRuntime(): Runtime {
         );
       }),
     plugins: () => [nodeTransportPlugin()],
+    stdoutIsTerminal: () => process.stdout.isTTY === true,
     stdout: (line) => process.stdout.write(`${line}\n`),
     stderr: (line) => process.stderr.write(`${line}\n`),
     onShutdown(handler) {

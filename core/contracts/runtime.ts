@@ -20,6 +20,8 @@ export interface Runtime {
   /** Plugins this runtime adds (its fastest transport, its TLS client). */
   plugins(): Plugin[];
   stdout(line: string): void;
+  /** Whether stdout is a terminal (a live progress line is redrawn in place there). */
+  stdoutIsTerminal?(): boolean;
   stderr(line: string): void;
   /** Calls `handler` once on SIGINT/SIGTERM (where the runtime has signals). */
   onShutdown(handler: () => Promise<void>): void;
