@@ -6,24 +6,27 @@ import { loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { CompiledWebhook, IntegrationRuntime } from "./contracts/catalogue.ts";
 import type { HttpRoutes, Service, StartupCheck } from "./contracts/extension.ts";
-import type { PluginHost, PublishResult } from "./contracts/host.ts";
+import type { PluginHost, PublishOptions, PublishResult } from "./contracts/host.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Plugin } from "./contracts/plugin.ts";
 import type { Transport } from "./contracts/transport.ts";
 import { attemptBatch } from "./engine/batch.ts";
 import { Deliverer } from "./engine/deliver.ts";
 import { assertHttpsTargets } from "./engine/https.ts";
+import { JobRunner } from "./engine/jobs.ts";
 import type { Outbox } from "./engine/outbox.ts";
 import { runEndedEvents } from "./engine/run-events.ts";
-import { JobRunner } from "./engine/jobs.ts";
 import { Worker } from "./engine/worker.ts";
 import { pluginHost } from "./host.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { EventInput } from "./model/event.ts";
 import type { AddressGuard } from "./net/address-guard.ts";
 import type { Redactor } from "./security/redact.ts";
+import { readGauges } from "./store/gauges.ts";
 import { managedEntries } from "./store/managed-entries.ts";
 import { SqlStore } from "./store/sql-store.ts";
+import { cached, PrometheusMetrics } from "./telemetry/prometheus.ts";
+import { Telemetry } from "./telemetry/telemetry.ts";
 import { Tokens } from "./tokens.ts";
 import { fetchTransport } from "./transport/fetch-transport.ts";
 
@@ -77,6 +80,15 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     defaultTransport: (deps) => fetchTransport({ guard: deps.guard as AddressGuard }),
   });
   const { config, catalogue, store, logger } = c;
+  // GET /metrics reads this app's own meter; with metrics off, instruments go to a global SDK if any.
+  const prometheus = config.metrics.enabled ? new PrometheusMetrics() : undefined;
+  const telemetry = new Telemetry({ meterProvider: prometheus?.meterProvider });
+  telemetry.observeGauges(
+    cached(
+      async () => ({ ...(await readGauges(store.sql)), webhooks: [...catalogue.webhooks.keys()] }),
+      config.metrics.cache,
+    ),
+  );
   const deliverer = new Deliverer({
     catalogue,
     transport: c.transport,
@@ -86,6 +98,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     timeoutMs: config.engine.timeout,
     maxResponseBytes: config.engine.maxResponseBytes,
     failBranch: c.failBranch,
+    telemetry,
   });
   const worker = new Worker({
     store,
@@ -97,7 +110,11 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     owner: options.workerId,
     abortAfter: config.engine.abortAfter,
     pauseAfterMs: config.engine.pauseAfter,
-    ended: c.failBranch.ofEnded,
+    ended: (ds) => {
+      telemetry.ended(ds);
+      return c.failBranch.ofEnded(ds);
+    },
+    telemetry,
     onAborted: (ended) => {
       c.outbox
         .publish(runEndedEvents(ended))
@@ -164,7 +181,14 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     );
     await managed.load();
   }
-  const app = new Hookline(c, { deliverer, worker, managed, adminToken: options.adminToken });
+  const app = new Hookline(c, {
+    deliverer,
+    worker,
+    managed,
+    adminToken: options.adminToken,
+    telemetry,
+    prometheus,
+  });
   // What the runtime must be able to do for this config (mTLS where fetch cannot present a
   // certificate…) is checked now, before anything is served or sent, never at the first delivery.
   for (const check of resolveAll<StartupCheck>(c.container, Tokens.StartupCheck)) {
@@ -202,6 +226,10 @@ export class Hookline {
   readonly requireHttps: boolean;
   /** `fetch` over the transport (the SSRF guard, the engine's timeout, a response cap of at least 1 MB). */
   readonly outboundFetch: (request: Request) => Promise<Response>;
+  /** Metrics and traces (OpenTelemetry): what the engine records into. */
+  readonly telemetry: Telemetry;
+  /** The meter `GET /metrics` serves (absent with `metrics.enabled: false`). */
+  readonly metrics?: PrometheusMetrics;
   /** What plugins get of this app (routes, services, start-up checks). */
   readonly host: PluginHost;
   /** The hono app: `fetch(request)` serves the events API, the admin API and health. */
@@ -211,7 +239,14 @@ export class Hookline {
 
   constructor(
     private readonly parts: Composition<SqlStore>,
-    run: { deliverer: Deliverer; worker: Worker; managed: ManagedConfig; adminToken?: string },
+    run: {
+      deliverer: Deliverer;
+      worker: Worker;
+      managed: ManagedConfig;
+      adminToken?: string;
+      telemetry: Telemetry;
+      prometheus?: PrometheusMetrics;
+    },
   ) {
     this.container = parts.container;
     this.config = parts.config;
@@ -226,6 +261,8 @@ export class Hookline {
     this.redactor = parts.redactor;
     this.logger = parts.logger;
     this.managed = run.managed;
+    this.telemetry = run.telemetry;
+    this.metrics = run.prometheus;
     this.transport = parts.transport;
     this.requireHttps = parts.requireHttps !== undefined;
     this.outboundFetch = parts.fetch;
@@ -235,6 +272,11 @@ export class Hookline {
       adminToken: run.adminToken,
       routes: resolveAll<HttpRoutes>(parts.container, Tokens.HttpRoutes),
       host: this.host,
+      metrics: {
+        scrape: run.prometheus ? () => run.prometheus!.scrape() : undefined,
+        tokens: parts.config.metrics.token ? [parts.config.metrics.token] : [],
+        telemetry: run.telemetry,
+      },
     });
   }
 
@@ -244,9 +286,12 @@ export class Hookline {
    */
   fetch = (request: Request, env?: unknown): Response | Promise<Response> => this.http.fetch(request, env);
 
-  /** Writes one delivery per matching webhook for each event; resolves once they are durable. */
-  publish(events: EventInput | EventInput[]): Promise<PublishResult> {
-    return this.outbox.publish(events);
+  /**
+   * Writes one delivery per matching webhook for each event; resolves once they are durable. Their
+   * attempts are traced as children of `options.traceparent` (a caller's span), else of a new trace.
+   */
+  publish(events: EventInput | EventInput[], options?: PublishOptions): Promise<PublishResult> {
+    return this.outbox.publish(events, options);
   }
 
   /**
@@ -292,6 +337,7 @@ export class Hookline {
     await this.worker.stop(graceMs);
     await this.catalogue.close();
     await this.parts.transport.close?.();
+    await this.metrics?.shutdown();
     await this.store.close();
   }
 }

@@ -15,7 +15,7 @@ export function pluginHost(
     config: c.config,
     sql: c.store.sql,
     storeName: c.store.driverName,
-    publish: (events) => c.outbox.publish(events),
+    publish: (events, options) => c.outbox.publish(events, options),
     wake: run.wake,
     logger: c.logger,
     redactor: c.redactor,

@@ -291,6 +291,35 @@ export const ServerConfig = z
   })
   .strict();
 
+/** RFC 6750's b64token: all a Bearer credential can carry. */
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+export const MetricsConfig = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        "serve GET /metrics (Prometheus text format) from this server's own OpenTelemetry meter; false: /metrics answers 404 and the metrics go to a globally registered OpenTelemetry SDK, if any",
+      ),
+    token: z
+      .string({ error: "a Bearer token, as a string" })
+      .min(16, "at least 16 characters (e.g. openssl rand -hex 32)")
+      .regex(
+        BEARER_TOKEN,
+        "a Bearer token: letters, digits and -._~+/ with = only at the end (e.g. openssl rand -hex 32)",
+      )
+      .optional()
+      .describe(
+        "a token that reads /metrics only (Authorization: Bearer …), beside the admin token; without it, /metrics takes the admin token",
+      ),
+    cache: Duration.default(5_000).describe(
+      "how long the backlog gauges read from the store serve scrapes before they are read again",
+    ),
+  })
+  .strict();
+export type MetricsConfig = z.output<typeof MetricsConfig>;
+
 export const StoreConfig = z
   .object({
     dataDir: z.string().optional().describe("PGlite data folder; default $HOOKLINE_DATA_DIR or .hookline/"),
@@ -307,6 +336,9 @@ export const CoreConfig = z.object({
   server: ServerConfig.default({ host: "127.0.0.1", port: 8080 }),
   store: StoreConfig.default({}),
   engine: EngineConfig.default(EngineConfig.parse({})),
+  metrics: MetricsConfig.default({ enabled: true, cache: 5_000 }).describe(
+    "GET /metrics: Prometheus text format, read with the admin token or metrics.token (docs/operations.md)",
+  ),
   integrations: z.record(name, IntegrationBase).default({}),
   policies: z
     .record(name, PolicyConfig)

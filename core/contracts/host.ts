@@ -11,6 +11,15 @@ export interface PublishResult {
   events: Array<{ id: string; type: string; deliveries: Array<{ id: string; webhook: string }> }>;
 }
 
+/** How a publish is traced. */
+export interface PublishOptions {
+  /**
+   * The W3C `traceparent` of the request that published the events: each delivery keeps it, and
+   * every attempt is sent as a child span of it. Absent or malformed: a new trace is started.
+   */
+  traceparent?: string | null;
+}
+
 /** Keeps secrets out of text: every value added is masked wherever the app writes text down. */
 export interface Redaction {
   /** Adds secret values (tokens obtained later, keys read from files). */
@@ -41,8 +50,13 @@ export interface PluginHost {
   readonly sql: SqlDriver;
   /** The store's driver, `pglite` or `postgres` (SQL that differs between them). */
   readonly storeName: string;
-  /** Writes one delivery per matching webhook for each event; resolves once they are durable. */
-  publish(events: EventInput | EventInput[]): Promise<PublishResult>;
+  /**
+   * Writes one delivery per matching webhook for each event; resolves once they are durable. Give
+   * the request's `traceparent` so that the trace runs on to the destinations.
+   *
+   * @example await host.publish(events, { traceparent: request.headers.get("traceparent") })
+   */
+  publish(events: EventInput | EventInput[], options?: PublishOptions): Promise<PublishResult>;
   /** Tells this process's delivery workers that deliveries were written (no-op where none run). */
   wake(): void;
   readonly logger: Logger;

@@ -83,51 +83,62 @@ export async function attemptBatch(
     }
   };
 
-  let prepared: PreparedRequest;
+  // One request, one span: a child of its first item's publisher (the others' traces are not joined).
+  const span = deliverer.telemetry.startAttempt(first);
   try {
-    prepared = await deliverer.prepare(hook, root, { "idempotency-key": key }, signal);
-  } catch (e) {
-    const ns = e as NotSent;
+    return await sendBatch(span.traceparent);
+  } finally {
+    const firstResult = results.find((r) => r.deliveryId === first.id);
+    if (firstResult) span.end(firstResult);
+  }
+
+  async function sendBatch(traceparent: string): Promise<DeliveryResult[]> {
+    let prepared: PreparedRequest;
+    try {
+      prepared = await deliverer.prepare(hook, root, { "idempotency-key": key, traceparent }, signal);
+    } catch (e) {
+      const ns = e as NotSent;
+      forEach(
+        (d) =>
+          ns.retryable
+            ? retry.decide(
+                { kind: "fault", faultClass: "network", message: ns.message },
+                { number: d.attempts, maxAttempts: d.maxAttempts },
+              )
+            : { action: "fail", reason: ns.message },
+        undefined,
+        () => ({ request: ns.request, errorClass: ns.errorClass, error: ns.message }),
+      );
+      return results;
+    }
+
+    let outcome: AttemptOutcome;
+    let response: TransportResponse | undefined;
+    try {
+      response = await deliverer.send(prepared, hook, signal);
+      outcome = { kind: "response", status: response.status, headers: response.headers };
+    } catch (e) {
+      outcome = deliverer.fault(e);
+    }
+    // The request and response bodies are kept once, on the first item's attempt; the others point to
+    // it. A success keeps the body's size and hash, not the body (rendered again on demand).
+    const batch = { key, size: items.length, recordedOn: first.id };
+    const recordOf = (d: RetryDecision) => (d.action === "succeed" ? prepared.slim : prepared.recorded);
     forEach(
-      (d) =>
-        ns.retryable
-          ? retry.decide(
-              { kind: "fault", faultClass: "network", message: ns.message },
-              { number: d.attempts, maxAttempts: d.maxAttempts },
-            )
-          : { action: "fail", reason: ns.message },
-      undefined,
-      () => ({ request: ns.request, errorClass: ns.errorClass, error: ns.message }),
+      (d) => retry.decide(outcome, { number: d.attempts, maxAttempts: d.maxAttempts }),
+      response,
+      (_d, isFirst, decision) => ({
+        request: isFirst ? { ...recordOf(decision), batch } : { ...withoutBody(recordOf(decision)), batch },
+        status: response?.status,
+        responseHeaders: response ? redactor.redactDeep(response.headers) : undefined,
+        responseBody: response && isFirst ? redactor.redact(response.body) : undefined,
+        responseTruncated: response?.truncated,
+        errorClass: outcome.kind === "fault" ? outcome.faultClass : undefined,
+        error: outcome.kind === "fault" ? outcome.message : undefined,
+      }),
     );
     return results;
   }
-
-  let outcome: AttemptOutcome;
-  let response: TransportResponse | undefined;
-  try {
-    response = await deliverer.send(prepared, hook, signal);
-    outcome = { kind: "response", status: response.status, headers: response.headers };
-  } catch (e) {
-    outcome = deliverer.fault(e);
-  }
-  // The request and response bodies are kept once, on the first item's attempt; the others point to
-  // it. A success keeps the body's size and hash, not the body (rendered again on demand).
-  const batch = { key, size: items.length, recordedOn: first.id };
-  const recordOf = (d: RetryDecision) => (d.action === "succeed" ? prepared.slim : prepared.recorded);
-  forEach(
-    (d) => retry.decide(outcome, { number: d.attempts, maxAttempts: d.maxAttempts }),
-    response,
-    (_d, isFirst, decision) => ({
-      request: isFirst ? { ...recordOf(decision), batch } : { ...withoutBody(recordOf(decision)), batch },
-      status: response?.status,
-      responseHeaders: response ? redactor.redactDeep(response.headers) : undefined,
-      responseBody: response && isFirst ? redactor.redact(response.body) : undefined,
-      responseTruncated: response?.truncated,
-      errorClass: outcome.kind === "fault" ? outcome.faultClass : undefined,
-      error: outcome.kind === "fault" ? outcome.message : undefined,
-    }),
-  );
-  return results;
 }
 
 /** A record's method, URL and headers: an item of a batch that points to the attempt holding the body. */

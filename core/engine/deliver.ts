@@ -5,6 +5,7 @@ import type { AttemptOutcome, RetryDecision, RetryPolicy } from "../contracts/re
 import type { AttemptRecord, ClaimedDelivery, DeliveryNext, DeliveryResult } from "../contracts/store.ts";
 import { type Transport, TransportError, type TransportResponse } from "../contracts/transport.ts";
 import type { Redactor } from "../security/redact.ts";
+import { Telemetry } from "../telemetry/telemetry.ts";
 import type { FailBranch } from "./fail-branch.ts";
 import { type IntegrationTestResult, testIntegration } from "./integration-test.ts";
 import { NotSent, type PreparedRequest, prepareRequest, rerender } from "./prepare.ts";
@@ -30,7 +31,16 @@ export interface DelivererOptions {
   userAgent?: string;
   /** Follow-up deliveries of failed and halted ones (`webhook.failed` triggers). */
   failBranch?: FailBranch;
+  /** Spans per attempt and the `traceparent` they send; default the OpenTelemetry API's globals. */
+  telemetry?: Telemetry;
 }
+
+let globalTelemetry: Telemetry | undefined;
+/** One Telemetry over the OpenTelemetry API's globals for every deliverer made without its own. */
+const globals = (): Telemetry => {
+  globalTelemetry ??= new Telemetry();
+  return globalTelemetry;
+};
 
 /** What an attempt came to, before it is recorded: the decision and what the attempt record holds. */
 export interface Verdict {
@@ -64,7 +74,12 @@ export class Deliverer {
   /** Runs halted in this process, so that claimed siblings are not sent before the store catches up. */
   private readonly haltedRuns = new Map<string, string>();
 
-  constructor(private readonly o: DelivererOptions) {}
+  /** Where attempts are traced. */
+  readonly telemetry: Telemetry;
+
+  constructor(private readonly o: DelivererOptions) {
+    this.telemetry = o.telemetry ?? globals();
+  }
 
   /** The options it runs with (retry policies, redactor, limits), for the batch path. */
   get options(): DelivererOptions {
@@ -130,11 +145,19 @@ export class Deliverer {
 
   async attempt(delivery: ClaimedDelivery, signal?: AbortSignal): Promise<DeliveryResult> {
     const clock = startClock();
-    return this.settle(delivery, await this.verdict(delivery, signal), clock);
+    // A span per attempt, a child of the publisher's: its context goes out as `traceparent`.
+    const span = this.telemetry.startAttempt(delivery);
+    const result = this.settle(delivery, await this.verdict(delivery, span.traceparent, signal), clock);
+    span.end(result);
+    return result;
   }
 
   /** The pipeline: each stage either hands on or ends in a verdict. */
-  private async verdict(delivery: ClaimedDelivery, signal?: AbortSignal): Promise<Verdict> {
+  private async verdict(
+    delivery: ClaimedDelivery,
+    traceparent: string,
+    signal?: AbortSignal,
+  ): Promise<Verdict> {
     const hook = this.o.catalogue.webhooks.get(delivery.webhook);
     if (!hook) {
       const reason = `webhook "${delivery.webhook}" is no longer configured`;
@@ -155,7 +178,7 @@ export class Deliverer {
       prepared = await this.prepare(
         hook,
         delivery.context,
-        { "idempotency-key": delivery.idempotencyKey },
+        { "idempotency-key": delivery.idempotencyKey, traceparent },
         signal,
       );
     } catch (e) {

@@ -2,14 +2,15 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Catalogue } from "../contracts/catalogue.ts";
 import type { LeaseTo } from "../contracts/delivery.ts";
-import type { PublishResult } from "../contracts/host.ts";
+import type { PublishOptions, PublishResult } from "../contracts/host.ts";
 import type { RetryPolicy } from "../contracts/retry.ts";
 import type { ClaimedDelivery, NewDelivery, Store } from "../contracts/store.ts";
 import { EventInput, type HooklineEvent } from "../model/event.ts";
+import { traceparentOf } from "../telemetry/traceparent.ts";
 import type { RetryPolicies } from "./retry-policies.ts";
 import type { CompiledWebhook } from "./webhooks.ts";
 
-export type { PublishResult };
+export type { PublishOptions, PublishResult };
 
 // Events that hookline's own code built from input it had validated (`validatedEvent`).
 const validated = new WeakSet<EventInput>();
@@ -163,8 +164,11 @@ export class Outbox {
     return [...seen.values()];
   }
 
-  /** Matches events against the event triggers and writes one delivery per matching webhook. */
-  async publish(inputs: EventInput | EventInput[]): Promise<PublishResult> {
+  /**
+   * Matches events against the event triggers and writes one delivery per matching webhook, each
+   * keeping the caller's `traceparent` (or a new trace's) for its attempts to continue.
+   */
+  async publish(inputs: EventInput | EventInput[], options?: PublishOptions): Promise<PublishResult> {
     const list = Array.isArray(inputs) ? inputs : [inputs];
     const now = new Date();
     const events = list.map((i) => acceptEvent(i, now));
@@ -183,6 +187,10 @@ export class Outbox {
       rows.push(...deliveries);
       return { event, deliveries };
     });
+    if (rows.length > 0) {
+      const traceparent = traceparentOf(options?.traceparent);
+      for (const d of rows) d.traceparent = traceparent;
+    }
     const inserted = new Set(await this.write(rows));
     if (inserted.size > 0) this.enqueued?.();
     return {
@@ -205,7 +213,10 @@ export class Outbox {
     params?: Record<string, unknown>,
   ): Promise<string[]> {
     const runId = event.runId ?? `run_${crypto.randomUUID()}`;
-    const ids = await this.write([...new Set(webhooks)].map((w) => this.delivery(w, event, runId, params)));
+    const traceparent = traceparentOf(undefined);
+    const ids = await this.write(
+      [...new Set(webhooks)].map((w) => ({ ...this.delivery(w, event, runId, params), traceparent })),
+    );
     if (ids.length > 0) this.enqueued?.();
     return ids;
   }

@@ -1,5 +1,6 @@
 import type { Logger } from "../contracts/logger.ts";
 import type { ClaimedDelivery, CompleteOptions, DeliveryResult, Store } from "../contracts/store.ts";
+import type { Telemetry } from "../telemetry/telemetry.ts";
 
 export interface WorkerOptions {
   store: Store;
@@ -33,6 +34,8 @@ export interface WorkerOptions {
   beforeDispatch?: (claimed: ClaimedDelivery[]) => Promise<void>;
   /** One attempt of a batch: one request for all the deliveries given (all of one webhook). */
   attemptBatch?: (deliveries: ClaimedDelivery[], signal: AbortSignal) => Promise<DeliveryResult[]>;
+  /** Counts attempts' outcomes and the store's failures (metrics). */
+  telemetry?: Pick<Telemetry, "attempted" | "storeError">;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -175,6 +178,7 @@ export class Worker {
         failures = 0;
       } catch (e) {
         failures++;
+        this.o.telemetry?.storeError("claim");
         this.o.logger.log("error", "claim failed; backing off", { error: (e as Error).message, failures });
         await this.waitForNudge(Math.min(this.o.pollIntervalMs * 2 ** failures, 5_000));
         continue;
@@ -199,6 +203,7 @@ export class Worker {
     try {
       await this.o.store.reclaimExpired();
     } catch (e) {
+      this.o.telemetry?.storeError("reclaim");
       this.o.logger.log("warn", "reclaiming expired leases failed", { error: (e as Error).message });
     }
   }
@@ -238,6 +243,7 @@ export class Worker {
             )),
           );
         } catch (e) {
+          this.o.telemetry?.storeError("claim");
           this.o.logger.log("warn", "topping up a batch failed; sending what was claimed", {
             webhook,
             error: (e as Error).message,
@@ -263,6 +269,7 @@ export class Worker {
             status: sent[0]!.attempt.status,
             durationMs: Math.round(sent[0]!.attempt.durationMs),
           });
+        this.o.telemetry?.attempted(rs);
         this.results.push(...rs);
         this.flushSoon();
       })
@@ -300,6 +307,7 @@ export class Worker {
         else if (n.status === "pending")
           this.o.logger.log("info", `retry in ${Math.round(n.delayMs)} ms: ${n.reason}`, fields);
         else this.o.logger.log("warn", `${n.status}: ${n.reason}`, fields);
+        this.o.telemetry?.attempted([r]);
         this.results.push(r);
         this.flushSoon();
       })
@@ -356,6 +364,7 @@ export class Worker {
         this.o.onAborted?.(aborted);
       }
     } catch (e) {
+      this.o.telemetry?.storeError("record");
       this.results.unshift(...batch);
       this.o.logger.log("error", "recording results failed; will try again", {
         error: (e as Error).message,

@@ -1,6 +1,6 @@
 import type { ManagedConfig } from "../admin/managed.ts";
 import type { Catalogue, CompiledWebhook, IntegrationRuntime } from "../contracts/catalogue.ts";
-import type { PublishResult } from "../contracts/host.ts";
+import type { PublishOptions, PublishResult } from "../contracts/host.ts";
 import type { Logger } from "../contracts/logger.ts";
 import type { Store } from "../contracts/store.ts";
 import type { Deliverer } from "../engine/deliver.ts";
@@ -26,5 +26,5 @@ export interface AdminApp {
   readonly jobs: { wake(): void };
   readonly redactor: Redactor;
   readonly logger: Logger;
-  publish(events: EventInput | EventInput[]): Promise<PublishResult>;
+  publish(events: EventInput | EventInput[], options?: PublishOptions): Promise<PublishResult>;
 }

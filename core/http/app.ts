@@ -20,6 +20,7 @@ import {
 } from "./answer-schemas.ts";
 import { apiReference } from "./api-reference.ts";
 import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.ts";
+import { countInbound, type MetricsRouteOptions, metricsRoutes } from "./metrics.ts";
 import { openApiRoute } from "./openapi.ts";
 import { policyRoutes } from "./policies.ts";
 import {
@@ -103,7 +104,13 @@ function adminBearer(token: string) {
  */
 export function createHttpApp(
   app: AdminApp,
-  options: { adminToken?: string; routes?: readonly HttpRoutes[]; host: PluginHost },
+  options: {
+    adminToken?: string;
+    routes?: readonly HttpRoutes[];
+    host: PluginHost;
+    /** `GET /metrics` (its other tokens beside the admin token) and the inbound requests' counter. */
+    metrics?: Partial<MetricsRouteOptions> & { telemetry?: Parameters<typeof countInbound>[0] };
+  },
 ) {
   const http = new Hono();
 
@@ -143,6 +150,14 @@ export function createHttpApp(
     ),
   );
   http.route("/docs", apiReference());
+  http.route(
+    "/metrics",
+    metricsRoutes({
+      scrape: options.metrics?.scrape,
+      tokens: [options.adminToken ?? "", ...(options.metrics?.tokens ?? [])].filter((t) => t !== ""),
+    }),
+  );
+  if (options.metrics?.telemetry) http.use("/in/*", countInbound(options.metrics.telemetry));
 
   http.use("/v1/*", requestIdInErrors);
   http.use("/v1/*", noNulInUrl);
@@ -175,7 +190,7 @@ export function createHttpApp(
     async (c) => {
       const parsed = c.req.valid("json");
       const events = "events" in parsed ? parsed.events : [parsed];
-      return reply(app, c, 202, await app.publish(events));
+      return reply(app, c, 202, await app.publish(events, { traceparent: c.req.header("traceparent") }));
     },
   );
 

@@ -31,7 +31,7 @@ export type {
   Service,
   StartupCheck,
 } from "../contracts/extension.ts";
-export type { PluginHost, PublishResult, Redaction } from "../contracts/host.ts";
+export type { PluginHost, PublishOptions, PublishResult, Redaction } from "../contracts/host.ts";
 export type { OutboundRequest, TlsIdentity } from "../contracts/http.ts";
 export type {
   InboundAccepted,

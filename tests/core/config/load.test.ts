@@ -190,7 +190,7 @@ describe("loadConfig: schema issues", () => {
   it("reports an unknown top-level key, naming the allowed ones (plugin sections included)", () => {
     const error = loadError("webhook:\n  x: 1\n");
     expect(error.message).toBe(
-      'hookline.yaml:1:1 webhook: unknown top-level key "webhook"; expected one of: version, server, store, engine, integrations, policies, retryPolicies, presets, webhooks, triggers, inbound',
+      'hookline.yaml:1:1 webhook: unknown top-level key "webhook"; expected one of: version, server, store, engine, metrics, integrations, policies, retryPolicies, presets, webhooks, triggers, inbound',
     );
   });
 
