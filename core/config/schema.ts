@@ -299,23 +299,14 @@ export const MetricsConfig = z
     enabled: z
       .boolean()
       .default(true)
-      .describe(
-        "serve GET /metrics (Prometheus text format) from this server's own OpenTelemetry meter; false: /metrics answers 404 and the metrics go to a globally registered OpenTelemetry SDK, if any",
-      ),
+      .describe("serve GET /metrics; false: metrics go to a registered OpenTelemetry SDK, if any"),
     token: z
       .string({ error: "a Bearer token, as a string" })
       .min(16, "at least 16 characters (e.g. openssl rand -hex 32)")
-      .regex(
-        BEARER_TOKEN,
-        "a Bearer token: letters, digits and -._~+/ with = only at the end (e.g. openssl rand -hex 32)",
-      )
+      .regex(BEARER_TOKEN, "a Bearer token: letters, digits and -._~+/ with = only at the end")
       .optional()
-      .describe(
-        "a token that reads /metrics only (Authorization: Bearer …), beside the admin token; without it, /metrics takes the admin token",
-      ),
-    cache: Duration.default(5_000).describe(
-      "how long the backlog gauges read from the store serve scrapes before they are read again",
-    ),
+      .describe("a Bearer token that reads /metrics only, beside the admin token"),
+    cache: Duration.default(5_000).describe("how long scrapes reuse the backlog read from the store"),
   })
   .strict();
 export type MetricsConfig = z.output<typeof MetricsConfig>;
@@ -337,7 +328,7 @@ export const CoreConfig = z.object({
   store: StoreConfig.default({}),
   engine: EngineConfig.default(EngineConfig.parse({})),
   metrics: MetricsConfig.default({ enabled: true, cache: 5_000 }).describe(
-    "GET /metrics: Prometheus text format, read with the admin token or metrics.token (docs/operations.md)",
+    "GET /metrics (docs/operations.md)",
   ),
   integrations: z.record(name, IntegrationBase).default({}),
   policies: z

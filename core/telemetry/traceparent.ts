@@ -2,8 +2,9 @@
 // OpenTelemetry API: the outbox keeps a traceparent with each delivery on the edge worker too, whose
 // bundle has no room for the API, and an attempt sends one even where no SDK is registered.
 
-/** `version-traceid-parentid-flags`, lower-case hex; version 00 (a later version's first four fields). */
+/** `version-traceid-parentid-flags`, lower-case hex; a later version may add fields after them. */
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ZEROS = /^0+$/;
 
 /** A traceparent's parts. */
 export interface TraceParent {
@@ -21,44 +22,24 @@ export interface TraceParent {
  * @example parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")?.traceId
  */
 export function parseTraceparent(value: string | null | undefined): TraceParent | undefined {
-  if (!value || value.length > 512) return undefined;
-  const m = TRACEPARENT.exec(value.trim());
-  if (!m) return undefined;
-  const [, version, traceId, spanId, flags, rest] = m as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string?,
-  ];
-  if (version === "ff" || (version === "00" && rest !== undefined)) return undefined;
-  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
-  return { traceId, spanId, flags };
+  const m = value && value.length < 512 ? TRACEPARENT.exec(value.trim()) : null;
+  if (!m || m[1] === "ff" || (m[1] === "00" && m[5]) || ZEROS.test(m[2]!) || ZEROS.test(m[3]!))
+    return undefined;
+  return { traceId: m[2]!, spanId: m[3]!, flags: m[4]! };
 }
 
 /** @example formatTraceparent({ traceId, spanId, flags: "01" }) // "00-…-…-01" */
 export const formatTraceparent = (t: TraceParent): string => `00-${t.traceId}-${t.spanId}-${t.flags}`;
 
-const hex = (bytes: Uint8Array): string => {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-};
-
-/** A random span id (8 bytes, never all zero). */
-export function randomSpanId(): string {
-  const b = crypto.getRandomValues(new Uint8Array(8));
-  b[7]! |= 1;
-  return hex(b);
+/** `bytes` random bytes as hex, the last one odd (an id is never all zero). */
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  b[bytes - 1]! |= 1;
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-/** A random trace id (16 bytes, never all zero). */
-export function randomTraceId(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[15]! |= 1;
-  return hex(b);
-}
+/** A random span id (8 bytes). */
+export const randomSpanId = (): string => randomHex(8);
 
 /**
  * The traceparent a publish keeps with its deliveries: the caller's when it is valid (normalised to
@@ -68,18 +49,5 @@ export function randomTraceId(): string {
  */
 export function traceparentOf(given: string | null | undefined): string {
   const parsed = parseTraceparent(given);
-  return parsed
-    ? formatTraceparent(parsed)
-    : formatTraceparent({ traceId: randomTraceId(), spanId: randomSpanId(), flags: "01" });
-}
-
-/**
- * The traceparent an attempt sends when no tracer records it: the same trace, a new span id (the
- * attempt's own), the caller's flags.
- *
- * @example childTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
- */
-export function childTraceparent(parent: string): string | undefined {
-  const p = parseTraceparent(parent);
-  return p ? formatTraceparent({ ...p, spanId: randomSpanId() }) : undefined;
+  return formatTraceparent(parsed ?? { traceId: randomHex(16), spanId: randomSpanId(), flags: "01" });
 }
