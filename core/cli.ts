@@ -2,6 +2,7 @@ import { parse, stringify } from "yaml";
 import { ManagedError } from "./admin/entries.ts";
 import { appContainer, createHookline, type Hookline } from "./app.ts";
 import { watchRun } from "./cli-runs.ts";
+import { tokensCommand } from "./cli-tokens.ts";
 import { overview, parseCommandLine, UsageError, usage } from "./command-line.ts";
 import { pluginRegistry } from "./compose.ts";
 import { configJsonSchema } from "./config/json-schema.ts";
@@ -114,6 +115,11 @@ export async function runCli(
         return await exchange(runtime, command, positional[1], await needConfig(), configFile!, plugins);
       case "test-integration":
         return await testIntegration(runtime, positional[1]!, await needConfig(), configFile!, plugins);
+      case "tokens":
+        return await tokensCommand(runtime, positional.slice(1), {
+          url: typeof options.url === "string" ? options.url : undefined,
+          role: typeof options.role === "string" ? options.role : undefined,
+        });
       case "runs":
         return await watchRun(runtime, positional[2]!, {
           url: typeof options.url === "string" ? options.url : undefined,

@@ -69,6 +69,28 @@ const commands: Readonly<Record<string, Command>> = {
   },
   export: { args: "", summary: "webhooks and integrations as YAML, without secrets", flags: [config] },
   import: { args: "FILE", summary: "store an export; says which secrets to re-enter", flags: [config] },
+  tokens: {
+    args: "ACTION [ARG]",
+    summary:
+      "API tokens on a running server: create NAME --role ROLE (prints the secret once), list, revoke ID",
+    flags: [
+      {
+        name: "role",
+        value: "ROLE",
+        help: "for create: admin, editor, viewer or publisher",
+        accepts: {
+          what: "admin, editor, viewer or publisher",
+          test: (v) => ["admin", "editor", "viewer", "publisher"].includes(v),
+        },
+      },
+      {
+        name: "url",
+        value: "URL",
+        help: "the hookline server (default: HOOKLINE_URL, else http://127.0.0.1:8080)",
+        accepts: { what: "an http(s) URL", test: (v) => /^https?:\/\/[^\s]+$/.test(v) },
+      },
+    ],
+  },
   runs: {
     args: "watch RUN",
     summary:

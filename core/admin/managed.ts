@@ -144,6 +144,14 @@ export class ManagedConfig {
    * endpoint prefix or a field the kind names (e.g. OAuth's token endpoint) changes: credentials do not
    * follow a new destination unless given again.
    */
+  /** The secret fields an integration body gives for its kind (an editor's token may not set them). */
+  secretsGiven(body: unknown): string[] {
+    if (!body || typeof body !== "object" || Array.isArray(body)) return [];
+    const o = body as Record<string, unknown>;
+    const provider = typeof o.kind === "string" ? this.d.providers.get(o.kind) : undefined;
+    return (provider?.secretFields ?? []).filter((f) => o[f] !== undefined);
+  }
+
   async putIntegration(name: string, body: unknown): Promise<object> {
     if (this.d.config.integrations[name])
       throw new ManagedError(409, `integration "${name}" is defined in the config file; change it there`);

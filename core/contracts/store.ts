@@ -2,6 +2,7 @@ import type { DeliveryLog } from "./delivery-log.ts";
 import type { PolicyStore } from "./policies.ts";
 import type { DeliveryQueue } from "./queue.ts";
 import type { RunHealth, RunLog } from "./runs.ts";
+import type { TokenStore } from "./tokens.ts";
 
 // Each job's contract lives in its own file; everything that was ever importable from here still is.
 export type {
@@ -22,6 +23,7 @@ export type { PolicyLimits, PolicyStore, PolicyWrite } from "./policies.ts";
 export type { CompleteOptions, DeliveryQueue } from "./queue.ts";
 export type { PausedWebhook, RetryFilter, RunCounts, RunHealth, RunLog, RunSummary } from "./runs.ts";
 export type { SqlDriver, SqlExecutor } from "./sql.ts";
+export type { ApiToken, Role, TokenStore } from "./tokens.ts";
 
 /**
  * Brings the store's schema up to date (the core's tables, then each plugin's), each step once, one
@@ -43,6 +45,13 @@ export interface StoreMigrator {
  * await store.migrate();
  * const [d] = await store.claim("worker-1", 1, 30_000);
  */
-export interface Store extends DeliveryQueue, PolicyStore, RunHealth, RunLog, DeliveryLog, StoreMigrator {
+export interface Store
+  extends DeliveryQueue,
+    PolicyStore,
+    RunHealth,
+    RunLog,
+    DeliveryLog,
+    TokenStore,
+    StoreMigrator {
   close(): Promise<void>;
 }

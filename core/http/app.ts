@@ -1,12 +1,10 @@
 import { Hono } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { HttpRoutes } from "../contracts/extension.ts";
 import type { PluginHost } from "../contracts/host.ts";
 import { HooklineError, HttpError } from "../errors.ts";
 import { EventInput, EventsBatch, EventsBody } from "../model/event.ts";
-import { timingSafeEqual } from "../security/constant-time.ts";
 import type { AdminApp } from "./admin-app.ts";
 import {
   DeliveryPage,
@@ -34,7 +32,9 @@ import {
   withRequestId,
 } from "./respond.ts";
 import { documented } from "./route-docs.ts";
+import { apiTokens } from "./roles.ts";
 import { bulkRetryRoute, runRoutes } from "./runs.ts";
+import { tokenRoutes } from "./tokens.ts";
 import { json, query } from "./validate.ts";
 import { webhookRoutes } from "./webhooks.ts";
 
@@ -60,40 +60,6 @@ const DeliveryQuery = z
   .strict();
 
 const isBatch = (body: unknown) => typeof body === "object" && body !== null && "events" in body;
-
-/** RFC 6750's b64token: all a Bearer credential can carry. */
-const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
-
-/**
- * The admin API's guard: `Authorization: Bearer <token>`, compared in constant time. Every refusal
- * (no header, a malformed one, a wrong token) is the one 401 `HOOKLINE_HTTP_UNAUTHORIZED` with
- * `WWW-Authenticate: Bearer`, thrown for the app's error handler to answer.
- *
- * @example http.use("/v1/*", adminBearer("s3cr3t-token"))
- */
-function adminBearer(token: string) {
-  if (!B64TOKEN.test(token))
-    throw new HooklineError(
-      "HOOKLINE_ADMIN_TOKEN_INVALID",
-      "HOOKLINE_ADMIN_TOKEN must be a Bearer token: letters, digits and -._~+/ with = only at the end (e.g. openssl rand -hex 32)",
-    );
-  const refuse = (): never => {
-    throw new HttpError(
-      "HOOKLINE_HTTP_UNAUTHORIZED",
-      "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN)",
-      {
-        headers: { "www-authenticate": "Bearer" },
-      },
-    );
-  };
-  return bearerAuth({
-    verifyToken: (given) => timingSafeEqual(given, token),
-    // bearer-auth answers each refusal with its own Response; these throw first, so ours are answered.
-    noAuthenticationHeader: { message: refuse },
-    invalidAuthenticationHeader: { message: refuse },
-    invalidToken: { message: refuse },
-  });
-}
 
 /**
  * The HTTP app: events API, admin API (`/v1/*`, Bearer token) and health. Every answer carries an
@@ -162,7 +128,10 @@ export function createHttpApp(
   http.use("/v1/*", requestIdInErrors);
   http.use("/v1/*", noNulInUrl);
   http.use("/oauth/*", noNulInUrl);
-  if (options.adminToken) http.use("/v1/*", adminBearer(options.adminToken));
+  // Admin token or an API token with a role (core/http/roles.ts); without an admin token the admin
+  // API is open, and served on loopback only.
+  const guard = options.adminToken ? apiTokens(options.adminToken, app.store) : undefined;
+  if (guard) http.use("/v1/*", guard);
   http.use(
     "/v1/*",
     bodyLimit({
@@ -321,6 +290,7 @@ export function createHttpApp(
   http.route("/v1", exportRoutes(app));
   http.route("/v1/policies", policyRoutes(app));
   http.route("/v1/runs", runRoutes(app));
+  http.route("/v1/tokens", tokenRoutes(app, () => guard?.forget()));
   http.route("/v1/deliveries/retry", bulkRetryRoute(app));
   http.route("/oauth/callback", callbackRoutes(app));
   for (const r of options.routes ?? []) r.mount(http, options.host);

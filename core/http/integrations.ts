@@ -13,6 +13,7 @@ import {
   IntegrationView,
 } from "./answer-schemas.ts";
 import { readJson, reply } from "./respond.ts";
+import { roleOf } from "./roles.ts";
 import { documented } from "./route-docs.ts";
 
 const noIntegration = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no integration "${name}"`);
@@ -69,10 +70,17 @@ export function integrationRoutes(app: AdminApp) {
       params,
       body: { schema: IntegrationBase },
       answers: { 200: view },
-      errors: managed(400, 409, 503),
+      errors: [...managed(400, 409, 503), "HOOKLINE_HTTP_FORBIDDEN"],
     }),
     async (c) => {
-      return reply(app, c, 200, await app.managed.putIntegration(c.req.param("name"), await readJson(c)));
+      const body = await readJson(c);
+      const secrets = roleOf(c) === "admin" ? [] : app.managed.secretsGiven(body);
+      if (secrets.length > 0)
+        throw new HttpError(
+          "HOOKLINE_HTTP_FORBIDDEN",
+          `an ${roleOf(c)} token may not set an integration's secrets (${secrets.join(", ")}): use an admin token`,
+        );
+      return reply(app, c, 200, await app.managed.putIntegration(c.req.param("name"), body));
     },
   );
 

@@ -3,8 +3,10 @@ import type { RouterRoute } from "hono/types";
 import { findTargetHandler } from "hono/utils/handler";
 import { describeRoute, generateSpecs, resolver, uniqueSymbol } from "hono-openapi";
 import { z } from "zod";
+import { ROLES } from "../contracts/tokens.ts";
 import { type ErrorCodeInfo, ErrorCodes } from "../error-codes.ts";
 import type { ErrorCodeLike } from "../errors.ts";
+import { rolesFor } from "./roles.ts";
 import { type ContributedRouteDoc, ROUTE_DOC, type RouteDoc, type ValidatedPartDoc } from "./route-docs.ts";
 
 /** What every error answer of the HTTP app is (`errorAnswer` in respond.ts writes it). */
@@ -200,6 +202,8 @@ export async function openApiDocument(
         { name: "Integrations", description: "authentication integrations, secrets never shown" },
         { name: "Policies", description: "throughput policies shared across processes" },
         { name: "Config", description: "export and import of the admin API's entries" },
+        { name: "Runs", description: "publish calls, bulk retries and replays, with their progress" },
+        { name: "Tokens", description: "API tokens with roles (admin only)" },
         { name: "Reference", description: "this document and its reference page" },
       ],
       components: {
@@ -216,7 +220,7 @@ export async function openApiDocument(
             type: "http",
             scheme: "bearer",
             description:
-              "HOOKLINE_ADMIN_TOKEN; without one set, the admin API is open and served on loopback only",
+              "HOOKLINE_ADMIN_TOKEN, or an API token with a role (POST /v1/tokens; each operation's x-hookline-roles says which roles may call it); without an admin token set, the admin API is open and served on loopback only",
           },
         },
       },
@@ -233,7 +237,15 @@ export async function openApiDocument(
       delete op[ERRORS_KEY];
       delete op[PUBLIC_KEY];
       const errors = [...own, ...prefixErrors(path, method)];
-      if (path.startsWith("/v1/") && !open) errors.push(errorSpec("HOOKLINE_HTTP_UNAUTHORIZED"));
+      if (path.startsWith("/v1/") && !open) {
+        errors.push(errorSpec("HOOKLINE_HTTP_UNAUTHORIZED"));
+        // Which tokens may call it (core/http/roles.ts); the others are refused with 403.
+        const roles = rolesFor(method, path);
+        op["x-hookline-roles"] = roles;
+        op.description = `${op.description ? `${op.description}\n\n` : ""}Roles: ${roles.join(", ")}.`;
+        if (roles.length < ROLES.length && !errors.some((e) => e.code === "HOOKLINE_HTTP_FORBIDDEN"))
+          errors.push(errorSpec("HOOKLINE_HTTP_FORBIDDEN"));
+      }
       addErrors(op, errors);
       op.security = path.startsWith("/v1/") && !open ? [{ adminToken: [] }] : [];
       // withRequestId (respond.ts) sets it on every admin answer and every error answer.

@@ -284,4 +284,19 @@ SELECT run_id, webhook, status, count(*) FROM hookline_delivery_state
  WHERE status IN ('succeeded', 'failed', 'halted', 'aborted') GROUP BY run_id, webhook, status
 `,
   },
+  {
+    version: 12,
+    name: "API tokens with roles, stored hashed",
+    sql: `
+-- A token is shown once when created; only its SHA-256 is kept. id is public (to list and revoke).
+CREATE TABLE hookline_tokens (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  role text NOT NULL,
+  hash text NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  revoked_at timestamptz
+)
+`,
+  },
 ];

@@ -15,6 +15,7 @@ import type { CompleteOptions } from "../contracts/queue.ts";
 import type { PausedWebhook, RetryFilter, RunSummary } from "../contracts/runs.ts";
 import type { SqlDriver } from "../contracts/sql.ts";
 import type { Store } from "../contracts/store.ts";
+import type { ApiToken, Role } from "../contracts/tokens.ts";
 import { SqlDeliveryLog } from "./delivery-log.ts";
 import { enqueueLeased } from "./enqueue.ts";
 import { ObserverDispatch } from "./observers.ts";
@@ -23,6 +24,7 @@ import { SqlPolicyStore } from "./policies.ts";
 import { SqlDeliveryQueue } from "./queue.ts";
 import { SqlRunHealth } from "./run-health.ts";
 import { SqlRunLog } from "./runs.ts";
+import { SqlTokenStore } from "./tokens.ts";
 
 /**
  * The store in SQL, over PGlite or postgres.js alike. Writes are set-based (one statement for many
@@ -52,6 +54,8 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
   readonly log: SqlDeliveryLog;
   /** Runs with their progress; bulk retries and replays. */
   readonly runLog: SqlRunLog;
+  /** API tokens with roles (stored hashed). */
+  readonly tokens: SqlTokenStore;
 
   constructor(db: SqlDriver, pluginMigrations: readonly PluginMigrations[] = []) {
     super(db, pluginMigrations);
@@ -61,6 +65,23 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
     this.policies = new SqlPolicyStore(db);
     this.log = new SqlDeliveryLog(db);
     this.runLog = new SqlRunLog(db, this.runs);
+    this.tokens = new SqlTokenStore(db);
+  }
+
+  createToken(name: string, role: Role): Promise<{ token: ApiToken; secret: string }> {
+    return this.tokens.createToken(name, role);
+  }
+
+  listTokens(): Promise<ApiToken[]> {
+    return this.tokens.listTokens();
+  }
+
+  revokeToken(id: string): Promise<boolean> {
+    return this.tokens.revokeToken(id);
+  }
+
+  roleOfHash(hash: string): Promise<Role | undefined> {
+    return this.tokens.roleOfHash(hash);
   }
 
   listRuns(filter: { kind?: string; limit?: number; before?: string }): Promise<RunSummary[]> {

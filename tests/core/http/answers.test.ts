@@ -103,7 +103,7 @@ describe("HTTP answers: admin token, validation and the one error mapping", () =
         "Bearer",
       ]);
       expect(a.json).toEqual({
-        error: "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN)",
+        error: "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN or an API token)",
         code: "HOOKLINE_HTTP_UNAUTHORIZED",
         requestId: a.headers.get("x-request-id")!,
       });
