@@ -28,6 +28,20 @@ export function validatedEvent<T extends EventInput>(event: T): T {
   return event;
 }
 
+// Events published together that came from different requests (a group commit): each one's traceparent.
+const traced = new WeakMap<EventInput, string>();
+
+/**
+ * Marks an event with the W3C `traceparent` of the request it came from, for a publish that carries
+ * events of several requests: its deliveries are traced under it rather than the publish's own.
+ *
+ * @example host.publish(requests.flatMap((r) => r.events.map((e) => tracedEvent(e, r.traceparent))))
+ */
+export function tracedEvent<T extends EventInput>(event: T, traceparent: string | null | undefined): T {
+  if (traceparent) traced.set(event, traceparent);
+  return event;
+}
+
 /** Fills in what a sender may leave out: id, timestamp. */
 export function acceptEvent(input: EventInput, now = new Date()): HooklineEvent {
   // A parse copies the event and checks every value in it again: ~5 µs for an activity's event.
@@ -174,7 +188,8 @@ export class Outbox {
     const events = list.map((i) => acceptEvent(i, now));
     const runId = events.find((e) => e.runId)?.runId ?? `run_${crypto.randomUUID()}`;
     const rows: NewDelivery[] = [];
-    const perEvent = events.map((event) => {
+    let traceparent: string | undefined;
+    const perEvent = events.map((event, i) => {
       // Made only for an event that a trigger matches: many events (an activity's) match none.
       let seen: Map<string, NewDelivery> | undefined;
       for (const t of this.deps.catalogue.triggers) {
@@ -184,13 +199,15 @@ export class Outbox {
           if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? runId, t.params));
       }
       const deliveries = seen ? [...seen.values()] : [];
+      if (deliveries.length > 0) {
+        const own = traced.get(list[i]!);
+        if (!own) traceparent ??= traceparentOf(options?.traceparent);
+        const tp = own ? traceparentOf(own) : traceparent;
+        for (const d of deliveries) d.traceparent = tp;
+      }
       rows.push(...deliveries);
       return { event, deliveries };
     });
-    if (rows.length > 0) {
-      const traceparent = traceparentOf(options?.traceparent);
-      for (const d of rows) d.traceparent = traceparent;
-    }
     const inserted = new Set(await this.write(rows));
     if (inserted.size > 0) this.enqueued?.();
     return {

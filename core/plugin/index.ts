@@ -62,7 +62,7 @@ export {
   type TransportResponse,
 } from "../contracts/transport.ts";
 export type { TriggerContext, TriggerInstance, TriggerKind } from "../contracts/trigger.ts";
-export { validatedEvent } from "../engine/outbox.ts";
+export { tracedEvent, validatedEvent } from "../engine/outbox.ts";
 export { exponentialDelay, exponentialRetry, UNLIMITED_ATTEMPTS } from "../engine/retry.ts";
 export { NotSent, type SendDeps, type SendOptions, sendThroughIntegrations } from "../engine/send.ts";
 export {

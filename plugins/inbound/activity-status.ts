@@ -6,6 +6,7 @@ import {
   refusal,
   StoreUnavailableError,
   storeUnavailable,
+  tracedEvent,
   unstorable,
   validatedEvent,
   zodIssues,
@@ -39,6 +40,8 @@ interface Pending {
   senderKey?: string;
   runId: string;
   activities: Array<{ key: string; activity: Activity }>;
+  /** The request's traceparent: its events are traced under it, though published with others'. */
+  traceparent?: string;
 }
 
 /** A request with each activity already encoded as its row's JSON text, ready to join a batch. */
@@ -130,7 +133,9 @@ export class ActivityStore {
           mine.add(key);
         }
         // Built from a validated activity: not parsed again on publish (see `Pending`).
-        events.push(validatedEvent(activityEvent(p.endpoint, key, activity, p.runId)));
+        events.push(
+          tracedEvent(validatedEvent(activityEvent(p.endpoint, key, activity, p.runId)), p.traceparent),
+        );
       }
       return { replay, stored: mine };
     });
@@ -173,7 +178,7 @@ export class ActivityStore {
     const events = p.activities
       .filter((a) => present.has(a.key))
       .map((a) => validatedEvent(activityEvent(p.endpoint, a.key, a.activity, p.runId)));
-    if (events.length > 0) await this.host.publish(events);
+    if (events.length > 0) await this.host.publish(events, { traceparent: p.traceparent });
   }
 }
 
@@ -223,6 +228,7 @@ export async function handleActivityStatus(
     senderKey: r.requestKey.startsWith("id:") ? r.requestKey : undefined,
     runId,
     activities,
+    traceparent: r.traceparent,
   };
   try {
     const written = await store.write(pending);

@@ -121,4 +121,6 @@ export interface Received {
    * they dedupe themselves, and keep receipts only of requests the sender named).
    */
   requestKey: string;
+  /** The request's W3C `traceparent`: the events it publishes are traced under it. */
+  traceparent?: string;
 }

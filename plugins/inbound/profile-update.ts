@@ -267,10 +267,11 @@ export async function handleProfileUpdate(
     if (out.replay) {
       const stored = await storedReceipt(host.sql, r.endpoint, r.requestKey);
       // Published again in case the first answer was a 500 after the commit (event ids make it a no-op otherwise).
-      if (stored?.events.length) await host.publish(stored.events);
+      if (stored?.events.length) await host.publish(stored.events, { traceparent: r.traceparent });
       return answer(200, { ...(stored?.response ?? { success: true }), replayed: true });
     }
-    if (out.decision.events.length > 0) await host.publish(out.decision.events);
+    if (out.decision.events.length > 0)
+      await host.publish(out.decision.events, { traceparent: r.traceparent });
     return answer(200, out.decision.response);
   } catch (e) {
     // The transaction rolled back: a value the store refused is this request's own, and a retry

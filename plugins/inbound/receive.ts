@@ -133,7 +133,14 @@ export async function receive(
   // Profile updates depend on the URL too (the identifier travels in the query).
   else requestKey = `sha256:${sha256Hex(`${url.search}\n${sha256Hex(body.bytes)}`)}`;
 
-  const received: Received = { endpoint: endpoint.name, bytes: body.bytes, format, url, requestKey };
+  const received: Received = {
+    endpoint: endpoint.name,
+    bytes: body.bytes,
+    format,
+    url,
+    requestKey,
+    traceparent: request.headers.get("traceparent") ?? undefined,
+  };
   return config.kind === "activity-status"
     ? handleActivityStatus(store, config, received)
     : handleProfileUpdate(host, config, received);

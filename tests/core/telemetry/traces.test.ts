@@ -6,6 +6,7 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { parseTraceparent } from "../../../core/telemetry/traceparent.ts";
+import { inbound } from "../../../plugins/inbound/index.ts";
 import { eventually, testApp } from "../../support/app.ts";
 import { storeKinds } from "../../support/db.ts";
 import { type Sink, startSink } from "../../support/http-sink.ts";
@@ -22,9 +23,15 @@ engine:
   allowNetworks: ["127.0.0.1/32"]
 webhooks:
   crm: { url: ${sink}/crm, body: '{}' }
+  opened: { url: ${sink}/opened, body: '{}' }
 triggers:
   - { kind: event, events: [signup], webhooks: [crm] }
+  - { kind: event, events: [activity.read], webhooks: [opened] }
+inbound:
+  endpoints:
+    esputnik: { kind: activity-status, auth: { kind: apiKey, keys: ["${KEY}"] } }
 `;
+const KEY = "inbound-key-for-traces-0123";
 
 /** The sink fails each delivery's first two attempts (503) and takes the third. */
 function flakySink(): Promise<Sink> {
@@ -66,7 +73,7 @@ describe(`traceparent from the caller to the destination (${kind.name})`, () => 
   beforeAll(async () => {
     driver = await kind.open();
     sink = await flakySink();
-    app = await testApp(yaml(sink.url), driver, { adminToken: TOKEN });
+    app = await testApp(yaml(sink.url), driver, { adminToken: TOKEN, plugins: [inbound()] });
     await app.start();
     served = await serveApp(app);
   });
@@ -137,6 +144,57 @@ describe(`traceparent from the caller to the destination (${kind.name})`, () => 
       const kept = parseTraceparent((await app.store.getDelivery(id))?.traceparent);
       expect(kept?.traceId).toBe(sent[0]!.traceId);
     }
+  });
+
+  it("traces the events an inbound request publishes under the request's traceparent", async () => {
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    const senders = ["b7ad6b7169203331", "c8be7c8270314442"];
+    // Two requests at once may share one commit and one publish: each keeps its own trace.
+    const answers = await Promise.all(
+      senders.map((spanId, i) =>
+        fetch(`${served.url}/in/esputnik`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "x-api-key": KEY,
+            traceparent: `00-${traceId}-${spanId}-01`,
+          },
+          body: JSON.stringify([
+            {
+              iid: `t${i}${Date.now()}`,
+              contactId: i + 1,
+              email: `p${i}@example.com`,
+              activityStatus: "READ",
+              activityDateTime: "2024-05-01T10:00:00",
+            },
+          ]),
+        }),
+      ),
+    );
+    expect(await Promise.all(answers.map(async (a) => `${a.status} ${await a.text()}`))).toEqual([
+      expect.stringMatching(/^200 /),
+      expect.stringMatching(/^200 /),
+    ]);
+    const opened = await eventually(
+      () => {
+        const got = sink.requests.filter(
+          (q) => q.url === "/opened" && q.headers.traceparent?.includes(traceId),
+        );
+        // Each delivery is answered 503 twice before it succeeds: 6 attempts in all.
+        return got.length === 6 ? got : undefined;
+      },
+      15_000,
+      "the activities' deliveries",
+    );
+    const spans = opened.map((q) => parseTraceparent(q.headers.traceparent)!);
+    expect(new Set(spans.map((t) => t.traceId))).toEqual(new Set([traceId]));
+    expect(new Set(spans.map((t) => t.spanId)).size).toBe(6);
+    const parents = new Set(
+      (await app.store.listDeliveries({ webhook: "opened" })).map(
+        (d) => parseTraceparent(d.traceparent)?.spanId,
+      ),
+    );
+    expect(parents).toEqual(new Set(senders));
   });
 });
 
