@@ -147,7 +147,10 @@ function buildModules(modules: Record<string, string>): EsbuildPlugin {
  * postgres.js's logical replication (`sql.subscribe`) and large objects (`sql.largeObject`), which
  * hookline never calls, are stubs that refuse (~5 KB); and the inbound plugin's admin routes
  * (plugins/inbound/admin-routes.ts, with their validator) are left out: the worker serves receivers
- * through `HttpRoutes.receive` and mounts nothing (~6 KB).
+ * through `HttpRoutes.receive` and mounts nothing (~6 KB); and the SQL of the store's modules and
+ * the plugins' migrations and repositories loses its comment lines and indentation (the statements
+ * are the same, split where they were; ~6 KB); and the config schemas' `.describe("…")` texts, which
+ * only the JSON Schema and the docs read (~3 KB).
  *
  * @example await build({ entryPoints, bundle: true, plugins: [edgeSubstitutions({ jwt: false })] })
  */
@@ -176,6 +179,30 @@ export const ErrorCodes = Object.fromEntries(
           : 'export default () => Promise.reject(new Error("sql.largeObject is not in the edge build"));',
       loader: "js",
     }));
+    // Config schemas: their descriptions are for the JSON Schema and the docs, not read at run time.
+    b.onLoad(
+      { filter: /[\\/](core[\\/]config[\\/]schema|plugins[\\/][^\\/]+[\\/]config)\.ts$/ },
+      async (args) => ({
+        contents: (await readFile(args.path, "utf8")).replace(
+          /\.describe\(\s*"(?:[^"\\]|\\.)*"\s*,?\s*\)/g,
+          "",
+        ),
+        loader: "ts",
+      }),
+    );
+    // SQL modules: a template literal keeps its indentation through minifying; SQL does not need it.
+    b.onLoad(
+      {
+        filter:
+          /[\\/](core[\\/]store[\\/][^\\/]+|plugins[\\/][^\\/]+[\\/](migrations|[a-z-]*repository))\.ts$/,
+      },
+      async (args) => ({
+        contents: (await readFile(args.path, "utf8"))
+          .replace(/^[ \t]*--.*\n/gm, "")
+          .replace(/\n[ \t]+/g, "\n"),
+        loader: "ts",
+      }),
+    );
     b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]admin-routes\.ts$/ }, () => ({
       contents:
         'export const mountAdmin = () => { throw new Error("the edge build serves receivers only: no admin routes"); };',
