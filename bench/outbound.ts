@@ -5,7 +5,10 @@
 //   durable_ceiling   a minimal claim → POST → result + attempt loop written here (bench/outbound/durable-loop.ts)
 //   graphile_worker   graphile-worker, a task that POSTs (bench/outbound/graphile.ts)
 //   pgboss            pg-boss, a fetch/complete loop (bench/outbound/pgboss.ts)
-//   hookline_postgres hookline on the Postgres server; hookline_pglite on PGlite, reported apart
+//   hookline_postgres hookline on the Postgres server, metrics off and no OpenTelemetry SDK;
+//   hookline_postgres_otel the same with metrics on (GET /metrics' meter) and a trace SDK registered
+//                     (a span per attempt): the cost per delivery of metrics and traces is the
+//                     difference; hookline_pglite on PGlite, reported apart
 // Each durable leg gets a database of its own; the legs alternate, in a rotated order each round, and
 // each figure is the median over the rounds. Per leg: deliveries/s, CPU µs per delivery (this process
 // from process.cpuUsage, the sink and the Postgres server from /proc), statements and bytes sent to
@@ -46,6 +49,11 @@ const hooklinePostgres = hooklineLeg("hookline_postgres", {
   durable: true,
   open: async ({ database }) => postgresDriver({ url: database!.url, max: 10 }),
 });
+const hooklinePostgresOtel = hooklineLeg("hookline_postgres_otel", {
+  durable: true,
+  telemetry: true,
+  open: async ({ database }) => postgresDriver({ url: database!.url, max: 10 }),
+});
 const hooklinePglite = hooklineLeg("hookline_pglite", {
   durable: false,
   open: async () => {
@@ -63,7 +71,7 @@ const hooklinePglite = hooklineLeg("hookline_pglite", {
 
 let legs: BenchLeg[] = [rawPost(CEILING_MS)];
 if (server) legs.push(durableLoop, graphileWorker, pgBoss);
-if (server && stores.includes("postgres")) legs.push(hooklinePostgres);
+if (server && stores.includes("postgres")) legs.push(hooklinePostgres, hooklinePostgresOtel);
 if (process.env.BENCH_LEGS) {
   const wanted = process.env.BENCH_LEGS.split(",");
   legs = legs.filter((l) => wanted.includes(l.name));
@@ -147,6 +155,15 @@ try {
     console.log(
       `hookline_postgres_publish_events_per_s: ${median(publishRates.hookline_postgres).toFixed(0)}`,
     );
+  report("hookline_postgres_otel", "deliveries");
+  if (publishRates.hookline_postgres_otel)
+    console.log(
+      `hookline_postgres_otel_publish_events_per_s: ${median(publishRates.hookline_postgres_otel).toFixed(0)}`,
+    );
+  // What metrics and traces cost: this process's CPU per delivery, with them on less with them off.
+  const otelCost =
+    mid("hookline_postgres_otel", (f) => f.appCpuUs) - mid("hookline_postgres", (f) => f.appCpuUs);
+  if (Number.isFinite(otelCost)) console.log(`otel_cost_app_cpu_us_per_delivery: ${otelCost.toFixed(1)}`);
   report("hookline_pglite", "deliveries");
   if (publishRates.hookline_pglite)
     console.log(`hookline_pglite_publish_events_per_s: ${median(publishRates.hookline_pglite).toFixed(0)}`);
@@ -160,6 +177,7 @@ try {
   ratio("ratio_vs_graphile", hook, rate("graphile_worker"));
   ratio("ratio_vs_pgboss", hook, rate("pgboss"));
   ratio("ratio_vs_durable_ceiling", hook, rate("durable_ceiling"));
+  ratio("ratio_otel_vs_plain", rate("hookline_postgres_otel"), hook);
   // The headline: hookline on the Postgres server ÷ raw POSTs.
   ratio("ratio", hook, rate("raw_post"));
   console.log(`bench_seconds: ${((performance.now() - started) / 1000).toFixed(0)}`);

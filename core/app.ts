@@ -337,7 +337,6 @@ export class Hookline {
     await this.worker.stop(graceMs);
     await this.catalogue.close();
     await this.parts.transport.close?.();
-    await this.metrics?.shutdown();
     await this.store.close();
   }
 }

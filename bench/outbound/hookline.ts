@@ -2,6 +2,13 @@
 // (Eta), authorises (Basic), POSTs and records each delivery with its attempt. Done is when the sink
 // has answered every delivery and `stop` has recorded the last results — the sink's counter, asked
 // over IPC, costs the store nothing (the old bench polled `count(*)` every 50 ms, charged to Postgres).
+import { trace } from "@opentelemetry/api";
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace-base";
 import { nodeTransportPlugin } from "../../adapters/node/runtime.ts";
 import { createHookline } from "../../core/app.ts";
 import type { DeliveryStatus } from "../../core/contracts/delivery.ts";
@@ -12,7 +19,8 @@ import { eta } from "../../plugins/eta/index.ts";
 import type { BenchLeg, LegContext, PreparedLeg } from "./leg.ts";
 import { ENQUEUE_CHUNK, IN_FLIGHT } from "./work.ts";
 
-const config = (url: string) => `
+const config = (url: string, telemetry: boolean) => `
+metrics: { enabled: ${telemetry} }
 engine:
   concurrency: ${IN_FLIGHT}
   pollInterval: 20ms
@@ -49,16 +57,29 @@ const STATUSES_NOT_SENT = [
   "aborted",
 ] as const;
 
+/** Spans as an SDK exports them, dropped: the cost of recording and batching them, no network. */
+class DroppingExporter implements SpanExporter {
+  exported = 0;
+  export(spans: ReadableSpan[], done: (result: { code: number }) => void): void {
+    this.exported += spans.length;
+    done({ code: 0 });
+  }
+  async shutdown(): Promise<void> {}
+}
+
 /** Published events/s of each run, by leg (publish returns once the deliveries are durable). */
 export const publishRates: Record<string, number[]> = {};
 
 /**
  * A hookline leg over a driver the bench opens and closes (`open` runs outside the window); the app is
  * handed a copy whose `close` does nothing, so that the bench can look at the store after `stop`.
+ * `telemetry`: metrics on (the app's Prometheus meter, scraped once after the window) and an
+ * OpenTelemetry trace SDK registered (a span per attempt, batched to an exporter that drops them);
+ * without it, metrics are off and no SDK is registered (the API's no-ops).
  */
 export function hooklineLeg(
   name: string,
-  store: { durable: boolean; open: (context: LegContext) => Promise<SqlDriver> },
+  store: { durable: boolean; open: (context: LegContext) => Promise<SqlDriver>; telemetry?: boolean },
 ): BenchLeg {
   return {
     name,
@@ -66,8 +87,14 @@ export function hooklineLeg(
     async prepare(context): Promise<PreparedLeg> {
       const { sink, deliveries } = context;
       const driver = await store.open(context);
+      const telemetry = store.telemetry === true;
+      const exporter = new DroppingExporter();
+      const tracing = telemetry
+        ? new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] })
+        : undefined;
+      if (tracing) trace.setGlobalTracerProvider(tracing);
       const app = await createHookline({
-        config: { text: config(sink.url), file: "bench.yaml" },
+        config: { text: config(sink.url, telemetry), file: "bench.yaml" },
         plugins: [
           eta(),
           basic(),
@@ -115,10 +142,24 @@ export function hooklineLeg(
             const rows = await app.store.listDeliveries({ status: status as DeliveryStatus, limit: 1 });
             if (rows.length > 0) left.push(status);
           }
-          if (sent === deliveries && left.length === 0) return undefined;
-          return `sink answered ${sent} of ${deliveries}; deliveries left ${left.join(", ") || "none"}`;
+          if (sent !== deliveries || left.length > 0)
+            return `sink answered ${sent} of ${deliveries}; deliveries left ${left.join(", ") || "none"}`;
+          if (!tracing) return undefined;
+          await tracing.forceFlush();
+          const text = (await app.metrics?.scrape()) ?? "";
+          const counted = /^hookline_deliveries_total\{webhook="contact",outcome="succeeded"\} (\d+)/m.exec(
+            text,
+          );
+          if (Number(counted?.[1]) !== deliveries)
+            return `metrics counted ${counted?.[1] ?? "none"} deliveries`;
+          if (exporter.exported < deliveries) return `${exporter.exported} spans exported for ${deliveries}`;
+          return undefined;
         },
         async close() {
+          if (tracing) {
+            await tracing.shutdown();
+            trace.disable();
+          }
           await driver.close();
         },
       };

@@ -8,6 +8,8 @@ import { MeterProvider } from "@opentelemetry/sdk-metrics";
 
 /**
  * A meter provider of this app's own whose metrics `GET /metrics` serves in Prometheus text format.
+ * It holds no timer and no socket (nothing is pushed), so nothing shuts it down: an app stopped can
+ * still be scraped once more (its last counts).
  *
  * @example const prom = new PrometheusMetrics(); new Telemetry({ meterProvider: prom.meterProvider }); await prom.scrape();
  */
@@ -27,9 +29,6 @@ export class PrometheusMetrics {
     return this.serializer.serialize(resourceMetrics);
   }
 
-  async shutdown(): Promise<void> {
-    await this.meterProvider.shutdown();
-  }
 }
 
 /**
