@@ -28,7 +28,6 @@ export class PrometheusMetrics {
     const { resourceMetrics } = await this.reader.collect();
     return this.serializer.serialize(resourceMetrics);
   }
-
 }
 
 /**
