@@ -21,6 +21,7 @@ export async function conformanceApp(
   yaml: string,
   plugins: Plugin[],
   env: Record<string, string> = {},
+  options: { adminToken?: string } = {},
 ): Promise<ConformanceApp> {
   const driver = await pgliteDriver();
   const logs: string[] = [];
@@ -32,6 +33,7 @@ export async function conformanceApp(
     config: { text: yaml, file: "conformance.yaml" },
     plugins: [...plugins, await runtimeTransportPlugin(), store],
     env,
+    adminToken: options.adminToken,
     logger: (redactor) => ({
       log: (level, message, fields) =>
         logs.push(redactor.redact(JSON.stringify({ level, message, ...fields }))),
