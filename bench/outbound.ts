@@ -35,6 +35,7 @@ import { durableLoop } from "./outbound/durable-loop.ts";
 import { graphileWorker } from "./outbound/graphile.ts";
 import { hooklineLeg, publishRates } from "./outbound/hookline.ts";
 import type { BenchLeg } from "./outbound/leg.ts";
+import { otelCost } from "./outbound/otel-cost.ts";
 import { pgBoss } from "./outbound/pgboss.ts";
 import { rawPost } from "./outbound/raw-post.ts";
 import { IN_FLIGHT } from "./outbound/work.ts";
@@ -161,9 +162,16 @@ try {
       `hookline_postgres_otel_publish_events_per_s: ${median(publishRates.hookline_postgres_otel).toFixed(0)}`,
     );
   // What metrics and traces cost: this process's CPU per delivery, with them on less with them off.
-  const otelCost =
+  const otelCpu =
     mid("hookline_postgres_otel", (f) => f.appCpuUs) - mid("hookline_postgres", (f) => f.appCpuUs);
-  if (Number.isFinite(otelCost)) console.log(`otel_cost_app_cpu_us_per_delivery: ${otelCost.toFixed(1)}`);
+  if (Number.isFinite(otelCpu)) console.log(`otel_cost_app_cpu_us_per_delivery: ${otelCpu.toFixed(1)}`);
+  if (legs.includes(hooklinePostgresOtel)) {
+    // The same cost without the machine's noise: the engine's telemetry calls per delivery, timed alone.
+    const calls = await otelCost();
+    console.log(
+      `otel_calls_us_per_delivery: on ${calls.on.toFixed(2)}, off ${calls.off.toFixed(2)} (span, counters, histogram)`,
+    );
+  }
   report("hookline_pglite", "deliveries");
   if (publishRates.hookline_pglite)
     console.log(`hookline_pglite_publish_events_per_s: ${median(publishRates.hookline_pglite).toFixed(0)}`);
