@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { HttpRoutes } from "../contracts/extension.ts";
 import type { PluginHost } from "../contracts/host.ts";
+import { validatedEvent } from "../engine/outbox.ts";
 import { HooklineError, HttpError } from "../errors.ts";
 import { EventInput, EventsBatch, EventsBody } from "../model/event.ts";
 import type { AdminApp } from "./admin-app.ts";
@@ -158,7 +159,8 @@ export function createHttpApp(
     ),
     async (c) => {
       const parsed = c.req.valid("json");
-      const events = "events" in parsed ? parsed.events : [parsed];
+      // Parsed by the body's validator with EventInput itself: not parsed again on publish.
+      const events = ("events" in parsed ? parsed.events : [parsed]).map(validatedEvent);
       return reply(app, c, 202, await app.publish(events, { traceparent: c.req.header("traceparent") }));
     },
   );
