@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { HttpRoutes } from "../contracts/extension.ts";
 import type { PluginHost } from "../contracts/host.ts";
 import { validatedEvent } from "../engine/outbox.ts";
-import { HooklineError, HttpError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { EventInput, EventsBatch, EventsBody } from "../model/event.ts";
 import type { AdminApp } from "./admin-app.ts";
 import {
@@ -32,8 +32,8 @@ import {
   requestIdOf,
   withRequestId,
 } from "./respond.ts";
-import { documented } from "./route-docs.ts";
 import { apiTokens } from "./roles.ts";
+import { documented } from "./route-docs.ts";
 import { bulkRetryRoute, runRoutes } from "./runs.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { json, query } from "./validate.ts";
@@ -292,7 +292,10 @@ export function createHttpApp(
   http.route("/v1", exportRoutes(app));
   http.route("/v1/policies", policyRoutes(app));
   http.route("/v1/runs", runRoutes(app));
-  http.route("/v1/tokens", tokenRoutes(app, () => guard?.forget()));
+  http.route(
+    "/v1/tokens",
+    tokenRoutes(app, () => guard?.forget()),
+  );
   http.route("/v1/deliveries/retry", bulkRetryRoute(app));
   http.route("/oauth/callback", callbackRoutes(app));
   for (const r of options.routes ?? []) r.mount(http, options.host);
