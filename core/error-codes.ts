@@ -37,7 +37,10 @@ export const ErrorCodes = {
     summary: "the route does not apply to this thing (no test request, no interactive grant)",
   },
   HOOKLINE_HTTP_UNAUTHORIZED: { status: 401, summary: "missing or wrong admin bearer token" },
-  HOOKLINE_HTTP_FORBIDDEN: { status: 403, summary: "the token's role does not allow this route (or this change)" },
+  HOOKLINE_HTTP_FORBIDDEN: {
+    status: 403,
+    summary: "the token's role does not allow this route (or this change)",
+  },
   HOOKLINE_HTTP_NOT_FOUND: { status: 404, summary: "no such route or thing" },
   HOOKLINE_HTTP_CONFLICT: {
     status: 409,

@@ -85,9 +85,13 @@ export function apiTokens(adminToken: string, tokens?: Pick<TokenStore, "roleOfH
     return role;
   };
   const refuse = (): never => {
-    throw new HttpError("HOOKLINE_HTTP_UNAUTHORIZED", "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN or an API token)", {
-      headers: { "www-authenticate": "Bearer" },
-    });
+    throw new HttpError(
+      "HOOKLINE_HTTP_UNAUTHORIZED",
+      "missing or wrong bearer token (HOOKLINE_ADMIN_TOKEN or an API token)",
+      {
+        headers: { "www-authenticate": "Bearer" },
+      },
+    );
   };
   const bearer = bearerAuth({
     verifyToken: async (given, c) => {
