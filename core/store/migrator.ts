@@ -5,11 +5,21 @@ import { migrations } from "./migrations.ts";
 import { NORMALIZE_STREAMS } from "./streams.ts";
 import { run } from "./unavailable.ts";
 
-/** A state row (pending, due now) for each delivery written without one (see `migrate`). */
-const GIVE_STATE = `INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, policy, ordering_key, max_attempts)
+/**
+ * A state row (pending, due now) for each delivery written without one (see `migrate`), and its run
+ * and the run's tally, as the outbox insert writes them.
+ */
+const GIVE_STATE = `WITH s AS (
+  INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, policy, ordering_key, max_attempts)
   SELECT c.id, c.seq, c.webhook, c.run_id, c.policy, c.ordering_key, c.max_attempts FROM hookline_deliveries c
    WHERE NOT EXISTS (SELECT 1 FROM hookline_delivery_state s WHERE s.id = c.id)
-   ORDER BY c.seq`;
+   ORDER BY c.seq
+  RETURNING run_id, webhook
+), r AS (
+  INSERT INTO hookline_runs (id) SELECT DISTINCT run_id FROM s ON CONFLICT (id) DO NOTHING
+)
+INSERT INTO hookline_run_tallies (run_id, webhook, status, n)
+SELECT run_id, webhook, 'created', count(*) FROM s GROUP BY run_id, webhook`;
 
 /**
  * Brings the schema up to date: the core's migrations (core/store/migrations.ts), then each plugin's,

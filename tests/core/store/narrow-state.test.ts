@@ -5,6 +5,7 @@ import { SqlMigrator } from "../../../core/store/migrator.ts";
 import { ObserverDispatch } from "../../../core/store/observers.ts";
 import { SqlDeliveryQueue } from "../../../core/store/queue.ts";
 import { SqlRunHealth } from "../../../core/store/run-health.ts";
+import { SqlRunLog } from "../../../core/store/runs.ts";
 import { type Driver, delivery, migrated, result, storeKinds } from "./fixture.ts";
 
 const queueOf = (db: Driver) => new SqlDeliveryQueue(db, new SqlRunHealth(db), new ObserverDispatch(db));
@@ -85,6 +86,9 @@ for (const kind of storeKinds) {
       const late = { plugin: "late", migrations: [{ version: 1, name: "noop", sql: "SELECT 1" }] };
       await new SqlMigrator(db, [late]).migrate();
       expect((await queueOf(db).claim("new-worker", 10, 30_000)).map((c) => c.runId)).toEqual(["run-late"]);
+      // …and counted in its run, as the outbox counts what it writes.
+      const runs = new SqlRunLog(db, new SqlRunHealth(db));
+      expect((await runs.getRun("run-late"))?.counts).toMatchObject({ total: 1, queued: 1 });
     });
 
     it("claims and outcomes rewrite only the state row: a delivery's content is written once", async () => {
