@@ -88,17 +88,23 @@ const encoder = new TextEncoder();
  */
 export function activityKey(a: Activity): string {
   const ref = a.messageInstanceId ?? a.iid;
-  const identity =
-    ref === undefined || ref === null
-      ? canonicalJson(a)
-      : canonicalJson([
-          ref,
-          a.contactId ?? null,
-          a.activityStatus,
-          a.activityDateTime,
-          a.clickEventLink ?? null,
-          a.statusData ?? null,
-        ]);
+  if (ref === undefined || ref === null) return digest(canonicalJson(a));
+  const fields = [
+    ref,
+    a.contactId ?? null,
+    a.activityStatus,
+    a.activityDateTime,
+    a.clickEventLink ?? null,
+    a.statusData ?? null,
+  ];
+  // A list of plain values is written by JSON.stringify exactly as canonicalJson writes it (it only
+  // sorts objects' keys), without canonicalJson's work list: the usual case, no statusData.
+  return digest(fields.every(isPlain) ? JSON.stringify(fields) : canonicalJson(fields));
+}
+
+const isPlain = (v: unknown) => v === null || typeof v !== "object";
+
+function digest(identity: string): string {
   // 128 bits of the digest: no collision in any realistic number of activities, half the index size.
   return bytesToHex(sha256(encoder.encode(identity)).subarray(0, 16));
 }

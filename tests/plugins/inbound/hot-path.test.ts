@@ -4,8 +4,10 @@
  * parse would have accepted them, and any event not built from validated input still parsed.
  */
 import { describe, expect, it } from "bun:test";
+import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { acceptEvent, validatedEvent } from "../../../core/engine/outbox.ts";
+import { canonicalJson } from "../../../core/mapping/index.ts";
 import { Activity, ActivityStatus, activityKey } from "../../../core/model/activity.ts";
 import { EventInput } from "../../../core/model/event.ts";
 import { activityEvent, parseActivities } from "../../../plugins/inbound/activity.ts";
@@ -100,6 +102,39 @@ const activityArb = fc.record(
 const nameArb = fc
   .stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/)
   .filter((n) => endpointName.safeParse(n).success);
+
+/** The key as it was first defined: canonical JSON of the identity, SHA-256 (node:crypto), 32 hex digits. */
+function referenceKey(a: Activity): string {
+  const ref = a.messageInstanceId ?? a.iid;
+  const identity =
+    ref === undefined || ref === null
+      ? canonicalJson(a)
+      : canonicalJson([
+          ref,
+          a.contactId ?? null,
+          a.activityStatus,
+          a.activityDateTime,
+          a.clickEventLink ?? null,
+          a.statusData ?? null,
+        ]);
+  return createHash("sha256").update(identity, "utf8").digest("hex").slice(0, 32);
+}
+
+describe("activity keys of generated activities", () => {
+  it("are the keys of the original definition, with or without statusData, iid or messageInstanceId", () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(activityArb, (body) => {
+        const parsed = Activity.safeParse(body);
+        if (!parsed.success) return;
+        checked++;
+        expect(activityKey(parsed.data)).toBe(referenceKey(parsed.data));
+      }),
+      { numRuns: 500 },
+    );
+    expect(checked).toBeGreaterThan(300);
+  });
+});
 
 describe("events of validated activities", () => {
   it("are valid events, accepted unparsed exactly as a parse accepts them", () => {
