@@ -30,7 +30,13 @@ export function metricsRoutes(options: MetricsRouteOptions): Hono {
       description:
         "Deliveries, attempts, latency, backlog per webhook, policy slots, paused webhooks, inbound requests and store errors (docs/operations.md). Read with `Authorization: Bearer` and the admin token or `metrics.token`.",
       tags: ["Health"],
-      answers: { 200: { description: "the metrics", schema: z.string(), contentType: CONTENT_TYPE } },
+      answers: {
+        200: {
+          description: "the metrics, Prometheus text exposition format 0.0.4",
+          schema: z.string(),
+          contentType: "text/plain",
+        },
+      },
       errors: ["HOOKLINE_HTTP_UNAUTHORIZED", "HOOKLINE_HTTP_NOT_FOUND"],
     }),
     async (c) => {

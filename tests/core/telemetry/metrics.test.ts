@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { BACKLOG_CAP, readGauges } from "../../../core/store/gauges.ts";
 import { eventually, testApp } from "../../support/app.ts";
 import { storeKinds } from "../../support/db.ts";
 import { type Sink, startSink } from "../../support/http-sink.ts";
+import { answerChecker, type OpenApiDoc } from "../../support/openapi.ts";
 import { type ServedApp, serveApp } from "../../support/serve-app.ts";
 import { loadError } from "../config/fakes.ts";
 
@@ -129,15 +131,40 @@ for (const kind of storeKinds) {
       await driver?.dispose();
     });
 
-    it("takes the admin token or metrics.token, and nothing else", async () => {
-      expect((await fetch(`${served.url}/metrics`)).status).toBe(401);
-      const wrong = await fetch(`${served.url}/metrics`, {
-        headers: { authorization: "Bearer not-the-token-0000" },
-      });
+    it("takes the admin token or metrics.token, and nothing else; every answer fits the OpenAPI document", async () => {
+      const doc = (await (await fetch(`${served.url}/openapi.json`)).json()) as OpenApiDoc;
+      const checker = answerChecker(doc);
+      const problems: string[] = [];
+      const check = async (r: Response) => {
+        const type = r.headers.get("content-type") ?? "";
+        const text = await r.text();
+        const found = checker.check(
+          "GET",
+          "/metrics",
+          r.status,
+          /json/.test(type) ? JSON.parse(text) : text,
+          type,
+          r.headers,
+        );
+        problems.push(...found.problems.map((p) => `${found.operation} ${r.status}: ${p}`));
+        return r;
+      };
+      expect((await check(await fetch(`${served.url}/metrics`))).status).toBe(401);
+      const wrong = await check(
+        await fetch(`${served.url}/metrics`, { headers: { authorization: "Bearer not-the-token-0000" } }),
+      );
       expect(wrong.status).toBe(401);
       expect(wrong.headers.get("www-authenticate")).toBe("Bearer");
-      await scrape(TOKEN);
-      await scrape(METRICS_TOKEN);
+      for (const token of [TOKEN, METRICS_TOKEN])
+        expect(
+          (
+            await check(
+              await fetch(`${served.url}/metrics`, { headers: { authorization: `Bearer ${token}` } }),
+            )
+          ).status,
+        ).toBe(200);
+      expect(problems).toEqual([]);
+      expect(checker.seen).toEqual(new Set(["GET /metrics 401", "GET /metrics 200"]));
     });
 
     it("counts deliveries by outcome, attempts by status class and their latency as they go", async () => {
@@ -219,6 +246,25 @@ for (const kind of storeKinds) {
       expect(sample(after, "hookline_backlog_due", { webhook: "queued" })).toBe(0);
       expect(sample(after, "hookline_policy_slots_in_use", { policy: "narrow" })).toBe(0);
       expect(sample(after, "hookline_deliveries_total", { webhook: "queued", outcome: "succeeded" })).toBe(3);
+    });
+
+    it("counts each state of the backlog up to the cap, the oldest due first", async () => {
+      expect(BACKLOG_CAP).toBe(100_000);
+      // Three due deliveries of one webhook, counted with a cap of two: the count stops at two, and the
+      // age is the oldest's (the due index is walked in due order).
+      await app.store.sql.query(
+        `INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, status, attempts, max_attempts, next_at)
+         SELECT gen_random_uuid(), -g, 'capped', 'r', 'pending', 0, 4, now() - g * interval '1 hour'
+           FROM generate_series(1, 3) g`,
+      );
+      try {
+        const capped = (await readGauges(app.store.sql, 2)).queue.find((q) => q.webhook === "capped");
+        expect(capped?.due).toBe(2);
+        expect(capped?.oldestDueAge).toBeGreaterThan(3 * 3600 - 60);
+        expect((await readGauges(app.store.sql)).queue.find((q) => q.webhook === "capped")?.due).toBe(3);
+      } finally {
+        await app.store.sql.query("DELETE FROM hookline_delivery_state WHERE webhook = 'capped'");
+      }
     });
 
     it("counts inbound requests by endpoint and answer, a path no endpoint serves as (unknown)", async () => {
