@@ -76,3 +76,42 @@ export function printProfile(p: CpuProfile, units: number, unit: string, top: nu
   console.log(`\n-- self (µs per ${unit})\n${list(self, top)}`);
   console.log(`\n-- total, hookline functions (µs per ${unit})\n${list(total, top)}`);
 }
+
+export interface HeapNode {
+  callFrame: ProfileNode["callFrame"];
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/**
+ * Prints a sampling heap profile (HeapProfiler.startSampling with the objects collected by GC kept)
+ * as bytes allocated per unit, by area and by the function that allocated them: what the garbage
+ * collector then spends its time on.
+ *
+ * @example printHeap(profile.head, 10_000, "delivery", 30);
+ */
+export function printHeap(head: HeapNode, units: number, unit: string, top: number): void {
+  const self = new Map<string, number>();
+  const areas = new Map<string, number>();
+  let all = 0;
+  for (const stack = [head]; stack.length > 0; ) {
+    const n = stack.pop()!;
+    stack.push(...n.children);
+    if (n.selfSize === 0) continue;
+    const node = { id: 0, callFrame: n.callFrame };
+    self.set(frameName(node), (self.get(frameName(node)) ?? 0) + n.selfSize);
+    areas.set(area(node), (areas.get(area(node)) ?? 0) + n.selfSize);
+    all += n.selfSize;
+  }
+  const bytes = (t: number) => (t / units).toFixed(0).padStart(8);
+  const list = (m: Map<string, number>, n: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, t]) => `${bytes(t)}  ${k}`)
+      .join("\n");
+  console.log(`${unit}s: ${units}`);
+  console.log(`allocated_bytes_per_${unit}: ${(all / units).toFixed(0)}`);
+  console.log(`\n-- by area (bytes per ${unit})\n${list(areas, 15)}`);
+  console.log(`\n-- by function (bytes per ${unit})\n${list(self, top)}`);
+}

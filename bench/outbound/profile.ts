@@ -3,11 +3,12 @@
 // while the worker renders, authorises, POSTs and records), the profiler on only for a second run in
 // the same process (the first warms the code), so compilation stays out.
 // Run: TEST_DATABASE_URL=… node scripts/run-node.mjs bench/outbound/profile.ts
-// PROFILE_DELIVERIES (10000), PROFILE_TOP (30), PROFILE_OUT (a path to write the .cpuprofile to).
+// PROFILE_DELIVERIES (10000), PROFILE_TOP (30), PROFILE_OUT (a path to write the .cpuprofile to),
+// PROFILE_HEAP=1 samples allocations instead of CPU (bytes per delivery, by function).
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { postgresDriver } from "../../plugins/postgres/index.ts";
-import { type CpuProfile, printProfile } from "../lib/cpu-profile.ts";
+import { type CpuProfile, type HeapNode, printHeap, printProfile } from "../lib/cpu-profile.ts";
 import { adminConnection, scratchDatabase, serverUrl } from "../lib/postgres-server.ts";
 import { startSink } from "../lib/sink.ts";
 import { hooklineLeg } from "./hookline.ts";
@@ -24,6 +25,8 @@ const leg = hooklineLeg("hookline_postgres", {
   open: async ({ database }) => postgresDriver({ url: database!.url, max: 10 }),
 });
 
+const HEAP = Boolean(process.env.PROFILE_HEAP);
+
 async function once(label: string, profile?: Session): Promise<void> {
   const database = await scratchDatabase(admin, server!, `profile_${label}`);
   try {
@@ -33,15 +36,23 @@ async function once(label: string, profile?: Session): Promise<void> {
       deliveries: DELIVERIES,
       run: `${label}-${Date.now()}`,
     });
-    if (profile) await profile.post("Profiler.start");
+    if (profile && HEAP)
+      await profile.post("HeapProfiler.startSampling", {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    else if (profile) await profile.post("Profiler.start");
     const t0 = performance.now();
     await prepared.run();
     const seconds = (performance.now() - t0) / 1000;
     if (profile) {
-      const { profile: p } = (await profile.post("Profiler.stop")) as { profile: CpuProfile };
+      const taken = await profile.post(HEAP ? "HeapProfiler.stopSampling" : "Profiler.stop");
+      const p = (taken as unknown as { profile: CpuProfile & { head: HeapNode } }).profile;
       if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(p));
       console.log(`deliveries_per_s: ${Math.round(DELIVERIES / seconds)}`);
-      printProfile(p, DELIVERIES, "delivery", TOP);
+      if (HEAP) printHeap(p.head, DELIVERIES, "delivery", TOP);
+      else printProfile(p, DELIVERIES, "delivery", TOP);
     }
     await prepared.close();
   } finally {
@@ -51,8 +62,11 @@ async function once(label: string, profile?: Session): Promise<void> {
 
 const session = new Session();
 session.connect();
-await session.post("Profiler.enable");
-await session.post("Profiler.setSamplingInterval", { interval: 100 });
+if (HEAP) await session.post("HeapProfiler.enable");
+else {
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 100 });
+}
 await once("warm");
 await once("profiled", session);
 session.disconnect();
