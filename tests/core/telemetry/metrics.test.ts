@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { BACKLOG_CAP, readGauges } from "../../../core/store/gauges.ts";
+import { inbound } from "../../../plugins/inbound/index.ts";
 import { eventually, testApp } from "../../support/app.ts";
 import { storeKinds } from "../../support/db.ts";
 import { type Sink, startSink } from "../../support/http-sink.ts";
@@ -33,6 +34,9 @@ triggers:
   - { kind: event, events: [c], webhooks: [bad] }
   - { kind: event, events: [d], webhooks: [later] }
   - { kind: event, events: [e], webhooks: [queued] }
+inbound:
+  endpoints:
+    esputnik: { kind: activity-status, auth: { kind: none } }
 `;
 
 interface Family {
@@ -119,7 +123,11 @@ for (const kind of storeKinds) {
         await queuedHeld;
         return { status: 204 };
       });
-      app = await testApp(yaml(sink.url), driver, { adminToken: TOKEN, env: { METRICS_TOKEN } });
+      app = await testApp(yaml(sink.url), driver, {
+        adminToken: TOKEN,
+        env: { METRICS_TOKEN },
+        plugins: [inbound()],
+      });
       await app.start();
       served = await serveApp(app);
     });
@@ -269,7 +277,26 @@ for (const kind of storeKinds) {
 
     it("counts inbound requests by endpoint and answer, a path no endpoint serves as (unknown)", async () => {
       expect((await fetch(`${served.url}/in/secret-looking-path-0123`, { method: "POST" })).status).toBe(404);
+      const post = (body: string) =>
+        fetch(`${served.url}/in/esputnik`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        });
+      const activity = {
+        iid: "m-1",
+        contactId: 1,
+        activityStatus: "READ",
+        activityDateTime: "2024-05-01T10:00:00",
+      };
+      expect((await post(JSON.stringify([activity]))).status).toBe(200);
+      expect((await post(JSON.stringify([activity]))).status).toBe(200);
+      expect((await post("{not json")).status).toBe(400);
       const { families, text } = await scrape();
+      const inboundCount = (status: string) =>
+        sample(families, "hookline_inbound_requests_total", { endpoint: "esputnik", status });
+      expect(inboundCount("200")).toBe(2);
+      expect(inboundCount("400")).toBe(1);
       expect(
         sample(families, "hookline_inbound_requests_total", { endpoint: "(unknown)", status: "404" }),
       ).toBe(1);
