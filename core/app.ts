@@ -5,7 +5,7 @@ import { type Composition, compose, resolveAll } from "./compose.ts";
 import { loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { CompiledWebhook, IntegrationRuntime } from "./contracts/catalogue.ts";
-import type { HttpRoutes, Service, StartupCheck } from "./contracts/extension.ts";
+import type { HttpRoutes, PluginMigrations, Service, StartupCheck } from "./contracts/extension.ts";
 import type { PluginHost, PublishOptions, PublishResult } from "./contracts/host.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Plugin } from "./contracts/plugin.ts";
@@ -118,7 +118,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     onAborted: (ended) => {
       c.outbox
         .publish(runEndedEvents(ended))
-        .catch((e) => logger.log("error", "raising webhook.aborted failed", { error: (e as Error).message }));
+        .catch((e) => logger.log("error", "run.event_failed", { error: (e as Error).message }));
     },
     batchSizeOf: (w) => catalogue.webhooks.get(w)?.config.batch?.size,
     beforeDispatch: async (claimed) => {
@@ -236,6 +236,8 @@ export class Hookline {
   readonly http: ReturnType<typeof createHttpApp>;
   private readonly abort = new AbortController();
   private readonly services: Service[];
+  /** Started with `workers: false` (readiness: none to check). */
+  private workersOff = false;
 
   constructor(
     private readonly parts: Composition<SqlStore>,
@@ -272,6 +274,10 @@ export class Hookline {
       adminToken: run.adminToken,
       routes: resolveAll<HttpRoutes>(parts.container, Tokens.HttpRoutes),
       host: this.host,
+      readiness: {
+        migrations: resolveAll<PluginMigrations>(parts.container, Tokens.Migrations),
+        workers: () => (this.workersOff ? "off" : this.worker.isRunning ? "running" : "stopped"),
+      },
       metrics: {
         scrape: run.prometheus ? () => run.prometheus!.scrape() : undefined,
         tokens: parts.config.metrics.token ? [parts.config.metrics.token] : [],
@@ -301,6 +307,7 @@ export class Hookline {
   async start(options: { workers?: boolean } = {}): Promise<void> {
     const why = this.parts.requireHttps;
     if (why) assertHttpsTargets(this.config, why, (t) => this.redactor.redact(t));
+    this.workersOff = options.workers === false;
     if (options.workers !== false) {
       this.worker.start();
       this.jobs.start();
@@ -310,9 +317,7 @@ export class Hookline {
     const refresh = setInterval(() => {
       this.managed
         .refresh()
-        .catch((e) =>
-          this.logger.log("warn", "reloading managed config failed", { error: (e as Error).message }),
-        );
+        .catch((e) => this.logger.log("warn", "config.reload_failed", { error: (e as Error).message }));
     }, 2_000);
     this.abort.signal.addEventListener("abort", () => clearInterval(refresh));
     for (const t of this.catalogue.triggers) {
@@ -321,7 +326,7 @@ export class Hookline {
         signal: this.abort.signal,
       });
     }
-    this.logger.log("info", "hookline started", {
+    this.logger.log("info", "app.started", {
       webhooks: [...this.webhooks.keys()],
       worker: this.worker.owner,
       requireHttps: this.requireHttps,

@@ -298,14 +298,15 @@ async function serve(
   let server: Awaited<ReturnType<Runtime["serve"]>> | undefined;
   if (command === "serve") {
     server = await runtime.serve(app.fetch, { host, port });
-    app.logger.log("info", `listening on http://${host.includes(":") ? `[${host}]` : host}:${server.port}`, {
+    app.logger.log("info", "server.listening", {
+      url: `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`,
       store: (app.store as { driverName?: string }).driverName,
       adminApi: adminToken ? "bearer token" : "open (loopback only)",
     });
   }
   return await new Promise<number>((resolve) => {
     runtime.onShutdown(async () => {
-      app?.logger.log("info", "shutting down");
+      app?.logger.log("info", "server.stopping");
       await server?.close();
       await app?.stop();
       app = undefined;

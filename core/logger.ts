@@ -30,3 +30,15 @@ export function jsonLogger(options: {
 
 /** A logger that keeps nothing (library use without logging). */
 export const silentLogger: Logger = { log() {} };
+
+/**
+ * A logger that adds `bound` to every line it writes through `logger` (a request's id): the bound
+ * fields win over a call's own, so that no line of the request can lose them.
+ *
+ * @example const log = withFields(app.logger, { requestId }); log.log("info", "http.request", { status: 200 });
+ */
+export function withFields(logger: Logger, bound: Record<string, unknown>): Logger {
+  return {
+    log: (level, message, fields) => logger.log(level, message, fields ? { ...fields, ...bound } : bound),
+  };
+}

@@ -32,10 +32,11 @@ export interface HttpRoutes {
   /**
    * The same receivers without a router, for a host that serves nothing else (the edge worker, which
    * then carries no router): the answer for a request to one of them, `undefined` for any other
-   * path. `env` is the runtime's per-request environment (`remoteAddress`). Routes that offer it
+   * path. `env` is the runtime's per-request environment (`remoteAddress`); `logger` the request's
+   * (`requestLogger(c)`: its lines carry the request id), else the host's. Routes that offer it
    * should mount their receivers through it, so that both serve alike.
    */
-  receive?(request: Request, host: PluginHost, env?: unknown): Promise<Response | undefined>;
+  receive?(request: Request, host: PluginHost, env?: unknown, logger?: Logger): Promise<Response | undefined>;
 }
 
 /** Something a plugin runs beside the delivery workers (a sender loop, a poller). */

@@ -39,7 +39,7 @@ export interface Redaction {
  *   name: "janitor",
  *   async start(host) {
  *     await host.sql.query("DELETE FROM my_table WHERE at < now() - interval '7 days'");
- *     host.logger.log("info", "swept");
+ *     host.logger.log("info", "my_plugin.swept");
  *   },
  * };
  */

@@ -271,7 +271,7 @@ export class Deliverer {
       const next = nextStep(hook, nextHook, delivery, response, this.retryOf(nextHook));
       if (next) result.followUps = [next];
       else
-        this.o.logger.log("warn", "scenario stops: next step missing or too many steps", {
+        this.o.logger.log("warn", "scenario.stopped", {
           webhook: hook.name,
           next: hook.config.next,
         });

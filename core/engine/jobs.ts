@@ -58,7 +58,7 @@ export class JobRunner {
         failures = 0;
       } catch (e) {
         failures++;
-        this.logger.log("error", "run jobs failed; backing off", { error: (e as Error).message, failures });
+        this.logger.log("error", "jobs.failed", { error: (e as Error).message, failures });
       }
       if (made > 0) this.onDue();
       if (!busy && this.running) await this.idle(Math.min(IDLE_MS * 2 ** failures, 30_000));

@@ -1,6 +1,7 @@
 import type { Logger } from "../contracts/logger.ts";
 import type { ClaimedDelivery, CompleteOptions, DeliveryResult, Store } from "../contracts/store.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
+import { logEnded, logOutcomes } from "./outcome-log.ts";
 
 export interface WorkerOptions {
   store: Store;
@@ -99,6 +100,11 @@ export class Worker {
     return this.inFlight;
   }
 
+  /** Whether it claims: started and not stopped (readiness). */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   /**
    * Stops claiming, waits up to `graceMs` for attempts in flight, records their results. Attempts still
    * running after that are aborted; their leases expire and another worker takes them.
@@ -179,7 +185,7 @@ export class Worker {
       } catch (e) {
         failures++;
         this.o.telemetry?.storeError("claim");
-        this.o.logger.log("error", "claim failed; backing off", { error: (e as Error).message, failures });
+        this.o.logger.log("error", "worker.claim_failed", { error: (e as Error).message, failures });
         await this.waitForNudge(Math.min(this.o.pollIntervalMs * 2 ** failures, 5_000));
         continue;
       } finally {
@@ -204,7 +210,7 @@ export class Worker {
       await this.o.store.reclaimExpired();
     } catch (e) {
       this.o.telemetry?.storeError("reclaim");
-      this.o.logger.log("warn", "reclaiming expired leases failed", { error: (e as Error).message });
+      this.o.logger.log("warn", "worker.reclaim_failed", { error: (e as Error).message });
     }
   }
 
@@ -216,7 +222,7 @@ export class Worker {
     try {
       await this.o.beforeDispatch?.(claimed);
     } catch (e) {
-      this.o.logger.log("warn", "reloading webhooks before sending failed", { error: (e as Error).message });
+      this.o.logger.log("warn", "worker.reload_failed", { error: (e as Error).message });
     }
     const batches = new Map<string, ClaimedDelivery[]>();
     for (const d of claimed) {
@@ -244,7 +250,7 @@ export class Worker {
           );
         } catch (e) {
           this.o.telemetry?.storeError("claim");
-          this.o.logger.log("warn", "topping up a batch failed; sending what was claimed", {
+          this.o.logger.log("warn", "worker.batch_top_up_failed", {
             webhook,
             error: (e as Error).message,
           });
@@ -258,30 +264,17 @@ export class Worker {
     this.inFlight++;
     this.o.attemptBatch!(deliveries, this.abort.signal)
       .then((rs) => {
-        // One line per request, not per item; its ids capped so that the line stays short (log
-        // shippers split long lines): the attempts of each delivery name the batch.
-        const sent = rs.filter((r) => r.next.status === "succeeded");
-        if (sent.length > 0)
-          this.o.logger.log("info", "batch delivered", {
-            webhook: deliveries[0]!.webhook,
-            deliveries: sent.slice(0, 100).map((r) => r.deliveryId),
-            size: sent.length,
-            status: sent[0]!.attempt.status,
-            durationMs: Math.round(sent[0]!.attempt.durationMs),
-          });
         this.o.telemetry?.attempted(rs);
         this.results.push(...rs);
         this.flushSoon();
       })
       .catch((e) => {
-        this.o.logger.log(
-          "error",
-          "batch attempt crashed; its deliveries will be claimed again after their lease",
-          {
-            webhook: deliveries[0]!.webhook,
-            error: (e as Error).message,
-          },
-        );
+        // Their leases expire and any worker sends them again.
+        this.o.logger.log("error", "worker.attempt_crashed", {
+          webhook: deliveries[0]!.webhook,
+          deliveries: deliveries.length,
+          error: (e as Error).message,
+        });
       })
       .finally(() => {
         this.inFlight--;
@@ -294,26 +287,14 @@ export class Worker {
     this.o
       .attempt(delivery, this.abort.signal)
       .then((r) => {
-        const n = r.next;
-        const fields = {
-          delivery: r.deliveryId,
-          webhook: r.webhook,
-          attempt: r.attempt.number,
-          status: r.attempt.status,
-          durationMs: Math.round(r.attempt.durationMs),
-        };
-        // At info, so that `hookline serve` shows work happening; the logger drops it below its level.
-        if (n.status === "succeeded") this.o.logger.log("info", "delivered", fields);
-        else if (n.status === "pending")
-          this.o.logger.log("info", `retry in ${Math.round(n.delayMs)} ms: ${n.reason}`, fields);
-        else this.o.logger.log("warn", `${n.status}: ${n.reason}`, fields);
         this.o.telemetry?.attempted([r]);
         this.results.push(r);
         this.flushSoon();
       })
       .catch((e) => {
         // attempt() records every outcome itself; reaching here is a bug. The lease expiry re-sends it.
-        this.o.logger.log("error", "attempt crashed; the delivery will be claimed again after its lease", {
+        this.o.logger.log("error", "worker.attempt_crashed", {
+          webhook: delivery.webhook,
           delivery: delivery.id,
           error: (e as Error).message,
         });
@@ -358,15 +339,16 @@ export class Worker {
         pauseAfterMs: this.o.pauseAfterMs,
         ended: this.o.ended,
       });
+      // A line per outcome once it is recorded (a result written again after a failed write, once).
+      logOutcomes(this.o.logger, batch);
       if (aborted.length > 0) {
-        for (const a of aborted)
-          this.o.logger.log("warn", a.reason, { webhook: a.webhook, run: a.runId, paused: a.paused });
+        logEnded(this.o.logger, aborted);
         this.o.onAborted?.(aborted);
       }
     } catch (e) {
       this.o.telemetry?.storeError("record");
       this.results.unshift(...batch);
-      this.o.logger.log("error", "recording results failed; will try again", {
+      this.o.logger.log("error", "worker.record_failed", {
         error: (e as Error).message,
         pending: this.results.length,
       });

@@ -10,18 +10,13 @@ const object = z.record(z.string(), z.unknown());
 const count = z.number().int().nonnegative();
 const httpStatus = z.number().int().min(100).max(599);
 
-/** `GET /healthz` when the store answers. */
+/** `GET /healthz`: the process answers (always 200 while it serves). */
 export const HealthUp = z
   .object({
     status: z.literal("ok"),
     worker: text.describe("this process's worker id (its leases carry it)"),
     inFlight: count.describe("deliveries this process is sending now"),
   })
-  .strict();
-
-/** `GET /healthz` when the store does not answer (503). */
-export const HealthDown = z
-  .object({ status: z.literal("store unavailable"), error: text, requestId: text })
   .strict();
 
 /** `GET /openapi.json`: an OpenAPI 3.1 document. */

@@ -10,14 +10,13 @@ import type { AdminApp } from "./admin-app.ts";
 import {
   DeliveryPage,
   DeliveryWithAttempts,
-  HealthDown,
-  HealthUp,
   OpenApiDocument,
   Published,
   RerenderedRequest,
   RetriedDelivery,
 } from "./answer-schemas.ts";
 import { apiReference } from "./api-reference.ts";
+import { healthRoutes, type Readiness } from "./health.ts";
 import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.ts";
 import { countInbound, type MetricsRouteOptions, metricsRoutes } from "./metrics.ts";
 import { openApiRoute } from "./openapi.ts";
@@ -29,7 +28,6 @@ import {
   noNulInUrl,
   reply,
   requestIdInErrors,
-  requestIdOf,
   withRequestId,
 } from "./respond.ts";
 import { apiTokens } from "./roles.ts";
@@ -75,6 +73,8 @@ export function createHttpApp(
     adminToken?: string;
     routes?: readonly HttpRoutes[];
     host: PluginHost;
+    /** What `GET /readyz` checks beyond the store (migrations, workers). */
+    readiness?: Readiness;
     /** `GET /metrics` (its other tokens beside the admin token) and the inbound requests' counter. */
     metrics?: Partial<MetricsRouteOptions> & { telemetry?: Parameters<typeof countInbound>[0] };
   },
@@ -83,27 +83,7 @@ export function createHttpApp(
 
   http.use("*", withRequestId(app));
 
-  // A health answer, not an error: its own shape says the store is away (any failure to answer is).
-  http.get(
-    "/healthz",
-    documented({
-      summary: "Whether this process answers and its store is reachable",
-      tags: ["Health"],
-      answers: {
-        200: { description: "up", schema: HealthUp },
-        503: { description: "the store does not answer", schema: HealthDown },
-      },
-    }),
-    async (c) => {
-      const up = await app.store.nextDueAt().then(
-        () => true,
-        () => false,
-      );
-      return up
-        ? c.json({ status: "ok", worker: app.worker.owner, inFlight: app.worker.active })
-        : c.json({ status: "store unavailable", error: "store unavailable", requestId: requestIdOf(c) }, 503);
-    },
-  );
+  http.route("/", healthRoutes(app, options.host.sql, options.readiness));
   http.get(
     "/openapi.json",
     documented({

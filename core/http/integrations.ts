@@ -12,7 +12,7 @@ import {
   IntegrationTestResult,
   IntegrationView,
 } from "./answer-schemas.ts";
-import { readJson, reply } from "./respond.ts";
+import { readJson, reply, requestLogger } from "./respond.ts";
 import { roleOf } from "./roles.ts";
 import { documented } from "./route-docs.ts";
 
@@ -220,14 +220,17 @@ export function callbackRoutes(app: AdminApp) {
       } catch (e) {
         // The store being away is the server's fault (503); anything else is the grant's refusal.
         if (isStoreOutage(e)) throw e;
-        app.logger.log("warn", "authorization failed", { integration: i.name, error: (e as Error).message });
+        requestLogger(c).log("warn", "integration.authorization_failed", {
+          integration: i.name,
+          error: (e as Error).message,
+        });
         throw new HttpError(
           "HOOKLINE_HTTP_INVALID",
           `authorization of "${i.name}" failed: ${(e as Error).message}`,
           { cause: e },
         );
       }
-      app.logger.log("info", "integration authorized", { integration: i.name });
+      requestLogger(c).log("info", "integration.authorized", { integration: i.name });
       return c.text(`hookline: integration "${i.name}" is authorized; you can close this page.`);
     },
   );

@@ -1,17 +1,23 @@
 import type { z } from "zod";
+import { utf8Length } from "../util/body-hash.ts";
 
 // The receiving-endpoint contract (what `/in/<path>` answers senders): JSON, and on refusal
 // `{ success: false, errors: [{ code, description }] }` with the status saying whether to retry.
 
 /**
- * A JSON answer in the receiving-endpoint contract's shape.
+ * A JSON answer in the receiving-endpoint contract's shape, stating its size (the access line's `bytes`).
  *
  * @example answer(200, { success: true, result: { stored: 8 } })
  */
 export function answer(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
+  const text = JSON.stringify(body);
+  return new Response(text, {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(utf8Length(text)),
+      ...headers,
+    },
   });
 }
 

@@ -1,17 +1,44 @@
 import type { Context, MiddlewareHandler } from "hono";
+import type { Logger } from "../contracts/logger.ts";
 import { HooklineError, HttpError, isStoreOutage } from "../errors.ts";
+import { silentLogger, withFields } from "../logger.ts";
 import { unstorableText } from "../model/json-limits.ts";
+import { utf8Length } from "../util/body-hash.ts";
+import { logAccess } from "./access-log.ts";
 import type { AdminApp } from "./admin-app.ts";
+
+/**
+ * A JSON answer that states its size (`Content-Length`), which the access line reports as `bytes`.
+ *
+ * @example return jsonAnswer(c, 200, { status: "ok" })
+ */
+export function jsonAnswer(c: Context, status: number, body: unknown): Response {
+  const text = JSON.stringify(body);
+  return c.body(text, status as 200, {
+    "content-type": "application/json",
+    "content-length": String(utf8Length(text)),
+  });
+}
 
 /** A JSON answer with every known secret removed. */
 export const reply = (app: AdminApp, c: Context, status: number, body: unknown) =>
-  c.json(app.redactor.redactDeep(body) as object, status as 200);
+  jsonAnswer(c, status, app.redactor.redactDeep(body));
 
 const REQUEST_ID = "requestId";
+const REQUEST_LOGGER = "requestLogger";
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /** The request's id: the caller's `X-Request-Id` when it is sane, else one made for it. */
 export const requestIdOf = (c: Context): string => (c.get(REQUEST_ID as never) as string | undefined) ?? "-";
+
+/**
+ * The request's logger: the app's, with the request's id on every line. Routes (a plugin's too) log
+ * through it, so that every line a request causes can be found by its `X-Request-Id`.
+ *
+ * @example requestLogger(c).log("warn", "myplugin.refused", { reason })
+ */
+export const requestLogger = (c: Context): Logger =>
+  (c.get(REQUEST_LOGGER as never) as Logger | undefined) ?? silentLogger;
 
 /** Deepest nesting a JSON body may have; deeper bodies are refused before any recursive walk. */
 export const MAX_JSON_DEPTH = 64;
@@ -144,8 +171,7 @@ export function errorAnswer(app: AdminApp, c: Context, e: unknown): Response {
   const { status, body, headers } = ownAnswer(e) ?? (isStoreOutage(e) ? STORE_AWAY : INTERNAL);
   if (status >= 500) {
     const err = e instanceof Error ? e : new Error(String(e));
-    app.logger.log("error", status === 503 ? "store unavailable" : "request failed", {
-      requestId,
+    requestLogger(c).log("error", status === 503 ? "http.store_unavailable" : "http.internal_error", {
       method: c.req.method,
       path: c.req.path,
       error: err.message,
@@ -153,7 +179,7 @@ export function errorAnswer(app: AdminApp, c: Context, e: unknown): Response {
       ...(status === 500 && err.stack ? { stack: err.stack } : {}),
     });
   }
-  const answer = c.json(app.redactor.redactDeep({ ...body, requestId }) as object, status as 400);
+  const answer = jsonAnswer(c, status, app.redactor.redactDeep({ ...body, requestId }));
   for (const [k, v] of Object.entries(headers ?? {})) answer.headers.set(k, v);
   return answer;
 }
@@ -185,17 +211,19 @@ export const requestIdInErrors: MiddlewareHandler = async (c, next) => {
 };
 
 /**
- * Outermost middleware: gives the request its id (a sane incoming `X-Request-Id`, else a new UUID),
- * sets `X-Request-Id` on every admin and error answer (and on every answer hono's context makes),
- * and turns anything thrown that hono's `onError` did not see
- * (a non-Error value) into the same answer.
+ * Outermost middleware: gives the request its id (a sane incoming `X-Request-Id`, else a new UUID) and
+ * a logger that puts it on every line (`requestLogger`), sets `X-Request-Id` on every answer (admin,
+ * health, the inbound receivers', errors), turns anything thrown that hono's `onError` did not see (a
+ * non-Error value) into the same answer, and writes the request's access line (`http.request`).
  */
 export const withRequestId =
   (app: AdminApp): MiddlewareHandler =>
   async (c, next) => {
+    const startedAt = performance.now();
     const incoming = c.req.header("x-request-id");
     const id = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set(REQUEST_ID as never, id as never);
+    c.set(REQUEST_LOGGER as never, withFields(app.logger, { requestId: id }) as never);
     c.header("X-Request-Id", id);
     try {
       await next();
@@ -204,16 +232,13 @@ export const withRequestId =
       c.res = undefined;
       c.res = answer;
     }
-    // Outside the admin API a route that answers with its own Response keeps its headers when it
-    // succeeds: the inbound receivers answer by the receiving-endpoint contract, as the edge worker
-    // does, and touching their headers costs node-server its fast path (−10 % in bench:inbound).
-    // Decided before reading `headers`: on node-server, reading them builds a Headers object.
-    // Admin answers and every error answer get the id.
-    if (c.res.status < 400 && !c.req.path.startsWith("/v1/")) return;
-    if (c.res.headers.get("x-request-id") === id) return;
-    try {
-      c.res.headers.set("X-Request-Id", id);
-    } catch {
-      c.header("X-Request-Id", id); // immutable headers (a fetched response): a copy it must be
-    }
+    // A route that answers with its own Response (the inbound receivers) gets the id here. On
+    // node-server this turns the answer's header object into Headers; it stays on the fast path.
+    if (c.res.headers.get("x-request-id") !== id)
+      try {
+        c.res.headers.set("X-Request-Id", id);
+      } catch {
+        c.header("X-Request-Id", id); // immutable headers (a fetched response): a copy it must be
+      }
+    logAccess(requestLogger(c), c, performance.now() - startedAt);
   };

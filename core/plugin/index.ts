@@ -80,7 +80,7 @@ export {
 } from "../errors.ts";
 export { jsonLiteral, xmlEscape } from "../escape.ts";
 export { answer, refusal, storeUnavailable, unstorable, zodIssues } from "../http/receiver-answers.ts";
-export { readJson } from "../http/respond.ts";
+export { readJson, requestLogger } from "../http/respond.ts";
 export {
   type AnswerDoc,
   type ContributedRouteDoc,
@@ -88,6 +88,7 @@ export {
   type RouteDoc,
 } from "../http/route-docs.ts";
 export { json, parseOr, query } from "../http/validate.ts";
+export { withFields } from "../logger.ts";
 export {
   applyMapping,
   checkExpression,

@@ -49,7 +49,7 @@ async function poll(host: PluginHost, every: number): Promise<void> {
     try {
       await refreshSubscribers(host);
     } catch (e) {
-      host.logger.log("warn", "activity callbacks: reloading subscribers failed", {
+      host.logger.log("warn", "activity_callbacks.reload_failed", {
         error: (e as Error).message,
       });
     }

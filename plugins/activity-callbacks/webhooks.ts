@@ -175,7 +175,7 @@ async function reload(host: PluginHost, force: boolean): Promise<void> {
       });
     } catch (e) {
       now.delete(s.name);
-      host.logger.log("warn", "activity callbacks: subscriber not loaded", {
+      host.logger.log("warn", "activity_callbacks.subscriber_invalid", {
         subscriber: s.name,
         error: (e as Error).message,
       });

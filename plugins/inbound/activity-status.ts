@@ -2,6 +2,7 @@ import {
   answer,
   type EventInput,
   HooklineError,
+  type Logger,
   type PluginHost,
   refusal,
   StoreUnavailableError,
@@ -153,13 +154,13 @@ export class ActivityStore {
   }
 
   /** Logs why a request could not be stored (the message names no secret: bodies are not logged). */
-  failed(endpoint: string, e: unknown): void {
-    this.host.logger.log("error", "inbound request not stored", { endpoint, error: (e as Error).message });
+  failed(endpoint: string, e: unknown, logger: Logger = this.host.logger): void {
+    logger.log("error", "inbound.not_stored", { endpoint, error: (e as Error).message });
   }
 
   /** Logs a request refused for data the store cannot keep (a warning: the sender's fault, answered 400). */
-  refused(endpoint: string, e: unknown): void {
-    this.host.logger.log("warn", "inbound request refused: data the store cannot keep", {
+  refused(endpoint: string, e: unknown, logger: Logger = this.host.logger): void {
+    logger.log("warn", "inbound.unstorable", {
       endpoint,
       error: (e as Error).message,
     });
@@ -202,14 +203,16 @@ export class UnstorableActivityError extends HooklineError {
 /**
  * Handles an activity-status callback: parse (400), validate the eSputnik fields (400 with the
  * issues), store each activity once and publish it as `activity.<status>`, answer 200 with counts.
- * A replay answers 200 and stores nothing again; a store failure answers 500.
+ * A replay answers 200 and stores nothing again; a store failure answers 500. `logger` is the
+ * request's (its lines carry the request id).
  *
- * @example return handleActivityStatus(store, endpointConfig, received)
+ * @example return handleActivityStatus(store, endpointConfig, received, requestLogger)
  */
 export async function handleActivityStatus(
   store: ActivityStore,
   config: ActivityStatusEndpoint,
   r: Received,
+  logger?: Logger,
 ): Promise<Response> {
   const json = parseJson(r.bytes);
   if (!json.ok) return refusal(400, "HOOKLINE_INBOUND_JSON", json.message);
@@ -250,15 +253,15 @@ export async function handleActivityStatus(
     // The request's own data, refused alone (its neighbours in the batch were stored): a retry would
     // fail the same way forever, holding back the sender's later batches.
     if (e instanceof UnstorableActivityError) {
-      store.refused(r.endpoint, e);
+      store.refused(r.endpoint, e, logger);
       return unstorable([{ path: String(e.index), message: e.message }]);
     }
     const state = refusedData(e);
     if (state) {
-      store.refused(r.endpoint, e);
+      store.refused(r.endpoint, e, logger);
       return unstorable([], state);
     }
-    store.failed(r.endpoint, e);
+    store.failed(r.endpoint, e, logger);
     return storeUnavailable();
   }
 }

@@ -189,7 +189,7 @@ function jwksFetch(
       return await fetch(request);
     } catch (e) {
       const fault = e instanceof TransportError ? e.faultClass : request.signal.aborted ? "timeout" : "error";
-      logger.log("warn", "inbound: the endpoint's JWKS could not be fetched", {
+      logger.log("warn", "inbound.jwks_unavailable", {
         endpoint,
         url: request.url,
         fault,

@@ -277,7 +277,7 @@ export async function handleProfileUpdate(
     // The transaction rolled back: a value the store refused is this request's own, and a retry
     // would fail the same way (400); anything else is the store's side (500, retry).
     const state = refusedData(e);
-    host.logger.log(state ? "warn" : "error", "inbound profile update not stored", {
+    host.logger.log(state ? "warn" : "error", "inbound.profile_not_stored", {
       endpoint: r.endpoint,
       error: (e as Error).message,
     });

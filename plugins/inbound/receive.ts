@@ -37,7 +37,7 @@ export async function receiveAt(
     try {
       endpoint = await registry.find(path);
     } catch (e) {
-      host.logger.log("error", "inbound endpoints unreadable", { error: (e as Error).message });
+      host.logger.log("error", "inbound.endpoints_unreadable", { error: (e as Error).message });
       return storeUnavailable();
     }
   return endpoint && receive(host, store, endpoint, request, env, url);
@@ -77,7 +77,7 @@ export async function receive(
         "the client address is unknown, and this endpoint has an IP allowlist",
       );
     if (!allowed(client, endpoint.allowlist)) {
-      host.logger.log("info", "inbound request refused by IP allowlist", { endpoint: endpoint.name, client });
+      host.logger.log("info", "inbound.refused_address", { endpoint: endpoint.name, client });
       return refusal(403, "HOOKLINE_INBOUND_IP", `address ${client} is not in this endpoint's IP allowlist`);
     }
   }
@@ -142,7 +142,7 @@ export async function receive(
     traceparent: request.headers.get("traceparent") ?? undefined,
   };
   return config.kind === "activity-status"
-    ? handleActivityStatus(store, config, received)
+    ? handleActivityStatus(store, config, received, host.logger)
     : handleProfileUpdate(host, config, received);
 }
 
@@ -152,7 +152,7 @@ function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
 }
 
 function unauthorized(host: InboundHost, endpoint: CompiledEndpoint, v: InboundRefused): Response {
-  host.logger.log("info", "inbound request refused", {
+  host.logger.log("info", "inbound.refused", {
     endpoint: endpoint.name,
     code: v.code,
     reason: v.description,

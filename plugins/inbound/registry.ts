@@ -197,7 +197,7 @@ export class EndpointRegistry {
               this.host.redactor.add(this.kinds.secrets(config.auth));
               e = { ...this.compile(row.name, config, "api"), text };
             } catch (err) {
-              this.host.logger.log("error", "inbound endpoint in the store does not compile", {
+              this.host.logger.log("error", "inbound.endpoint_invalid", {
                 endpoint: row.name,
                 error: (err as Error).message,
               });

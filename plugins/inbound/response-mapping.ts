@@ -55,9 +55,10 @@ async function mapOne(
 ): Promise<void> {
   const { delivery, attempt } = outcome;
   const skip = (why: string) =>
-    context.logger.log("warn", `response not mapped: ${why}`, {
+    context.logger.log("warn", "response_mapping.skipped", {
       webhook: delivery.webhook,
       delivery: delivery.id,
+      reason: why,
     });
   if (attempt!.request.batch) return skip("a batch request's response is not one customer's");
   if (attempt!.responseTruncated) return skip("the response was truncated (engine.maxResponseBytes)");
@@ -110,9 +111,11 @@ async function mapOne(
     `webhook:${delivery.webhook}`,
   );
   for (const e of mapped.errors)
-    context.logger.log("warn", `response mapping: ${e.description}`, {
+    context.logger.log("warn", "response_mapping.failed", {
       webhook: delivery.webhook,
       delivery: delivery.id,
+      code: e.code,
+      reason: e.description,
     });
   if (changed.length === 0) return;
   const event: EventInput = {

@@ -22,10 +22,9 @@ export function inboundJanitor(retention: InboundRetention): Service {
         while (!signal.aborted) {
           try {
             const gone = await sweepInbound(host.sql, retention);
-            if (gone.receipts + gone.activities > 0)
-              host.logger.log("info", "inbound: old receipts and activities swept", gone);
+            if (gone.receipts + gone.activities > 0) host.logger.log("info", "inbound.swept", gone);
           } catch (e) {
-            host.logger.log("warn", "inbound: sweep failed", { error: (e as Error).message });
+            host.logger.log("warn", "inbound.sweep_failed", { error: (e as Error).message });
           }
           await idleSleep(SWEEP_EVERY_MS, signal);
         }

@@ -1,5 +1,11 @@
 import type { Hono } from "hono";
-import type { ContributedRouteDoc, HttpRoutes, PluginHost } from "../../core/plugin/index.ts";
+import {
+  type ContributedRouteDoc,
+  type HttpRoutes,
+  type Logger,
+  type PluginHost,
+  requestLogger,
+} from "../../core/plugin/index.ts";
 import { ActivityStore, type GroupCommitTuning } from "./activity-status.ts";
 import { mountAdmin } from "./admin-routes.ts";
 import type { InboundSchemas, InboundSection } from "./config.ts";
@@ -41,13 +47,15 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
     return made;
   };
 
-  const receive = (request: Request, host: PluginHost, env?: unknown) => {
+  const receive = (request: Request, host: PluginHost, env?: unknown, logger?: Logger) => {
     // Parsed once here, and handed on: the pipeline reads the query from it.
     const url = new URL(request.url);
     const path = decodedPath(url.pathname);
     if (!path.startsWith("/in/")) return Promise.resolve(undefined);
     const { registry, store } = state(host);
-    return receiveAt(host, registry, store, path.slice("/in/".length), request, env, url);
+    // The request's own logger (its lines carry the request id); the receivers' state stays the host's.
+    const on = logger ? { sql: host.sql, publish: host.publish, logger } : host;
+    return receiveAt(on, registry, store, path.slice("/in/".length), request, env, url);
   };
 
   // `/in/*` answers every endpoint's path: the router cannot list them for the OpenAPI document, so
@@ -57,7 +65,10 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
     name: "inbound",
     receive,
     mount(http: Hono, host: PluginHost) {
-      http.all("/in/*", async (c, next) => (await receive(c.req.raw, host, c.env)) ?? next());
+      http.all(
+        "/in/*",
+        async (c, next) => (await receive(c.req.raw, host, c.env, requestLogger(c))) ?? next(),
+      );
       receiverDocs = mountAdmin(http, host, state(host).registry, schemasOnce().InboundEndpoint);
     },
     openapi: () => receiverDocs,

@@ -114,7 +114,7 @@ function createMtls(o: MtlsOptions, context: AuthContext, plugin: MtlsPluginOpti
         throw e;
       });
     loading.catch((e: unknown) =>
-      context.logger.log("error", "mtls integration not usable", {
+      context.logger.log("error", "mtls.not_usable", {
         integration: context.name,
         reason: (e as Error).message,
       }),

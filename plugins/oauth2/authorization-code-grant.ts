@@ -80,7 +80,7 @@ export class AuthorizationCodeGrant {
         `integration "${this.context.name}": the token endpoint granted no refresh token (ask for offline access in scope?)`,
       );
     await this.context.state.set(STATE_KEYS.refreshToken, tokens.refreshToken);
-    this.context.logger.log("info", "oauth2 integration authorized", { integration: this.context.name });
+    this.context.logger.log("info", "oauth2.authorized", { integration: this.context.name });
   }
 
   /** A fresh access token from the stored refresh token, storing the rotated one. */

@@ -72,7 +72,7 @@ function createOAuth2(o: OAuth2Options, context: AuthContext): OAuth2Integration
             accessToken: g.accessToken,
             lifetimeMs: g.expiresIn === undefined ? undefined : g.expiresIn * 1000,
           }));
-    context.logger.log("debug", "oauth2 token obtained", {
+    context.logger.log("debug", "oauth2.token_obtained", {
       integration: context.name,
       lifetimeMs: fresh.lifetimeMs,
     });

@@ -91,7 +91,7 @@ export class RefreshTokenGrant {
     if (kept) {
       // The operator pasted a new refresh token: what descends from the old one no longer applies.
       await this.context.state.delete(ROTATED_REFRESH_TOKEN_KEY);
-      this.context.logger.log("info", "oauth2 configured refresh token changed; the stored one is dropped", {
+      this.context.logger.log("info", "oauth2.refresh_token_replaced", {
         integration: this.context.name,
       });
     }
@@ -129,7 +129,7 @@ export class RefreshTokenGrant {
       this.unsaved = undefined;
     } catch (e) {
       const missingKey = e instanceof HooklineError && e.code === "HOOKLINE_SECRET_KEY_MISSING";
-      this.context.logger.log("error", "oauth2 rotated refresh token kept in memory only", {
+      this.context.logger.log("error", "oauth2.refresh_token_not_stored", {
         integration: this.context.name,
         error: (e as Error).message,
         consequence: missingKey

@@ -60,7 +60,10 @@ function createResponsys(o: ResponsysOptions, context: AuthContext): AuthIntegra
   const loginOrigin = new URL(o.loginEndpoint).origin;
   const sessions = new SingleFlightCache<ResponsysSession>(async () => {
     const session = await responsysLogin({ ...o, fetch: context.fetch });
-    context.logger.log("debug", "responsys login", { integration: context.name, endPoint: session.endPoint });
+    context.logger.log("debug", "responsys.logged_in", {
+      integration: context.name,
+      endPoint: session.endPoint,
+    });
     return { value: session, refreshAt: Date.now() + o.tokenLifetime };
   });
   return {

@@ -65,7 +65,7 @@ for (const runtime of ["node", "bun", "deno"] as CliRuntime[]) {
         p.child.kill("SIGTERM");
       }
       expect(await p.exited).toBe(0);
-      expect(p.output()).toContain("shutting down");
+      expect(p.output()).toContain('"message":"server.stopping"');
     }, 120_000);
 
     it("fails with the file's name when the config cannot be read", async () => {

@@ -42,7 +42,12 @@ describe(`OpenAPI document and reference page (${RUNTIME})`, () => {
         "/v1/inbound/{name}",
         "/in/{path}",
         "/healthz",
+        "/readyz",
       ]),
+    );
+    // Readiness documents its failure too: the 503 a load balancer acts on.
+    expect(Object.keys((doc.paths["/readyz"]!.get as { responses: object }).responses)).toEqual(
+      expect.arrayContaining(["200", "503"]),
     );
     expect(JSON.stringify(doc.paths["/v1/events"])).toContain("HOOKLINE_HTTP_UNAUTHORIZED");
   });

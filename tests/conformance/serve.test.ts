@@ -61,6 +61,44 @@ describe(`serving over HTTP (${RUNTIME})`, () => {
     expect(body.errors[0]!.description).toMatch(/address (127\.0\.0\.1|::ffff:127\.0\.0\.1) is not in/);
   });
 
+  it("echoes X-Request-Id on a receiver's success, a refusal and health, and makes one when none is sent", async () => {
+    const own = await fetch(`${base}/in/local`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "conf-req-1" },
+      body: activity,
+    });
+    expect(own.status).toBe(200);
+    expect(own.headers.get("x-request-id")).toBe("conf-req-1");
+    const refused = await post("far");
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    const health = await fetch(`${base}/healthz`, { headers: { "x-request-id": "conf-req-2" } });
+    expect(health.headers.get("x-request-id")).toBe("conf-req-2");
+    // Each request's access line carries its id.
+    const access = app.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.message === "http.request");
+    expect(access.find((l) => l.requestId === "conf-req-1")).toMatchObject({
+      path: "/in/local",
+      status: 200,
+    });
+  });
+
+  it("answers /readyz 503 naming the workers until they claim, then 200; /healthz 200 throughout", async () => {
+    const before = await fetch(`${base}/readyz`);
+    expect(before.status).toBe(503);
+    expect(await before.json()).toMatchObject({ status: "not ready", failed: ["workers"] });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    await app.start();
+    const after = await fetch(`${base}/readyz`);
+    expect(after.status).toBe(200);
+    expect(await after.json()).toMatchObject({
+      status: "ready",
+      failed: [],
+      checks: { store: { status: "ok" }, migrations: { status: "ok" }, workers: { status: "ok" } },
+    });
+  });
+
   it("stops listening when closed", async () => {
     await server.close();
     const refused = await fetch(`${base}/healthz`).then(

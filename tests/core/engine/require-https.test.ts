@@ -218,7 +218,7 @@ describe("hookline serve and engine.requireHttps", () => {
       const said = err.join("\n");
       expect(said).toContain("the server listens on 0.0.0.0, beyond loopback");
       expect(said).toContain("webhooks.contact.url (http://127.0.0.1:9/api/contacts)");
-      expect(said).not.toContain("listening on");
+      expect(said).not.toContain("server.listening");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

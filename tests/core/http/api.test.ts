@@ -282,7 +282,11 @@ describe("store outage", () => {
       new Request("http://h/v1/events", { method: "POST", body: JSON.stringify({ type: "signup" }) }),
     );
     expect(r.status).toBe(503);
-    expect((await app.fetch(new Request("http://h/healthz"))).status).toBe(503);
+    // Liveness stays up; readiness names the store.
+    expect((await app.fetch(new Request("http://h/healthz"))).status).toBe(200);
+    const ready = await app.fetch(new Request("http://h/readyz"));
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { failed: string[] }).failed).toContain("store");
     await app.stop(0);
   });
 });

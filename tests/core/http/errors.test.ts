@@ -357,13 +357,14 @@ describe("HTTP error answers in a store outage", () => {
         expect(json.requestId).toBe(r.headers.get("x-request-id")!);
         expect(app.logs.some((l) => l.includes(json.requestId!))).toBe(true);
       }
-      const health = await fetch(`${served.url}/healthz`);
-      expect(health.status).toBe(503);
-      expect(await health.json()).toEqual({
-        status: "store unavailable",
-        error: "store unavailable",
-        requestId: health.headers.get("x-request-id")!,
-      });
+      // Liveness stays 200 (the process answers); readiness names the store, with the request id.
+      expect((await fetch(`${served.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${served.url}/readyz`);
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as { status: string; failed: string[]; requestId: string };
+      expect(body.status).toBe("not ready");
+      expect(body.failed).toContain("store");
+      expect(body.requestId).toBe(ready.headers.get("x-request-id")!);
     } finally {
       await served.close();
       await app.stop(0);

@@ -301,7 +301,8 @@ for (const kind of storeKinds) {
       // time; ~30 refusals make a sender that never wins vanishingly rare. (Two apps on one in-process
       // PGlite share its single connection, and one may win every claim.)
       if (kind.name === "postgres")
-        for (const a of apps) expect(a.logs.some((l) => l.includes("batch delivered"))).toBe(true);
+        for (const a of apps)
+          expect(a.logs.some((l) => /"delivery\.succeeded".*"batch":"/.test(l))).toBe(true);
       // The POSTs answered 200, in arrival order: every activity once, in the order it was queued.
       const delivered = answers
         .filter((a) => a.status === 200)

@@ -98,7 +98,7 @@ for (const kind of storeKinds) {
         2001, 2002,
       ]);
       expect(posts(sink)[0]!.headers.authorization).toBe(`Basic ${btoa("hookline:shared-store-pw-55e1")}`);
-      expect(sender.logs.some((l) => l.includes("batch delivered"))).toBe(true);
+      expect(sender.logs.some((l) => /"delivery\.succeeded".*"batch":"/.test(l))).toBe(true);
       await eventually(
         async () => (await deliveryOf(driver, 2002))?.status === "succeeded",
         15_000,

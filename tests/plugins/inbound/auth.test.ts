@@ -262,7 +262,7 @@ inbound:
         expect(error.description).toContain("HOOKLINE_INBOUND_JWKS");
         expect(error.description).toContain("blocked_address");
         expect(error.description).not.toContain("127.0.0.1");
-        const logged = guarded.logs.find((l) => l.includes("JWKS could not be fetched"));
+        const logged = guarded.logs.find((l) => l.includes('"inbound.jwks_unavailable"'));
         expect(logged).toContain("jwt-remote");
         expect(logged).toContain("loopback");
         expect(idp.requests.some((q) => q.url.startsWith("/guarded"))).toBe(false);

@@ -152,7 +152,9 @@ for (const kind of storeKinds) {
       expect(d!.status).toBe("failed");
       expect(s!.status).toBe("succeeded");
       expect((await readProfile(app.store.sql, id))!.properties).toEqual(before);
-      expect(app.logs.some((l) => l.includes("response not mapped: the response is not JSON"))).toBe(true);
+      expect(app.logs.some((l) => /"response_mapping\.skipped".*the response is not JSON/.test(l))).toBe(
+        true,
+      );
       expect(app.logs.some((l) => l.includes('no profile has id = \\"prof_nobody\\"'))).toBe(true);
     });
   });

@@ -81,7 +81,7 @@ for (const kind of storeKinds) {
       try {
         await sweeping.start({ workers: false });
         await eventually(async () => (await count("hookline_activities")) === 0, 10_000, "the sweep");
-        expect(sweeping.logs.some((l) => l.includes("old receipts and activities swept"))).toBe(true);
+        expect(sweeping.logs.some((l) => l.includes('"inbound.swept"'))).toBe(true);
       } finally {
         await sweeping.stop(0);
       }
