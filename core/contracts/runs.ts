@@ -92,4 +92,10 @@ export interface RunLog {
    * so that a process that dies leaves it to another). Returns the deliveries it made due.
    */
   runJobs(owner: string, budgetMs: number): Promise<number>;
+  /**
+   * Merges up to `limit` tally rows older than a few minutes into one row per run, webhook and
+   * status (runs read the same counts; the last minute's rows, which give the rate, stay apart).
+   * Returns how many rows it merged.
+   */
+  compactTallies(limit: number): Promise<number>;
 }

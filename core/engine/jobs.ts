@@ -5,9 +5,13 @@ import type { RunLog } from "../contracts/runs.ts";
 const TURN_MS = 1_000;
 /** How long an idle runner waits before it looks for jobs (a job started here wakes it at once). */
 const IDLE_MS = 2_000;
+/** How often runs' tallies are merged, and how many rows at most each time. */
+const MERGE_EVERY_MS = 60_000;
+const MERGE_ROWS = 50_000;
 
 /**
- * Works on runs' jobs (bulk retries, replays) in this process: a turn takes the oldest unfinished job
+ * Works on runs' jobs (bulk retries, replays) in this process, and merges runs' older tally rows
+ * once a minute (`compactTallies`): a turn takes the oldest unfinished job
  * no live process holds and works its pages for about a second, then looks again; when nothing is
  * left, it waits until woken (a job started here) or `IDLE_MS`. Deliveries it makes due wake the
  * worker (`onDue`). A process that dies leaves its job to another once the job's lease runs out.
@@ -18,11 +22,12 @@ const IDLE_MS = 2_000;
  */
 export class JobRunner {
   private running = false;
+  private nextMerge = Date.now() + MERGE_EVERY_MS;
   private loop?: Promise<void>;
   private nudge?: () => void;
 
   constructor(
-    private readonly runs: Pick<RunLog, "runJobs">,
+    private readonly runs: Pick<RunLog, "runJobs" | "compactTallies">,
     private readonly owner: string,
     private readonly logger: Logger,
     private readonly onDue: () => void,
@@ -61,6 +66,14 @@ export class JobRunner {
         this.logger.log("error", "jobs.failed", { error: (e as Error).message, failures });
       }
       if (made > 0) this.onDue();
+      if (Date.now() >= this.nextMerge) {
+        this.nextMerge = Date.now() + MERGE_EVERY_MS;
+        await this.runs
+          .compactTallies(MERGE_ROWS)
+          .catch((e) =>
+            this.logger.log("warn", "runs.tallies_merge_failed", { error: (e as Error).message }),
+          );
+      }
       if (!busy && this.running) await this.idle(Math.min(IDLE_MS * 2 ** failures, 30_000));
     }
   }

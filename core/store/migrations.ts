@@ -264,10 +264,14 @@ CREATE TABLE hookline_run_tallies (
   run_id text NOT NULL,
   webhook text NOT NULL,
   status text NOT NULL,
-  n integer NOT NULL,
-  at timestamptz NOT NULL DEFAULT now()
+  n bigint NOT NULL,
+  at timestamptz NOT NULL DEFAULT now(),
+  -- Rows older than a few minutes are merged into one per run, webhook and status (compactTallies).
+  merged boolean NOT NULL DEFAULT false
 );
 CREATE INDEX hookline_run_tallies_run ON hookline_run_tallies (run_id, at);
+CREATE INDEX hookline_run_tallies_unmerged ON hookline_run_tallies (at) WHERE NOT merged;
+CREATE UNIQUE INDEX hookline_run_tallies_merged ON hookline_run_tallies (run_id, webhook, status) WHERE merged;
 -- The deliveries published in a run, in order; those a retry moved into one (their state's run_id).
 CREATE INDEX hookline_deliveries_run ON hookline_deliveries (run_id, seq);
 CREATE INDEX hookline_delivery_state_retried ON hookline_delivery_state (run_id, seq) WHERE run_id LIKE 'retry\\_%';
@@ -277,10 +281,10 @@ CREATE INDEX hookline_delivery_state_ended_badly ON hookline_delivery_state (seq
 INSERT INTO hookline_runs (id, kind, created_at)
 SELECT s.run_id, CASE WHEN s.run_id LIKE 'retry\\_%' THEN 'retry' ELSE 'publish' END, min(c.created_at)
   FROM hookline_delivery_state s JOIN hookline_deliveries c ON c.id = s.id GROUP BY s.run_id;
-INSERT INTO hookline_run_tallies (run_id, webhook, status, n)
-SELECT run_id, webhook, 'created', count(*) FROM hookline_delivery_state GROUP BY run_id, webhook
+INSERT INTO hookline_run_tallies (run_id, webhook, status, n, merged)
+SELECT run_id, webhook, 'created', count(*), true FROM hookline_delivery_state GROUP BY run_id, webhook
 UNION ALL
-SELECT run_id, webhook, status, count(*) FROM hookline_delivery_state
+SELECT run_id, webhook, status, count(*), true FROM hookline_delivery_state
  WHERE status IN ('succeeded', 'failed', 'halted', 'aborted') GROUP BY run_id, webhook, status
 `,
   },

@@ -12,6 +12,8 @@ const PAGE = 1_000;
 /** How long a process holds a job between pages; another takes it over when this runs out. */
 const JOB_LEASE_MS = 30_000;
 const ENDED = ["succeeded", "failed", "halted", "aborted"] as const;
+/** Tally rows older than this are merged (`compactTallies`); the rate reads the last minute's. */
+const MERGE_AFTER_MS = 180_000;
 
 type Tally = {
   run_id: string;
@@ -162,6 +164,29 @@ export class SqlRunLog implements RunLog {
       }
     }
     return made;
+  }
+
+  async compactTallies(limit: number): Promise<number> {
+    const [row] = await run(this.db, "merge runs' tallies", () =>
+      this.db.query<{ n: number }>(
+        `WITH old AS (
+           DELETE FROM hookline_run_tallies t
+            USING (SELECT ctid FROM hookline_run_tallies
+                    WHERE NOT merged AND at < now() - $2 * interval '1 millisecond'
+                    ORDER BY at LIMIT $1 FOR UPDATE SKIP LOCKED) x
+            WHERE t.ctid = x.ctid
+           RETURNING t.run_id, t.webhook, t.status, t.n, t.at
+         ), merged AS (
+           INSERT INTO hookline_run_tallies AS m (run_id, webhook, status, n, at, merged)
+           SELECT run_id, webhook, status, sum(n), max(at), true FROM old GROUP BY run_id, webhook, status
+           ON CONFLICT (run_id, webhook, status) WHERE merged
+           DO UPDATE SET n = m.n + EXCLUDED.n, at = GREATEST(m.at, EXCLUDED.at)
+         )
+         SELECT count(*)::int AS n FROM old`,
+        [limit, MERGE_AFTER_MS],
+      ),
+    );
+    return row?.n ?? 0;
   }
 
   /**

@@ -108,6 +108,10 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
     return this.runLog.runJobs(owner, budgetMs);
   }
 
+  compactTallies(limit: number): Promise<number> {
+    return this.runLog.compactTallies(limit);
+  }
+
   /** Observers that see every recorded outcome inside the transaction recording it (see `DeliveryObserver`). */
   override observe(
     observers: readonly DeliveryObserver[],

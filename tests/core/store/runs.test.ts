@@ -120,6 +120,44 @@ for (const kind of storeKinds) {
       expect(claimed.every((c) => c.runId === started.id && c.attempts === 2)).toBe(true);
     });
 
+    it("merges older tally rows into one per run, webhook and status, reading the same counts", async () => {
+      for (let i = 0; i < 6; i++)
+        await queue.enqueue([delivery({ runId: "run-m" }), delivery({ runId: "run-m" })]);
+      await drain((_, i) =>
+        i % 3 === 0 ? { status: "failed", reason: "HTTP 500" } : { status: "succeeded" },
+      );
+      const before = (await runs.getRun("run-m"))!;
+      const rows = async () =>
+        (
+          await db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM hookline_run_tallies WHERE run_id = 'run-m'",
+          )
+        )[0]!.n;
+      expect(await rows()).toBeGreaterThan(6);
+      // Nothing is old enough yet: the last minutes' rows give the rate and stay apart.
+      expect(await runs.compactTallies(1_000)).toBe(0);
+      await db.query(
+        "UPDATE hookline_run_tallies SET at = at - interval '10 minutes' WHERE run_id = 'run-m'",
+      );
+      const merged = await runs.compactTallies(1_000);
+      expect(merged).toBeGreaterThan(6);
+      // created, succeeded, failed: one row each.
+      expect(await rows()).toBe(3);
+      expect((await runs.getRun("run-m"))!.counts).toEqual(before.counts);
+      // A later merge adds to the merged rows.
+      await queue.enqueue([delivery({ runId: "run-m" })]);
+      await drain(() => ({ status: "succeeded" }));
+      await db.query(
+        "UPDATE hookline_run_tallies SET at = now() - interval '10 minutes' WHERE run_id = 'run-m' AND NOT merged",
+      );
+      await runs.compactTallies(1_000);
+      expect(await rows()).toBe(3);
+      expect((await runs.getRun("run-m"))!.counts).toMatchObject({
+        total: before.counts.total + 1,
+        succeeded: before.counts.succeeded + 1,
+      });
+    });
+
     it("a cancelled job moves nothing more, and what it moved ends halted", async () => {
       await queue.enqueue(Array.from({ length: 20 }, () => delivery({ maxAttempts: 1 })));
       await drain(() => ({ status: "failed", reason: "HTTP 500" }));
