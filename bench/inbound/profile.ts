@@ -14,6 +14,7 @@ import { createHookline } from "../../core/app.ts";
 import { Tokens } from "../../core/tokens.ts";
 import { inbound } from "../../plugins/inbound/index.ts";
 import { postgresDriver } from "../../plugins/postgres/index.ts";
+import { type CpuProfile, type HeapNode, printHeap, printProfile } from "../lib/cpu-profile.ts";
 import {
   adminConnection,
   postgresCpu,
@@ -52,110 +53,6 @@ function load(url: string, seconds: number): Promise<number> {
       error ? reject(error) : resolve(JSON.parse(stdout)["2xx"]),
     ),
   );
-}
-
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: Node[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** `function file:line`, the file shortened to its path in the repository or its package. */
-function frameName(n: Node): string {
-  const { functionName, url, lineNumber } = n.callFrame;
-  if (!url) return functionName || "(anonymous)";
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(url);
-  const file = pkg ? `${pkg[1]}/${pkg[2]}` : url.replace(/^.*\/work\/main\//, "").replace(/^file:\/\//, "");
-  return `${functionName || "(anonymous)"} ${file}:${lineNumber + 1}`;
-}
-
-/** Where a frame's code lives: a package, node itself, or hookline (the bundle). */
-function area(n: Node): string {
-  const { url, functionName } = n.callFrame;
-  if (!url) return functionName.startsWith("(") ? functionName : "(native)";
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-  if (pkg) return pkg[1]!;
-  if (url.startsWith("node:")) return "node";
-  return "hookline";
-}
-
-function summarise(p: Profile, callbacks: number): void {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const self = new Map<string, number>();
-  // Inclusive time of hookline's own functions (a recursive one counted once per sample).
-  const total = new Map<string, number>();
-  const areas = new Map<string, number>();
-  let busy = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const dt = p.timeDeltas[i] ?? 0;
-    const leaf = byId.get(p.samples[i]!)!;
-    if (leaf.callFrame.functionName === "(idle)") continue;
-    busy += dt;
-    const name = frameName(leaf);
-    self.set(name, (self.get(name) ?? 0) + dt);
-    areas.set(area(leaf), (areas.get(area(leaf)) ?? 0) + dt);
-    const seen = new Set<string>();
-    for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
-      const node = byId.get(id)!;
-      const key = frameName(node);
-      if (seen.has(key) || area(node) !== "hookline") continue;
-      seen.add(key);
-      total.set(key, (total.get(key) ?? 0) + dt);
-    }
-  }
-  const us = (t: number) => (t / callbacks).toFixed(2).padStart(8);
-  const top = (m: Map<string, number>, n: number) =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, n)
-      .map(([k, t]) => `${us(t)}  ${k}`)
-      .join("\n");
-  console.log(`callbacks: ${callbacks}`);
-  console.log(`profiled_cpu_us_per_callback: ${(busy / callbacks).toFixed(1)}`);
-  console.log(`\n-- by area (self, µs per callback)\n${top(areas, 15)}`);
-  console.log(`\n-- self (µs per callback)\n${top(self, TOP)}`);
-  console.log(`\n-- total, hookline functions (µs per callback)`);
-  console.log(top(total, TOP));
-}
-
-interface HeapNode {
-  callFrame: Node["callFrame"];
-  selfSize: number;
-  children: HeapNode[];
-}
-
-/** Bytes allocated per callback, by the function that allocated them and by area. */
-function summariseHeap(head: HeapNode, callbacks: number): void {
-  const self = new Map<string, number>();
-  const areas = new Map<string, number>();
-  let all = 0;
-  for (const stack = [head]; stack.length > 0; ) {
-    const n = stack.pop()!;
-    stack.push(...n.children);
-    if (n.selfSize === 0) continue;
-    const node = { id: 0, callFrame: n.callFrame };
-    self.set(frameName(node), (self.get(frameName(node)) ?? 0) + n.selfSize);
-    areas.set(area(node), (areas.get(area(node)) ?? 0) + n.selfSize);
-    all += n.selfSize;
-  }
-  const bytes = (t: number) => (t / callbacks).toFixed(0).padStart(8);
-  const top = (m: Map<string, number>, n: number) =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, n)
-      .map(([k, t]) => `${bytes(t)}  ${k}`)
-      .join("\n");
-  console.log(`callbacks: ${callbacks}`);
-  console.log(`allocated_bytes_per_callback: ${(all / callbacks).toFixed(0)}`);
-  console.log(`\n-- by area (bytes per callback)\n${top(areas, 15)}`);
-  console.log(`\n-- by function (bytes per callback)\n${top(self, TOP)}`);
 }
 
 const server = serverUrl();
@@ -215,7 +112,7 @@ try {
     };
     session.disconnect();
     if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
-    summariseHeap(profile.head, callbacks);
+    printHeap(profile.head, callbacks, "callback", TOP);
   } else {
     await session.post("Profiler.enable");
     await session.post("Profiler.setSamplingInterval", { interval: 250 });
@@ -227,7 +124,7 @@ try {
     if (sampling) await session.post("Profiler.start");
     const callbacks = await load(url, SECONDS);
     const { profile } = sampling
-      ? ((await session.post("Profiler.stop")) as unknown as { profile: Profile })
+      ? ((await session.post("Profiler.stop")) as unknown as { profile: CpuProfile })
       : { profile: { nodes: [], samples: [], timeDeltas: [] } };
     const used = process.cpuUsage(cpu);
     const pg = await serverCpuFor(admin, db.name, pgBefore, postgresCpu());
@@ -239,7 +136,7 @@ try {
     console.log(`callbacks_per_s: ${(callbacks / SECONDS).toFixed(0)}`);
     if (!receiver) console.log(`callbacks_per_statement: ${(callbacks / statements).toFixed(1)}`);
     if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
-    summarise(profile, callbacks);
+    printProfile(profile, callbacks, "callback", TOP);
   }
 } finally {
   await close();
