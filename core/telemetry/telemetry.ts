@@ -48,6 +48,9 @@ export interface AttemptTrace {
 }
 
 const NAME = "hookline";
+/** Label sets one counter keeps at most (the metrics SDK itself stops at 2,000 per instrument). */
+const MAX_SERIES = 1_000;
+const OTHER = "(other)";
 
 /**
  * A counter kept in a Map and reported when a reader collects (an observable counter): a delivery
@@ -71,11 +74,15 @@ class Tally {
       });
   }
 
-  /** Counts one for the label values given, in the order of `labels`. */
+  /**
+   * Counts one for the label values given, in the order of `labels`. Past `MAX_SERIES` label sets
+   * (a value that is not the operator's: a sender's path), new ones count as `(other)`.
+   */
   add(a: string, b = ""): void {
     const key = `${a}\u0000${b}`;
     const count = this.counts.get(key);
     if (count) count.n++;
+    else if (this.counts.size >= MAX_SERIES && a !== OTHER) this.add(OTHER, b);
     else {
       const [first, second] = this.labels;
       this.counts.set(key, { attributes: second ? { [first]: a, [second]: b } : { [first]: a }, n: 1 });

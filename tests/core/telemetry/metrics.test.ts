@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { BACKLOG_CAP, readGauges } from "../../../core/store/gauges.ts";
+import { PrometheusMetrics } from "../../../core/telemetry/prometheus.ts";
+import { Telemetry } from "../../../core/telemetry/telemetry.ts";
 import { inbound } from "../../../plugins/inbound/index.ts";
 import { eventually, testApp } from "../../support/app.ts";
 import { storeKinds } from "../../support/db.ts";
@@ -304,6 +306,20 @@ for (const kind of storeKinds) {
     });
   });
 }
+
+describe("metric labels", () => {
+  it("keeps at most 1,000 label sets per counter, counting the rest as (other)", async () => {
+    const prometheus = new PrometheusMetrics();
+    const telemetry = new Telemetry({ meterProvider: prometheus.meterProvider });
+    for (let i = 0; i < 1_500; i++) telemetry.inboundAnswered(`endpoint-${i}`, 200);
+    telemetry.inboundAnswered("endpoint-0", 200);
+    const families = parsePrometheusTextFormat(await prometheus.scrape()) as Family[];
+    const series = families.find((f) => f.name === "hookline_inbound_requests_total")!.metrics;
+    expect(series).toHaveLength(1_001);
+    expect(sample(families, "hookline_inbound_requests_total", { endpoint: "endpoint-0" })).toBe(2);
+    expect(sample(families, "hookline_inbound_requests_total", { endpoint: "(other)" })).toBe(500);
+  });
+});
 
 describe("metrics config", () => {
   it("refuses a metrics.token that is no Bearer token, naming the field", () => {
