@@ -47,9 +47,28 @@ const START = `window.ui = SwaggerUIBundle({
  * Reads a file of an installed package. Node, Bun and Deno (the runtimes the full server runs on)
  * each read files through `node:fs`; it is imported on first use, so nothing else of the app needs it.
  */
-async function readPackageFile(specifier: string): Promise<Uint8Array> {
+export async function readPackageFile(specifier: string): Promise<Uint8Array> {
   const { readFile } = await import("node:fs/promises");
   return readFile(new URL(import.meta.resolve(specifier)));
+}
+
+/**
+ * `read`, each file read once and kept (a failed read is tried again next time): the pages' assets
+ * are a few files of installed packages that do not change while the process runs.
+ *
+ * @example const file = cachedReader(readPackageFile); await file("htmx.org/dist/htmx.min.js");
+ */
+export function cachedReader(read: (specifier: string) => Promise<Uint8Array>) {
+  const cache = new Map<string, Promise<Uint8Array>>();
+  return (specifier: string): Promise<Uint8Array> => {
+    let bytes = cache.get(specifier);
+    if (!bytes) {
+      bytes = read(specifier);
+      cache.set(specifier, bytes);
+      bytes.catch(() => cache.delete(specifier));
+    }
+    return bytes;
+  };
 }
 
 /**
@@ -60,7 +79,7 @@ async function readPackageFile(specifier: string): Promise<Uint8Array> {
  */
 export function apiReference(read: (specifier: string) => Promise<Uint8Array> = readPackageFile) {
   const r = new Hono();
-  const cache = new Map<string, Promise<Uint8Array>>();
+  const file = cachedReader(read);
   const tag = { tags: ["Reference"], public: true } as const;
 
   r.get(
@@ -84,17 +103,11 @@ export function apiReference(read: (specifier: string) => Promise<Uint8Array> = 
       errors: ["HOOKLINE_HTTP_NOT_FOUND"],
     }),
     async (c) => {
-      const file = c.req.param("file");
-      if (file === "start.js") return c.body(START, 200, { "content-type": ASSETS["swagger-ui-bundle.js"]! });
-      const type = ASSETS[file];
-      if (!type) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no asset ${file}`);
-      let bytes = cache.get(file);
-      if (!bytes) {
-        bytes = read(`swagger-ui-dist/${file}`);
-        cache.set(file, bytes);
-        bytes.catch(() => cache.delete(file));
-      }
-      return c.body((await bytes) as Uint8Array<ArrayBuffer>, 200, {
+      const name = c.req.param("file");
+      if (name === "start.js") return c.body(START, 200, { "content-type": ASSETS["swagger-ui-bundle.js"]! });
+      const type = ASSETS[name];
+      if (!type) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no asset ${name}`);
+      return c.body((await file(`swagger-ui-dist/${name}`)) as Uint8Array<ArrayBuffer>, 200, {
         "content-type": type,
         "cache-control": "public, max-age=86400",
       });

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
+import { consoleRoutes } from "../console/routes.tsx";
 import type { HttpRoutes } from "../contracts/extension.ts";
 import type { PluginHost } from "../contracts/host.ts";
 import { validatedEvent } from "../engine/outbox.ts";
@@ -97,6 +98,7 @@ export function createHttpApp(
     ),
   );
   http.route("/docs", apiReference());
+  http.route("/console", consoleRoutes(app, { adminToken: options.adminToken, host: options.host }));
   http.route(
     "/metrics",
     metricsRoutes({
