@@ -1,7 +1,7 @@
 /**
  * Builds the edge worker (edge/worker.ts) for workerd: checks a hookline.yaml with the full loader and
  * embeds its data (no YAML parser in the worker; `${NAME}` references are left for the Worker's
- * bindings), precompiles its Eta templates (workerd forbids code generation), imports only the
+ * bindings; the built-in presets it extends written into its `presets:`), precompiles its Eta templates (workerd forbids code generation), imports only the
  * renderers and authentication kinds it names, bundles with esbuild and reports the size.
  *
  *   npm run build:edge -- --config examples/cloudflare-worker-inbound/hookline.yaml [--out edge/dist]
@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, type Plugin as EsbuildPlugin, type Metafile } from "esbuild";
 import { parseDocument } from "yaml";
+import { BUILTIN_PRESETS, withBuiltinPresets } from "../core/config/builtin-presets.ts";
 import { resolveWebhooks } from "../core/config/presets.ts";
 import { DEFAULT_ENGINE } from "../core/config/templates.ts";
 import type { Plugin } from "../core/contracts/plugin.ts";
@@ -82,7 +83,7 @@ export interface EdgeBuildResult {
 export function edgeTemplates(text: string, env: Record<string, string | undefined>): Record<string, string> {
   const templates = etaTemplatesOf(text, env);
   const file = parseDocument(text).toJS() as { presets?: unknown; webhooks?: unknown } | null;
-  const webhooks = resolveWebhooks(file?.presets, file?.webhooks).webhooks as Record<
+  const webhooks = resolveWebhooks(file?.presets, file?.webhooks, BUILTIN_PRESETS).webhooks as Record<
     string,
     { engine?: string; batch?: { item?: unknown }; orderingKey?: unknown }
   >;
@@ -271,7 +272,10 @@ export async function buildEdge(options: EdgeBuildOptions): Promise<EdgeBuildRes
   // The config is checked here, with the plugins the worker will carry, and embedded as data.
   const plugins: Plugin[] = [];
   for (const p of chosen) plugins.push((await import(join(root, p.module)))[p.factory]());
-  const embedded = embedConfig(text, basename(options.config), plugins);
+  // The built-in presets the config extends are embedded as its own presets: the worker's loader
+  // carries no gallery (core/config/builtin-presets.ts stays out of the bundle).
+  const checked = embedConfig(text, basename(options.config), plugins);
+  const embedded = { ...checked, data: withBuiltinPresets(checked.data) };
   const jwt = options.jwt === true || verifiesJwts(embedded.data);
   const modules = {
     "hookline:edge/config": `export default ${JSON.stringify(embedded)};`,

@@ -12,6 +12,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
+import { BUILTIN_PRESETS } from "../core/config/builtin-presets.ts";
 import { expandDocumentEnv } from "../core/config/env.ts";
 import { resolveWebhooks } from "../core/config/presets.ts";
 import { DEFAULT_ENGINE } from "../core/config/templates.ts";
@@ -45,8 +46,11 @@ export function etaTemplatesOf(
     );
   }
   const file = doc.toJS() as { presets?: unknown; webhooks?: unknown } | null;
-  // A webhook's templates may come from the preset it extends: read them merged, as the loader does.
-  const webhooks = resolveWebhooks(file?.presets, file?.webhooks).webhooks as Record<string, WebhookSources>;
+  // A webhook's templates may come from the preset it extends (a built-in one too): read them merged, as the loader does.
+  const webhooks = resolveWebhooks(file?.presets, file?.webhooks, BUILTIN_PRESETS).webhooks as Record<
+    string,
+    WebhookSources
+  >;
   const templates: Record<string, string> = {};
   for (const [name, w] of Object.entries(webhooks)) {
     if ((w.engine ?? DEFAULT_ENGINE) !== "eta") continue;

@@ -7,7 +7,7 @@ import { BUILT_IN_RETRY_POLICIES } from "../engine/retry-names.ts";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { type DescribedIssue, describeIssues, parseOptions } from "./issues.ts";
 import type { KeyPath, Position } from "./positions.ts";
-import { resolveWebhooks } from "./presets.ts";
+import { type BuiltinPresetEntry, resolveWebhooks } from "./presets.ts";
 import { CoreConfig, type HooklineConfig } from "./schema.ts";
 import {
   compileWebhookTemplates,
@@ -32,6 +32,11 @@ export interface ConfigRegistry {
    * undefined skips the check.
    */
   capabilities?: readonly string[];
+  /**
+   * Presets a webhook may extend without the file defining them: the built-in gallery, which
+   * `loadConfig` supplies (the edge build writes the ones a config uses into its `presets:`).
+   */
+  presets?: Readonly<Record<string, BuiltinPresetEntry>>;
 }
 
 const INTEGRATION_CORE_KEYS = ["kind", "endpointPrefix", "test"];
@@ -78,7 +83,7 @@ export function checkConfig(
   const root = isRecord(data) ? data : {};
   // Webhooks that `extends` a preset are checked, compiled and loaded merged with it; a problem in a
   // field the preset wrote is reported where the preset writes it (`origin`).
-  const presets = resolveWebhooks(root.presets, root.webhooks);
+  const presets = resolveWebhooks(root.presets, root.webhooks, registry.presets);
   const origin = presets.origin;
   for (const p of presets.issues) report(p.path, source.locate(p.path, "value").position, p.message);
 

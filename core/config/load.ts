@@ -1,5 +1,6 @@
 import { isAlias, isScalar, LineCounter, type Node, parseDocument, Scalar, type YAMLError } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
+import { BUILTIN_PRESETS } from "./builtin-presets.ts";
 import { type ConfigRegistry, type ConfigSource, checkConfig, inFileOrder } from "./check.ts";
 import { expandDocumentEnv, unsetVariable } from "./env.ts";
 import { dotted, eachNode, type KeyPath, nodeAt, type Position, SourceMap } from "./positions.ts";
@@ -20,6 +21,7 @@ export interface LoadConfigOptions {
  * references between entries, every webhook template). Throws one `ConfigError` listing every issue
  * found, each with file, line, column and key path. A webhook that `extends` a preset is checked and
  * returned merged with it (`resolveWebhooks`); an issue in a field the preset wrote points at the preset.
+ * The built-in presets (docs/presets.md) are there unless `registry.presets` says otherwise.
  *
  * A plugin section absent from the file is validated as `undefined`, so a section schema decides
  * with `.optional()` or `.default(…)` whether it may be left out. Values from the environment stay
@@ -106,7 +108,7 @@ export function loadConfig(text: string, options: LoadConfigOptions): HooklineCo
       return node ? map.inScalar(node, line, column) : undefined;
     },
   };
-  return checkConfig(source, registry, issues);
+  return checkConfig(source, { ...registry, presets: registry.presets ?? BUILTIN_PRESETS }, issues);
 }
 
 /** The first value that is not a string, finite or infinite number, boolean, null, list or plain map. */

@@ -2,8 +2,11 @@ import type { KeyPath } from "./positions.ts";
 
 type Entry = Record<string, unknown>;
 
-/** Fields merged key by key (a webhook adds to or overrides its preset's); every other field is replaced whole. */
-const KEYED = ["headers", "params"] as const;
+/**
+ * Fields merged key by key (a webhook adds to or overrides its preset's); every other field is
+ * replaced whole. `batch` too: a webhook can change a preset's batch size and keep its item template.
+ */
+const KEYED = ["headers", "params", "batch"] as const;
 type Keyed = (typeof KEYED)[number];
 
 /** A preset or webhook with its chain applied, and which entry wrote each field (for error positions). */
@@ -13,6 +16,20 @@ interface Resolved {
   owners: Map<string, KeyPath>;
   /** For headers and params: key → the entry that wrote it. */
   keyOwners: Record<Keyed, Map<string, KeyPath>>;
+}
+
+/**
+ * A preset that ships with hookline (core/config/builtin-presets.ts): found by `extends` when the
+ * file defines no preset of that name. `missing` says what a webhook extending it still has to give.
+ */
+export interface BuiltinPresetEntry {
+  /** The preset's fields, as a `presets:` entry would write them. */
+  fields: Entry;
+  /**
+   * What the merged webhook lacks (a required param, an integration), one message each.
+   * `fromPreset("body")` (or `"batch.item"`) says whether that field is still the preset's own.
+   */
+  missing?(webhook: Entry, fromPreset: (field: string) => boolean): string[];
 }
 
 /** A problem with a preset reference, at the `extends` that makes it. */
@@ -39,14 +56,18 @@ const isRecord = (v: unknown): v is Entry => typeof v === "object" && v !== null
 const EMPTY: Resolved = {
   fields: {},
   owners: new Map(),
-  keyOwners: { headers: new Map(), params: new Map() },
+  keyOwners: { headers: new Map(), params: new Map(), batch: new Map() },
 };
 
-/** `own` over `base`: a shallow merge, except that headers (case-insensitively) and params merge key by key. */
+/** `own` over `base`: a shallow merge, except that headers (case-insensitively), params and batch merge key by key. */
 function merge(base: Resolved, ownPath: KeyPath, own: Entry): Resolved {
   const fields: Entry = { ...base.fields };
   const owners = new Map(base.owners);
-  const keyOwners = { headers: new Map(base.keyOwners.headers), params: new Map(base.keyOwners.params) };
+  const keyOwners = {
+    headers: new Map(base.keyOwners.headers),
+    params: new Map(base.keyOwners.params),
+    batch: new Map(base.keyOwners.batch),
+  };
   for (const [field, value] of Object.entries(own)) {
     owners.set(field, ownPath);
     const keyed = (KEYED as readonly string[]).includes(field) ? (field as Keyed) : undefined;
@@ -77,9 +98,13 @@ function merge(base: Resolved, ownPath: KeyPath, own: Entry): Resolved {
 /**
  * Applies `presets:` to `webhooks:` as written in a config file: a webhook (or preset) that
  * `extends: NAME` starts from that preset's fields (its own chain applied first) and overrides them;
- * `headers` and `params` merge key by key. An unknown preset is an issue at the `extends` naming it,
- * listing the known ones; a chain that loops is an issue at the `extends` that closes the loop.
- * Entries that are not maps, and `extends` values that are not strings, are left for the schema.
+ * `headers`, `params` and `batch` merge key by key. A name the file does not define is looked up in
+ * `builtins` (the shipped gallery, which the file's presets shadow); a webhook extending a built-in
+ * that still lacks what it needs (`missing`) is an issue at its `extends`. An unknown preset is an
+ * issue at the `extends` naming it, listing the known ones; a chain that loops is an issue at the
+ * `extends` that closes the loop. Entries that are not maps, and `extends` values that are not
+ * strings, are left for the schema. A field a built-in preset wrote is reported at the webhook's
+ * `extends` (it is written nowhere in the file).
  *
  * @example
  * const r = resolveWebhooks(
@@ -89,20 +114,28 @@ function merge(base: Resolved, ownPath: KeyPath, own: Entry): Resolved {
  * r.webhooks.sync // { method: "PUT", headers: { "X-Source": "hookline", "X-Id": "1" }, extends: "base", url: "https://x.example.com" }
  * r.origin(["webhooks", "sync", "method"]) // ["presets", "base", "method"]
  */
-export function resolveWebhooks(presets: unknown, webhooks: unknown): ResolvedWebhooks {
+export function resolveWebhooks(
+  presets: unknown,
+  webhooks: unknown,
+  builtins: Readonly<Record<string, BuiltinPresetEntry>> = {},
+): ResolvedWebhooks {
   const all = isRecord(presets) ? presets : {};
   const issues: PresetIssue[] = [];
   const done = new Map<string, Resolved | null>();
   const resolving: string[] = [];
+  const builtin = (name: string) => !Object.hasOwn(all, name) && Object.hasOwn(builtins, name);
 
   const base = (at: KeyPath, name: unknown): Resolved | null => {
     if (typeof name !== "string") return EMPTY;
+    if (builtin(name)) return merge(EMPTY, ["presets", name], builtins[name]!.fields);
     if (!Object.hasOwn(all, name)) {
       const known = Object.keys(all);
       const expected = known.length > 0 ? `expected one of: ${known.join(", ")}` : "no presets are defined";
+      const shipped = Object.keys(builtins);
+      const also = shipped.length > 0 ? ` (or a built-in preset: ${shipped.join(", ")})` : "";
       issues.push({
         path: [...at, "extends"],
-        message: `unknown preset ${JSON.stringify(name)}; ${expected}`,
+        message: `unknown preset ${JSON.stringify(name)}; ${expected}${also}`,
       });
       return null;
     }
@@ -146,6 +179,33 @@ export function resolveWebhooks(presets: unknown, webhooks: unknown): ResolvedWe
     const r = merge(from, ["webhooks", name], entry);
     resolved.set(name, r);
     merged[name] = r.fields;
+    const shipped = builtinOf(entry.extends);
+    if (shipped) {
+      const owner = (field: string): KeyPath | undefined => {
+        const [top, key] = field.split(".") as [string, string | undefined];
+        const keyed = (KEYED as readonly string[]).includes(top) ? (top as Keyed) : undefined;
+        return (keyed && key !== undefined ? r.keyOwners[keyed].get(key) : undefined) ?? r.owners.get(top);
+      };
+      const fromPreset = (field: string) => {
+        const o = owner(field);
+        return o !== undefined && o[0] === "presets" && o[1] === shipped.name;
+      };
+      for (const message of shipped.entry.missing?.(r.fields, fromPreset) ?? [])
+        issues.push({ path: ["webhooks", name, "extends"], message });
+    }
+  }
+
+  /** The built-in preset at the end of a chain that starts with `name`, if any. */
+  function builtinOf(name: string): { name: string; entry: BuiltinPresetEntry } | undefined {
+    const seen = new Set<string>();
+    let at: unknown = name;
+    while (typeof at === "string" && !seen.has(at)) {
+      if (builtin(at)) return { name: at, entry: builtins[at]! };
+      seen.add(at);
+      const own = all[at];
+      at = isRecord(own) ? own.extends : undefined;
+    }
+    return undefined;
   }
 
   const origin = (path: KeyPath): KeyPath => {
@@ -156,20 +216,28 @@ export function resolveWebhooks(presets: unknown, webhooks: unknown): ResolvedWe
     const owner =
       (keyed && path.length >= 4 ? r.keyOwners[keyed].get(String(path[3])) : undefined) ??
       r.owners.get(field);
+    // A built-in preset is written nowhere in the file: what it wrote is reported at the `extends`.
+    if (owner?.[0] === "presets" && builtin(String(owner[1]))) return [...path.slice(0, 2), "extends"];
     return owner ? [...owner, ...path.slice(2)] : path;
   };
   return { webhooks: merged, origin, issues };
 }
 
 /**
- * One webhook (as the admin API takes it) with the config's presets applied, as the loader applies
- * them; the entry unchanged when it names no preset. An unknown preset or a loop is returned as the
- * issue instead.
+ * One webhook (as the admin API takes it) with the config's presets (and `builtins`, when given)
+ * applied, as the loader applies them; the entry unchanged when it names no preset. An unknown
+ * preset, a loop or what a built-in preset still needs is returned as the issue instead.
  *
  * @example withPreset({ extends: "crm-base", url: "https://crm.example.com/c" }, config.presets)
  */
-export function withPreset(entry: unknown, presets: unknown): { value: unknown } | { issue: PresetIssue } {
-  const r = resolveWebhooks(presets, { entry });
+export function withPreset(
+  entry: unknown,
+  presets: unknown,
+  builtins?: Readonly<Record<string, BuiltinPresetEntry>>,
+): { value: unknown } | { issue: PresetIssue } {
+  const r = resolveWebhooks(presets, { entry }, builtins);
+  const needs = r.issues.find((i) => i.path[0] === "webhooks");
+  if (needs) return { issue: needs };
   if (Object.hasOwn(r.webhooks, "entry")) return { value: r.webhooks.entry };
   return { issue: r.issues.find((i) => i.path[0] === "webhooks") ?? r.issues[0]! };
 }

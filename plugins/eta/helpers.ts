@@ -15,3 +15,22 @@ export const json: (value: unknown) => string = jsonLiteral;
  * @example xml("a < b & c") // "a &lt; b &amp; c"
  */
 export const xml: (value: unknown) => string = xmlEscape;
+
+/**
+ * Writes fields as an `application/x-www-form-urlencoded` body (the WHATWG URL standard's encoding,
+ * as a browser's form sends it): a list repeats its key, `null` and `undefined` are left out, an
+ * object is written as JSON. For webhooks with `format: text` and a
+ * `Content-Type: application/x-www-form-urlencoded` header.
+ *
+ * @example form({ To: "+15558675310", Body: "Hi & bye", Skip: undefined }) // "To=%2B15558675310&Body=Hi+%26+bye"
+ */
+export function form(fields: Record<string, unknown>): string {
+  const out = new URLSearchParams();
+  for (const [key, value] of Object.entries(fields ?? {})) {
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one === undefined || one === null) continue;
+      out.append(key, typeof one === "object" ? JSON.stringify(one) : String(one));
+    }
+  }
+  return out.toString();
+}

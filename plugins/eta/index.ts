@@ -7,24 +7,27 @@ import {
   Tokens,
 } from "../../core/plugin/index.ts";
 import { etaCompileError, firstLines } from "./errors.ts";
-import { json, xml } from "./helpers.ts";
+import { form, json, xml } from "./helpers.ts";
 import { etaParameters } from "./parameters.ts";
 
-export { json, xml };
+export { form, json, xml };
 
 /**
- * Options Eta's compiled functions see: the helpers templates call as `json(…)` and `xml(…)`.
+ * Options Eta's compiled functions see: the helpers templates call as `json(…)`, `xml(…)` and `form(…)`.
  * Eta's render copies its options with `async: false` added on every call; made once here, the
  * compiled function is called with them as Eta's render would call it.
  */
-const RENDER_OPTIONS = { json, xml, async: false } as const;
+const RENDER_OPTIONS = { json, xml, form, async: false } as const;
 
 /**
  * Eta with payload-friendly settings: no HTML auto-escaping (payloads are JSON, text or XML; use
- * `json(v)` / `xml(v)` to write values safely), helpers in scope.
+ * `json(v)` / `xml(v)` / `form({…})` to write values safely), helpers in scope.
  */
 export function createEta(): Eta {
-  return new Eta({ autoEscape: false, functionHeader: "const json = options.json, xml = options.xml;" });
+  return new Eta({
+    autoEscape: false,
+    functionHeader: "const json = options.json, xml = options.xml, form = options.form;",
+  });
 }
 
 /**

@@ -1,11 +1,15 @@
 import { describe, expect, it } from "bun:test";
 import { z } from "zod";
+import { builtinPresets } from "../../../core/config/builtin-presets.ts";
 import { configJsonSchema } from "../../../core/config/json-schema.ts";
 import { loadConfig } from "../../../core/config/load.ts";
 import { fakeRenderer, loadError, registry, yaml } from "./fakes.ts";
 
 const load = (text: string, reg = registry()) =>
   loadConfig(text, { file: "hookline.yaml", env: {}, registry: reg });
+
+/** What an unknown preset's message adds after the file's presets. */
+const BUILT_IN = ` (or a built-in preset: ${builtinPresets.map((p) => p.name).join(", ")})`;
 
 const base = yaml`
   presets:
@@ -107,14 +111,14 @@ describe("presets", () => {
     );
     expect(error.issues).toHaveLength(1);
     expect(error.message).toBe(
-      'hookline.yaml:11:14 webhooks.sync.extends: unknown preset "crn"; expected one of: crm',
+      `hookline.yaml:11:14 webhooks.sync.extends: unknown preset "crn"; expected one of: crm${BUILT_IN}`,
     );
   });
 
   it("says that no presets are defined when a webhook extends one without any", () => {
     const error = loadError("webhooks:\n  w: { extends: crm, url: u }\n");
     expect(error.message).toBe(
-      'hookline.yaml:2:17 webhooks.w.extends: unknown preset "crm"; no presets are defined',
+      `hookline.yaml:2:17 webhooks.w.extends: unknown preset "crm"; no presets are defined${BUILT_IN}`,
     );
   });
 
