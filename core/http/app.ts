@@ -22,6 +22,7 @@ import { callbackRoutes, exportRoutes, integrationRoutes } from "./integrations.
 import { countInbound, type MetricsRouteOptions, metricsRoutes } from "./metrics.ts";
 import { openApiRoute } from "./openapi.ts";
 import { policyRoutes } from "./policies.ts";
+import { presetRoutes } from "./presets.ts";
 import {
   errorAnswer,
   jsonBodies,
@@ -273,6 +274,7 @@ export function createHttpApp(
   http.route("/v1/integrations", integrationRoutes(app));
   http.route("/v1", exportRoutes(app));
   http.route("/v1/policies", policyRoutes(app));
+  http.route("/v1/presets", presetRoutes(app));
   http.route("/v1/runs", runRoutes(app));
   http.route(
     "/v1/tokens",
