@@ -117,7 +117,9 @@ export const WebhookConfig = z
       .describe("data the test endpoint renders with when none is given"),
     extends: name
       .optional()
-      .describe("a preset (under presets:) whose fields this webhook starts from and overrides"),
+      .describe(
+        "a preset (under presets:, or a built-in one: slack, twilio-sms, … in docs/presets.md) whose fields this webhook starts from and overrides",
+      ),
   })
   .strict();
 export type WebhookConfig = z.output<typeof WebhookConfig>;
