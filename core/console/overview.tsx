@@ -117,7 +117,7 @@ export function OverviewCards(props: { data: OverviewData; now?: number }) {
                 return (
                   <tr>
                     <td>
-                      <a href={`${BASE}/deliveries?run=${encodeURIComponent(r.id)}`}>{r.id.slice(0, 8)}</a>
+                      <a href={`${BASE}/deliveries?run=${encodeURIComponent(r.id)}`}>{r.id.slice(0, 12)}</a>
                       <div class="muted">{ago(r.startedAt, now)}</div>
                     </td>
                     <td>{r.kind}</td>

@@ -244,4 +244,24 @@ triggers: [{ kind: event, events: [signup], webhooks: [crm] }]
     await page.screenshot({ path: join(SCREENSHOTS, "console-delivery-viewer.png"), fullPage: true });
     await context.close();
   });
+  it("pages deliveries 50 at a time, older ones behind the last one's id", async () => {
+    await publish(Array.from({ length: 50 }, (_, i) => `page${i}@example.com`));
+    const total = 56; // 6 before, 50 now
+    const { context, page } = await signedIn(viewerToken);
+    await page.goto(`${base}/console/deliveries?webhook=crm`);
+    expect(await page.locator("tbody tr").count()).toBe(50);
+    const firstPage = await page
+      .locator("tbody td:first-child a")
+      .evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    await page.click("a:has-text('Older')");
+    await page.waitForURL(/before=/);
+    expect(new URL(page.url()).searchParams.get("webhook")).toBe("crm");
+    const secondPage = await page
+      .locator("tbody td:first-child a")
+      .evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    expect(secondPage.length).toBe(total - 50);
+    expect(secondPage.filter((id) => firstPage.includes(id))).toEqual([]);
+    expect(await page.locator("a:has-text('Older')").count()).toBe(0);
+    await context.close();
+  });
 });
