@@ -15,6 +15,9 @@ import type { Plugin } from "../core/contracts/plugin.ts";
 import type { SqlDriver } from "../core/contracts/store.ts";
 import { HooklineError } from "../core/errors.ts";
 import { pluginHost } from "../core/host.ts";
+import { logAccess } from "../core/http/access-log.ts";
+import { requestIdFrom } from "../core/http/request-id.ts";
+import { withFields } from "../core/logger.ts";
 import type { Redactor } from "../core/security/redact.ts";
 import { SqlOutboxStore } from "../core/store/outbox-store.ts";
 import { Tokens } from "../core/tokens.ts";
@@ -102,12 +105,26 @@ export async function inboundApp(options: InboundAppOptions): Promise<InboundApp
       "HOOKLINE_RUNTIME_CAPABILITY",
       `workerd: the edge serves receivers through HttpRoutes.receive; ${routerOnly.join(", ")} only mount on a router`,
     );
+  // As on the servers: the request's id on its answer and on each of its lines, and an access line.
   const fetch = async (request: Request, env?: unknown): Promise<Response> => {
+    const startedAt = performance.now();
+    const id = requestIdFrom(request.headers.get("x-request-id"));
+    const logger = withFields(c.logger, { requestId: id });
+    let answer: Response | undefined;
     for (const r of routes) {
-      const answer = await r.receive!(request, host, env);
-      if (answer) return answer;
+      answer = await r.receive!(request, host, env, logger);
+      if (answer) break;
     }
-    return new Response("Not Found", { status: 404 });
+    answer ??= new Response("Not Found", { status: 404 });
+    answer.headers.set("X-Request-Id", id);
+    logAccess(logger, {
+      method: request.method,
+      path: new URL(request.url).pathname,
+      status: answer.status,
+      elapsedMs: performance.now() - startedAt,
+      contentLength: answer.headers.get("content-length"),
+    });
+    return answer;
   };
   return {
     config: c.config,

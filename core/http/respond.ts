@@ -6,6 +6,7 @@ import { unstorableText } from "../model/json-limits.ts";
 import { utf8Length } from "../util/body-hash.ts";
 import { logAccess } from "./access-log.ts";
 import type { AdminApp } from "./admin-app.ts";
+import { requestIdFrom } from "./request-id.ts";
 
 /**
  * A JSON answer that states its size (`Content-Length`), which the access line reports as `bytes`.
@@ -26,7 +27,6 @@ export const reply = (app: AdminApp, c: Context, status: number, body: unknown) 
 
 const REQUEST_ID = "requestId";
 const REQUEST_LOGGER = "requestLogger";
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /** The request's id: the caller's `X-Request-Id` when it is sane, else one made for it. */
 export const requestIdOf = (c: Context): string => (c.get(REQUEST_ID as never) as string | undefined) ?? "-";
@@ -220,8 +220,7 @@ export const withRequestId =
   (app: AdminApp): MiddlewareHandler =>
   async (c, next) => {
     const startedAt = performance.now();
-    const incoming = c.req.header("x-request-id");
-    const id = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const id = requestIdFrom(c.req.header("x-request-id"));
     c.set(REQUEST_ID as never, id as never);
     c.set(REQUEST_LOGGER as never, withFields(app.logger, { requestId: id }) as never);
     c.header("X-Request-Id", id);
@@ -240,5 +239,11 @@ export const withRequestId =
       } catch {
         c.header("X-Request-Id", id); // immutable headers (a fetched response): a copy it must be
       }
-    logAccess(requestLogger(c), c, performance.now() - startedAt);
+    logAccess(requestLogger(c), {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      elapsedMs: performance.now() - startedAt,
+      contentLength: c.res.headers.get("content-length"),
+    });
   };

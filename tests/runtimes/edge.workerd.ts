@@ -120,6 +120,14 @@ describe("edge worker in workerd", () => {
     figures.push(`edge warm GET: ${(performance.now() - t1).toFixed(1)} ms`);
   });
 
+  it("echoes a caller's X-Request-Id on a receiver's answer, and makes one when none is sent", async () => {
+    const own = await fetch(`${edge.url}/in/esputnik`, { headers: { "x-request-id": "edge-req-1" } });
+    expect(own.status).toBe(200);
+    expect(own.headers.get("x-request-id")).toBe("edge-req-1");
+    const made = await fetch(`${edge.url}/in/esputnik`);
+    expect(made.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it("answers /healthz once the app is built and the store answers", async () => {
     const r = await fetch(`${edge.url}/healthz`);
     expect(r.status).toBe(200);
