@@ -9,6 +9,7 @@ import type { AdminApp } from "../http/admin-app.ts";
 import { rolesFor, TOKEN_CACHE_MS } from "../http/roles.ts";
 import { documented } from "../http/route-docs.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
+import { cached } from "../telemetry/prometheus.ts";
 import { tokenHash } from "../security/token-hash.ts";
 import { remember } from "../util/remember.ts";
 import { consoleAssets } from "./assets.ts";
@@ -21,6 +22,8 @@ const SESSION_COOKIE = "hookline_console";
 const SIGN_IN_COOKIE = "hookline_console_sign_in";
 const VIEWER = "hookline.console.viewer";
 const FORM_BYTES = 16 * 1024;
+/** How long one read of the overview serves every console polling it. */
+const OVERVIEW_CACHE_MS = 2_000;
 
 /**
  * Every console answer's headers: a CSP that lets the page load scripts, styles and images from this
@@ -101,6 +104,8 @@ export function consoleRoutes(
     }
     return signer;
   };
+  // One read of the overview per OVERVIEW_CACHE_MS for every console open on this process: each polls.
+  const overview = cached(() => readOverview(app, options.host.sql), OVERVIEW_CACHE_MS);
   const adminHash = options.adminToken ? tokenHash(options.adminToken) : undefined;
   const known = new Map<string, { role?: Role; until: number }>();
 
@@ -250,7 +255,7 @@ export function consoleRoutes(
   });
 
   r.get("/", page("The console's overview"), async (c) => {
-    const data = await readOverview(app, options.host.sql);
+    const data = await overview();
     return c.html(
       <Layout title="Overview" viewer={viewerOf(c)} active="overview">
         <OverviewPage data={data} />
@@ -258,7 +263,7 @@ export function consoleRoutes(
     );
   });
   r.get("/overview/live", page("The overview's live cards (an HTML fragment htmx polls)"), async (c) =>
-    c.html(<OverviewCards data={await readOverview(app, options.host.sql)} />),
+    c.html(<OverviewCards data={await overview()} />),
   );
 
   r.get("/deliveries", page("The console's deliveries list"), async (c) => {
