@@ -19,9 +19,10 @@ const ADMIN: Role[] = ["admin"];
 
 /** One path segment, as a route pattern (`:name`, `{name}`) or a request path has it. */
 const SEG = "[^/]+";
+/** A rule over paths written with `:` for one segment and `**` for any rest, e.g. `/v1/webhooks/:/test`. */
 const rule = (method: string, path: string, roles: Role[]) => ({
   method,
-  path: new RegExp(`^${path.replaceAll("*", SEG)}/?$`),
+  path: new RegExp(`^${path.replaceAll("**", ".*").replaceAll(":", SEG)}/?$`),
   roles,
 });
 
@@ -32,16 +33,17 @@ const rule = (method: string, path: string, roles: Role[]) => ({
  * the route refuses one).
  */
 const RULES = [
-  rule("*", "/v1/tokens(/.*)?", ADMIN),
-  rule("GET", "/v1/.*", ANY_READER),
-  rule("HEAD", "/v1/.*", ANY_READER),
+  rule("*", "/v1/tokens", ADMIN),
+  rule("*", "/v1/tokens/**", ADMIN),
+  rule("GET", "/v1/**", ANY_READER),
+  rule("HEAD", "/v1/**", ANY_READER),
   rule("POST", "/v1/events", PUBLISHERS),
   rule("POST", "/v1/activities", PUBLISHERS),
-  rule("PUT", "/v1/webhooks/*", EDITORS),
-  rule("DELETE", "/v1/webhooks/*", EDITORS),
-  rule("POST", "/v1/webhooks/*/test", EDITORS),
-  rule("PUT", "/v1/integrations/*", EDITORS),
-  rule("POST", "/v1/integrations/*/test", EDITORS),
+  rule("PUT", "/v1/webhooks/:", EDITORS),
+  rule("DELETE", "/v1/webhooks/:", EDITORS),
+  rule("POST", "/v1/webhooks/:/test", EDITORS),
+  rule("PUT", "/v1/integrations/:", EDITORS),
+  rule("POST", "/v1/integrations/:/test", EDITORS),
 ];
 
 /**
