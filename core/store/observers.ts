@@ -113,7 +113,8 @@ export class ObserverDispatch implements OutcomeObservers, OutcomeDispatch {
         committed.push(...pending);
       } catch (e) {
         await tx.query("ROLLBACK TO SAVEPOINT hookline_observer");
-        context.logger.log("error", "a delivery observer failed; its writes for these outcomes are undone", {
+        // Its writes for these outcomes are undone (the savepoint); the outcomes stand.
+        context.logger.log("error", "observer.failed", {
           observer: observer.name,
           outcomes: wanted.length,
           error: (e as Error).message,
@@ -128,7 +129,7 @@ export class ObserverDispatch implements OutcomeObservers, OutcomeDispatch {
       try {
         fn();
       } catch (e) {
-        this.observerContext?.logger.log("error", "an observer's after-commit step failed", {
+        this.observerContext?.logger.log("error", "observer.after_commit_failed", {
           error: (e as Error).message,
         });
       }
