@@ -29,7 +29,7 @@ h2 { font-size: 1.05rem; margin: 0 0 .6rem; }
 .muted { color: var(--muted); }
 .ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); }
 table { width: 100%; border-collapse: collapse; }
-th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }
 th { color: var(--muted); font-weight: 600; font-size: .85rem; }
 dl.counts { display: grid; grid-template-columns: auto 1fr; gap: .2rem 1rem; margin: 0; }
 dl.counts dt { color: var(--muted); } dl.counts dd { margin: 0; font-weight: 600; }

@@ -158,6 +158,8 @@ triggers: [{ kind: event, events: [signup], webhooks: [crm] }]
     });
     expect(poll.headers()["hx-request"]).toBe("true");
     await page.screenshot({ path: join(SCREENSHOTS, "console-overview.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(SCREENSHOTS, "console-overview-phone.png"), fullPage: true });
     expect(violations).toEqual([]);
     await context.close();
   });
