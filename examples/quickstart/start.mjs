@@ -24,8 +24,12 @@ const server = spawn(
 server.stderr.on("data", (chunk) => {
   for (const line of chunk.toString().split("\n").filter(Boolean)) {
     try {
-      const l = JSON.parse(line);
-      console.log(`[hookline] ${l.level} ${l.message}`);
+      const { time, level, message, requestId, ...fields } = JSON.parse(line);
+      // The message is a fixed key (docs/operations.md); what it is about is in the fields.
+      const about = Object.entries(fields)
+        .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+        .join(" ");
+      console.log(`[hookline] ${level} ${message}${about ? ` ${about}` : ""}`);
     } catch {
       console.log(`[hookline] ${line}`);
     }
