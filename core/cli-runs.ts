@@ -2,6 +2,38 @@ import type { RunSummary } from "./contracts/runs.ts";
 import type { Runtime } from "./contracts/runtime.ts";
 import { HooklineError } from "./errors.ts";
 
+/**
+ * The running server a command asks (`--url`, else HOOKLINE_URL, else http://127.0.0.1:8080, with
+ * HOOKLINE_ADMIN_TOKEN as the bearer token): `ask` answers its Response, or throws naming the server
+ * it cannot reach. `runs watch` and `tokens` use it.
+ *
+ * @example const server = serverOf(runtime, options.url); const r = await server.ask("GET", "/v1/runs");
+ */
+export function serverOf(runtime: Runtime, url?: string) {
+  const base = (url ?? runtime.env.HOOKLINE_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+  const token = runtime.env.HOOKLINE_ADMIN_TOKEN;
+  return {
+    base,
+    async ask(method: string, path: string, body?: unknown): Promise<Response> {
+      try {
+        return await fetch(`${base}${path}`, {
+          method,
+          headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      } catch (e) {
+        throw new HooklineError(
+          "HOOKLINE_USAGE",
+          `cannot reach hookline at ${base}: ${(e as Error).message}`,
+        );
+      }
+    },
+  };
+}
+
 /** How often `runs watch` asks the server. */
 const EVERY_MS = 1_000;
 const BAR = 30;
@@ -47,20 +79,12 @@ export async function watchRun(
   id: string,
   options: { url?: string; sleep?: (ms: number) => Promise<void> },
 ): Promise<number> {
-  const base = (options.url ?? runtime.env.HOOKLINE_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
-  const token = runtime.env.HOOKLINE_ADMIN_TOKEN;
+  const { base, ask } = serverOf(runtime, options.url);
   const sleep = options.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
   const terminal = runtime.stdoutIsTerminal?.() ?? false;
   let last = "";
   for (;;) {
-    let answer: Response;
-    try {
-      answer = await fetch(`${base}/v1/runs/${encodeURIComponent(id)}`, {
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-      });
-    } catch (e) {
-      throw new HooklineError("HOOKLINE_USAGE", `cannot reach hookline at ${base}: ${(e as Error).message}`);
-    }
+    const answer = await ask("GET", `/v1/runs/${encodeURIComponent(id)}`);
     if (answer.status === 404) throw new HooklineError("HOOKLINE_USAGE", `no run ${id} at ${base}`);
     if (answer.status === 401)
       throw new HooklineError("HOOKLINE_USAGE", `${base} refused the admin token (set HOOKLINE_ADMIN_TOKEN)`);

@@ -1,3 +1,4 @@
+import { serverOf } from "./cli-runs.ts";
 import type { Runtime } from "./contracts/runtime.ts";
 import { type ApiToken, ROLES, type Role } from "./contracts/tokens.ts";
 import { HooklineError } from "./errors.ts";
@@ -15,22 +16,9 @@ export async function tokensCommand(
   options: { url?: string; role?: string },
 ): Promise<number> {
   const [action, arg] = args;
-  const base = (options.url ?? runtime.env.HOOKLINE_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
-  const token = runtime.env.HOOKLINE_ADMIN_TOKEN;
+  const { base, ask } = serverOf(runtime, options.url);
   const call = async (method: string, path: string, body?: unknown) => {
-    let answer: Response;
-    try {
-      answer = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch (e) {
-      throw new HooklineError("HOOKLINE_USAGE", `cannot reach hookline at ${base}: ${(e as Error).message}`);
-    }
+    const answer = await ask(method, path, body);
     if (answer.status === 401 || answer.status === 403)
       throw new HooklineError(
         "HOOKLINE_USAGE",

@@ -1,5 +1,6 @@
 import type { Logger } from "../contracts/logger.ts";
 import type { RunLog } from "../contracts/runs.ts";
+import { WakeUp } from "../util/wake-up.ts";
 
 /** How long one turn works on jobs before it looks up again (a page is 1,000 deliveries). */
 const TURN_MS = 1_000;
@@ -24,7 +25,7 @@ export class JobRunner {
   private running = false;
   private nextMerge = Date.now() + MERGE_EVERY_MS;
   private loop?: Promise<void>;
-  private nudge?: () => void;
+  private readonly idle = new WakeUp();
 
   constructor(
     private readonly runs: Pick<RunLog, "runJobs" | "compactTallies">,
@@ -41,7 +42,7 @@ export class JobRunner {
 
   /** A job was started here: look now. */
   wake(): void {
-    this.nudge?.();
+    this.idle.wake();
   }
 
   async stop(): Promise<void> {
@@ -74,20 +75,7 @@ export class JobRunner {
             this.logger.log("warn", "runs.tallies_merge_failed", { error: (e as Error).message }),
           );
       }
-      if (!busy && this.running) await this.idle(Math.min(IDLE_MS * 2 ** failures, 30_000));
+      if (!busy && this.running) await this.idle.wait(Math.min(IDLE_MS * 2 ** failures, 30_000));
     }
-  }
-
-  private idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(t);
-        if (self.nudge === done) self.nudge = undefined;
-        resolve();
-      }
-      this.nudge = done;
-    });
   }
 }

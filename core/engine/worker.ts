@@ -1,6 +1,7 @@
 import type { Logger } from "../contracts/logger.ts";
 import type { ClaimedDelivery, CompleteOptions, DeliveryResult, Store } from "../contracts/store.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
+import { WakeUp } from "../util/wake-up.ts";
 import { logEnded, logOutcomes } from "./outcome-log.ts";
 
 export interface WorkerOptions {
@@ -67,7 +68,7 @@ export class Worker {
   private results: DeliveryResult[] = [];
   private flushing?: Promise<void>;
   private linger?: ReturnType<typeof setTimeout>;
-  private nudge?: () => void;
+  private readonly idle = new WakeUp();
   private waitingForRoom = false;
   private loop?: Promise<void>;
   private readonly abort = new AbortController();
@@ -93,7 +94,7 @@ export class Worker {
 
   /** Ends an idle wait now (new deliveries were written by this process). */
   wake(): void {
-    this.nudge?.();
+    this.idle.wake();
   }
 
   get active(): number {
@@ -127,16 +128,7 @@ export class Worker {
    */
   private waitForNudge(ms: number, forRoom = false): Promise<void> {
     this.waitingForRoom = forRoom;
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(t);
-        if (self.nudge === done) self.nudge = undefined;
-        resolve();
-      }
-      this.nudge = done;
-    });
+    return this.idle.wait(ms);
   }
 
   /** An attempt ended: room for another claim, though nothing new is due until its result is recorded. */

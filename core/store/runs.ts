@@ -150,14 +150,22 @@ export class SqlRunLog implements RunLog {
         ),
       );
       if (!job) return made;
-      const spec = JSON.parse(job.job) as { filter?: RetryFilter; source?: string; cursor: number };
+      const spec = JSON.parse(job.job) as { filter?: RetryFilter; source?: string };
       while (Date.now() < until) {
         const page = await run(this.db, `work on run ${job.id}`, () =>
-          this.db.transaction((tx) =>
-            job.kind === "replay"
-              ? this.replayPage(tx, job.id, owner, spec)
-              : this.retryPage(tx, job.id, owner, spec),
-          ),
+          this.db.transaction(async (tx) => {
+            // The job's row, locked: still this owner's and running (not cancelled, not taken over).
+            const [held] = await tx.query<{ cursor: string | number }>(
+              `SELECT job->>'cursor' AS cursor FROM hookline_runs
+                WHERE id = $1 AND job_state = 'running' AND job_owner = $2 FOR UPDATE`,
+              [job.id, owner],
+            );
+            if (!held) return { made: 0, done: true };
+            const cursor = Number(held.cursor);
+            return job.kind === "replay"
+              ? this.replayPage(tx, job.id, cursor, spec)
+              : this.retryPage(tx, job.id, cursor, spec);
+          }),
         );
         made += page.made;
         if (page.done) break;
@@ -198,15 +206,9 @@ export class SqlRunLog implements RunLog {
   private async retryPage(
     tx: SqlExecutor,
     id: string,
-    owner: string,
-    spec: { filter?: RetryFilter; cursor: number },
+    cursor: number,
+    spec: { filter?: RetryFilter },
   ): Promise<{ made: number; done: boolean }> {
-    const held = await tx.query<{ job: string }>(
-      "SELECT job::text AS job FROM hookline_runs WHERE id = $1 AND job_state = 'running' AND job_owner = $2 FOR UPDATE",
-      [id, owner],
-    );
-    if (held.length === 0) return { made: 0, done: true };
-    const cursor = (JSON.parse(held[0]!.job) as { cursor: number }).cursor;
     const f = spec.filter ?? {};
     const statuses = f.statuses?.length ? f.statuses : ["failed"];
     // Only failures: the index of deliveries that ended badly. With successes: every delivery.
@@ -272,15 +274,9 @@ export class SqlRunLog implements RunLog {
   private async replayPage(
     tx: SqlExecutor,
     id: string,
-    owner: string,
-    spec: { source?: string; cursor: number },
+    cursor: number,
+    spec: { source?: string },
   ): Promise<{ made: number; done: boolean }> {
-    const held = await tx.query<{ job: string }>(
-      "SELECT job::text AS job FROM hookline_runs WHERE id = $1 AND job_state = 'running' AND job_owner = $2 FOR UPDATE",
-      [id, owner],
-    );
-    if (held.length === 0) return { made: 0, done: true };
-    const cursor = (JSON.parse(held[0]!.job) as { cursor: number }).cursor;
     const rows = await tx.query<Row>(
       `SELECT c.id, c.seq, c.webhook, c.idempotency_key, c.event_id, c.event_type, c.customer_id, c.context::text AS context,
               c.max_attempts, c.policy, c.ordering_key, c.traceparent

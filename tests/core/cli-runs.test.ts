@@ -1,27 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { nodeRuntime } from "../../adapters/node/runtime.ts";
 import { runCli } from "../../core/cli.ts";
-import type { Runtime, ServerHandle } from "../../core/contracts/runtime.ts";
+import type { ServerHandle } from "../../core/contracts/runtime.ts";
 import { defaultPlugins } from "../../plugins/defaults.ts";
 import { testApp } from "../support/app.ts";
+import { capturedRuntime } from "../support/captured-runtime.ts";
 import { storeKinds } from "../support/db.ts";
 import { type Sink, startSink } from "../support/http-sink.ts";
 
 const TOKEN = "admin-token-for-tests-0123456789";
 
-/** The Node runtime with output captured; `terminal` says whether stdout is one. */
-function captured(terminal: boolean, token = TOKEN) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const runtime: Runtime = {
-    ...nodeRuntime(),
-    env: { HOOKLINE_ADMIN_TOKEN: token },
-    stdout: (l) => out.push(l),
-    stderr: (l) => err.push(l),
-    stdoutIsTerminal: () => terminal,
-  };
-  return { runtime, out, err };
-}
+const captured = (terminal: boolean, token = TOKEN) =>
+  capturedRuntime({ HOOKLINE_ADMIN_TOKEN: token }, terminal);
 
 describe("hookline runs watch", () => {
   const kind = storeKinds[0]!;

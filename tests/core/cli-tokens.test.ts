@@ -1,24 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { nodeRuntime } from "../../adapters/node/runtime.ts";
 import { runCli } from "../../core/cli.ts";
-import type { Runtime, ServerHandle } from "../../core/contracts/runtime.ts";
+import type { ServerHandle } from "../../core/contracts/runtime.ts";
 import { defaultPlugins } from "../../plugins/defaults.ts";
 import { testApp } from "../support/app.ts";
+import { capturedRuntime } from "../support/captured-runtime.ts";
 import { storeKinds } from "../support/db.ts";
 
 const ADMIN = "admin-token-for-tests-0123456789";
 
-function captured(token = ADMIN) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const runtime: Runtime = {
-    ...nodeRuntime(),
-    env: { HOOKLINE_ADMIN_TOKEN: token },
-    stdout: (l) => out.push(l),
-    stderr: (l) => err.push(l),
-  };
-  return { runtime, out, err };
-}
+const captured = (token = ADMIN) => capturedRuntime({ HOOKLINE_ADMIN_TOKEN: token });
 
 describe("hookline tokens", () => {
   const kind = storeKinds[0]!;
