@@ -1,6 +1,10 @@
 /** @jsxImportSource hono/jsx */
+import type { Context } from "hono";
 import { z } from "zod";
+import type { ConsoleSection } from "../contracts/console.ts";
 import type { AttemptRecord, Delivery } from "../contracts/delivery.ts";
+import { HttpError } from "../errors.ts";
+import type { AdminApp } from "../http/admin-app.ts";
 import { ago, BASE, Csrf, tone, type Viewer } from "./layout.tsx";
 
 /** Deliveries a page of the list shows. */
@@ -264,3 +268,81 @@ export function DeliveryPage(props: {
     </>
   );
 }
+
+const deliveryId = { id: "the delivery's id" };
+
+/**
+ * The console's Deliveries section: the filtered list, one delivery with its attempts, and retrying
+ * one (as `POST /v1/deliveries/:id/retry` does, for the roles that route allows).
+ *
+ * @example consoleRoutes(app, { sections: [deliveriesSection(app)] })
+ */
+export const deliveriesSection = (app: AdminApp): ConsoleSection => ({
+  path: "deliveries",
+  label: "Deliveries",
+  order: 10,
+  mount(r, kit) {
+    r.get("/", kit.page("The console's deliveries list"), async (c) => {
+      const parsed = DeliveryFilterQuery.safeParse(c.req.query());
+      const filter = parsed.success ? parsed.data : {};
+      const deliveries = await app.store.listDeliveries({ ...filter, limit: PAGE_SIZE });
+      return c.html(
+        <kit.Layout c={c} title="Deliveries" active="deliveries">
+          <DeliveriesPage
+            filter={filter}
+            webhooks={[...app.webhooks.keys()].sort()}
+            deliveries={deliveries}
+            error={
+              parsed.success
+                ? undefined
+                : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
+            }
+          />
+        </kit.Layout>,
+        parsed.success ? 200 : 400,
+      );
+    });
+
+    const show = async (c: Context, id: string, notice?: string, status: 200 | 409 = 200) => {
+      const delivery = await app.store.getDelivery(id);
+      if (!delivery) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
+      return c.html(
+        <kit.Layout c={c} title={`Delivery ${id.slice(0, 8)}`} active="deliveries">
+          <DeliveryPage
+            delivery={delivery}
+            attempts={await app.store.listAttempts(id)}
+            viewer={kit.viewer(c)}
+            canRetry={kit.may(c, "POST", `/v1/deliveries/${id}/retry`)}
+            notice={notice}
+          />
+        </kit.Layout>,
+        status,
+      );
+    };
+    r.get("/:id", kit.page("One delivery and its attempts", { params: deliveryId }), (c) =>
+      show(c, c.req.param("id")),
+    );
+    // As `POST /v1/deliveries/:id/retry` does: a fresh set of attempts, the worker woken.
+    r.post(
+      "/:id/retry",
+      kit.page("Retries an ended delivery (admins)", {
+        params: deliveryId,
+        answers: { 303: { description: "back to the delivery" } },
+      }),
+      async (c) => {
+        const id = c.req.param("id");
+        kit.allow(c, "POST", `/v1/deliveries/${id}/retry`);
+        const existing = await app.store.getDelivery(id);
+        if (!existing) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
+        const retried = await app.store.retryDelivery(
+          id,
+          existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
+        );
+        if (!retried)
+          return show(c, id, `It is ${existing.status}: only an ended delivery can be retried.`, 409);
+        app.worker.wake();
+        return c.redirect(`${BASE}/deliveries/${encodeURIComponent(id)}`, 303);
+      },
+    );
+  },
+});

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
-import type { Role } from "../contracts/tokens.ts";
+import type { ConsoleViewer } from "../contracts/console.ts";
 
 /** Where the console is mounted; every link and form is under it. */
 export const BASE = "/console";
@@ -14,16 +14,15 @@ const HTMX_CONFIG = JSON.stringify({
   selfRequestsOnly: true,
 });
 
-const NAV = [
-  { href: `${BASE}`, label: "Overview", key: "overview" },
-  { href: `${BASE}/deliveries`, label: "Deliveries", key: "deliveries" },
-] as const;
+/** One entry of the navigation: the overview, then each section (core's and plugins') in order. */
+export interface NavEntry {
+  href: string;
+  label: string;
+  key: string;
+}
 
 /** The signed-in operator as a page sees them: their role and the form token of their session. */
-export interface Viewer {
-  role: Role;
-  csrf: string;
-}
+export type Viewer = ConsoleViewer;
 
 /** The hidden field every state-changing form carries. */
 export const Csrf = (props: { token: string }) => <input type="hidden" name="_csrf" value={props.token} />;
@@ -34,7 +33,13 @@ export const Csrf = (props: { token: string }) => <input type="hidden" name="_cs
  *
  * @example c.html(<Layout title="Overview" viewer={viewer} active="overview">…</Layout>)
  */
-export function Layout(props: { title: string; viewer?: Viewer; active?: string; children?: Child }) {
+export function Layout(props: {
+  title: string;
+  viewer?: Viewer;
+  nav?: readonly NavEntry[];
+  active?: string;
+  children?: Child;
+}) {
   return (
     <html lang="en">
       <head>
@@ -52,7 +57,7 @@ export function Layout(props: { title: string; viewer?: Viewer; active?: string;
               hookline
             </a>
             <nav aria-label="Console">
-              {NAV.map((n) => (
+              {(props.nav ?? []).map((n) => (
                 <a href={n.href} aria-current={props.active === n.key ? "page" : undefined}>
                   {n.label}
                 </a>

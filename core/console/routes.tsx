@@ -2,25 +2,25 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { ConsoleSection } from "../contracts/console.ts";
 import type { PluginHost } from "../contracts/host.ts";
 import type { Role } from "../contracts/tokens.ts";
 import { HooklineError, HttpError } from "../errors.ts";
 import type { AdminApp } from "../http/admin-app.ts";
-import { rolesFor, TOKEN_CACHE_MS } from "../http/roles.ts";
-import { documented } from "../http/route-docs.ts";
+import { TOKEN_CACHE_MS } from "../http/roles.ts";
 import { timingSafeEqual } from "../security/constant-time.ts";
 import { tokenHash } from "../security/token-hash.ts";
 import { cached } from "../telemetry/prometheus.ts";
 import { remember } from "../util/remember.ts";
 import { consoleAssets } from "./assets.ts";
-import { DeliveriesPage, DeliveryFilterQuery, DeliveryPage, PAGE_SIZE } from "./deliveries.tsx";
+import { deliveriesSection } from "./deliveries.tsx";
+import { consoleKit, consolePage, isHtmx, navOf, REDIRECT, VIEWER, viewerOf } from "./kit.tsx";
 import { BASE, Layout, type Viewer } from "./layout.tsx";
 import { OverviewCards, OverviewPage, readOverview } from "./overview.tsx";
 import { randomId, SESSION_TTL_MS, SessionSigner, SIGN_IN_TTL_MS } from "./session.ts";
 
 const SESSION_COOKIE = "hookline_console";
 const SIGN_IN_COOKIE = "hookline_console_sign_in";
-const VIEWER = "hookline.console.viewer";
 const FORM_BYTES = 16 * 1024;
 /** How long one read of the overview serves every console polling it. */
 const OVERVIEW_CACHE_MS = 2_000;
@@ -58,26 +58,6 @@ const cookieOptions = (c: Context, maxAgeMs: number) =>
 /** The console's roles: who may sign in (a publisher token only publishes, so it has nothing to see). */
 const CONSOLE_ROLES: readonly Role[] = ["admin", "editor", "viewer"];
 
-/** The signed-in viewer of a request that passed the session check. */
-const viewerOf = (c: Context): Viewer => c.get(VIEWER as never) as Viewer;
-
-/** The OpenAPI entry of a console route: an HTML page (or a redirect), behind the console's own sign-in. */
-const page = (
-  summary: string,
-  more: { params?: Record<string, string>; answers?: Record<number, { description: string }> } = {},
-) =>
-  documented({
-    summary,
-    tags: ["Console"],
-    public: true,
-    ...(more.params ? { params: more.params } : {}),
-    answers: more.answers ?? { 200: { description: "an HTML page", contentType: "text/html" } },
-  });
-const redirect = { 303: { description: "a redirect (signed in or out, or to the sign-in page)" } };
-const deliveryId = { id: "the delivery's id" };
-
-const isHtmx = (c: Context) => c.req.header("hx-request") === "true";
-
 /**
  * `/console`: the operators' web console, server-rendered with hono/jsx and htmx (served from its
  * npm package by this server). Sign-in exchanges the admin token or an API token for a signed
@@ -88,9 +68,13 @@ const isHtmx = (c: Context) => c.req.header("hx-request") === "true";
  */
 export function consoleRoutes(
   app: AdminApp,
-  options: { adminToken?: string; host: Pick<PluginHost, "env" | "sql"> },
+  options: { adminToken?: string; host: PluginHost; sections?: readonly ConsoleSection[] },
 ) {
   const r = new Hono();
+  // The core's sections, then the plugins' (`HttpRoutes.console`).
+  const sections: ConsoleSection[] = [deliveriesSection(app), ...(options.sections ?? [])];
+  const nav = navOf(sections);
+  const kit = consoleKit(options.host, nav);
   const secretKey = options.host.env.HOOKLINE_SECRET_KEY;
   let signer: Promise<SessionSigner> | undefined;
   const keys = () => {
@@ -175,10 +159,10 @@ export function consoleRoutes(
     );
   };
 
-  r.get("/sign-in", page("The console's sign-in page"), (c) => signInPage(c, 200));
+  r.get("/sign-in", consolePage("The console's sign-in page"), (c) => signInPage(c, 200));
   r.post(
     "/sign-in",
-    page("Exchanges a token for a console session cookie", { answers: redirect }),
+    consolePage("Exchanges a token for a console session cookie", { answers: REDIRECT }),
     async (c) => {
       const k = await keys();
       const form = await c.req.parseBody();
@@ -238,94 +222,28 @@ export function consoleRoutes(
     await next();
   });
 
-  /** Refuses an action to a role the admin API would refuse it to (`rolesFor` of that route). */
-  const allow = (c: Context, method: string, apiPath: string) => {
-    const { role } = viewerOf(c);
-    const roles = rolesFor(method, apiPath);
-    if (!roles.includes(role))
-      throw new HttpError(
-        "HOOKLINE_HTTP_FORBIDDEN",
-        `a ${role} may not do this; it needs one of: ${roles.join(", ")}`,
-      );
-  };
-
-  r.post("/sign-out", page("Ends the console session", { answers: redirect }), (c) => {
+  r.post("/sign-out", consolePage("Ends the console session", { answers: REDIRECT }), (c) => {
     deleteCookie(c, SESSION_COOKIE, { path: BASE });
     return c.redirect(`${BASE}/sign-in`, 303);
   });
 
-  r.get("/", page("The console's overview"), async (c) => {
+  r.get("/", consolePage("The console's overview"), async (c) => {
     const data = await overview();
     return c.html(
-      <Layout title="Overview" viewer={viewerOf(c)} active="overview">
+      <Layout title="Overview" viewer={viewerOf(c)} nav={nav} active="overview">
         <OverviewPage data={data} />
       </Layout>,
     );
   });
-  r.get("/overview/live", page("The overview's live cards (an HTML fragment htmx polls)"), async (c) =>
+  r.get("/overview/live", consolePage("The overview's live cards (an HTML fragment htmx polls)"), async (c) =>
     c.html(<OverviewCards data={await overview()} />),
   );
 
-  r.get("/deliveries", page("The console's deliveries list"), async (c) => {
-    const parsed = DeliveryFilterQuery.safeParse(c.req.query());
-    const filter = parsed.success ? parsed.data : {};
-    const deliveries = await app.store.listDeliveries({ ...filter, limit: PAGE_SIZE });
-    return c.html(
-      <Layout title="Deliveries" viewer={viewerOf(c)} active="deliveries">
-        <DeliveriesPage
-          filter={filter}
-          webhooks={[...app.webhooks.keys()].sort()}
-          deliveries={deliveries}
-          error={
-            parsed.success
-              ? undefined
-              : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
-          }
-        />
-      </Layout>,
-      parsed.success ? 200 : 400,
-    );
-  });
-
-  const showDelivery = async (c: Context, id: string, notice?: string, status: 200 | 409 = 200) => {
-    const delivery = await app.store.getDelivery(id);
-    if (!delivery) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
-    const viewer = viewerOf(c);
-    return c.html(
-      <Layout title={`Delivery ${id.slice(0, 8)}`} viewer={viewer} active="deliveries">
-        <DeliveryPage
-          delivery={delivery}
-          attempts={await app.store.listAttempts(id)}
-          viewer={viewer}
-          canRetry={rolesFor("POST", `/v1/deliveries/${id}/retry`).includes(viewer.role)}
-          notice={notice}
-        />
-      </Layout>,
-      status,
-    );
-  };
-  r.get("/deliveries/:id", page("One delivery and its attempts", { params: deliveryId }), (c) =>
-    showDelivery(c, c.req.param("id")),
-  );
-  // As `POST /v1/deliveries/:id/retry` does: a fresh set of attempts, the worker woken.
-  r.post(
-    "/deliveries/:id/retry",
-    page("Retries an ended delivery (admins)", { params: deliveryId, answers: redirect }),
-    async (c) => {
-      const id = c.req.param("id");
-      allow(c, "POST", `/v1/deliveries/${id}/retry`);
-      const existing = await app.store.getDelivery(id);
-      if (!existing) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
-      const retried = await app.store.retryDelivery(
-        id,
-        existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
-      );
-      if (!retried)
-        return showDelivery(c, id, `It is ${existing.status}: only an ended delivery can be retried.`, 409);
-      app.worker.wake();
-      return c.redirect(`${BASE}/deliveries/${encodeURIComponent(id)}`, 303);
-    },
-  );
+  for (const section of sections) {
+    const pages = new Hono();
+    section.mount(pages, kit);
+    r.route(`/${section.path}`, pages);
+  }
 
   r.onError((e, c) => {
     const status = e instanceof HttpError ? e.status : 500;

@@ -14,7 +14,7 @@ a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible
 header.top { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: center; padding: .6rem 1.2rem;
   background: var(--card); border-bottom: 1px solid var(--line); }
 header.top .brand { font-weight: 700; text-decoration: none; color: var(--fg); }
-header.top nav { display: flex; gap: 1rem; flex: 1; }
+header.top nav { display: flex; flex-wrap: wrap; gap: .3rem 1rem; flex: 1; }
 header.top nav a { text-decoration: none; padding: .2rem 0; }
 header.top nav a[aria-current="page"] { font-weight: 600; border-bottom: 2px solid var(--accent); }
 header.top .who { color: var(--muted); display: flex; gap: .6rem; align-items: center; }
@@ -48,5 +48,24 @@ button.link { background: none; border: none; color: var(--accent); padding: 0; 
 .notice { padding: .6rem .8rem; border-radius: 6px; border: 1px solid var(--line); background: var(--card); margin-bottom: 1rem; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; border: 1px solid currentColor; }
 .pager { display: flex; gap: 1rem; margin-top: 1rem; }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .8rem 0; }
+.actions form { margin: 0; }
+button.secondary { background: var(--card); color: var(--accent); }
+button.danger { background: var(--bad); border-color: var(--bad); }
+button:disabled { opacity: .55; cursor: not-allowed; }
+textarea { font: .85rem/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; padding: .4rem .6rem; border: 1px solid var(--line);
+  border-radius: 6px; background: var(--card); color: var(--fg); width: 100%; min-height: 8rem; resize: vertical; }
+form.stack { display: flex; flex-direction: column; gap: .8rem; }
+.fields { display: grid; gap: .8rem 1rem; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); }
+.fields .full { grid-column: 1 / -1; }
+.hint { font-size: .8rem; color: var(--muted); }
+.tabs { display: flex; gap: .2rem; border-bottom: 1px solid var(--line); margin-bottom: 1rem; overflow-x: auto; }
+.tabs a { padding: .45rem .8rem; text-decoration: none; border: 1px solid transparent; border-bottom: none;
+  border-radius: 6px 6px 0 0; white-space: nowrap; }
+.tabs a[aria-current="page"] { background: var(--card); border-color: var(--line); font-weight: 600; margin-bottom: -1px; }
+.tag { display: inline-block; padding: 0 .4rem; border-radius: 4px; background: var(--bg); border: 1px solid var(--line); font-size: .8rem; }
+.split { display: grid; gap: 1rem; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+@media (max-width: 60rem) { .split { grid-template-columns: minmax(0, 1fr); } }
+.table-wrap { overflow-x: auto; }
 @media (max-width: 40rem) { header.top nav { order: 3; width: 100%; } .hide-narrow { display: none; } }
 `;

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import type { WebhookConfig } from "../config/schema.ts";
 import type { EventInput } from "../model/event.ts";
+import type { ConsoleSection } from "./console.ts";
 import type { PluginHost } from "./host.ts";
 import type { Logger } from "./logger.ts";
 import type { ContributedRouteDoc } from "./route-doc.ts";
@@ -29,6 +30,12 @@ export interface HttpRoutes {
    * when the document is first asked for.
    */
   openapi?(): readonly ContributedRouteDoc[];
+  /**
+   * The plugin's sections of the console (`/console/<path>`, with a navigation entry), built with the
+   * console's kit as the core's are. Called once, when the server's app is made; keep the pages in a
+   * module of their own so that a host serving receivers only (the edge worker) does not carry them.
+   */
+  console?(): readonly ConsoleSection[];
   /**
    * The same receivers without a router, for a host that serves nothing else (the edge worker, which
    * then carries no router): the answer for a request to one of them, `undefined` for any other

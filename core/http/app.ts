@@ -99,7 +99,14 @@ export function createHttpApp(
     ),
   );
   http.route("/docs", apiReference());
-  http.route("/console", consoleRoutes(app, { adminToken: options.adminToken, host: options.host }));
+  http.route(
+    "/console",
+    consoleRoutes(app, {
+      adminToken: options.adminToken,
+      host: options.host,
+      sections: (options.routes ?? []).flatMap((r) => r.console?.() ?? []),
+    }),
+  );
   http.route(
     "/metrics",
     metricsRoutes({
