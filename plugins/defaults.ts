@@ -13,6 +13,7 @@ import { oauth2 } from "./oauth2/index.ts";
 import { lazyDriver, pgliteDriver } from "./pglite/index.ts";
 import { postgresDriver } from "./postgres/index.ts";
 import { responsys } from "./responsys/index.ts";
+import { schedule } from "./schedule/index.ts";
 import { signature } from "./signature/index.ts";
 import { velocity } from "./velocity/index.ts";
 
@@ -41,7 +42,7 @@ export const storeFromConfig = (): Plugin => ({
 /**
  * The plugins `hookline serve` composes by default: the renderers (Eta, and the sandboxed Velocity,
  * Jinja and Mustache that admin-API webhooks may use), every authentication kind, the inbound receivers
- * and the activity-status sender, and the store the config asks for. `readFile` (from the runtime adapter) lets mTLS read certificates from files.
+ * and the activity-status sender, schedule triggers, and the store the config asks for. `readFile` (from the runtime adapter) lets mTLS read certificates from files.
  */
 export const defaultPlugins = (options: { readFile?: ReadFile } = {}): Plugin[] => [
   eta(),
@@ -58,5 +59,6 @@ export const defaultPlugins = (options: { readFile?: ReadFile } = {}): Plugin[] 
   signature(),
   inbound(),
   activityCallbacks(),
+  schedule(),
   storeFromConfig(),
 ];

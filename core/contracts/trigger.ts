@@ -1,11 +1,14 @@
 import type { z } from "zod";
 import type { HooklineEvent } from "../model/event.ts";
+import type { PluginHost } from "./host.ts";
 
 /** What a trigger instance can do with the app it runs in. */
 export interface TriggerContext {
   /** Writes one delivery per named webhook for this event (the outbox), before it resolves. */
   fire(webhooks: readonly string[], event: HooklineEvent, params?: Record<string, unknown>): Promise<void>;
   signal: AbortSignal;
+  /** The app, as plugins see it: the store's SQL (a schedule's durable row), the logger. */
+  host: PluginHost;
 }
 
 /** A trigger made from one `triggers:` entry of the config. */
