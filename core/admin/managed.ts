@@ -1,4 +1,5 @@
-import { withPreset } from "../config/presets.ts";
+import { BUILTIN_PRESETS } from "../config/builtin-presets.ts";
+import { presetTemplates, untrustedTemplate, withPreset } from "../config/presets.ts";
 import { type HooklineConfig, IntegrationBase, integrationsOf } from "../config/schema.ts";
 import type { AuthContext, AuthIntegration, AuthProvider } from "../contracts/auth.ts";
 import type { Catalogue } from "../contracts/catalogue.ts";
@@ -266,15 +267,19 @@ export class ManagedConfig {
   }
 
   /**
-   * Creates or replaces a webhook (and the event trigger it carries). One that `extends` a preset of
-   * the config is merged with it now and stored merged, so a later change to the preset leaves it as is.
+   * Creates or replaces a webhook (and the event trigger it carries). One that `extends` a preset (of
+   * the config, or a built-in one) is merged with it now and stored merged, so a later change to the
+   * preset leaves it as is. With an engine that runs templates as code, its templates must be the
+   * presets' own (`untrustedTemplate`) unless `engine.allowCodeTemplatesFromApi`.
    */
   async putWebhook(name: string, body: unknown): Promise<void> {
     if (this.d.config.webhooks[name])
       throw new ManagedError(409, `webhook "${name}" is defined in the config file; change it there`);
-    const extended = withPreset(body, this.d.config.presets);
+    const extended = withPreset(body, this.d.config.presets, BUILTIN_PRESETS);
     if ("issue" in extended)
-      throw new ManagedError(400, extended.issue.message, [{ path: "extends", message: "unknown preset" }]);
+      throw new ManagedError(400, extended.issue.message, [
+        { path: "extends", message: extended.issue.message },
+      ]);
     const parsed = ManagedWebhook.safeParse(extended.value);
     if (!parsed.success) throw new ManagedError(400, "invalid webhook", issuesOf(parsed.error));
     this.needHttps(`webhook "${name}"`, "url", parsed.data.url);
@@ -284,10 +289,17 @@ export class ManagedConfig {
         400,
         `unknown engine "${parsed.data.engine}"; expected one of: ${this.d.renderers.map((r) => r.name).join(", ")}`,
       );
-    if (renderer.trusted && !this.d.config.engine.allowCodeTemplatesFromApi) {
+    // A preset's templates ship with the deployment (the gallery, the config file): trusted code the
+    // operator installed. What the request writes itself is not, unless the operator opted in.
+    const untrusted =
+      renderer.trusted && !this.d.config.engine.allowCodeTemplatesFromApi
+        ? untrustedTemplate(parsed.data, renderer.name, this.presetTemplates())
+        : undefined;
+    if (untrusted) {
       throw new ManagedError(
         403,
-        `engine "${renderer.name}" runs templates as code, so it is refused from the admin API; use an interpreted engine or set engine.allowCodeTemplatesFromApi: true`,
+        `engine "${renderer.name}" runs templates as code, so the admin API takes only the templates of a preset (built-in or of the config file) with it, unchanged: ${untrusted.message}; extend a preset without overriding its templates, use an interpreted engine for your own, or set engine.allowCodeTemplatesFromApi: true`,
+        [{ path: untrusted.path, message: untrusted.message }],
       );
     }
     if (parsed.data.response.mapping && !this.d.capabilities?.includes("profiles"))
@@ -310,6 +322,13 @@ export class ManagedConfig {
     }
     this.activateWebhook(name, parsed.data);
     await this.save("webhook", name, parsed.data, null, []);
+  }
+
+  private trusted?: Map<string, Set<string>>;
+  /** The templates of the built-in presets and the config file's, by engine (read once: neither changes). */
+  private presetTemplates(): Map<string, Set<string>> {
+    this.trusted ??= presetTemplates(this.d.config.presets, BUILTIN_PRESETS);
+    return this.trusted;
   }
 
   private activateWebhook(name: string, spec: ManagedWebhook): void {

@@ -1,4 +1,5 @@
 import type { KeyPath } from "./positions.ts";
+import { DEFAULT_ENGINE } from "./templates.ts";
 
 type Entry = Record<string, unknown>;
 
@@ -240,4 +241,82 @@ export function withPreset(
   if (needs) return { issue: needs };
   if (Object.hasOwn(r.webhooks, "entry")) return { value: r.webhooks.entry };
   return { issue: r.issues.find((i) => i.path[0] === "webhooks") ?? r.issues[0]! };
+}
+
+/** A webhook's template fields and where each is (`url`, `headers.X-Id`, `body`, `batch.item`, `orderingKey`). */
+export function templatesOf(webhook: Entry): Array<{ path: string; source: string }> {
+  const out: Array<{ path: string; source: string }> = [];
+  const add = (path: string, v: unknown) => {
+    if (typeof v === "string") out.push({ path, source: v });
+  };
+  add("url", webhook.url);
+  for (const [k, v] of Object.entries(isRecord(webhook.headers) ? webhook.headers : {}))
+    add(`headers.${k}`, v);
+  add("body", webhook.body);
+  add("batch.item", isRecord(webhook.batch) ? webhook.batch.item : undefined);
+  add("orderingKey", webhook.orderingKey);
+  return out;
+}
+
+/**
+ * The templates the deployment's presets hold, by the engine that runs them: the built-in gallery's
+ * (`builtins`) and the config file's `presets:` (each with its chain applied; a file preset shadows a
+ * built-in of its name). Both ship with the deployment: code the operator installed, not input.
+ *
+ * @example presetTemplates(config.presets, BUILTIN_PRESETS).get("eta")?.has(BUILTIN_PRESETS.slack.fields.body)
+ */
+export function presetTemplates(
+  presets: unknown,
+  builtins: Readonly<Record<string, BuiltinPresetEntry>> = {},
+): Map<string, Set<string>> {
+  const names = [...new Set([...Object.keys(isRecord(presets) ? presets : {}), ...Object.keys(builtins)])];
+  const { webhooks } = resolveWebhooks(
+    presets,
+    Object.fromEntries(names.map((n) => [n, { extends: n }])),
+    builtins,
+  );
+  const out = new Map<string, Set<string>>();
+  for (const fields of Object.values(webhooks)) {
+    if (!isRecord(fields)) continue;
+    const engine = typeof fields.engine === "string" ? fields.engine : DEFAULT_ENGINE;
+    const known = out.get(engine) ?? new Set<string>();
+    for (const t of templatesOf(fields)) known.add(t.source);
+    out.set(engine, known);
+  }
+  return out;
+}
+
+/** Eta's only tag opener (hookline's Eta keeps the default tags): text without it renders as itself. */
+const ETA_TAG = "<%";
+const ETA = "eta";
+
+/**
+ * What a code engine (`Renderer.trusted`) may take from the admin API without
+ * `engine.allowCodeTemplatesFromApi`, and the first template of `webhook` (merged with its preset)
+ * that breaks it: the payload templates (`body`, `batch.item`) must be, character for character, a
+ * template of one of the deployment's presets for this engine (`presetTemplates`): an override is
+ * refused, even a plain one; `url`, header values and `orderingKey` may also be plain text (for Eta,
+ * no `<%`: nothing runs). So `extends: slack` with the webhook's own URL is taken, and so is the
+ * export of such a webhook (merged, without `extends`); a template the request wrote is not.
+ *
+ * @example untrustedTemplate({ url: "https://hooks.slack.com/…", body: "<%= it %>" }, "eta", trusted) // { path: "body", … }
+ */
+export function untrustedTemplate(
+  webhook: Entry,
+  engine: string,
+  trusted: ReadonlyMap<string, ReadonlySet<string>>,
+): { path: string; message: string } | undefined {
+  const shipped = trusted.get(engine);
+  for (const { path, source } of templatesOf(webhook)) {
+    if (shipped?.has(source)) continue;
+    const payload = path === "body" || path === "batch.item";
+    if (!payload && engine === ETA && !source.includes(ETA_TAG)) continue;
+    return {
+      path,
+      message: payload
+        ? `${path} is not a preset's template (the request writes its own)`
+        : `${path} is a template the request wrote (${engine === ETA ? `it holds ${ETA_TAG}` : "not plain text"}), not a preset's`,
+    };
+  }
+  return undefined;
 }
