@@ -6,11 +6,13 @@ export interface DeliveryFilter {
   /** The deliveries published in this run (or, for a retry run, those it retried). */
   run?: string;
   status?: DeliveryStatus;
+  /** The deliveries of this customer (the event's customer id). */
+  customer?: string;
   /** ISO timestamps bounding `createdAt`. */
   since?: string;
   until?: string;
   limit?: number;
-  /** Return deliveries created before this delivery id's row (keyset paging). */
+  /** Return deliveries listed after this delivery id's row (keyset paging; with a time bound, in creation order). */
   before?: string;
 }
 

@@ -61,6 +61,8 @@ export interface RetryFilter {
   webhook?: string;
   /** Deliveries published in this run (or retried in it). */
   run?: string;
+  /** Deliveries of this customer (the event's customer id). */
+  customer?: string;
   /** ISO timestamps bounding when the deliveries were created. */
   since?: string;
   until?: string;
@@ -94,7 +96,8 @@ export interface RunLog {
   runJobs(owner: string, budgetMs: number): Promise<number>;
   /**
    * Merges up to `limit` tally rows older than a few minutes into one row per run, webhook and
-   * status (runs read the same counts; the last minute's rows, which give the rate, stay apart).
+   * status (runs read the same counts; the last minute's rows, which give the rate, stay apart),
+   * keeping the ended ones' counts by the minute they were tallied in (the overview's outcomes).
    * Returns how many rows it merged.
    */
   compactTallies(limit: number): Promise<number>;

@@ -44,6 +44,7 @@ const DeliveryQuery = z
   .object({
     webhook: z.string().optional(),
     run: z.string().min(1).optional(),
+    customer: z.string().min(1).max(200).optional().describe("deliveries of this customer id"),
     status: z
       .enum(["pending", "waiting", "paused", "in_flight", "succeeded", "failed", "halted", "aborted"])
       .optional(),

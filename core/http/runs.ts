@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import type { RetryFilter } from "../contracts/runs.ts";
 import { HttpError } from "../errors.ts";
 import type { AdminApp } from "./admin-app.ts";
 import { reply } from "./respond.ts";
@@ -20,7 +21,8 @@ const Counts = z
   })
   .strict();
 
-const RetryFilterSchema = z
+/** A bulk retry's filter, as `POST /v1/deliveries/retry` takes it (and the console sends it). */
+export const RetryFilterSchema = z
   .object({
     statuses: z
       .array(z.enum(["failed", "halted", "aborted", "succeeded"]))
@@ -29,6 +31,7 @@ const RetryFilterSchema = z
       .describe("the statuses to send again (default: failed)"),
     webhook: z.string().min(1).optional(),
     run: z.string().min(1).optional().describe("deliveries published in this run (or retried in it)"),
+    customer: z.string().min(1).max(200).optional().describe("deliveries of this customer id"),
     since: datetime.optional().describe("created at or after"),
     until: datetime.optional().describe("created before"),
     errorClass: z
@@ -198,13 +201,21 @@ export function bulkRetryRoute(app: AdminApp) {
       answers: { 202: { description: "the retry run, started", schema: RunAnswer } },
     }),
     json(RetryFilterSchema, "invalid retry filter"),
-    async (c) => {
-      const run = await app.store.startRetry(c.req.valid("json"));
-      app.jobs.wake();
-      return reply(app, c, 202, { run });
-    },
+    async (c) => reply(app, c, 202, { run: await startBulkRetry(app, c.req.valid("json")) }),
   );
   return r;
+}
+
+/**
+ * Starts a bulk retry (a run whose job this process's runner starts on at once): what
+ * `POST /v1/deliveries/retry` and the console's "Retry everything this filter matches" do.
+ *
+ * @example const run = await startBulkRetry(app, { statuses: ["failed"], customer: "c-42" });
+ */
+export async function startBulkRetry(app: AdminApp, filter: RetryFilter) {
+  const run = await app.store.startRetry(filter);
+  app.jobs.wake();
+  return run;
 }
 
 async function found(app: AdminApp, id: string) {

@@ -1,6 +1,6 @@
 import type { AttemptRecord, Delivery } from "../contracts/delivery.ts";
 import type { DeliveryFilter, DeliveryLog } from "../contracts/delivery-log.ts";
-import type { SqlDriver } from "../contracts/sql.ts";
+import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
 import { iso, type Row, toOutcomeDelivery } from "./rows.ts";
 import { streamsChanged, streamsOf } from "./streams.ts";
 import { run } from "./unavailable.ts";
@@ -69,29 +69,21 @@ export class SqlDeliveryLog implements DeliveryLog {
   }
 
   async listDeliveries(filter: DeliveryFilter): Promise<Delivery[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace("?", `$${params.length}`));
-    };
-    if (filter.webhook) add("c.webhook = ?", filter.webhook);
-    // A run's deliveries: those published in it, or for a retry run those it retried.
-    if (filter.run)
-      add(
-        filter.run.startsWith("retry_") ? "s.run_id = ? AND s.run_id LIKE 'retry\\_%'" : "c.run_id = ?",
-        filter.run,
+    const { where, params, timed } = filterSql(filter);
+    if (filter.before && isUuid(filter.before)) {
+      params.push(filter.before);
+      // Keyset paging in the list's order (see `filterSql`).
+      where.push(
+        timed
+          ? `(c.created_at, c.seq) < (SELECT created_at, seq FROM hookline_deliveries WHERE id = $${params.length})`
+          : `c.seq < (SELECT seq FROM hookline_deliveries WHERE id = $${params.length})`,
       );
-    if (filter.status) add("s.status = ?", filter.status);
-    if (filter.since) add("c.created_at >= ?::timestamptz", filter.since);
-    if (filter.until) add("c.created_at < ?::timestamptz", filter.until);
-    if (filter.before && isUuid(filter.before))
-      add("c.seq < (SELECT seq FROM hookline_deliveries WHERE id = ?)", filter.before);
+    }
     params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
     const rows = await run(this.db, "list deliveries", () =>
       this.db.query(
         `SELECT ${DELIVERY_COLUMNS} FROM ${DELIVERIES} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-         ORDER BY c.seq DESC LIMIT $${params.length}`,
+         ORDER BY ${timed ? "c.created_at DESC, c.seq DESC" : "c.seq DESC"} LIMIT $${params.length}`,
         params,
       ),
     );
@@ -138,6 +130,54 @@ export class SqlDeliveryLog implements DeliveryLog {
     );
     return rows[0] ? toDelivery(rows[0]) : undefined;
   }
+}
+
+/**
+ * How many deliveries a filter selects, counting at most `cap` (past it the answer is `cap`): what a
+ * confirmation shows before a bulk retry. Its cost is at most `cap` rows through the filter's index.
+ *
+ * @example const n = await countDeliveries(host.sql, { status: "failed", customer: "c-42" }, 10_000);
+ */
+export async function countDeliveries(
+  db: SqlExecutor,
+  filter: Omit<DeliveryFilter, "before" | "limit">,
+  cap: number,
+): Promise<number> {
+  const { where, params } = filterSql(filter);
+  params.push(cap);
+  const [row] = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${DELIVERIES}
+       ${where.length ? `WHERE ${where.join(" AND ")}` : ""} LIMIT $${params.length}) x`,
+    params,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * A filter's conditions. A time bound lists in creation order (`created_at`, then `seq`): the
+ * index on both is walked from the bound and stops at the page, where walking `seq` would skip
+ * every delivery newer than `until` first. Without one the list is in `seq` order, as every
+ * other filter's index (webhook, run, customer) keeps it.
+ */
+function filterSql(filter: Omit<DeliveryFilter, "before" | "limit">) {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace("?", `$${params.length}`));
+  };
+  if (filter.webhook) add("c.webhook = ?", filter.webhook);
+  // A run's deliveries: those published in it, or for a retry run those it retried.
+  if (filter.run)
+    add(
+      filter.run.startsWith("retry_") ? "s.run_id = ? AND s.run_id LIKE 'retry\\_%'" : "c.run_id = ?",
+      filter.run,
+    );
+  if (filter.status) add("s.status = ?", filter.status);
+  if (filter.customer) add("c.customer_id = ?", filter.customer);
+  if (filter.since) add("c.created_at >= ?::timestamptz", filter.since);
+  if (filter.until) add("c.created_at < ?::timestamptz", filter.until);
+  return { where, params, timed: Boolean(filter.since || filter.until) };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

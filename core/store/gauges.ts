@@ -82,3 +82,41 @@ export async function readGauges(
     paused: new Set(paused.map((p) => p.webhook)),
   };
 }
+
+/** A delivery's outcomes, as the overview counts them. */
+export const OUTCOMES = ["succeeded", "failed", "halted", "aborted"] as const;
+export type OutcomeCounts = Record<(typeof OUTCOMES)[number], number>;
+
+// Outcomes are tallied as they are recorded (core/store/outcomes.ts, run-health.ts): the rows not
+// merged yet are in hookline_run_tallies (through its index of unmerged rows, by time), the merged
+// ones in hookline_outcome_minutes by minute. One statement reads both, so a merge running meanwhile
+// is seen whole or not at all. Both windows start at a whole minute.
+const OUTCOMES_SQL = `
+WITH w AS (SELECT date_trunc('minute', now() - interval '1 hour') AS hour,
+                  date_trunc('minute', now() - interval '1 day') AS day)
+SELECT status, coalesce(sum(n) FILTER (WHERE at >= (SELECT hour FROM w)), 0)::bigint AS hour,
+       coalesce(sum(n), 0)::bigint AS day
+  FROM (SELECT status, n, minute AS at FROM hookline_outcome_minutes WHERE minute >= (SELECT day FROM w)
+        UNION ALL
+        SELECT status, n, at FROM hookline_run_tallies
+         WHERE NOT merged AND at >= (SELECT day FROM w) AND status IN ('succeeded', 'failed', 'halted', 'aborted')) x
+ GROUP BY status`;
+
+/**
+ * Deliveries ended in the last hour and the last day, by outcome, counted exactly (a delivery
+ * retried counts each time it ends). Its cost is a day's minutes (at most 1,440 rows per outcome)
+ * plus the tallies of the last few minutes not merged yet, whatever the number of deliveries.
+ *
+ * @example const { hour, day } = await readOutcomes(store.sql); // hour.failed === 3
+ */
+export async function readOutcomes(db: SqlExecutor): Promise<{ hour: OutcomeCounts; day: OutcomeCounts }> {
+  const rows = await db.query<{ status: string; hour: string | number; day: string | number }>(OUTCOMES_SQL);
+  const hour = { succeeded: 0, failed: 0, halted: 0, aborted: 0 };
+  const day = { ...hour };
+  for (const r of rows)
+    if ((OUTCOMES as readonly string[]).includes(r.status)) {
+      hour[r.status as keyof OutcomeCounts] = Number(r.hour);
+      day[r.status as keyof OutcomeCounts] = Number(r.day);
+    }
+  return { hour, day };
+}

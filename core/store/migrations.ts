@@ -303,4 +303,30 @@ CREATE TABLE hookline_tokens (
 )
 `,
   },
+  {
+    version: 14,
+    name: "deliveries by customer and by time; deliveries ended per minute by outcome",
+    sql: `
+-- The deliveries list's filters (console, GET /v1/deliveries): a customer's deliveries newest first,
+-- and those created in a time range newest first, each walked through an index and stopped at the page.
+CREATE INDEX hookline_deliveries_customer ON hookline_deliveries (customer_id, seq) WHERE customer_id IS NOT NULL;
+CREATE INDEX hookline_deliveries_created ON hookline_deliveries (created_at, seq);
+-- Outcomes per minute (the overview's last hour and last day): compactTallies moves the runs' ended
+-- tallies it merges here, by the minute they were written in; the rows not merged yet are read from
+-- hookline_run_tallies. No write on a delivery's path: the tallies are written already.
+CREATE TABLE hookline_outcome_minutes (
+  minute timestamptz NOT NULL,
+  status text NOT NULL,
+  n bigint NOT NULL,
+  PRIMARY KEY (minute, status)
+);
+-- The last day's outcomes already merged before this migration, from the deliveries' state (a
+-- delivery retried within the day counts once, as it ended last).
+INSERT INTO hookline_outcome_minutes (minute, status, n)
+SELECT date_trunc('minute', updated_at), status, count(*) FROM hookline_delivery_state
+ WHERE status IN ('succeeded', 'failed', 'halted', 'aborted') AND updated_at > now() - interval '1 day'
+   AND updated_at < coalesce((SELECT min(at) FROM hookline_run_tallies WHERE NOT merged), now())
+ GROUP BY 1, 2
+`,
+  },
 ];

@@ -189,6 +189,14 @@ export class SqlRunLog implements RunLog {
            SELECT run_id, webhook, status, sum(n), max(at), true FROM old GROUP BY run_id, webhook, status
            ON CONFLICT (run_id, webhook, status) WHERE merged
            DO UPDATE SET n = m.n + EXCLUDED.n, at = GREATEST(m.at, EXCLUDED.at)
+         ), minutes AS (
+           -- Merging forgets when each outcome was tallied: the minute it was in is kept here.
+           INSERT INTO hookline_outcome_minutes AS o (minute, status, n)
+           SELECT date_trunc('minute', at), status, sum(n) FROM old
+            WHERE status IN ('succeeded', 'failed', 'halted', 'aborted') GROUP BY 1, 2
+           ON CONFLICT (minute, status) DO UPDATE SET n = o.n + EXCLUDED.n
+         ), expired AS (
+           DELETE FROM hookline_outcome_minutes WHERE minute < now() - interval '2 days'
          )
          SELECT count(*)::int AS n FROM old`,
         [limit, MERGE_AFTER_MS],
@@ -224,6 +232,7 @@ export class SqlRunLog implements RunLog {
             AND ($5::text IS NULL OR c.run_id = $5 OR s.run_id = $5)
             AND ($6::timestamptz IS NULL OR c.created_at >= $6)
             AND ($7::timestamptz IS NULL OR c.created_at < $7)
+            AND ($10::text IS NULL OR c.customer_id = $10)
             AND ($8::text IS NULL OR EXISTS (
                   SELECT 1 FROM hookline_attempts a WHERE a.delivery_id = s.id AND a.number = s.attempts AND a.error_class = $8))
           FOR UPDATE OF s SKIP LOCKED
@@ -256,6 +265,7 @@ export class SqlRunLog implements RunLog {
         f.until ?? null,
         f.errorClass ?? null,
         f.attempts ?? null,
+        f.customer ?? null,
       ],
     );
     const moved = rows.filter((r) => r.kind === "moved") as Array<{
