@@ -9,6 +9,7 @@ import type { HttpRoutes, PluginMigrations, Service, StartupCheck } from "./cont
 import type { PluginHost, PublishOptions, PublishResult } from "./contracts/host.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Plugin } from "./contracts/plugin.ts";
+import type { ProfileReader, StoredProfiles } from "./contracts/profiles.ts";
 import type { Transport } from "./contracts/transport.ts";
 import { attemptBatch } from "./engine/batch.ts";
 import { Deliverer } from "./engine/deliver.ts";
@@ -232,6 +233,8 @@ export class Hookline {
   readonly metrics?: PrometheusMetrics;
   /** What plugins get of this app (routes, services, start-up checks). */
   readonly host: PluginHost;
+  /** Stored customer profiles, when a plugin keeps them (`Tokens.ProfileReader`). */
+  readonly profiles?: StoredProfiles;
   /** The hono app: `fetch(request)` serves the events API, the admin API and health. */
   readonly http: ReturnType<typeof createHttpApp>;
   private readonly abort = new AbortController();
@@ -270,6 +273,8 @@ export class Hookline {
     this.outboundFetch = parts.fetch;
     this.host = pluginHost(parts, { signal: this.abort.signal, wake: () => run.worker.wake(), sends: true });
     this.services = resolveAll<Service>(parts.container, Tokens.Service);
+    const profiles = resolveAll<ProfileReader>(parts.container, Tokens.ProfileReader).at(-1);
+    if (profiles) this.profiles = { customer: (query) => profiles.customer(parts.store.sql, query) };
     this.http = createHttpApp(this, {
       adminToken: run.adminToken,
       routes: resolveAll<HttpRoutes>(parts.container, Tokens.HttpRoutes),

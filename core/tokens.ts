@@ -11,6 +11,7 @@ import type {
 } from "./contracts/extension.ts";
 import type { InboundAuthKind } from "./contracts/inbound-auth.ts";
 import type { Logger } from "./contracts/logger.ts";
+import type { ProfileReader } from "./contracts/profiles.ts";
 import type { Renderer } from "./contracts/renderer.ts";
 import type { RetryPolicy } from "./contracts/retry.ts";
 import type { SqlDriver } from "./contracts/store.ts";
@@ -53,6 +54,8 @@ export const Tokens = {
   StartupCheck: Symbol.for("hookline.StartupCheck") as InjectionToken<StartupCheck>,
   /** Observers of delivery outcomes, run in the transaction that records them (`resolveAll`). */
   DeliveryObserver: Symbol.for("hookline.DeliveryObserver") as InjectionToken<DeliveryObserver>,
+  /** Reads stored customer profiles, when a plugin keeps them (optional; the last registration wins). */
+  ProfileReader: Symbol.for("hookline.ProfileReader") as InjectionToken<ProfileReader>,
   /** Structured logger. */
   Logger: Symbol.for("hookline.Logger") as InjectionToken<Logger>,
 } as const;

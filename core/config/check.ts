@@ -225,8 +225,24 @@ export function checkConfig(
   };
   // The engine renders with these same compiled templates (compiledTemplates), rather than compiling again.
   rememberCompiled(config, compiled);
+  // Where each webhook is written: the console says where a read-only one comes from.
+  webhookLines.set(
+    config,
+    new Map(Object.keys(core.webhooks).map((n) => [n, source.locate(["webhooks", n], "key").position.line])),
+  );
   return config;
 }
+
+const webhookLines = new WeakMap<HooklineConfig, ReadonlyMap<string, number>>();
+
+/**
+ * The line of the config file a webhook is written on (kept aside, as the compiled templates are, so
+ * the config stays plain data), or undefined for a webhook the config does not define.
+ *
+ * @example webhookLine(config, "crm-sync") // 12
+ */
+export const webhookLine = (config: HooklineConfig, name: string): number | undefined =>
+  webhookLines.get(config)?.get(name);
 
 function topLevelSchema(sections: readonly ConfigSection[], collision: (key: string) => void) {
   const shape: Record<string, z.core.$ZodType> = { ...CoreConfig.shape };

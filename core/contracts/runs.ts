@@ -5,6 +5,19 @@ export interface PausedWebhook {
   reason: string;
 }
 
+/** A webhook an operator disabled: since when, and why. */
+export interface DisabledWebhook {
+  webhook: string;
+  disabledAt: string;
+  reason: string;
+}
+
+/**
+ * What becomes of a webhook's queued deliveries when it is disabled: they `wait` (set aside, not
+ * claimed, until it is enabled) or are `cancel`led (ended halted with the reason).
+ */
+export type QueuedOnDisable = "wait" | "cancel";
+
 /**
  * What the store decides beyond one delivery: runs halted or aborted (inside `complete`), and
  * webhooks paused for failing continuously, which an operator lets go again.
@@ -17,6 +30,19 @@ export interface RunHealth {
   resumeWebhook(webhook: string): Promise<boolean>;
   /** Webhooks paused after failing continuously, with when and why. */
   pausedWebhooks(): Promise<PausedWebhook[]>;
+  /**
+   * Disables a webhook on every process sharing the store: triggers write no delivery of it, and its
+   * queued deliveries wait (set aside as `paused`) or end halted with `reason`. Returns the
+   * deliveries it halted, or undefined when it was disabled already.
+   */
+  disableWebhook(
+    webhook: string,
+    options: { queued: QueuedOnDisable; reason: string },
+  ): Promise<{ halted: number } | undefined>;
+  /** Enables a disabled webhook: its set-aside deliveries are due again (unless it is paused too). */
+  enableWebhook(webhook: string): Promise<boolean>;
+  /** Webhooks an operator disabled, with when and why. */
+  disabledWebhooks(): Promise<DisabledWebhook[]>;
 }
 
 /** Deliveries of a run (or of one of its webhooks) by where they are. */

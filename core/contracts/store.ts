@@ -21,7 +21,16 @@ export type {
 export type { DeliveryFilter, DeliveryLog } from "./delivery-log.ts";
 export type { PolicyLimits, PolicyStore, PolicyWrite } from "./policies.ts";
 export type { CompleteOptions, DeliveryQueue } from "./queue.ts";
-export type { PausedWebhook, RetryFilter, RunCounts, RunHealth, RunLog, RunSummary } from "./runs.ts";
+export type {
+  DisabledWebhook,
+  PausedWebhook,
+  QueuedOnDisable,
+  RetryFilter,
+  RunCounts,
+  RunHealth,
+  RunLog,
+  RunSummary,
+} from "./runs.ts";
 export type { SqlDriver, SqlExecutor } from "./sql.ts";
 export type { ApiToken, Role, TokenStore } from "./tokens.ts";
 

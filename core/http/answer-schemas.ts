@@ -140,7 +140,11 @@ export const WebhookSummary = z
     name: text,
     method: text,
     integration: z.union([text, z.array(text)]).optional(),
+    source: text.describe("config, api, or plugin:<name>"),
+    file: text.optional().describe("the config file it is written in"),
+    line: z.number().int().optional().describe("the line of that file"),
     paused: z.object({ at: time, reason: text }).strict().optional(),
+    disabled: z.object({ at: time, reason: text }).strict().optional(),
   })
   .strict();
 
@@ -155,6 +159,21 @@ export const WebhookView = z.looseObject({
 });
 
 export const WebhookResumed = z.object({ name: text, resumed: z.literal(true) }).strict();
+
+export const WebhookDisabled = z
+  .object({
+    name: text,
+    disabled: z.literal(true),
+    queued: z.enum(["wait", "cancel"]),
+    halted: count.describe("queued deliveries ended halted (with cancel)"),
+  })
+  .strict();
+
+export const WebhookEnabled = z.object({ name: text, enabled: z.literal(true) }).strict();
+
+export const WebhookFired = z
+  .object({ delivery: text.describe("the delivery's id"), webhook: text, runId: text })
+  .strict();
 
 /** What `POST /v1/webhooks/:name/test` rendered, and with `send: true` what came back. */
 export const WebhookTestResult = z.looseObject({

@@ -1,17 +1,34 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { PresetConfig, WebhookConfig } from "../config/schema.ts";
-import { acceptEvent } from "../engine/outbox.ts";
 import { webhookParameters } from "../engine/parameters.ts";
-import { previewScenario } from "../engine/preview.ts";
 import type { CompiledWebhook } from "../engine/webhooks.ts";
 import { HttpError } from "../errors.ts";
-import { EventInput } from "../model/event.ts";
 import type { AdminApp } from "./admin-app.ts";
-import { WebhookList, WebhookResumed, WebhookTestResult, WebhookView } from "./answer-schemas.ts";
+import {
+  WebhookDisabled,
+  WebhookEnabled,
+  WebhookFired,
+  WebhookList,
+  WebhookResumed,
+  WebhookTestResult,
+  WebhookView,
+} from "./answer-schemas.ts";
 import { readJson, reply } from "./respond.ts";
 import { documented } from "./route-docs.ts";
-import { json, parseOr } from "./validate.ts";
+import { json } from "./validate.ts";
+import {
+  CopyBody,
+  copyWebhook,
+  DisableBody,
+  disableWebhook,
+  enableWebhook,
+  FireBody,
+  fireWebhook,
+  knownWebhook,
+  webhookStates,
+} from "./webhook-lifecycle.ts";
+import { testWebhook } from "./webhook-test.ts";
 
 const TestBody = z
   .object({
@@ -26,19 +43,10 @@ const TestBody = z
   })
   .strict();
 
-const DEFAULT_SAMPLE = {
-  event: { type: "test", data: {} },
-  customer: {
-    id: "sample-customer",
-    email: "customer@example.com",
-    first_name: "Sample",
-    last_name: "Customer",
-  },
-};
-
 /**
- * Webhook routes: list, show (with its template parameters), and the "test webhook" (render with
- * sample data; with `send: true` also send it and return the response).
+ * Webhook routes: list (with each one's source and state), show (with its template parameters),
+ * create, replace, delete, the "test webhook" (render with sample data; with `send: true` also send
+ * it and return the response), and the lifecycle: resume, disable, enable, copy, fire.
  */
 export function webhookRoutes(app: AdminApp) {
   const r = new Hono();
@@ -48,11 +56,7 @@ export function webhookRoutes(app: AdminApp) {
     ...hook.config,
     parameters: webhookParameters(hook.config, renderers),
   });
-  const known = (name: string): CompiledWebhook => {
-    const hook = app.webhooks.get(name);
-    if (!hook) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no webhook "${name}"`);
-    return hook;
-  };
+  const known = (name: string): CompiledWebhook => knownWebhook(app, name);
 
   const tags = ["Webhooks"];
   const params = { name: "the webhook's name" };
@@ -70,16 +74,21 @@ export function webhookRoutes(app: AdminApp) {
       answers: { 200: { description: "every webhook", schema: WebhookList } },
     }),
     async (c) => {
-      const paused = new Map((await app.store.pausedWebhooks()).map((p) => [p.webhook, p]));
+      const states = await webhookStates(app);
       return reply(app, c, 200, {
-        webhooks: [...app.webhooks.values()].map((w) => ({
-          name: w.name,
-          method: w.config.method,
-          integration: w.config.integration,
-          ...(paused.has(w.name)
-            ? { paused: { at: paused.get(w.name)!.pausedAt, reason: paused.get(w.name)!.reason } }
-            : {}),
-        })),
+        webhooks: [...app.webhooks.values()].map((w) => {
+          const { source, file, line, paused, disabled } = states.get(w.name)!;
+          return {
+            name: w.name,
+            method: w.config.method,
+            integration: w.config.integration,
+            source,
+            ...(file ? { file } : {}),
+            ...(line ? { line } : {}),
+            ...(paused ? { paused } : {}),
+            ...(disabled ? { disabled } : {}),
+          };
+        }),
       });
     },
   );
@@ -162,29 +171,7 @@ export function webhookRoutes(app: AdminApp) {
     async (c) => {
       const hook = known(c.req.param("name"));
       const given = c.req.valid("json");
-      const sample = hook.config.sample ?? {};
-      const eventIn = { ...DEFAULT_SAMPLE.event, ...sample.event, ...given.event } as Record<string, unknown>;
-      const customer = (given.customer ?? sample.customer ?? DEFAULT_SAMPLE.customer) as { id: string };
-      const sampleEvent = parseOr(
-        EventInput,
-        {
-          ...(eventIn as { type: string }),
-          customer: customer.id === undefined ? { ...customer, id: "sample-customer" } : customer,
-        },
-        "invalid sample event (the webhook's sample merged with this request's event and customer)",
-      );
-      const event = acceptEvent(sampleEvent);
-      const params = { ...hook.config.params, ...sample.params, ...given.params };
-      const context = {
-        event: { id: event.id, type: event.type, data: event.data, timestamp: event.timestamp },
-        customer: event.customer,
-        params,
-      };
-      const { steps, stopped } = await previewScenario(app.deliverer, hook, context, {
-        send: given.send,
-        responses: given.responses,
-        idempotencyKey: `test:${event.id}`,
-      });
+      const { params, steps, stopped } = await testWebhook(app, hook, given);
       const [first] = steps;
       // A webhook that cannot be rendered (or authorized) is the caller's to fix: 422, with the reason.
       if (first!.error?.stage === "prepare")
@@ -198,6 +185,70 @@ export function webhookRoutes(app: AdminApp) {
         ...(hook.config.next ? { steps, ...(stopped ? { stopped } : {}) } : {}),
       });
     },
+  );
+
+  // Disabled: triggers write no delivery of it; its queued deliveries wait (or end halted) — on every
+  // process sharing the store, for config-file webhooks too.
+  r.post(
+    "/:name/disable",
+    documented({
+      summary: "Disable a webhook",
+      description:
+        "Triggers no longer fire it (on every process sharing the store). Its queued deliveries wait, not claimed, until it is enabled (`queued: wait`, the default), or end halted with the reason (`queued: cancel`); those in flight finish their attempt.",
+      tags,
+      params,
+      answers: { 200: { description: "disabled", schema: WebhookDisabled } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND", "HOOKLINE_HTTP_CONFLICT"],
+    }),
+    json(DisableBody, "invalid disable request"),
+    async (c) => reply(app, c, 200, await disableWebhook(app, c.req.param("name"), c.req.valid("json"))),
+  );
+
+  r.post(
+    "/:name/enable",
+    documented({
+      summary: "Enable a disabled webhook",
+      description:
+        "Triggers fire it again, and the deliveries that waited are due (unless it is paused too).",
+      tags,
+      params,
+      answers: { 200: { description: "enabled", schema: WebhookEnabled } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND", "HOOKLINE_HTTP_CONFLICT"],
+    }),
+    async (c) => reply(app, c, 200, await enableWebhook(app, c.req.param("name"))),
+  );
+
+  r.post(
+    "/:name/copy",
+    documented({
+      summary: "Copy a webhook into a new admin-API webhook",
+      description:
+        "Any webhook (config file, admin API or plugin) is copied with its definition under `name`; the copy has no event trigger (give it `events` with PUT), so it fires on nothing until then.",
+      tags,
+      params,
+      answers: { 201: { ...view, description: "the copy, with its template parameters" } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND", "HOOKLINE_HTTP_CONFLICT", ...managed(400, 403, 503)],
+    }),
+    json(CopyBody, "invalid copy request"),
+    async (c) => {
+      const copy = await copyWebhook(app, c.req.param("name"), c.req.valid("json").name);
+      return reply(app, c, 201, describe(copy));
+    },
+  );
+
+  r.post(
+    "/:name/fire",
+    documented({
+      summary: "Fire a webhook for one customer",
+      description:
+        "One delivery, in a run of its own, sent by the workers as any other. `customer` is an object with its id, or (with a plugin that keeps profiles) a stored profile's id or identifier (`email=…`).",
+      tags,
+      params,
+      answers: { 202: { description: "the delivery written", schema: WebhookFired } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND", "HOOKLINE_HTTP_CONFLICT", "HOOKLINE_HTTP_INVALID"],
+    }),
+    json(FireBody, "invalid fire request"),
+    async (c) => reply(app, c, 202, await fireWebhook(app, c.req.param("name"), c.req.valid("json"))),
   );
 
   return r;

@@ -44,6 +44,7 @@ export type {
 } from "../contracts/inbound-auth.ts";
 export type { Logger, LogLevel } from "../contracts/logger.ts";
 export type { Plugin } from "../contracts/plugin.ts";
+export type { ProfileReader } from "../contracts/profiles.ts";
 export type { CompiledTemplate, Renderer, TemplateContext } from "../contracts/renderer.ts";
 export type { AttemptOutcome, RetryDecision, RetryPolicy } from "../contracts/retry.ts";
 export type { Runtime, ServerHandle } from "../contracts/runtime.ts";

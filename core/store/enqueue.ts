@@ -5,8 +5,9 @@ import { run } from "./unavailable.ts";
 
 /**
  * The outbox insert: one statement for any number of rows; a known idempotency key is skipped; a
- * delivery of a halted run is written halted. With `parents` (row id → parent delivery and status), a
- * row is written only if its parent now has that status: follow-ups follow applied outcomes only.
+ * delivery of a halted run is written halted; one of a disabled webhook is not written. With
+ * `parents` (row id → parent delivery and status), a row is written only if its parent now has that
+ * status: follow-ups follow applied outcomes only.
  * Returns the ids inserted. A delivery with an ordering key is written `waiting` and its stream given
  * a head (`streamsChanged`), so `tx` must be a transaction when any has one (`enqueueDeliveries` sees
  * to it). The queue's `enqueue` and `complete` and the outbox store share it.
@@ -80,7 +81,8 @@ async function insertRows(
 
 /**
  * The outbox insert: the content rows (`hookline_deliveries`, written once; a known idempotency key is
- * skipped) and, for those inserted, their state rows, their runs (each written once) and the runs'
+ * skipped, and so is a disabled webhook's) and, for those inserted, their state rows, their runs
+ * (each written once) and the runs'
  * tallies (`created`, and `halted` for a halted run's). With `leased`, rows marked `lease` are written in
  * flight to the owner ($2) for $3 ms, their first attempt counted (a halted run's are written halted
  * all the same).
@@ -97,7 +99,8 @@ const insertSql = (leased: boolean) => `
                                                  event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid, parent_status text,
                                                  policy text, ordering_key text, traceparent text${leased ? ", lease boolean" : ""})
          LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
-        WHERE x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_delivery_state p WHERE p.id = x.parent AND p.status = x.parent_status)
+        WHERE (x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_delivery_state p WHERE p.id = x.parent AND p.status = x.parent_status))
+          AND NOT EXISTS (SELECT 1 FROM hookline_webhook_health w WHERE w.webhook = x.webhook AND w.disabled_at IS NOT NULL)
      ), c AS (
        INSERT INTO hookline_deliveries (id, webhook, idempotency_key, run_id, event_id, event_type, customer_id, context, max_attempts,
                                         policy, ordering_key, traceparent)

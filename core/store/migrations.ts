@@ -304,6 +304,16 @@ CREATE TABLE hookline_tokens (
 `,
   },
   {
+    version: 13,
+    name: "webhooks disabled by an operator (beside paused): triggers make no delivery, queued ones wait",
+    sql: `
+-- Kept beside the pause (paused_at) and read by the same claim: a delivery of a disabled or paused
+-- webhook is set aside as 'paused' until neither holds. Triggers write no delivery for a disabled one.
+ALTER TABLE hookline_webhook_health ADD COLUMN disabled_at timestamptz;
+ALTER TABLE hookline_webhook_health ADD COLUMN disabled_reason text
+`,
+  },
+  {
     version: 14,
     name: "deliveries by customer and by time; deliveries ended per minute by outcome",
     sql: `

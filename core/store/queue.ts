@@ -42,8 +42,9 @@ export class SqlDeliveryQueue implements DeliveryQueue {
    * if rated) has its own walk, no longer than its free slots; the earliest of all the walks are
    * taken. A full policy's deliveries are never read, however many stand before the others in due
    * order. Ordered streams need no check here (only a stream's head is pending); a delivery of a
-   * paused webhook met on the way is set aside as `paused` (until the webhook resumes) instead of
-   * leased. Expired leases are not looked for here: `reclaimExpired` does that on the worker's timer.
+   * paused (or disabled) webhook met on the way is set aside as `paused` (until the webhook resumes,
+   * or is enabled) instead of leased. Expired leases are not looked for here: `reclaimExpired` does
+   * that on the worker's timer.
    *
    * A delivery of a policy is leased only with one of its slots, taken in the same statement
    * (`takeSlots`): nothing is claimed to be given back.
@@ -64,7 +65,7 @@ export class SqlDeliveryQueue implements DeliveryQueue {
        ), met AS (
          SELECT w.id, w.policy, w.next_at, w.seq,
                 NOT EXISTS (SELECT 1 FROM hookline_webhook_health h
-                             WHERE h.webhook = w.webhook AND h.paused_at IS NOT NULL) AS ok
+                             WHERE h.webhook = w.webhook AND (h.paused_at IS NOT NULL OR h.disabled_at IS NOT NULL)) AS ok
            FROM walked w ORDER BY w.next_at, w.seq LIMIT $2
        ), aside AS (
          UPDATE hookline_delivery_state d SET status = 'paused', updated_at = now()

@@ -1,5 +1,5 @@
 import type { DeliveryResult, EndedDelivery, EndedRun } from "../contracts/delivery.ts";
-import type { PausedWebhook, RunHealth } from "../contracts/runs.ts";
+import type { DisabledWebhook, PausedWebhook, QueuedOnDisable, RunHealth } from "../contracts/runs.ts";
 import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
 import { ENDED_ROWS, ENDED_STATE, iso, type Row, toEnded } from "./rows.ts";
 import { streamsChanged, streamsOf } from "./streams.ts";
@@ -170,22 +170,83 @@ export class SqlRunHealth implements RunHealth, RunSteps {
     return paused.map((p) => ({ webhook: p.webhook, reason: p.reason, paused: true }));
   }
 
-  /** Resumes a paused webhook: the deliveries set aside while it was paused are due again. */
+  /**
+   * Resumes a paused webhook: the deliveries set aside while it was paused are due again (unless an
+   * operator disabled it meanwhile: they wait for `enableWebhook`).
+   */
   async resumeWebhook(webhook: string): Promise<boolean> {
     return run(this.db, "resume a webhook", () =>
       this.db.transaction(async (tx) => {
-        const rows = await tx.query(
+        const rows = await tx.query<{ disabled: boolean }>(
           `UPDATE hookline_webhook_health SET paused_at = NULL, failing_since = NULL, reason = NULL
-            WHERE webhook = $1 AND paused_at IS NOT NULL RETURNING webhook`,
+            WHERE webhook = $1 AND paused_at IS NOT NULL RETURNING disabled_at IS NOT NULL AS disabled`,
           [webhook],
         );
-        await tx.query(
-          "UPDATE hookline_delivery_state SET status = 'pending', updated_at = now() WHERE webhook = $1 AND status = 'paused'",
-          [webhook],
-        );
+        if (rows.length > 0 && !rows[0]!.disabled) await setAsideDue(tx, webhook);
         return rows.length > 0;
       }),
     );
+  }
+
+  /**
+   * Disables a webhook, as a pause does but by an operator: the claim sets its deliveries aside
+   * (`paused`) and the outbox writes none for it. With `cancel`, those queued end halted now.
+   */
+  async disableWebhook(
+    webhook: string,
+    options: { queued: QueuedOnDisable; reason: string },
+  ): Promise<{ halted: number } | undefined> {
+    return run(this.db, "disable a webhook", () =>
+      this.db.transaction(async (tx) => {
+        const rows = await tx.query(
+          `INSERT INTO hookline_webhook_health (webhook, disabled_at, disabled_reason) VALUES ($1, now(), $2)
+           ON CONFLICT (webhook) DO UPDATE SET disabled_at = now(), disabled_reason = $2
+            WHERE hookline_webhook_health.disabled_at IS NULL
+           RETURNING webhook`,
+          [webhook, options.reason],
+        );
+        if (options.queued === "wait") return rows.length === 0 ? undefined : { halted: 0 };
+        // Queued ones end halted, tallied in their runs; an ordered stream's followers go with them.
+        const ended = await tx.query<{ webhook: string; ordering_key: string | null; n: number }>(
+          `WITH ended AS (
+             UPDATE hookline_delivery_state d SET status = 'halted', reason = $2, updated_at = now()
+              WHERE d.webhook = $1 AND d.status IN ('pending', 'waiting', 'paused')
+             RETURNING ${ENDED_STATE}
+           ), ${TALLY_ENDED} SELECT webhook, ordering_key, count(*)::int AS n FROM ended GROUP BY webhook, ordering_key`,
+          [webhook, `webhook disabled: ${options.reason}`],
+        );
+        await streamsChanged(tx, streamsOf(ended));
+        return { halted: ended.reduce((n, r) => n + Number(r.n), 0) };
+      }),
+    );
+  }
+
+  /** Enables a disabled webhook: its set-aside deliveries are due again, unless it is also paused. */
+  async enableWebhook(webhook: string): Promise<boolean> {
+    return run(this.db, "enable a webhook", () =>
+      this.db.transaction(async (tx) => {
+        const rows = await tx.query<{ paused: boolean }>(
+          `UPDATE hookline_webhook_health SET disabled_at = NULL, disabled_reason = NULL
+            WHERE webhook = $1 AND disabled_at IS NOT NULL RETURNING paused_at IS NOT NULL AS paused`,
+          [webhook],
+        );
+        if (rows.length > 0 && !rows[0]!.paused) await setAsideDue(tx, webhook);
+        return rows.length > 0;
+      }),
+    );
+  }
+
+  async disabledWebhooks(): Promise<DisabledWebhook[]> {
+    const rows = await run(this.db, "list disabled webhooks", () =>
+      this.db.query<{ webhook: string; disabled_at: unknown; disabled_reason: string | null }>(
+        "SELECT webhook, disabled_at, disabled_reason FROM hookline_webhook_health WHERE disabled_at IS NOT NULL ORDER BY webhook",
+      ),
+    );
+    return rows.map((r) => ({
+      webhook: r.webhook,
+      disabledAt: iso(r.disabled_at)!,
+      reason: r.disabled_reason ?? "",
+    }));
   }
 
   async pausedWebhooks(): Promise<PausedWebhook[]> {
@@ -197,3 +258,10 @@ export class SqlRunHealth implements RunHealth, RunSteps {
     return rows.map((r) => ({ webhook: r.webhook, pausedAt: iso(r.paused_at)!, reason: r.reason }));
   }
 }
+
+/** A webhook's deliveries set aside (`paused`) are due again. */
+const setAsideDue = (tx: SqlExecutor, webhook: string) =>
+  tx.query(
+    "UPDATE hookline_delivery_state SET status = 'pending', updated_at = now() WHERE webhook = $1 AND status = 'paused'",
+    [webhook],
+  );

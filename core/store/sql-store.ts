@@ -12,7 +12,13 @@ import type { DeliveryObserver, ObserverContext, PluginMigrations } from "../con
 import type { OutcomeObservers } from "../contracts/observers.ts";
 import type { PolicyLimits, PolicyWrite } from "../contracts/policies.ts";
 import type { CompleteOptions } from "../contracts/queue.ts";
-import type { PausedWebhook, RetryFilter, RunSummary } from "../contracts/runs.ts";
+import type {
+  DisabledWebhook,
+  PausedWebhook,
+  QueuedOnDisable,
+  RetryFilter,
+  RunSummary,
+} from "../contracts/runs.ts";
 import type { SqlDriver } from "../contracts/sql.ts";
 import type { Store } from "../contracts/store.ts";
 import type { ApiToken, Role } from "../contracts/tokens.ts";
@@ -167,6 +173,21 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
 
   pausedWebhooks(): Promise<PausedWebhook[]> {
     return this.runs.pausedWebhooks();
+  }
+
+  disableWebhook(
+    webhook: string,
+    options: { queued: QueuedOnDisable; reason: string },
+  ): Promise<{ halted: number } | undefined> {
+    return this.runs.disableWebhook(webhook, options);
+  }
+
+  enableWebhook(webhook: string): Promise<boolean> {
+    return this.runs.enableWebhook(webhook);
+  }
+
+  disabledWebhooks(): Promise<DisabledWebhook[]> {
+    return this.runs.disabledWebhooks();
   }
 
   syncPolicies(policies: PolicyWrite[]): Promise<void> {

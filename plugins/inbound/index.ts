@@ -4,6 +4,7 @@ import { builtinAuthKinds } from "./auth.ts";
 import { compileAuthKinds } from "./auth-kinds.ts";
 import { type InboundSchemas, inboundSchemas } from "./config.ts";
 import { inboundMigrations } from "./migrations.ts";
+import { profileReader } from "./profile-reader.ts";
 import { profileChangeTrigger } from "./profile-trigger.ts";
 import { responseMapping } from "./response-mapping.ts";
 import { inboundJanitor } from "./retention.ts";
@@ -78,6 +79,7 @@ export const inbound = (options: InboundOptions = {}): Plugin => ({
     c.register(Tokens.Migrations, { useValue: inboundMigrations });
     c.register(Tokens.TriggerKind, { useValue: profileChangeTrigger });
     c.register(Tokens.DeliveryObserver, { useValue: responseMapping });
+    c.register(Tokens.ProfileReader, { useValue: profileReader });
     c.register(Tokens.HttpRoutes, { useValue: inboundRoutes(schemas, options.groupCommit) });
     c.register(Tokens.Service, {
       useValue: inboundJanitor({
