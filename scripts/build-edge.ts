@@ -209,6 +209,11 @@ export const ErrorCodes = Object.fromEntries(
         'export const mountAdmin = () => { throw new Error("the edge build serves receivers only: no admin routes"); };',
       loader: "js",
     }));
+    b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]console\.tsx$/ }, () => ({
+      contents:
+        'export const inboundConsole = () => { throw new Error("the edge build serves receivers only: no console"); }; export const countRefusals = inboundConsole;',
+      loader: "js",
+    }));
     b.onResolve({ filter: /^zod$/ }, () => ({ path: join(root, "edge", "zod-classic.ts") }));
     b.onResolve({ filter: /^yaml$/ }, async (args) => {
       if (args.pluginData === "yaml") return undefined;

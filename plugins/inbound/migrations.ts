@@ -61,5 +61,22 @@ CREATE TABLE hookline_inbound_endpoints (
 )
 `,
     },
+    {
+      version: 2,
+      name: "refusal counts; receipts by time",
+      sql: `
+-- Refusals by endpoint, reason (error code and status) and minute, for the console.
+CREATE TABLE hookline_inbound_refusals (
+  endpoint text,
+  code text,
+  status integer,
+  minute timestamptz,
+  count bigint NOT NULL,
+  PRIMARY KEY (endpoint, code, status, minute)
+);
+-- The console lists a profile-update endpoint's latest receipts.
+CREATE INDEX hookline_inbound_receipts_recent ON hookline_inbound_receipts USING brin (received_at)
+`,
+    },
   ],
 };

@@ -186,3 +186,146 @@ async function sweepTable(
     if (n < chunk) return total;
   }
 }
+
+// What the console reads (plugins/inbound/console.tsx): activities a page at a time, profile updates
+// from their receipts, and refusals counted by the minute.
+
+/** A stored activity as the console lists it: `seq` orders (and pages) them. */
+export interface StoredActivity {
+  seq: string;
+  receivedAt: string;
+  activity: Record<string, unknown>;
+}
+
+/**
+ * A page of an endpoint's activities received since `since`, newest first: those older than `before`
+ * (the last `seq` of the previous page) when it is given.
+ *
+ * @example await activityPage(sql, "esputnik", { since: new Date(Date.now() - 86_400_000), limit: 50 })
+ */
+export async function activityPage(
+  sql: SqlExecutor,
+  endpoint: string,
+  page: { since: Date; before?: string; limit: number },
+): Promise<StoredActivity[]> {
+  // The position as text (a bigint), named apart from seq: ORDER BY seq must sort the numbers.
+  const rows = await sql.query<{ position: string; activity: string; received_at: unknown }>(
+    `SELECT seq::text AS position, activity::text AS activity, received_at FROM hookline_activities
+      WHERE received_at >= $2::timestamptz AND endpoint = $1 AND ($3::text IS NULL OR seq < $3::text::bigint)
+      ORDER BY seq DESC LIMIT $4`,
+    [endpoint, page.since.toISOString(), page.before ?? null, page.limit],
+  );
+  return rows.map((r) => ({
+    seq: r.position,
+    receivedAt: iso(r.received_at),
+    activity: JSON.parse(r.activity),
+  }));
+}
+
+/** A profile update as its receipt recorded it: the answer (profile id, changed properties, errors). */
+export interface ProfileUpdateReceipt {
+  receivedAt: string;
+  response: Record<string, unknown>;
+  /** The value of the endpoint's identifier property on the profile it updated. */
+  identifier?: string;
+}
+
+/**
+ * An endpoint's latest profile updates since `since`, newest first, each with the identifier
+ * (`property`) of the profile it updated.
+ *
+ * @example await recentProfileUpdates(sql, "crm", "email", new Date(Date.now() - 86_400_000), 50)
+ */
+export async function recentProfileUpdates(
+  sql: SqlExecutor,
+  endpoint: string,
+  property: string,
+  since: Date,
+  limit: number,
+): Promise<ProfileUpdateReceipt[]> {
+  const rows = await sql.query<{ received_at: unknown; response: string; identifier: string | null }>(
+    `SELECT r.received_at, r.response::text AS response,
+            (SELECT i.value FROM hookline_profile_identifiers i
+              WHERE i.profile_id = r.response->'result'->>'profileId' AND i.property = $2 LIMIT 1) AS identifier
+       FROM hookline_inbound_receipts r
+      WHERE r.received_at >= $3::timestamptz AND r.endpoint = $1 AND r.response IS NOT NULL
+      ORDER BY r.received_at DESC LIMIT $4`,
+    [endpoint, property, since.toISOString(), limit],
+  );
+  return rows.map((r) => ({
+    receivedAt: iso(r.received_at),
+    response: JSON.parse(r.response),
+    identifier: r.identifier ?? undefined,
+  }));
+}
+
+/** Refusals of one endpoint for one reason (the answer's error code and status) in one minute. */
+export interface RefusalTally {
+  endpoint: string;
+  code: string;
+  status: number;
+  /** The minute they fell in (ISO, seconds zero). */
+  minute: string;
+  count: number;
+}
+
+/**
+ * Adds refusal counts to their minutes' rows (one statement for any number of them; each
+ * endpoint, code, status and minute at most once).
+ *
+ * @example await addRefusals(sql, [{ endpoint: "esputnik", code: "HOOKLINE_INBOUND_API_KEY", status: 401, minute, count: 3 }])
+ */
+export async function addRefusals(sql: SqlExecutor, tallies: readonly RefusalTally[]): Promise<void> {
+  await sql.query(
+    `INSERT INTO hookline_inbound_refusals AS r (endpoint, code, status, minute, count)
+     SELECT x.endpoint, x.code, x.status, x.minute, x.count
+       FROM jsonb_to_recordset($1::text::jsonb) AS x(endpoint text, code text, status integer, minute timestamptz, count bigint)
+     ON CONFLICT (endpoint, code, status, minute) DO UPDATE SET count = r.count + EXCLUDED.count`,
+    [JSON.stringify(tallies)],
+  );
+}
+
+/** Refusals of an endpoint for one reason: in the last hour and day, and the minute of the latest. */
+export interface RefusalCount {
+  endpoint: string;
+  code: string;
+  status: number;
+  lastHour: number;
+  lastDay: number;
+  latest: string;
+}
+
+/**
+ * Refusals in the last day by endpoint and reason (all endpoints', or `endpoint`'s), most first.
+ * Counted by the minute: "the last hour" is the last 60 minutes' rows.
+ *
+ * @example (await refusalCounts(sql, "esputnik"))[0] // { code: "HOOKLINE_INBOUND_API_KEY", status: 401, lastHour: 3, lastDay: 40, … }
+ */
+export async function refusalCounts(sql: SqlExecutor, endpoint?: string): Promise<RefusalCount[]> {
+  const rows = await sql.query<Record<string, unknown>>(
+    `SELECT endpoint, code, status,
+            coalesce(sum(count) FILTER (WHERE minute >= now() - interval '1 hour'), 0)::text AS hour,
+            sum(count)::text AS day, max(minute) AS latest
+       FROM hookline_inbound_refusals
+      WHERE minute >= now() - interval '1 day' AND ($1::text IS NULL OR endpoint = $1)
+      GROUP BY endpoint, code, status ORDER BY sum(count) DESC, endpoint, code`,
+    [endpoint ?? null],
+  );
+  return rows.map((r) => ({
+    endpoint: String(r.endpoint),
+    code: String(r.code),
+    status: Number(r.status),
+    lastHour: Number(r.hour),
+    lastDay: Number(r.day),
+    latest: iso(r.latest),
+  }));
+}
+
+/**
+ * Deletes refusal counts older than two days (the console shows the last day).
+ *
+ * @example await sweepRefusals(sql)
+ */
+export async function sweepRefusals(sql: SqlExecutor): Promise<void> {
+  await sql.query("DELETE FROM hookline_inbound_refusals WHERE minute < now() - interval '2 days'");
+}

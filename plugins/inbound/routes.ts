@@ -9,6 +9,7 @@ import {
 import { ActivityStore, type GroupCommitTuning } from "./activity-status.ts";
 import { mountAdmin } from "./admin-routes.ts";
 import type { InboundSchemas, InboundSection } from "./config.ts";
+import { countRefusals, inboundConsole } from "./console.tsx";
 import { receiveAt } from "./receive.ts";
 import { EndpointRegistry } from "./registry.ts";
 
@@ -65,6 +66,7 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
     name: "inbound",
     receive,
     mount(http: Hono, host: PluginHost) {
+      http.use("/in/*", countRefusals(host, state(host).registry));
       http.all(
         "/in/*",
         async (c, next) => (await receive(c.req.raw, host, c.env, requestLogger(c))) ?? next(),
@@ -72,6 +74,8 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
       receiverDocs = mountAdmin(http, host, state(host).registry, schemasOnce().InboundEndpoint);
     },
     openapi: () => receiverDocs,
+    // The edge build leaves the console out (scripts/build-edge.ts): the worker serves receivers only.
+    console: () => inboundConsole((host) => state(host).registry),
   };
 };
 
