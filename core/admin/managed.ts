@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { BUILTIN_PRESETS } from "../config/builtin-presets.ts";
 import { presetTemplates, untrustedTemplate, withPreset } from "../config/presets.ts";
 import { type HooklineConfig, IntegrationBase, integrationsOf } from "../config/schema.ts";
@@ -13,6 +14,39 @@ import type { SecretBox } from "../security/secret-box.ts";
 import { isPlainHttp } from "../transport/https-only.ts";
 import { BASE_KEYS, incomplete, issuesOf, ManagedError, ManagedWebhook, split } from "./entries.ts";
 import { exportAll, importAll } from "./exchange.ts";
+
+/** An authentication kind as the admin API lists it (`GET /v1/integration-kinds`). */
+export interface IntegrationKind {
+  kind: string;
+  /** Its own options (all but `kind`, `endpointPrefix`, `test`) as JSON Schema 2020-12, as they are given. */
+  options: Record<string, unknown>;
+  /** Options that hold secrets: write-only, sealed at rest. */
+  secretFields: string[];
+  /** Options whose change requires the secrets again (besides `endpointPrefix`). */
+  secretsRequiredOnChange: string[];
+}
+
+/** A kind's options as JSON Schema; one zod cannot write (a custom type) is described as any object. */
+function kindOf(p: AuthProvider): IntegrationKind {
+  let options: Record<string, unknown>;
+  try {
+    options = z.toJSONSchema(p.schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  } catch {
+    options = { type: "object" };
+  }
+  return {
+    kind: p.kind,
+    options,
+    secretFields: [...(p.secretFields ?? [])],
+    secretsRequiredOnChange: [...(p.secretsRequiredOnChange ?? [])],
+  };
+}
+
+/** The fields of an integration's secrets that hold a value. */
+const withValues = (secrets: Record<string, unknown>) =>
+  Object.entries(secrets)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
 
 export interface ManagedDeps {
   entries: ManagedEntries;
@@ -40,8 +74,11 @@ export interface ManagedDeps {
  * @example await managed.putIntegration("crm", { kind: "basic", endpointPrefix: "https://crm.example.com/api", username: "u", password: "p" });
  */
 export class ManagedConfig {
-  /** Public spec and missing secrets of each managed integration, for describing it. */
-  private specs = new Map<string, { spec: Record<string, unknown>; missing: string[] }>();
+  /**
+   * Public spec, missing secrets and (when known) the secret fields that hold a value, of each
+   * managed integration, for describing it.
+   */
+  private specs = new Map<string, { spec: Record<string, unknown>; missing: string[]; set?: string[] }>();
   /** The webhooks and integrations this process loaded from the store. */
   private loaded = { webhooks: new Set<string>(), integrations: new Set<string>() };
   private version = "";
@@ -49,6 +86,18 @@ export class ManagedConfig {
   constructor(readonly d: ManagedDeps) {}
 
   private place = (name: string) => `integration:${name}`;
+
+  private kindList?: IntegrationKind[];
+
+  /**
+   * The authentication kinds the plugins provide, by kind: what a form for each is made from.
+   *
+   * @example managed.kinds().find((k) => k.kind === "basic")?.secretFields // ["password"]
+   */
+  kinds(): IntegrationKind[] {
+    this.kindList ??= [...this.d.providers.values()].sort((a, b) => a.kind.localeCompare(b.kind)).map(kindOf);
+    return this.kindList;
+  }
 
   /** Refuses (400) a literal http:// target while `engine.requireHttps` is on. */
   needHttps(what: string, path: string, url: string): void {
@@ -121,13 +170,15 @@ export class ManagedConfig {
     let instance: AuthIntegration;
     if (row.missing_secrets.length > 0) instance = incomplete(row.name, row.missing_secrets);
     else {
+      const secrets = await this.secretsOf(row);
+      this.specs.set(row.name, { spec, missing: [], set: withValues(secrets) });
       const provider = this.d.providers.get(spec.kind);
       if (!provider)
         throw new HooklineError(
           "HOOKLINE_MANAGED_KIND",
           `stored integration "${row.name}" has kind "${spec.kind}", which no plugin provides`,
         );
-      const [, options] = split({ ...spec, ...(await this.secretsOf(row)) }, BASE_KEYS);
+      const [, options] = split({ ...spec, ...secrets }, BASE_KEYS);
       instance = provider.create(
         provider.schema.parse(options),
         this.d.context(row.name, spec.endpointPrefix),
@@ -213,7 +264,7 @@ export class ManagedConfig {
       ...publicOptions,
     };
     await this.save("integration", name, spec, sealed, []);
-    this.specs.set(name, { spec, missing: [] });
+    this.specs.set(name, { spec, missing: [], set: withValues(secrets) });
     this.loaded.integrations.add(name);
     await this.d.catalogue.setIntegration(
       { name, endpointPrefix: base.data.endpointPrefix, instance },
@@ -260,8 +311,11 @@ export class ManagedConfig {
     if (!managed) return undefined;
     const [base, options] = split(managed.spec, BASE_KEYS);
     const fields = this.d.providers.get(String(base.kind))?.secretFields ?? [];
+    // An optional secret never given (a public client's) is left out: it is neither set nor missing.
     const secrets = Object.fromEntries(
-      fields.map((f) => [f, managed.missing.includes(f) ? "missing" : "set"]),
+      fields
+        .filter((f) => managed.missing.includes(f) || !managed.set || managed.set.includes(f))
+        .map((f) => [f, managed.missing.includes(f) ? "missing" : "set"]),
     );
     return this.d.redactor.redactDeep({ name, source: "api", ...base, options, secrets });
   }

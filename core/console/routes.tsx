@@ -14,6 +14,7 @@ import { cached } from "../telemetry/prometheus.ts";
 import { remember } from "../util/remember.ts";
 import { consoleAssets } from "./assets.ts";
 import { deliveriesSection } from "./deliveries.tsx";
+import { integrationsSection } from "./integrations.tsx";
 import { consoleKit, consolePage, isHtmx, navOf, REDIRECT, VIEWER, viewerOf } from "./kit.tsx";
 import { BASE, Layout, type Viewer } from "./layout.tsx";
 import { OverviewCards, OverviewPage, readOverview } from "./overview.tsx";
@@ -72,7 +73,11 @@ export function consoleRoutes(
 ) {
   const r = new Hono();
   // The core's sections, then the plugins' (`HttpRoutes.console`).
-  const sections: ConsoleSection[] = [deliveriesSection(app), ...(options.sections ?? [])];
+  const sections: ConsoleSection[] = [
+    deliveriesSection(app),
+    integrationsSection(app),
+    ...(options.sections ?? []),
+  ];
   const nav = navOf(sections);
   const kit = consoleKit(options.host, nav);
   const secretKey = options.host.env.HOOKLINE_SECRET_KEY;

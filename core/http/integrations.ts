@@ -1,7 +1,9 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie } from "hono/cookie";
 import { z } from "zod";
 import { IntegrationBase } from "../config/schema.ts";
 import { HttpError, isStoreOutage } from "../errors.ts";
+import { xmlEscape } from "../escape.ts";
 import type { AdminApp } from "./admin-app.ts";
 import {
   AuthorizationUrl,
@@ -148,10 +150,42 @@ export function integrationRoutes(app: AdminApp) {
   return r;
 }
 
-/** `GET /v1/export` (no secrets) and `POST /v1/import` (says which secrets must be re-entered). */
+/** The authentication kinds, each with its options' JSON Schema and secret fields. */
+const IntegrationKinds = z
+  .object({
+    kinds: z.array(
+      z
+        .object({
+          kind: z.string(),
+          options: z.record(z.string(), z.unknown()).describe("the kind's own options as JSON Schema"),
+          secretFields: z.array(z.string()).describe("write-only options, sealed at rest"),
+          secretsRequiredOnChange: z
+            .array(z.string())
+            .describe("options whose change requires the secrets again (endpointPrefix always does)"),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+/**
+ * `GET /v1/export` (no secrets), `POST /v1/import` (says which secrets must be re-entered), and
+ * `GET /v1/integration-kinds` (what a form for each kind is made from).
+ */
 export function exportRoutes(app: AdminApp) {
   const r = new Hono();
   const tags = ["Config"];
+  r.get(
+    "/integration-kinds",
+    documented({
+      summary: "The authentication kinds the plugins provide",
+      description:
+        "Each kind with its own options as JSON Schema (besides `kind`, `endpointPrefix` and `test`) and which of them are secrets.",
+      tags: ["Integrations"],
+      answers: { 200: { description: "every kind", schema: IntegrationKinds } },
+    }),
+    (c) => reply(app, c, 200, { kinds: app.managed.kinds() }),
+  );
   r.get(
     "/export",
     documented({
@@ -180,8 +214,46 @@ export function exportRoutes(app: AdminApp) {
 }
 
 /**
+ * The cookie the console sets as it starts an authorization (path `/oauth/callback/<name>`, ten
+ * minutes): the console page to send the person back to once the callback has stored the token.
+ */
+export const AUTHORIZE_RETURN_COOKIE = "hookline_authorize_return";
+
+// A console path of plain segments: no scheme, host, "//", backslash, query, dot segment or escape.
+const CONSOLE_PATH = /^\/console(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._-]+)*$/;
+
+/**
+ * Whether `path` may be a return target: a path of the console only, so that the cookie cannot make
+ * the callback an open redirect.
+ *
+ * @example isConsolePath("/console/integrations/crm") // true; isConsolePath("//evil.example") // false
+ */
+export const isConsolePath = (path: string | undefined): path is string =>
+  path !== undefined && CONSOLE_PATH.test(path);
+
+/**
+ * The callback's page when the console started the authorization: what happened, a link back, and
+ * (after success) a refresh to it. A refresh rather than a redirect: coming from the authorization
+ * server's site, a redirect would arrive without the console's SameSite=Strict session cookie.
+ */
+function backToConsole(c: Context, name: string, to: string, text: string, status: 200 | 400) {
+  deleteCookie(c, AUTHORIZE_RETURN_COOKIE, { path: `/oauth/callback/${encodeURIComponent(name)}` });
+  c.header("content-security-policy", "default-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+  c.header("referrer-policy", "no-referrer");
+  c.header("cache-control", "no-store");
+  const href = xmlEscape(to);
+  const refresh = status === 200 ? `<meta http-equiv="refresh" content="0; url=${href}">` : "";
+  return c.html(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8">${refresh}<title>hookline</title></head>` +
+      `<body><p>${xmlEscape(text)}</p><p><a href="${href}">Back to the console</a></p></body></html>`,
+    status,
+  );
+}
+
+/**
  * `GET /oauth/callback/:integration`: where the authorization server sends the person back. Not behind
- * the admin token (a browser arrives here); the grant's state and PKCE verifier protect it.
+ * the admin token (a browser arrives here); the grant's state and PKCE verifier protect it. When the
+ * console started it (`AUTHORIZE_RETURN_COOKIE`), the answer is a page leading back to the console.
  */
 export function callbackRoutes(app: AdminApp) {
   const r = new Hono();
@@ -190,7 +262,7 @@ export function callbackRoutes(app: AdminApp) {
     documented({
       summary: "Where the authorization server sends the person back",
       description:
-        "Not behind the admin token (a browser arrives here); the grant's state and PKCE verifier protect it. Its query is the authorization response (`code` and `state`, or `error`).",
+        "Not behind the admin token (a browser arrives here); the grant's state and PKCE verifier protect it. Its query is the authorization response (`code` and `state`, or `error`). When the console started the authorization (its `hookline_authorize_return` cookie names a console page), the answer is an HTML page leading back there.",
       tags: ["Integrations"],
       params: { name: "the integration being authorized" },
       query: z.looseObject({
@@ -215,6 +287,8 @@ export function callbackRoutes(app: AdminApp) {
           "HOOKLINE_HTTP_NOT_FOUND",
           `no integration "${c.req.param("name")}" with an interactive authorization`,
         );
+      const back = getCookie(c, AUTHORIZE_RETURN_COOKIE);
+      const to = isConsolePath(back) ? back : undefined;
       try {
         await i.instance.completeAuthorization(c.req.url);
       } catch (e) {
@@ -224,6 +298,14 @@ export function callbackRoutes(app: AdminApp) {
           integration: i.name,
           error: (e as Error).message,
         });
+        if (to)
+          return backToConsole(
+            c,
+            i.name,
+            to,
+            `Authorization of "${i.name}" failed: ${app.redactor.redact((e as Error).message)}`,
+            400,
+          );
         throw new HttpError(
           "HOOKLINE_HTTP_INVALID",
           `authorization of "${i.name}" failed: ${(e as Error).message}`,
@@ -231,6 +313,7 @@ export function callbackRoutes(app: AdminApp) {
         );
       }
       requestLogger(c).log("info", "integration.authorized", { integration: i.name });
+      if (to) return backToConsole(c, i.name, to, `Integration "${i.name}" is authorized.`, 200);
       return c.text(`hookline: integration "${i.name}" is authorized; you can close this page.`);
     },
   );

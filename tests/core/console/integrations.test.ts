@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { OAuth2Server } from "oauth2-mock-server";
+import type { Page } from "playwright-core";
+import { oauth2 } from "../../../plugins/oauth2/index.ts";
+import { type ConsoleHarness, PHONE, startConsole } from "../../support/console.ts";
+import { type Sink, startSink } from "../../support/http-sink.ts";
+
+const PASSWORD = "pa55-w0rd-never-in-a-page";
+const EXPECTED = `Basic ${Buffer.from(`crm-user:${PASSWORD}`).toString("base64")}`;
+const XSS = "<img src=x onerror=window.pwned=1>";
+
+describe("the console's integrations, in Chromium", () => {
+  let h: ConsoleHarness;
+  let sink: Sink;
+  let idp: OAuth2Server;
+  let idpBase = "";
+  let viewerToken = "";
+
+  beforeAll(async () => {
+    // The CRM answers its ping with 200 for the right credentials; /echo refuses, echoing markup and
+    // the Authorization header it got (what the console must show escaped and redacted).
+    sink = await startSink((req) =>
+      req.url === "/api/ping" && req.headers.authorization === EXPECTED
+        ? { status: 200, body: "pong" }
+        : { status: 401, body: `${XSS} got ${req.headers.authorization ?? "nothing"}` },
+    );
+    idp = new OAuth2Server();
+    await idp.issuer.keys.generate("RS256");
+    await idp.start(0, "127.0.0.1");
+    idpBase = `http://127.0.0.1:${idp.address().port}`;
+    idp.issuer.url = idpBase;
+    h = await startConsole(
+      `engine: { allowNetworks: ["127.0.0.1/32"], pollInterval: 20ms }
+integrations:
+  legacy: { kind: basic, endpointPrefix: "${sink.url}/legacy", username: old, password: "config-secret-value" }
+webhooks:
+  legacy-sync: { url: "${sink.url}/legacy/sync", integration: legacy }
+`,
+      {
+        plugins: [oauth2()],
+        env: { HOOKLINE_SECRET_KEY: Buffer.alloc(32, 7).toString("base64") },
+      },
+    );
+    viewerToken = (await h.app.store.createToken("integrations-viewer", "viewer")).secret;
+  });
+  afterAll(async () => {
+    await h?.close();
+    await idp?.stop();
+    await sink?.close();
+  });
+
+  const html = (page: Page) => page.content();
+
+  it("creates a basic integration through its form: the password shown as set, never its value", async () => {
+    const { context, page, violations } = await h.signedIn();
+    await page.goto(`${h.base}/console/integrations`);
+    expect(await page.locator("tr[data-integration=legacy] td").nth(3).textContent()).toBe("config file");
+    await page.click("text=New integration");
+    await page.selectOption("select[name=kind]", "basic");
+    await page.click("button:text('Continue')");
+    await page.fill("input[name=name]", "crm");
+    await page.fill("input[name=endpointPrefix]", `${sink.url}/api`);
+    await page.fill("input[name='test.path']", "/api/ping");
+    await page.fill("input[name='o.username']", "crm-user");
+    await page.fill("input[name='o.password']", PASSWORD);
+    await h.shot(page, "integrations-create");
+    await page.click("button:text('Create')");
+    await page.waitForURL(`${h.base}/console/integrations/crm?saved=1`);
+    expect(await page.locator("[data-secret=password]").first().textContent()).toBe("set");
+    expect(await page.locator("input[name='o.password']").getAttribute("value")).toBeNull();
+    expect(await page.locator("input[name='o.username']").inputValue()).toBe("crm-user");
+    expect(await html(page)).not.toContain(PASSWORD);
+    const stored = (await (await h.api("GET", "/v1/integrations/crm")).json()) as Record<string, unknown>;
+    expect(stored).toMatchObject({ kind: "basic", source: "api", secrets: { password: "set" } });
+    expect(violations).toEqual([]);
+    await context.close();
+  });
+
+  it("keeps the password when an edit leaves it blank, and shows the test request's result", async () => {
+    const { context, page } = await h.signedIn();
+    await page.goto(`${h.base}/console/integrations/crm`);
+    await page.fill("input[name='o.username']", "crm-user");
+    await page.click("button:text('Save')");
+    await page.waitForURL(`${h.base}/console/integrations/crm?saved=1`);
+    await page.click("button:text('Send test request')");
+    await page.locator("[data-outcome]").waitFor();
+    expect(await page.locator("[data-outcome]").getAttribute("data-outcome")).toBe("ok");
+    expect(await page.locator("#test-result").textContent()).toContain("HTTP 200");
+    expect(sink.requests.at(-1)?.headers.authorization).toBe(EXPECTED);
+    await h.shot(page, "integrations-test-result");
+
+    // A moved endpoint prefix without the password again is refused on the form, naming it.
+    await page.fill("input[name=endpointPrefix]", `${sink.url}/other`);
+    await page.click("button:text('Save')");
+    expect(await page.locator("[data-part=form-error]").textContent()).toContain(
+      "changing endpointPrefix requires the secrets again: password",
+    );
+
+    // A refusal that echoes markup and the credentials shows both inert and redacted.
+    await page.goto(`${h.base}/console/integrations/crm`);
+    await page.fill("input[name='test.path']", "/api/echo");
+    await page.click("button:text('Save')");
+    await page.waitForURL(`${h.base}/console/integrations/crm?saved=1`);
+    await page.click("button:text('Send test request')");
+    await page.locator("[data-outcome=failed]").waitFor();
+    const shown = (await page.locator("[data-part=response]").textContent()) ?? "";
+    expect(shown).toContain("HTTP 401");
+    expect(shown).toContain(XSS);
+    expect(shown).not.toContain(EXPECTED.slice(6));
+    expect(await html(page)).not.toContain(PASSWORD);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    await context.close();
+  });
+
+  it("authorizes an OAuth authorization-code integration at a real OAuth server and comes back authorized", async () => {
+    const put = await h.api("PUT", "/v1/integrations/idp", {
+      kind: "oauth2",
+      endpointPrefix: `${idpBase}/api`,
+      grantType: "authorization_code",
+      authorizationEndpoint: `${idpBase}/authorize`,
+      tokenEndpoint: `${idpBase}/token`,
+      redirectUri: `${h.base}/oauth/callback/idp`,
+      clientId: "hookline",
+      clientSecret: "idp-client-secret",
+      clientAuthentication: "body",
+    });
+    expect(put.status).toBe(200);
+    const { context, page } = await h.signedIn();
+    await page.goto(`${h.base}/console/integrations`);
+    expect(await page.locator("tr[data-integration=idp] [data-state]").getAttribute("data-state")).toBe(
+      "unauthorized",
+    );
+    await page.goto(`${h.base}/console/integrations/idp`);
+    await page.click("button:text('Authorize')");
+    await page.waitForURL(`${h.base}/console/integrations/idp`);
+    expect(await page.locator("#h-summary + dl [data-state]").getAttribute("data-state")).toBe("authorized");
+    expect(await html(page)).not.toContain("idp-client-secret");
+    await h.shot(page, "integrations-oauth-authorized");
+    await page.goto(`${h.base}/console/integrations`);
+    await h.shot(page, "integrations-list");
+    await context.close();
+  });
+
+  it("shows a config-file integration read-only, and refuses to delete one that webhooks use", async () => {
+    const { context, page } = await h.signedIn(undefined, PHONE);
+    await page.goto(`${h.base}/console/integrations/legacy`);
+    expect(await page.locator("[data-part=read-only]").textContent()).toContain("config file");
+    expect(await page.locator("button:text('Save')").count()).toBe(0);
+    expect(await page.locator("[data-secret=password]").textContent()).toBe("set");
+    expect(await html(page)).not.toContain("config-secret-value");
+    await h.shot(page, "integrations-config-phone");
+
+    expect(
+      (await h.api("PUT", "/v1/webhooks/crm-sync", { url: `${sink.url}/api/sync`, integration: "crm" }))
+        .status,
+    ).toBe(200);
+    await page.goto(`${h.base}/console/integrations/crm/delete`);
+    await page.click("button:text('Delete')");
+    expect(await page.locator(".notice.error").textContent()).toContain("used by webhooks: crm-sync");
+    expect((await h.api("GET", "/v1/integrations/crm")).status).toBe(200);
+    await context.close();
+  });
+
+  it("shows a viewer no edit, test or authorize buttons, and refuses an edit it posts anyway", async () => {
+    const { context, page } = await h.signedIn(viewerToken);
+    await page.goto(`${h.base}/console/integrations`);
+    expect(await page.locator("text=New integration").count()).toBe(0);
+    await page.goto(`${h.base}/console/integrations/crm`);
+    for (const text of ["Save", "Send test request", "Authorize"])
+      expect(await page.locator(`button:text('${text}')`).count()).toBe(0);
+    expect(await page.locator("input[name='o.password']").count()).toBe(0);
+    const status = await page.evaluate(async (prefix) => {
+      const csrf = (document.querySelector("input[name=_csrf]") as HTMLInputElement).value;
+      const body = new URLSearchParams({ _csrf: csrf, kind: "basic", endpointPrefix: prefix });
+      body.set("o.username", "taken-over");
+      return (await fetch("/console/integrations/crm", { method: "POST", body })).status;
+    }, `${sink.url}/api`);
+    expect(status).toBe(403);
+    const after = (await (await h.api("GET", "/v1/integrations/crm")).json()) as {
+      options: { username: string };
+    };
+    expect(after.options.username).toBe("crm-user");
+    await context.close();
+  });
+});
