@@ -18,6 +18,7 @@ import { integrationsSection } from "./integrations.tsx";
 import { consoleKit, consolePage, isHtmx, navOf, REDIRECT, VIEWER, viewerOf } from "./kit.tsx";
 import { BASE, Layout, type Viewer } from "./layout.tsx";
 import { OverviewCards, OverviewPage, readOverview } from "./overview.tsx";
+import { policiesSection } from "./policies.tsx";
 import { randomId, SESSION_TTL_MS, SessionSigner, SIGN_IN_TTL_MS } from "./session.ts";
 
 const SESSION_COOKIE = "hookline_console";
@@ -76,6 +77,7 @@ export function consoleRoutes(
   const sections: ConsoleSection[] = [
     deliveriesSection(app),
     integrationsSection(app),
+    policiesSection(app),
     ...(options.sections ?? []),
   ];
   const nav = navOf(sections);
