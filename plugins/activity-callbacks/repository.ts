@@ -19,6 +19,7 @@ export interface Subscriber {
 }
 
 const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v);
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 
 function toSubscriber(r: Record<string, unknown>): Subscriber {
   return {
@@ -187,5 +188,71 @@ export async function queueState(sql: SqlDriver, webhook: string): Promise<Recor
     queued: Number(row?.queued ?? 0),
     deliveredBatches: Number(row?.delivered_batches ?? 0),
     head: row?.head ? json(row.head) : null,
+  };
+}
+
+/** An attempt as the console shows it: when, the answer's status or the fault, the start of the body. */
+export interface AttemptSummary {
+  deliveryId: string;
+  startedAt: string;
+  status: number | null;
+  errorClass: string | null;
+  error: string | null;
+  /** The first 300 characters of the response body (kept on the attempt that holds a batch's request). */
+  responseBody: string | null;
+  /** How many activities the batch request carried. */
+  batchSize: number | null;
+}
+
+/** A subscriber's queue as the console shows it. */
+export interface SubscriberQueue {
+  /** Activities waiting or in flight. */
+  queued: number;
+  /** The delivery at the head of its ordered stream: its batch goes next, the rest wait behind it. */
+  head: {
+    id: string;
+    status: string;
+    attempts: number;
+    nextAt: string;
+    queuedAt: string;
+    lastAttempt: AttemptSummary | null;
+  } | null;
+  /** The latest attempt that did not succeed (among its latest 500 deliveries). */
+  lastError: AttemptSummary | null;
+}
+
+const ATTEMPT_SUMMARY = `a.delivery_id AS "deliveryId", a.started_at AS "startedAt", a.status, a.error_class AS "errorClass",
+  a.error, left(a.response_body, 300) AS "responseBody", (a.request->'batch'->>'size')::int AS "batchSize"`;
+
+/**
+ * A subscriber's webhook's queue: how many activities wait, the head delivery (its batch is the one
+ * sent and retried next) with its next attempt time and latest attempt, and the latest failed attempt.
+ *
+ * @example (await subscriberQueue(sql, "subscriber.acme")).head?.nextAt
+ */
+export async function subscriberQueue(sql: SqlDriver, webhook: string): Promise<SubscriberQueue> {
+  const [row] = await sql.query<{ queued: unknown; head: string | null; last_error: string | null }>(
+    `SELECT (SELECT count(*) FROM hookline_delivery_state WHERE webhook = $1 AND status IN ('pending', 'waiting', 'paused', 'in_flight')) AS queued,
+            (SELECT row_to_json(h)::text FROM (
+               SELECT s.id, s.status, s.attempts, s.next_at AS "nextAt", d.created_at AS "queuedAt",
+                      (SELECT row_to_json(l) FROM (
+                         SELECT ${ATTEMPT_SUMMARY} FROM hookline_attempts a WHERE a.delivery_id = s.id
+                          ORDER BY a.number DESC LIMIT 1) l) AS "lastAttempt"
+                 FROM hookline_delivery_state s JOIN hookline_deliveries d ON d.id = s.id
+                WHERE s.webhook = $1 AND s.status IN ('pending', 'waiting', 'paused', 'in_flight')
+                ORDER BY s.seq LIMIT 1) h) AS head,
+            (SELECT row_to_json(f)::text FROM (
+               SELECT ${ATTEMPT_SUMMARY}
+                 FROM (SELECT id FROM hookline_deliveries WHERE webhook = $1 ORDER BY seq DESC LIMIT 500) d
+                 JOIN hookline_attempts a ON a.delivery_id = d.id
+                WHERE a.outcome <> 'succeeded'
+                ORDER BY a.started_at DESC, (a.response_body IS NOT NULL) DESC LIMIT 1) f) AS last_error`,
+    [webhook],
+  );
+  const head = row?.head ? json(row.head) : null;
+  return {
+    queued: Number(row?.queued ?? 0),
+    head: head && { ...head, nextAt: iso(head.nextAt), queuedAt: iso(head.queuedAt) },
+    lastError: row?.last_error ? json(row.last_error) : null,
   };
 }

@@ -11,6 +11,7 @@ import {
 } from "../../core/plugin/index.ts";
 import { parseActivityInput } from "./activity.ts";
 import { SubscriberConfig, subscriberName } from "./config.ts";
+import { subscribersConsole } from "./console.tsx";
 import { webhookProblem } from "./outcomes.ts";
 import {
   deleteSubscriber,
@@ -142,6 +143,7 @@ const stored = (host: PluginHost, name: string) =>
  */
 export const callbackRoutes = (defaults: { base: number; cap: number }): HttpRoutes => ({
   name: "activity-callbacks",
+  console: subscribersConsole,
   mount(http: Hono, host: PluginHost) {
     rememberRetryDefaults(host, defaults);
     // Refusals are thrown; the app's one error handler answers them (and a store outage with 503).
