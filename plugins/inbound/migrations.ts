@@ -78,5 +78,23 @@ CREATE TABLE hookline_inbound_refusals (
 CREATE INDEX hookline_inbound_receipts_recent ON hookline_inbound_receipts USING brin (received_at)
 `,
     },
+    {
+      version: 3,
+      name: "consents per objective",
+      // One row per profile and objective: its current state, when it was given and through what. The
+      // segment filter's consent condition reads it (segments/compile.ts), as sends will (issue 16).
+      sql: `
+CREATE TABLE hookline_profile_consents (
+  profile_id text NOT NULL REFERENCES hookline_profiles (id) ON DELETE CASCADE,
+  objective text NOT NULL,
+  granted boolean NOT NULL,
+  at timestamptz NOT NULL,
+  source text NOT NULL,
+  PRIMARY KEY (profile_id, objective)
+);
+-- A segment of everyone who granted an objective reads this index alone.
+CREATE INDEX hookline_profile_consents_granted ON hookline_profile_consents (objective, profile_id) WHERE granted
+`,
+    },
   ],
 };
