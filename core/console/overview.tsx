@@ -1,19 +1,17 @@
 /** @jsxImportSource hono/jsx */
 import type { SqlExecutor } from "../contracts/sql.ts";
 import type { AdminApp } from "../http/admin-app.ts";
-import { readGauges } from "../store/gauges.ts";
+import { OUTCOMES, type OutcomeCounts, readGauges, readOutcomes } from "../store/gauges.ts";
 import { ago, BASE, seconds, tone } from "./layout.tsx";
 
-/** Deliveries an hour's count reads at most per outcome: past it the page says "1000+". */
-export const HOUR_CAP = 1000;
 /** How often the overview's live part is fetched again. */
 export const REFRESH_SECONDS = 5;
 
-const ENDED = ["succeeded", "failed", "halted", "aborted"] as const;
-
 /** What the overview shows, read from the store in one go. */
 export interface OverviewData {
-  lastHour: Record<(typeof ENDED)[number], number>;
+  /** Deliveries ended in the last hour and the last day, by outcome (exact). */
+  lastHour: OutcomeCounts;
+  lastDay: OutcomeCounts;
   backlog: { total: number; due: number; scheduled: number; inFlight: number; oldestDueAge: number };
   runs: Awaited<ReturnType<AdminApp["store"]["listRuns"]>>;
   paused: Awaited<ReturnType<AdminApp["store"]["pausedWebhooks"]>>;
@@ -21,24 +19,21 @@ export interface OverviewData {
 }
 
 /**
- * Reads the overview: the last hour's ended deliveries by outcome (each counted up to `HOUR_CAP`),
+ * Reads the overview: the deliveries ended in the last hour and the last day by outcome (`readOutcomes`:
+ * a day's per-minute counts, whatever the number of deliveries),
  * the queue (the metrics' gauges: each state through its partial index), runs in progress, paused
  * webhooks and the latest failures.
  *
  * @example const data = await readOverview(app, host.sql);
  */
-export async function readOverview(app: AdminApp, sql: SqlExecutor, now = Date.now()): Promise<OverviewData> {
-  const since = new Date(now - 3_600_000).toISOString();
-  const [counts, gauges, runs, paused, failures] = await Promise.all([
-    Promise.all(ENDED.map((status) => app.store.listDeliveries({ status, since, limit: HOUR_CAP }))),
+export async function readOverview(app: AdminApp, sql: SqlExecutor): Promise<OverviewData> {
+  const [outcomes, gauges, runs, paused, failures] = await Promise.all([
+    readOutcomes(sql),
     readGauges(sql),
     app.store.listRuns({ limit: 50 }),
     app.store.pausedWebhooks(),
     app.store.listDeliveries({ status: "failed", limit: 10 }),
   ]);
-  const lastHour = Object.fromEntries(
-    ENDED.map((s, i) => [s, counts[i]?.length ?? 0]),
-  ) as OverviewData["lastHour"];
   const backlog = { total: 0, due: 0, scheduled: 0, inFlight: 0, oldestDueAge: 0 };
   for (const q of gauges.queue) {
     backlog.due += q.due;
@@ -47,30 +42,43 @@ export async function readOverview(app: AdminApp, sql: SqlExecutor, now = Date.n
     backlog.total += q.due + q.scheduled + q.waiting + q.paused + q.inFlight;
     backlog.oldestDueAge = Math.max(backlog.oldestDueAge, q.oldestDueAge);
   }
-  return { lastHour, backlog, runs: runs.filter((r) => r.state === "running"), paused, failures };
+  return {
+    lastHour: outcomes.hour,
+    lastDay: outcomes.day,
+    backlog,
+    runs: runs.filter((r) => r.state === "running"),
+    paused,
+    failures,
+  };
 }
 
-const count = (n: number) => (n >= HOUR_CAP ? `${HOUR_CAP}+` : String(n));
+/** Ended deliveries by outcome over a window: one card. */
+function Outcomes(props: { id: string; title: string; counts: OutcomeCounts; window: string }) {
+  return (
+    <section class="card" aria-labelledby={props.id} data-window={props.window}>
+      <h2 id={props.id}>{props.title}</h2>
+      <dl class="counts">
+        {OUTCOMES.map((s) => (
+          <>
+            <dt>{s}</dt>
+            <dd class={props.counts[s] > 0 ? tone(s) : undefined} data-outcome={s}>
+              {props.counts[s].toLocaleString("en")}
+            </dd>
+          </>
+        ))}
+      </dl>
+    </section>
+  );
+}
 
 /** The overview's cards: what `GET /console/overview/live` answers and the page embeds. */
 export function OverviewCards(props: { data: OverviewData; now?: number }) {
-  const { lastHour, backlog, runs, paused, failures } = props.data;
+  const { lastHour, lastDay, backlog, runs, paused, failures } = props.data;
   const now = props.now ?? Date.now();
   return (
     <div class="grid">
-      <section class="card" aria-labelledby="h-hour">
-        <h2 id="h-hour">Last hour</h2>
-        <dl class="counts">
-          {ENDED.map((s) => (
-            <>
-              <dt>{s}</dt>
-              <dd class={lastHour[s] > 0 ? tone(s) : undefined} data-outcome={s}>
-                {count(lastHour[s])}
-              </dd>
-            </>
-          ))}
-        </dl>
-      </section>
+      <Outcomes id="h-hour" title="Last hour" counts={lastHour} window="hour" />
+      <Outcomes id="h-day" title="Last day" counts={lastDay} window="day" />
       <section class="card" aria-labelledby="h-backlog">
         <h2 id="h-backlog">Backlog</h2>
         <div class="stat" data-backlog>
