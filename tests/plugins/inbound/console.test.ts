@@ -3,8 +3,17 @@
  * newest first and paged; a refused request is counted under its reason; a viewer sees the pages.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { RefusalCounts } from "../../../plugins/inbound/console-refusals.ts";
 import { inbound } from "../../../plugins/inbound/index.ts";
+import {
+  activityPage,
+  addRefusals,
+  insertActivities,
+  refusalCounts,
+} from "../../../plugins/inbound/repository.ts";
+import { testApp } from "../../support/app.ts";
 import { type ConsoleHarness, PHONE, startConsole } from "../../support/console.ts";
+import { storeKinds } from "../../support/db.ts";
 
 const KEY = "esputnik-key-for-console-tests";
 const XSS = "<script>window.pwned=1</script>";
@@ -59,9 +68,7 @@ describe("the console's Inbound pages", () => {
       body: "{not json",
     });
     expect(notJson.status).toBe(400);
-    expect(
-      (await post("crm?email=ada%40example.com", { name: `Ada ${XSS}` }, {})).status,
-    ).toBe(200);
+    expect((await post("crm?email=ada%40example.com", { name: `Ada ${XSS}` }, {})).status).toBe(200);
   });
   afterAll(async () => {
     await h?.close();
@@ -144,5 +151,71 @@ describe("the console's Inbound pages", () => {
     const r = await page.goto(`${h.base}/console/inbound/esputnik`);
     expect(r?.status()).toBe(200);
     await context.close();
+  });
+});
+
+describe.each(storeKinds)("what the Inbound pages read, on $name", (kind) => {
+  let driver: Awaited<ReturnType<typeof kind.open>>;
+  let app: Awaited<ReturnType<typeof testApp>>;
+  beforeAll(async () => {
+    driver = await kind.open();
+    app = await testApp("inbound: { endpoints: {} }\n", driver, { plugins: [inbound()] });
+  });
+  afterAll(async () => {
+    await app?.stop(0);
+    await driver?.dispose();
+  });
+
+  it("counts refusals by reason over the last hour and the last day, adding each flush to the minute's count", async () => {
+    const counts = new RefusalCounts(driver, app.host.logger);
+    for (let i = 0; i < 3; i++) counts.count("e1", "HOOKLINE_INBOUND_API_KEY", 401);
+    counts.count("e1", "HOOKLINE_INBOUND_JSON", 400);
+    await counts.flush();
+    counts.count("e1", "HOOKLINE_INBOUND_API_KEY", 401);
+    await counts.flush();
+    const minute = (ms: number) => new Date(Math.floor((Date.now() - ms) / 60_000) * 60_000).toISOString();
+    await addRefusals(driver, [
+      {
+        endpoint: "e1",
+        code: "HOOKLINE_INBOUND_API_KEY",
+        status: 401,
+        minute: minute(2 * 3_600_000),
+        count: 5,
+      },
+      {
+        endpoint: "e1",
+        code: "HOOKLINE_INBOUND_API_KEY",
+        status: 401,
+        minute: minute(3 * 86_400_000),
+        count: 7,
+      },
+      { endpoint: "e2", code: "HOOKLINE_INBOUND_IP", status: 403, minute: minute(0), count: 1 },
+    ]);
+    const e1 = await refusalCounts(driver, "e1");
+    expect(e1.map((r) => [r.code, r.status, r.lastHour, r.lastDay])).toEqual([
+      ["HOOKLINE_INBOUND_API_KEY", 401, 4, 9],
+      ["HOOKLINE_INBOUND_JSON", 400, 1, 1],
+    ]);
+    expect((await refusalCounts(driver)).map((r) => r.endpoint).sort()).toEqual(["e1", "e1", "e2"]);
+  });
+
+  it("pages an endpoint's activities newest first, in the order they were stored", async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => ({
+      endpoint: "esp",
+      dedupe_key: `k${i}`,
+      request_key: null,
+      status: "READ",
+      activity: { activityStatus: "READ", activityDateTime: "2026-12-01T10:00:00", contactId: i },
+    }));
+    await insertActivities(driver, "[]", JSON.stringify(rows));
+    const since = new Date(Date.now() - 86_400_000);
+    const ids = (page: Awaited<ReturnType<typeof activityPage>>) => page.map((a) => a.activity.contactId);
+    const first = await activityPage(driver, "esp", { since, limit: 5 });
+    expect(ids(first)).toEqual([11, 10, 9, 8, 7]);
+    const second = await activityPage(driver, "esp", { since, limit: 5, before: first.at(-1)!.seq });
+    expect(ids(second)).toEqual([6, 5, 4, 3, 2]);
+    const last = await activityPage(driver, "esp", { since, limit: 5, before: second.at(-1)!.seq });
+    expect(ids(last)).toEqual([1, 0]);
+    expect(await activityPage(driver, "other", { since, limit: 5 })).toEqual([]);
   });
 });
