@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { BUILTIN_PRESETS } from "../../../core/config/builtin-presets.ts";
 import { mustache } from "../../../plugins/mustache/index.ts";
 import { eventually, testApp } from "../../support/app.ts";
+import { type ConsoleHarness, PHONE, startConsole } from "../../support/console.ts";
 import { storeKinds } from "../../support/db.ts";
 import { type Sink, startSink } from "../../support/http-sink.ts";
 
@@ -151,3 +152,108 @@ presets:
     });
   });
 }
+
+describe("the console's preset gallery, in Chromium", () => {
+  let h: ConsoleHarness;
+  let sink: Sink;
+  let viewerToken = "";
+
+  beforeAll(async () => {
+    sink = await startSink(() => ({ status: 200, body: "ok" }));
+    h = await startConsole(`engine: { pollInterval: 20ms, allowNetworks: ["127.0.0.1/32"] }
+presets:
+  team-slack: { extends: slack, description: "Slack, the team's channel", params: { text: "From the team" } }
+`);
+    viewerToken = (await h.app.store.createToken("presets-viewer", "viewer")).secret;
+  });
+  afterAll(async () => {
+    await h.close();
+    await sink.close();
+  });
+
+  it("creates a Slack webhook from the preset in one step, and a test event sends Slack's request", async () => {
+    const { context, page, violations } = await h.signedIn();
+    await page.click("nav >> text=Presets");
+    await page.waitForURL(`${h.base}/console/presets`);
+    const cards = await page
+      .locator("[data-preset]")
+      .evaluateAll((e) => e.map((x) => x.getAttribute("data-preset")));
+    expect(cards).toEqual([...Object.keys(BUILTIN_PRESETS), "team-slack"]);
+    await h.shot(page, "presets");
+
+    await page.click("a[aria-label='Use Slack incoming webhook']");
+    await page.waitForURL(`${h.base}/console/presets/slack`);
+    // Each parameter documented: whether it is required, its default, what it does.
+    const text = page.locator("tr[data-param=text]");
+    expect(await text.locator("td").allTextContents()).toEqual([
+      "text",
+      "no",
+      "",
+      expect.stringContaining("the message (mrkdwn)"),
+    ]);
+    expect(await page.locator("tr[data-param]").count()).toBe(2);
+
+    await page.fill("input[name=name]", "signup-alert");
+    await page.fill("input[name=url]", `${sink.url}/services/T000/B000/XXXX`);
+    await page.fill("input[name=events]", "signup");
+    await page.fill("input[name='param.text']", slackParams.text);
+    await page.fill("input[name='param.blocks']", JSON.stringify(slackParams.blocks));
+    await h.shot(page, "presets-slack");
+    await page.click("button:has-text('Create webhook')");
+    await page.waitForURL(`${h.base}/console/webhooks/signup-alert`);
+
+    const made = (await (await h.api("GET", "/v1/webhooks/signup-alert")).json()) as Record<string, unknown>;
+    expect(made).toMatchObject({ name: "signup-alert" });
+    const published = await h.api("POST", "/v1/events", { events: [{ type: "signup", customer }] });
+    expect(published.status).toBe(202);
+    const r = await eventually(() => sink.requests.find((x) => x.url === "/services/T000/B000/XXXX"));
+    expect(r.method).toBe("POST");
+    expect(r.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(r.body)).toEqual(slackParams);
+
+    // The same name again: refused on the form, saying why, the URL (a secret) not written back.
+    await page.goto(`${h.base}/console/presets/slack`);
+    await page.fill("input[name=name]", "signup-alert");
+    await page.fill("input[name=url]", `${sink.url}/services/secret-path`);
+    await page.click("button:has-text('Create webhook')");
+    expect(await page.locator("[role=alert]").textContent()).toContain(
+      'a webhook "signup-alert" exists already',
+    );
+    expect(await page.content()).not.toContain("secret-path");
+    expect(await page.inputValue("input[name=name]")).toBe("signup-alert");
+    expect(violations).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it("creates from a preset of the config file, with the file's defaults", async () => {
+    const { context, page } = await h.signedIn();
+    await page.goto(`${h.base}/console/presets/team-slack`);
+    expect(await page.locator("tr[data-param=text] td").nth(2).textContent()).toBe("From the team");
+    await page.fill("input[name=name]", "team-alert");
+    await page.fill("input[name=url]", `${sink.url}/services/team`);
+    await page.fill("input[name=events]", "team");
+    await page.click("button:has-text('Create webhook')");
+    await page.waitForURL(`${h.base}/console/webhooks/team-alert`);
+    expect((await h.api("POST", "/v1/events", { events: [{ type: "team", customer }] })).status).toBe(202);
+    const r = await eventually(() => sink.requests.find((x) => x.url === "/services/team"));
+    expect(JSON.parse(r.body)).toEqual({ text: "From the team" });
+    await context.close();
+  });
+
+  it("shows a viewer the gallery without the form, and refuses a viewer's posted webhook (403)", async () => {
+    const { context, page } = await h.signedIn(viewerToken, PHONE);
+    await page.goto(`${h.base}/console/presets`);
+    await h.shot(page, "presets-phone");
+    await page.goto(`${h.base}/console/presets/twilio-sms`);
+    expect(await page.locator("form button:has-text('Create webhook')").count()).toBe(0);
+    expect(await page.locator("tr[data-param=accountSid] td").nth(1).textContent()).toBe("yes");
+    const csrf = await page.locator("header input[name=_csrf]").getAttribute("value");
+    const posted = await page.request.post(`${h.base}/console/presets/slack`, {
+      form: { _csrf: csrf!, name: "viewer-made", url: `${sink.url}/services/v` },
+      maxRedirects: 0,
+    });
+    expect(posted.status()).toBe(403);
+    expect((await h.api("GET", "/v1/webhooks/viewer-made")).status).toBe(404);
+    await context.close();
+  });
+});
