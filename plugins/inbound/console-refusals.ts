@@ -1,4 +1,3 @@
-import type { MiddlewareHandler } from "hono";
 import type { Logger, PluginHost, SqlExecutor } from "../../core/plugin/index.ts";
 import type { EndpointRegistry } from "./registry.ts";
 import { addRefusals, type RefusalTally, sweepRefusals } from "./repository.ts";
@@ -84,32 +83,39 @@ export function refusalsOf(sql: SqlExecutor, logger: Logger): RefusalCounts {
 }
 
 /**
- * Middleware before the receivers (`/in/*`): counts each answer of 400 and above of a known endpoint
- * under the code of its `errors[0]` (`HTTP <status>` when it has none). A 404 (no endpoint at that
- * path) is not counted: the path is the caller's, and would make a row per path tried.
+ * What the receivers' route calls with each answer of 400 and above: counts it under its endpoint
+ * and the code of its `errors[0]` (`HTTP <status>` when it has none), read from a copy of the answer
+ * after it went. A 404 (no endpoint at that path) is not counted: the path is the caller's, and would
+ * make a row per path tried; nor is an answer of a path the store could not look up.
  *
- * @example http.use("/in/*", countRefusals(host, registry)); http.all("/in/*", receivers)
+ * @example const refused = countRefusals(host, registry); if (answer.status >= 400) refused(c.req.path, answer)
  */
-export function countRefusals(host: PluginHost, registry: EndpointRegistry): MiddlewareHandler {
-  return async (c, next) => {
-    await next();
-    const status = c.res.status;
+export function countRefusals(
+  host: PluginHost,
+  registry: EndpointRegistry,
+): (path: string, answer: Response) => void {
+  const counts = refusalsOf(host.sql, host.logger);
+  return (path, answer) => {
+    const status = answer.status;
     if (status < 400 || status === 404) return;
-    const path = c.req.path.slice("/in/".length);
-    let endpoint = registry.configured(path);
-    try {
-      endpoint ??= await registry.find(path);
-    } catch {
-      // The store cannot say which endpoint this is (it answered 500): nothing to count it under.
-    }
-    if (!endpoint) return;
-    let code = `HTTP ${status}`;
-    try {
-      const body = (await c.res.clone().json()) as { errors?: Array<{ code?: unknown }> };
-      if (typeof body.errors?.[0]?.code === "string") code = body.errors[0].code;
-    } catch {
-      // Not a JSON refusal: counted by its status alone.
-    }
-    refusalsOf(host.sql, host.logger).count(endpoint.name, code, status);
+    const copy = answer.clone();
+    void (async () => {
+      const at = path.slice("/in/".length);
+      let endpoint = registry.configured(at);
+      try {
+        endpoint ??= await registry.find(at);
+      } catch {
+        // The store cannot say which endpoint this is (it answered 500): nothing to count it under.
+      }
+      if (!endpoint) return;
+      let code = `HTTP ${status}`;
+      try {
+        const body = (await copy.json()) as { errors?: Array<{ code?: unknown }> };
+        if (typeof body.errors?.[0]?.code === "string") code = body.errors[0].code;
+      } catch {
+        // Not a JSON refusal: counted by its status alone.
+      }
+      counts.count(endpoint.name, code, status);
+    })();
   };
 }

@@ -66,11 +66,14 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
     name: "inbound",
     receive,
     mount(http: Hono, host: PluginHost) {
-      http.use("/in/*", countRefusals(host, state(host).registry));
-      http.all(
-        "/in/*",
-        async (c, next) => (await receive(c.req.raw, host, c.env, requestLogger(c))) ?? next(),
-      );
+      // Refusals are counted for the console (the edge worker, which mounts nothing, counts none).
+      const refused = countRefusals(host, state(host).registry);
+      http.all("/in/*", async (c, next) => {
+        const answer = await receive(c.req.raw, host, c.env, requestLogger(c));
+        if (!answer) return next();
+        if (answer.status >= 400) refused(c.req.path, answer);
+        return answer;
+      });
       receiverDocs = mountAdmin(http, host, state(host).registry, schemasOnce().InboundEndpoint);
     },
     openapi: () => receiverDocs,
