@@ -194,6 +194,11 @@ triggers:
     await page.waitForURL(/customer=cust-bad/);
     expect(await customers(page)).toEqual(["cust-bad"]);
     expect(await page.locator(`a[href="/console/deliveries/${failedId}"]`).count()).toBe(1);
+    // The admin API filters alike.
+    const api = await h.api("GET", "/v1/deliveries?customer=cust-bad");
+    expect(((await api.json()) as { deliveries: Array<{ id: string }> }).deliveries.map((d) => d.id)).toEqual(
+      [failedId],
+    );
 
     // The last day: not the two created two days ago.
     await page.fill("input[name=customer]", "");
