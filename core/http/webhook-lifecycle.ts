@@ -100,7 +100,14 @@ export async function enableWebhook(app: AdminApp, name: string): Promise<{ name
   return { name, enabled: true };
 }
 
-export const CopyBody = z.object({ name: z.string().min(1).max(200).describe("the copy's name") }).strict();
+export const CopyBody = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "a name of letters, digits, '.', '_' and '-' (at most 100)")
+      .describe("the copy's name"),
+  })
+  .strict();
 
 /**
  * Copies a webhook (of the config file, the admin API or a plugin) into a new admin-API webhook of

@@ -111,6 +111,30 @@ for (const kind of storeKinds) {
       expect(await signups(other, "c7")).toHaveLength(1);
     });
 
+    it("keeps a webhook both paused and disabled waiting until it is resumed and enabled", async () => {
+      await call("POST", "/v1/webhooks/crm/disable", {});
+      // Paused as continuous failure pauses it (core/store/run-health.ts trackHealth).
+      await driver.query(
+        `INSERT INTO hookline_webhook_health (webhook, paused_at, reason) VALUES ('crm', now(), 'paused: failing')
+         ON CONFLICT (webhook) DO UPDATE SET paused_at = now(), reason = 'paused: failing'`,
+      );
+      const queued = await app.publish({ type: "welcome", customer: { id: "c8" } });
+      expect(queued.events[0]!.deliveries).toEqual([]);
+      const fired = await call("POST", "/v1/webhooks/crm/fire", { customer: "c8" });
+      expect(fired.status).toBe(409);
+      await call("POST", "/v1/webhooks/crm/enable");
+      const waiting = (await call("POST", "/v1/webhooks/crm/fire", { customer: "c8" })).json
+        .delivery as string;
+      await call("POST", "/v1/webhooks/crm/disable", {});
+      await eventually(async () => (await statuses([waiting]))[0] === "paused", 10_000, "set aside");
+      expect((await call("POST", "/v1/webhooks/crm/resume")).status).toBe(200);
+      // Resumed but still disabled: it waits on.
+      expect(await statuses([waiting])).toEqual(["paused"]);
+      expect(crmRequests().some((r) => JSON.parse(r.body).customer === "c8")).toBe(false);
+      await call("POST", "/v1/webhooks/crm/enable");
+      await eventually(async () => (await statuses([waiting]))[0] === "succeeded", 10_000, "sent");
+    });
+
     it("fires a webhook for one customer: one delivery in a run of its own", async () => {
       const r = await call("POST", "/v1/webhooks/crm/fire", {
         customer: { id: "c9", email: "c9@example.com" },
@@ -156,6 +180,7 @@ for (const kind of storeKinds) {
         "copy sent",
       );
       expect((await call("POST", "/v1/webhooks/crm/copy", { name: "crm-copy" })).status).toBe(409);
+      expect((await call("POST", "/v1/webhooks/crm/copy", { name: "not a name" })).status).toBe(400);
       expect((await call("POST", "/v1/webhooks/crm-copy/copy", { name: "crm-copy-2" })).status).toBe(201);
       expect((await call("DELETE", "/v1/webhooks/crm-copy-2")).status).toBe(204);
     });
