@@ -44,6 +44,12 @@ describe("the console's Inbound pages", () => {
       { plugins: [inbound()], env: { ESPUTNIK_KEY: KEY } },
     );
     viewerToken = (await h.app.store.createToken("inbound-viewer", "viewer")).secret;
+    // One endpoint of the admin API beside the config file's.
+    const put = await h.api("PUT", "/v1/inbound/partner", {
+      kind: "activity-status",
+      auth: { kind: "none" },
+    });
+    expect(put.status).toBe(201);
     // 55 activities (a page and a bit), then one whose email a sender filled with markup: the newest.
     const many = Array.from({ length: 55 }, (_, i) => ({
       activityStatus: "DELIVERED",
@@ -83,6 +89,7 @@ describe("the console's Inbound pages", () => {
     await expect(esputnik.textContent()).resolves.toContain("apiKey");
     await expect(esputnik.locator("td").last().textContent()).resolves.toBe("3 / 3");
     await expect(page.locator("tr[data-endpoint=crm]").textContent()).resolves.toContain("profile-update");
+    await expect(page.locator("tr[data-endpoint=partner]").textContent()).resolves.toContain("API");
     // By reason: the wrong key twice (401), the broken JSON once (400).
     const key = page.locator("tr[data-reason=HOOKLINE_INBOUND_API_KEY]");
     await expect(key.locator("[data-count=hour]").textContent()).resolves.toBe("2");
