@@ -68,7 +68,7 @@ export function RefusalTable(props: { rows: RefusalCount[]; now: number; base?: 
             <th>Reason (status)</th>
             <th>Last hour</th>
             <th>Last day</th>
-            <th class="hide-narrow">Latest</th>
+            <th class="hide-narrow">Latest minute</th>
           </tr>
         </thead>
         <tbody>
