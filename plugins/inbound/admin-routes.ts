@@ -10,10 +10,17 @@ import {
   parseOr,
 } from "../../core/plugin/index.ts";
 import { endpointName, type InboundEndpoint } from "./config.ts";
-import { findProfileId, readProfile, readTimeline } from "./profile-repository.ts";
+import {
+  findProfileId,
+  readConsents,
+  readProfile,
+  readTimeline,
+  writeConsents,
+} from "./profile-repository.ts";
 import { receiverDocs } from "./receiver-docs.ts";
 import type { EndpointRegistry } from "./registry.ts";
 import { recentActivities } from "./repository.ts";
+import { FILTER_LIMITS, Objective } from "./segments/filter.ts";
 
 const notFound = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no inbound endpoint "${name}"`);
 
@@ -41,6 +48,49 @@ const TimelineEvent = z
     at: z.string(),
     data: z.record(z.string(), z.unknown()),
     endpoint: z.string().nullable().optional(),
+  })
+  .strict();
+const Consent = z
+  .object({
+    granted: z.boolean().describe("true: given; false: withdrawn"),
+    at: z.string().describe("when it was given or withdrawn (ISO 8601)"),
+    source: z.string().describe("what set it"),
+  })
+  .strict();
+const Consents = z.object({ consents: z.record(z.string(), Consent) }).strict();
+const ConsentsBody = z
+  .object({
+    consents: z
+      .record(
+        z.string(),
+        z
+          .object({
+            granted: z.boolean({ error: "expected true (given) or false (withdrawn)" }),
+            at: z.iso
+              .datetime({
+                offset: true,
+                error: "expected an ISO 8601 date-time such as 2025-06-01T09:30:00Z",
+              })
+              .optional()
+              .describe(
+                "when it was given or withdrawn; default: now. An older change than the stored one is ignored",
+              ),
+            source: z.string().min(1).max(200).optional().describe('what set it; default "api"'),
+          })
+          .strict(),
+      )
+      // Each key checked here rather than by the record, whose issue would not say what a key must be.
+      .superRefine((c, ctx) => {
+        for (const key of Object.keys(c)) {
+          const problem = Objective.safeParse(key).error?.issues[0]?.message;
+          if (problem) ctx.addIssue({ code: "custom", path: [key], message: problem });
+        }
+      })
+      .refine((c) => Object.keys(c).length > 0, "expected at least one objective")
+      .refine(
+        (c) => Object.keys(c).length <= FILTER_LIMITS.objectives,
+        `expected at most ${FILTER_LIMITS.objectives} objectives`,
+      ),
   })
   .strict();
 const tags = ["Inbound"];
@@ -196,6 +246,48 @@ export function mountAdmin(
       const profile = await readProfile(host.sql, c.req.param("id"));
       if (!profile) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no profile ${c.req.param("id")}`);
       return answer(200, { profile, timeline: await readTimeline(host.sql, profile.id, 100) });
+    },
+  );
+  http.get(
+    "/v1/profiles/:id/consents",
+    documented({
+      summary: "A profile's consents by objective",
+      tags,
+      params: { id: "the profile's id" },
+      answers: { 200: { description: "granted or withdrawn, when and through what", schema: Consents } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND"],
+    }),
+    async (c) => {
+      const id = c.req.param("id");
+      if (!(await readProfile(host.sql, id)))
+        throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no profile ${id}`);
+      return answer(200, { consents: await readConsents(host.sql, id) });
+    },
+  );
+  http.put(
+    "/v1/profiles/:id/consents",
+    documented({
+      summary: "Give or withdraw a profile's consent to objectives",
+      description:
+        "Sets each objective named (others keep theirs). A change dated before the stored one is ignored, so that decisions arriving out of order end at the latest. Segment filters read them (`consent: [objective]`, docs/campaigns.md).",
+      tags,
+      params: { id: "the profile's id" },
+      answers: { 200: { description: "the profile's consents afterwards", schema: Consents } },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND"],
+    }),
+    json(ConsentsBody, "invalid consents"),
+    async (c) => {
+      const id = c.req.param("id");
+      const now = new Date().toISOString();
+      const changes = Object.entries(c.req.valid("json").consents).map(([objective, v]) => ({
+        objective,
+        granted: v.granted,
+        at: v.at ? new Date(v.at).toISOString() : now,
+        source: v.source ?? "api",
+      }));
+      const consents = await writeConsents(host.sql, id, changes);
+      if (!consents) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no profile ${id}`);
+      return answer(200, { consents });
     },
   );
   return receiverDocs();

@@ -252,3 +252,54 @@ export async function readTimeline(
     endpoint: r.endpoint as string,
   }));
 }
+
+/** A customer's consent to one objective: granted or withdrawn, when, and through what. */
+export interface Consent {
+  granted: boolean;
+  at: string;
+  source: string;
+}
+
+/**
+ * Sets a profile's consent for each objective given, leaving the others as they are; a change older
+ * than the one stored (by `at`) is ignored, so that decisions arriving out of order end at the latest.
+ * Returns the profile's consents afterwards, or undefined when there is no such profile.
+ *
+ * @example await writeConsents(sql, "prof_…", [{ objective: "marketing-email", granted: false, at, source: "api" }])
+ */
+export async function writeConsents(
+  sql: SqlDriver,
+  profileId: string,
+  changes: ReadonlyArray<Consent & { objective: string }>,
+): Promise<Record<string, Consent> | undefined> {
+  return sql.transaction(async (tx) => {
+    const found = await tx.query("SELECT id FROM hookline_profiles WHERE id = $1 FOR UPDATE", [profileId]);
+    if (found.length === 0) return undefined;
+    await tx.query(
+      `INSERT INTO hookline_profile_consents (profile_id, objective, granted, at, source)
+       SELECT $1, x.objective, x.granted, x.at, x.source
+         FROM jsonb_to_recordset($2::text::jsonb) AS x(objective text, granted boolean, at timestamptz, source text)
+       ON CONFLICT (profile_id, objective) DO UPDATE
+          SET granted = excluded.granted, at = excluded.at, source = excluded.source
+        WHERE hookline_profile_consents.at <= excluded.at`,
+      [profileId, JSON.stringify(changes)],
+    );
+    return readConsents(tx, profileId);
+  });
+}
+
+/**
+ * A profile's consents by objective (empty when it has none, or there is no such profile).
+ *
+ * @example (await readConsents(sql, "prof_…"))["marketing-email"]?.granted
+ */
+export async function readConsents(sql: SqlExecutor, profileId: string): Promise<Record<string, Consent>> {
+  const rows = await sql.query<{ objective: string; granted: boolean; at: unknown; source: string }>(
+    `SELECT objective, granted, at, source FROM hookline_profile_consents
+      WHERE profile_id = $1 ORDER BY objective`,
+    [profileId],
+  );
+  return Object.fromEntries(
+    rows.map((r) => [r.objective, { granted: r.granted, at: iso(r.at), source: r.source }]),
+  );
+}

@@ -112,7 +112,8 @@ const TimeBoundSchema = z.union(
   { error: dateMessage },
 );
 
-const Objective = z
+/** A consent objective's name, e.g. `marketing-email`. */
+export const Objective = z
   .string({ error: "expected an objective name" })
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/,
