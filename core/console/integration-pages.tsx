@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
 import type { IntegrationKind } from "../admin/managed.ts";
-import { type Field, Fields, type FieldsState } from "./integration-form.tsx";
+import { Fields, type FieldsState } from "./integration-fields.tsx";
+import type { Field } from "./integration-form.ts";
 import { ago, BASE } from "./layout.tsx";
 
 /** An integration as the console lists it. */
@@ -184,7 +185,7 @@ export function IntegrationForm(props: {
       </span>
     ) : null;
   return (
-    <form method="post" action={props.action} class="stack card" aria-labelledby="h-form">
+    <form method="post" action={props.action} class="stack card wide" aria-labelledby="h-form">
       {props.csrf}
       <input type="hidden" name="kind" value={props.kind.kind} />
       <h2 id="h-form">
@@ -281,7 +282,7 @@ export function ReadOnlyDefinition(props: { row: IntegrationRow; secretFields: r
   const { row } = props;
   const options = Object.entries(row.options).filter(([k]) => !props.secretFields.includes(k));
   return (
-    <section class="card" aria-labelledby="h-definition">
+    <section class="card wide" aria-labelledby="h-definition">
       <h2 id="h-definition">Definition</h2>
       <p class="muted" data-part="read-only">
         {row.source === "config"

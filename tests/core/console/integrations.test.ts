@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { OAuth2Server } from "oauth2-mock-server";
 import type { Page } from "playwright-core";
 import { oauth2 } from "../../../plugins/oauth2/index.ts";
+import { eventually } from "../../support/app.ts";
 import { type ConsoleHarness, PHONE, startConsole } from "../../support/console.ts";
 import { type Sink, startSink } from "../../support/http-sink.ts";
 
@@ -131,14 +132,48 @@ webhooks:
       "unauthorized",
     );
     await page.goto(`${h.base}/console/integrations/idp`);
+    const visited: string[] = [];
+    page.on("request", (r) => {
+      if (r.isNavigationRequest()) visited.push(r.url());
+    });
     await page.click("button:text('Authorize')");
-    await page.waitForURL(`${h.base}/console/integrations/idp`);
+    // Through the authorization server and the callback, back to this page.
+    await eventually(
+      () =>
+        visited.some((u) => u.startsWith(`${h.base}/oauth/callback/idp?code=`)) &&
+        visited.at(-1) === `${h.base}/console/integrations/idp`,
+      15_000,
+      "the way back from the authorization server",
+    );
+    expect(visited.some((u) => u.startsWith(`${idpBase}/authorize?`))).toBe(true);
+    await page.waitForLoadState();
     expect(await page.locator("#h-summary + dl [data-state]").getAttribute("data-state")).toBe("authorized");
     expect(await html(page)).not.toContain("idp-client-secret");
     await h.shot(page, "integrations-oauth-authorized");
     await page.goto(`${h.base}/console/integrations`);
     await h.shot(page, "integrations-list");
     await context.close();
+  });
+
+  it("follows the callback's return cookie only to a console path (no open redirect)", async () => {
+    const callback = (cookie: string) =>
+      h.app.fetch(
+        new Request("http://hookline.test/oauth/callback/idp?code=x&state=forged", {
+          headers: { cookie: `hookline_authorize_return=${encodeURIComponent(cookie)}` },
+        }),
+      );
+    for (const foreign of ["https://evil.example/x", "//evil.example", "/console/../evil", "/consolex"]) {
+      const r = await callback(foreign);
+      expect(r.status).toBe(400);
+      expect(r.headers.get("content-type")).not.toContain("text/html");
+      expect(await r.text()).not.toContain("evil");
+    }
+    const back = await callback("/console/integrations/idp");
+    expect(back.status).toBe(400);
+    const page = await back.text();
+    expect(page).toContain('href="/console/integrations/idp"');
+    expect(page).toContain("failed");
+    expect(page).not.toContain("http-equiv");
   });
 
   it("shows a config-file integration read-only, and refuses to delete one that webhooks use", async () => {
