@@ -10,6 +10,7 @@ import {
   definitionOf,
   disableWebhook,
   enableWebhook,
+  fireWebhook,
   knownWebhook,
   type WebhookState,
   webhookStates,
@@ -316,6 +317,18 @@ export const webhooksSection = (app: AdminApp): ConsoleSection => ({
             {s.paused && !s.disabled && kit.may(c, "POST", api(name, "/resume")) ? (
               <Action kit={kit} c={c} to={at(name, "/resume")} label="Resume" kind="secondary" />
             ) : null}
+            {!s.disabled && kit.may(c, "POST", api(name, "/fire")) ? (
+              <form method="post" action={at(name, "/fire")} class="actions">
+                <kit.Csrf c={c} />
+                <label>
+                  Fire for a customer
+                  <input name="customer" required placeholder="customer id, or email=… of a profile" />
+                </label>
+                <button type="submit" class="secondary">
+                  Fire
+                </button>
+              </form>
+            ) : null}
             {s.source === "api" && kit.may(c, "DELETE", api(name)) ? (
               <a href={at(name, "/delete")}>Delete…</a>
             ) : null}
@@ -526,6 +539,26 @@ export const webhooksSection = (app: AdminApp): ConsoleSection => ({
             ? `Disabled; ${done.halted} queued deliveries cancelled.`
             : "Disabled; queued deliveries wait.";
         return c.redirect(`${at(name)}?notice=${encodeURIComponent(notice)}`, 303);
+      },
+    );
+
+    // As POST /v1/webhooks/:name/fire: one delivery for one customer, then its page.
+    r.post(
+      "/:name/fire",
+      kit.page("Fires a webhook for one customer", { params: nameParam, answers: REDIRECT }),
+      async (c) => {
+        const name = c.req.param("name");
+        kit.allow(c, "POST", api(name, "/fire"));
+        const customer = String((await c.req.parseBody()).customer ?? "").trim();
+        if (!customer)
+          return show(c, name, "definition", { error: "Say which customer to fire it for.", status: 400 });
+        try {
+          const fired = await fireWebhook(app, name, { customer });
+          return c.redirect(`${kit.base}/deliveries/${encodeURIComponent(fired.delivery)}`, 303);
+        } catch (e) {
+          if (!(e instanceof HttpError)) throw e;
+          return show(c, name, "definition", { error: e.message, status: e.status as 409 });
+        }
       },
     );
 

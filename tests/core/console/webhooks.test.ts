@@ -116,7 +116,7 @@ triggers: [{ kind: event, events: [signup], webhooks: [from-file] }]
     expect(await page.textContent("[role=alert]")).toContain('no stored profile "nobody@example.com"');
   });
 
-  it("copies, disables (an event then makes no delivery) and enables a webhook", async () => {
+  it("copies, disables (an event then makes no delivery), enables and fires a webhook by hand", async () => {
     await page.goto(`${webhooks()}/made`);
     await page.fill("input[name=copy]", "made-copy");
     await page.click("button:has-text('Copy')");
@@ -142,6 +142,17 @@ triggers: [{ kind: event, events: [signup], webhooks: [from-file] }]
     await page.selectOption("#test-source", "delivery");
     await page.click("button[value=preview]");
     expect(await page.textContent("[data-part=request-body]")).toContain('"email": "c2@example.com"');
+
+    // Fired by hand for a stored profile: one delivery, whose page opens.
+    await page.goto(`${webhooks()}/made`);
+    await page.fill("input[name=customer]", "ada@example.com");
+    await page.click("button:has-text('Fire')");
+    await page.waitForURL(/\/console\/deliveries\/[0-9a-f-]{36}$/);
+    await eventually(
+      () => sink.requests.some((r) => r.url === "/made" && r.body.includes("ada@example.com")),
+      10_000,
+      "fired",
+    );
   });
 
   it("shows a config-file webhook read-only with its file and line", async () => {
