@@ -66,8 +66,8 @@ export function inboundConsole(registryOf: (host: PluginHost) => EndpointRegistr
               params: endpointParam,
               answers: {
                 200: { description: "an HTML page" },
-                400: { description: "a page saying what is wrong with ?before" },
-                404: { description: "no such endpoint" },
+                400: { description: "the page, saying what is wrong with ?before" },
+                404: { description: "a page saying there is no such endpoint" },
               },
             },
           ),
