@@ -123,6 +123,20 @@ const Prose = (props: { text: string }) => (
   <>{props.text.split("`").map((part, i) => (i % 2 === 1 ? <code>{part}</code> : part))}</>
 );
 
+/**
+ * The documentation pages a preset follows, each with a short text (host and page): a whole URL is
+ * too long to wrap on a phone. Only https links; the rest of the text is left out.
+ */
+const linksOf = (docs: string) =>
+  docs
+    .split(/\s+/)
+    .filter((w) => w.startsWith("https://") && URL.canParse(w))
+    .map((w) => {
+      const u = new URL(w);
+      const page = u.pathname.split("/").filter(Boolean).at(-1);
+      return { href: u.href, text: page ? `${u.host} · ${page}` : u.host };
+    });
+
 /** A value as the page shows it: text as is, anything else as JSON. */
 const shown = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 
@@ -209,7 +223,7 @@ export function PresetPage(props: {
             <dt>Format</dt>
             <dd>{shown(f.format ?? "json")}</dd>
             <dt>URL</dt>
-            <dd>{f.url === undefined ? "the webhook's own" : <code>{shown(f.url)}</code>}</dd>
+            <dd>{f.url === undefined ? "the webhook's own" : <pre>{shown(f.url)}</pre>}</dd>
             {isMap(f.batch) && f.batch.size !== undefined ? (
               <>
                 <dt>Batch</dt>
@@ -218,9 +232,18 @@ export function PresetPage(props: {
             ) : null}
           </dl>
           {p.docs ? (
-            <p>
-              Follows <a href={p.docs}>{p.docs}</a>
-            </p>
+            <>
+              <h3>Follows</h3>
+              <ul>
+                {linksOf(p.docs).map((u) => (
+                  <li>
+                    <a href={u.href} title={u.href}>
+                      {u.text}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </>
           ) : null}
           {p.needs.length > 0 ? (
             <>
@@ -253,7 +276,6 @@ export function PresetPage(props: {
                     <th>Parameter</th>
                     <th>Required</th>
                     <th>Default</th>
-                    <th>What</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -261,12 +283,12 @@ export function PresetPage(props: {
                     <tr data-param={x.name}>
                       <td>
                         <code>{x.name}</code>
+                        <div class="hint" data-part="what">
+                          <Prose text={x.description} />
+                        </div>
                       </td>
-                      <td>{x.required ? "yes" : "no"}</td>
-                      <td>{"default" in x ? <code>{shown(x.default)}</code> : ""}</td>
-                      <td>
-                        <Prose text={x.description} />
-                      </td>
+                      <td data-part="required">{x.required ? "yes" : "no"}</td>
+                      <td data-part="default">{"default" in x ? <code>{shown(x.default)}</code> : ""}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -184,13 +184,10 @@ presets:
     await page.click("a[aria-label='Use Slack incoming webhook']");
     await page.waitForURL(`${h.base}/console/presets/slack`);
     // Each parameter documented: whether it is required, its default, what it does.
-    const text = page.locator("tr[data-param=text]");
-    expect(await text.locator("td").allTextContents()).toEqual([
-      "text",
-      "no",
-      "",
-      expect.stringContaining("the message (mrkdwn)"),
-    ]);
+    const param = (name: string, part: string) => page.locator(`tr[data-param=${name}] [data-part=${part}]`);
+    expect(await param("text", "required").textContent()).toBe("no");
+    expect(await param("text", "default").textContent()).toBe("");
+    expect(await param("text", "what").textContent()).toContain("the message (mrkdwn)");
     expect(await page.locator("tr[data-param]").count()).toBe(2);
 
     await page.fill("input[name=name]", "signup-alert");
@@ -228,7 +225,7 @@ presets:
   it("creates from a preset of the config file, with the file's defaults", async () => {
     const { context, page } = await h.signedIn();
     await page.goto(`${h.base}/console/presets/team-slack`);
-    expect(await page.locator("tr[data-param=text] td").nth(2).textContent()).toBe("From the team");
+    expect(await page.locator("tr[data-param=text] [data-part=default]").textContent()).toBe("From the team");
     await page.fill("input[name=name]", "team-alert");
     await page.fill("input[name=url]", `${sink.url}/services/team`);
     await page.fill("input[name=events]", "team");
@@ -245,8 +242,11 @@ presets:
     await page.goto(`${h.base}/console/presets`);
     await h.shot(page, "presets-phone");
     await page.goto(`${h.base}/console/presets/twilio-sms`);
+    await h.shot(page, "presets-twilio-phone");
+    // Nothing wider than the phone: no page to scroll sideways.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     expect(await page.locator("form button:has-text('Create webhook')").count()).toBe(0);
-    expect(await page.locator("tr[data-param=accountSid] td").nth(1).textContent()).toBe("yes");
+    expect(await page.locator("tr[data-param=accountSid] [data-part=required]").textContent()).toBe("yes");
     const csrf = await page.locator("header input[name=_csrf]").getAttribute("value");
     const posted = await page.request.post(`${h.base}/console/presets/slack`, {
       form: { _csrf: csrf!, name: "viewer-made", url: `${sink.url}/services/v` },
