@@ -187,11 +187,18 @@ function Input(props: {
     );
   if (props.kind === "area" || props.kind === "code")
     return (
-      <textarea {...common} spellcheck={false} placeholder={props.placeholder}>
+      <textarea {...common} spellcheck={false} placeholder={props.readonly ? undefined : props.placeholder}>
         {value}
       </textarea>
     );
-  return <input {...common} value={value} placeholder={props.placeholder} required={props.required} />;
+  return (
+    <input
+      {...common}
+      value={value}
+      placeholder={props.readonly ? undefined : props.placeholder}
+      required={props.required}
+    />
+  );
 }
 
 export interface FormContext {

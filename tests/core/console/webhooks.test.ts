@@ -3,7 +3,7 @@ import type { Page } from "playwright-core";
 import { inbound } from "../../../plugins/inbound/index.ts";
 import { mustache } from "../../../plugins/mustache/index.ts";
 import { eventually } from "../../support/app.ts";
-import { type ConsoleHarness, startConsole } from "../../support/console.ts";
+import { type ConsoleHarness, PHONE, startConsole } from "../../support/console.ts";
 import { type Sink, startSink } from "../../support/http-sink.ts";
 
 const XSS = "<script>window.pwned=1</script>";
@@ -155,12 +155,19 @@ triggers: [{ kind: event, events: [signup], webhooks: [from-file] }]
     );
   });
 
-  it("shows a config-file webhook read-only with its file and line", async () => {
+  it("shows a config-file webhook read-only with its file and line, on a phone too", async () => {
     await page.goto(`${webhooks()}/from-file`);
     expect(await page.textContent("[data-part=source]")).toContain("test.yaml:3");
     expect(await page.locator("#f-url").isDisabled()).toBe(true);
     expect(await page.locator("button:has-text('Save')").count()).toBe(0);
     expect(await page.locator("a:has-text('Delete')").count()).toBe(0);
+
+    const { page: phone, context } = await h.signedIn(undefined, PHONE);
+    await phone.goto(`${webhooks()}/from-file`);
+    // Nothing wider than the screen: the page does not scroll sideways.
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await h.shot(phone, "webhooks-phone");
+    await context.close();
   });
 
   it("shows a viewer no edit button, and refuses an edit a viewer posts", async () => {
