@@ -137,11 +137,14 @@ describe("the console's Inbound pages", () => {
     await context.close();
   });
 
-  it("answers 404 for an endpoint that does not exist", async () => {
+  it("answers 404 for an endpoint that does not exist, and 400 for a page position that is not one", async () => {
     const { context, page } = await h.signedIn();
     const r = await page.goto(`${h.base}/console/inbound/nope`);
     expect(r?.status()).toBe(404);
     await expect(page.locator("[role=alert]").textContent()).resolves.toContain('no inbound endpoint "nope"');
+    const bad = await page.goto(`${h.base}/console/inbound/esputnik?before=${encodeURIComponent(XSS)}`);
+    expect(bad?.status()).toBe(400);
+    await expect(page.locator("[role=alert]").textContent()).resolves.toContain("before:");
     await context.close();
   });
 
