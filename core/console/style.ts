@@ -67,5 +67,5 @@ form.stack { display: flex; flex-direction: column; gap: .8rem; }
 .split { display: grid; gap: 1rem; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
 @media (max-width: 60rem) { .split { grid-template-columns: minmax(0, 1fr); } }
 .table-wrap { overflow-x: auto; }
-@media (max-width: 40rem) { header.top nav { order: 3; width: 100%; } .hide-narrow { display: none; } }
+@media (max-width: 40rem) { header.top nav { order: 3; flex: 1 1 100%; } .hide-narrow { display: none; } }
 `;
