@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { ManagedError } from "../admin/entries.ts";
 import type { ConsoleKit, ConsoleSection } from "../contracts/console.ts";
 import { webhookParameters } from "../engine/parameters.ts";
+import type { PreviewStep } from "../engine/preview.ts";
 import { HttpError } from "../errors.ts";
 import type { AdminApp } from "../http/admin-app.ts";
 import {
@@ -12,6 +13,7 @@ import {
   enableWebhook,
   fireWebhook,
   knownWebhook,
+  resumeWebhook,
   type WebhookState,
   webhookStates,
 } from "../http/webhook-lifecycle.ts";
@@ -239,7 +241,7 @@ export const webhooksSection = (app: AdminApp): ConsoleSection => ({
         error?: string;
         notice?: string;
         choice?: TestChoice;
-        result?: { steps: import("../engine/preview.ts").PreviewStep[]; stopped?: string; sent: boolean };
+        result?: { steps: PreviewStep[]; stopped?: string; sent: boolean };
         status?: 200 | 400 | 404 | 409 | 422;
       } = {},
     ) => {
@@ -579,10 +581,7 @@ export const webhooksSection = (app: AdminApp): ConsoleSection => ({
       async (c) => {
         const name = c.req.param("name");
         kit.allow(c, "POST", api(name, "/resume"));
-        knownWebhook(app, name);
-        if (!(await app.store.resumeWebhook(name)))
-          throw new HttpError("HOOKLINE_HTTP_CONFLICT", `webhook "${name}" is not paused`);
-        app.worker.wake();
+        await resumeWebhook(app, name);
         return c.redirect(`${base}?notice=${encodeURIComponent(`Resumed ${name}.`)}`, 303);
       },
     );

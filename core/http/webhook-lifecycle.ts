@@ -100,6 +100,15 @@ export async function enableWebhook(app: AdminApp, name: string): Promise<{ name
   return { name, enabled: true };
 }
 
+/** Resumes a paused webhook: its set-aside deliveries are due again (unless it is disabled too). 409 when not paused. */
+export async function resumeWebhook(app: AdminApp, name: string): Promise<{ name: string; resumed: true }> {
+  knownWebhook(app, name);
+  if (!(await app.store.resumeWebhook(name)))
+    throw new HttpError("HOOKLINE_HTTP_CONFLICT", `webhook "${name}" is not paused`);
+  app.worker.wake();
+  return { name, resumed: true };
+}
+
 export const CopyBody = z
   .object({
     name: z

@@ -26,6 +26,7 @@ import {
   FireBody,
   fireWebhook,
   knownWebhook,
+  resumeWebhook,
   webhookStates,
 } from "./webhook-lifecycle.ts";
 import { testWebhook } from "./webhook-test.ts";
@@ -134,13 +135,7 @@ export function webhookRoutes(app: AdminApp) {
       answers: { 200: { description: "resumed", schema: WebhookResumed } },
       errors: ["HOOKLINE_HTTP_NOT_FOUND", "HOOKLINE_HTTP_CONFLICT"],
     }),
-    async (c) => {
-      const { name } = known(c.req.param("name"));
-      if (!(await app.store.resumeWebhook(name)))
-        throw new HttpError("HOOKLINE_HTTP_CONFLICT", `webhook "${name}" is not paused`);
-      app.worker.wake();
-      return reply(app, c, 200, { name, resumed: true });
-    },
+    async (c) => reply(app, c, 200, await resumeWebhook(app, c.req.param("name"))),
   );
 
   r.delete(

@@ -155,12 +155,22 @@ triggers: [{ kind: event, events: [signup], webhooks: [from-file] }]
     );
   });
 
-  it("shows a config-file webhook read-only with its file and line, on a phone too", async () => {
+  it("shows a config-file webhook read-only with its file and line, resumes it when paused, on a phone too", async () => {
     await page.goto(`${webhooks()}/from-file`);
     expect(await page.textContent("[data-part=source]")).toContain("test.yaml:3");
     expect(await page.locator("#f-url").isDisabled()).toBe(true);
     expect(await page.locator("button:has-text('Save')").count()).toBe(0);
     expect(await page.locator("a:has-text('Delete')").count()).toBe(0);
+
+    // Paused as continuous failure pauses it: the list offers Resume.
+    await h.driver.query(
+      "INSERT INTO hookline_webhook_health (webhook, paused_at, reason) VALUES ('from-file', now(), 'paused: failing')",
+    );
+    await page.goto(webhooks());
+    expect(await page.textContent("tr[data-webhook=from-file] [data-state]")).toBe("paused");
+    await page.click("tr[data-webhook=from-file] button:has-text('Resume')");
+    await page.waitForURL(/\/webhooks\?notice=/);
+    expect(await page.textContent("tr[data-webhook=from-file] [data-state]")).toBe("active");
 
     const { page: phone, context } = await h.signedIn(undefined, PHONE);
     await phone.goto(`${webhooks()}/from-file`);
