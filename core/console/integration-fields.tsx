@@ -155,13 +155,14 @@ export function Fields(props: { fields: readonly Field[]; state: FieldsState }) 
           const count = f.secret ? SECRET_ROWS : items.length + BLANK_ROWS;
           const cols = f.columns ?? [{ ...f, key: "", control: "password" as const }];
           return (
-            <fieldset class="full rows" aria-describedby={hintId}>
-              <legend>
-                {label(f.key)}
-                {f.required ? " *" : ""}
-              </legend>
-              {hint}
-              <div class="table-wrap">
+            // In a scroller: a fieldset is never narrower than its table, and a phone is.
+            <div class="full table-wrap">
+              <fieldset aria-describedby={hintId}>
+                <legend>
+                  {label(f.key)}
+                  {f.required ? " *" : ""}
+                </legend>
+                {hint}
                 <table>
                   {f.columns ? (
                     <thead>
@@ -194,8 +195,8 @@ export function Fields(props: { fields: readonly Field[]; state: FieldsState }) 
                     ))}
                   </tbody>
                 </table>
-              </div>
-            </fieldset>
+              </fieldset>
+            </div>
           );
         }
         const wide = ["lines", "union", "json"].includes(f.control);

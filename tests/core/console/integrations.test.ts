@@ -1,9 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { OAuth2Server } from "oauth2-mock-server";
 import type { Page } from "playwright-core";
+import type { IntegrationKind } from "../../../core/admin/managed.ts";
+import { fieldsOf, readOptions } from "../../../core/console/integration-form.ts";
+import { apikey } from "../../../plugins/apikey/index.ts";
+import { bearer } from "../../../plugins/bearer/index.ts";
+import { mtls } from "../../../plugins/mtls/index.ts";
 import { oauth2 } from "../../../plugins/oauth2/index.ts";
-import { eventually } from "../../support/app.ts";
+import { responsys } from "../../../plugins/responsys/index.ts";
+import { signature } from "../../../plugins/signature/index.ts";
+import { eventually, testApp } from "../../support/app.ts";
 import { type ConsoleHarness, PHONE, startConsole } from "../../support/console.ts";
+import { storeKinds } from "../../support/db.ts";
 import { type Sink, startSink } from "../../support/http-sink.ts";
 
 const PASSWORD = "pa55-w0rd-never-in-a-page";
@@ -216,5 +224,138 @@ webhooks:
     };
     expect(after.options.username).toBe("crm-user");
     await context.close();
+  });
+});
+
+describe("integration forms made from each kind's schema", () => {
+  let app: Awaited<ReturnType<typeof testApp>>;
+  let driver: Awaited<ReturnType<(typeof storeKinds)[number]["open"]>>;
+  let kinds: IntegrationKind[] = [];
+  const put = async (name: string, body: unknown) =>
+    (
+      await app.fetch(
+        new Request(`http://hookline.test/v1/integrations/${name}`, {
+          method: "PUT",
+          body: JSON.stringify(body),
+        }),
+      )
+    ).status;
+  const read = (kind: string, form: Record<string, string>) =>
+    readOptions(fieldsOf(kinds.find((k) => k.kind === kind)!), form);
+
+  beforeAll(async () => {
+    driver = await storeKinds[0]!.open();
+    app = await testApp("engine: { pollInterval: 20ms }\n", driver, {
+      plugins: [oauth2(), apikey(), bearer(), signature(), mtls(), responsys()],
+      env: { HOOKLINE_SECRET_KEY: Buffer.alloc(32, 9).toString("base64") },
+    });
+    await app.start();
+    const r = await app.fetch(new Request("http://hookline.test/v1/integration-kinds"));
+    expect(r.status).toBe(200);
+    kinds = ((await r.json()) as { kinds: IntegrationKind[] }).kinds;
+  });
+  afterAll(async () => {
+    await app?.stop(0);
+    await driver?.dispose();
+  });
+
+  it("lists every registered kind with its options as JSON Schema and its secret fields", () => {
+    expect(kinds.map((k) => k.kind)).toEqual([
+      "apikey",
+      "basic",
+      "bearer",
+      "headers",
+      "mtls",
+      "oauth2",
+      "responsys",
+      "signature",
+    ]);
+    const basic = kinds.find((k) => k.kind === "basic")!;
+    expect(basic.secretFields).toEqual(["password"]);
+    expect(Object.keys((basic.options as { properties: object }).properties)).toEqual([
+      "username",
+      "password",
+    ]);
+    const controls = Object.fromEntries(
+      kinds.map((k) => [k.kind, fieldsOf(k).map((f) => `${f.key}:${f.control}${f.secret ? "*" : ""}`)]),
+    );
+    expect(controls.headers).toEqual(["headers:rows*"]);
+    expect(controls.signature).toEqual(["secrets:secret-list*"]);
+    expect(controls.mtls).toEqual(["certificate:union", "privateKey:union*", "ca:union"]);
+    expect(controls.oauth2).toContain("extraFields:rows");
+    expect(controls.oauth2).toContain("clientSecret:password*");
+    expect(controls.responsys).toContain("tokenLifetime:union");
+  });
+
+  it("reads rows, lists and text-or-JSON fields into the options each provider takes", async () => {
+    const headers = read("headers", {
+      "o.headers.0.name": "X-Key",
+      "o.headers.0.value": "k-123",
+      "o.headers.0.secret": "on",
+      "o.headers.1.name": "X-Tenant",
+      "o.headers.1.value": "acme",
+      "o.headers.2.name": "",
+      "o.headers.2.value": "",
+      "o.headers.2.secret": "on",
+    });
+    expect(headers).toEqual({
+      options: {
+        headers: [
+          { name: "X-Key", value: "k-123", secret: true },
+          { name: "X-Tenant", value: "acme", secret: false },
+        ],
+      },
+      issues: [],
+    });
+    expect(
+      await put("h", { kind: "headers", endpointPrefix: "https://h.example.com", ...headers.options }),
+    ).toBe(200);
+    // Every row blank: the stored headers are kept (a secret list is write-only).
+    expect(read("headers", { "o.headers.0.name": "", "o.headers.0.secret": "on" }).options).toEqual({});
+
+    const [s1, s2] = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24="];
+    const signed = read("signature", { "o.secrets.0": s1, "o.secrets.1": "", "o.secrets.2": s2 });
+    expect(signed.options).toEqual({ secrets: [s1, s2] });
+    expect(
+      await put("s", { kind: "signature", endpointPrefix: "https://s.example.com", ...signed.options }),
+    ).toBe(200);
+
+    expect(read("responsys", { "o.tokenLifetime": "90m" }).options).toEqual({ tokenLifetime: "90m" });
+    expect(read("responsys", { "o.tokenLifetime": "600" }).options).toEqual({ tokenLifetime: 600 });
+    expect(
+      read("mtls", {
+        "o.certificate": "-----BEGIN CERTIFICATE-----\r\nMII\r\n-----END CERTIFICATE-----",
+        "o.privateKey": '{"file": "/etc/hookline/key.pem"}',
+        "o.ca": "",
+      }).options,
+    ).toEqual({
+      certificate: "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----",
+      privateKey: { file: "/etc/hookline/key.pem" },
+    });
+    const oauth = read("oauth2", {
+      "o.grantType": "",
+      "o.tokenEndpoint": "https://auth.example.com/token",
+      "o.clientId": "hookline",
+      "o.clientSecret": "",
+      "o.extraFields.0.name": "audience",
+      "o.extraFields.0.value": "crm",
+      "o.extraFields.0.in": "",
+      "o.extraFields.1.name": "",
+      "o.extraFields.1.value": "",
+      "o.allowedDomains": "https://api.example.com\r\n\r\nhttps://eu.example.com",
+    });
+    expect(oauth).toEqual({
+      options: {
+        tokenEndpoint: "https://auth.example.com/token",
+        clientId: "hookline",
+        extraFields: [{ name: "audience", value: "crm" }],
+        allowedDomains: ["https://api.example.com", "https://eu.example.com"],
+      },
+      issues: [],
+    });
+    expect(read("responsys", { "o.tokenLifetime": "{" }).issues).toEqual([]);
+    expect(read("mtls", { "o.certificate": "{not json" }).issues).toEqual([
+      { path: "certificate", message: "starts with { but is not JSON" },
+    ]);
   });
 });
