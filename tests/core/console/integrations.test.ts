@@ -204,6 +204,30 @@ webhooks:
     await context.close();
   });
 
+  it("lets an editor save and test but not enter secrets: its secret inputs are disabled", async () => {
+    const editor = (await h.app.store.createToken("integrations-editor", "editor")).secret;
+    const { context, page } = await h.signedIn(editor);
+    await page.goto(`${h.base}/console/integrations/crm`);
+    expect(await page.locator("input[name='o.password']").isDisabled()).toBe(true);
+    expect(await page.locator("button:text('Send test request')").count()).toBe(1);
+    expect(await page.locator("button:text('Authorize')").count()).toBe(0);
+    await page.fill("input[name='test.path']", "/api/ping");
+    await page.click("button:text('Save')");
+    await page.waitForURL(`${h.base}/console/integrations/crm?saved=1`);
+    // A password posted anyway is refused, as PUT /v1/integrations/:name refuses an editor's secret.
+    const status = await page.evaluate(async (prefix) => {
+      const csrf = (document.querySelector("input[name=_csrf]") as HTMLInputElement).value;
+      const body = new URLSearchParams({ _csrf: csrf, kind: "basic", endpointPrefix: prefix });
+      body.set("o.username", "crm-user");
+      body.set("o.password", "editor-chosen");
+      return (await fetch("/console/integrations/crm", { method: "POST", body })).status;
+    }, `${sink.url}/api`);
+    expect(status).toBe(403);
+    await page.click("button:text('Send test request')");
+    await page.locator("[data-outcome=ok]").waitFor();
+    await context.close();
+  });
+
   it("shows a viewer no edit, test or authorize buttons, and refuses an edit it posts anyway", async () => {
     const { context, page } = await h.signedIn(viewerToken);
     await page.goto(`${h.base}/console/integrations`);
