@@ -103,8 +103,11 @@ export function webhookRoutes(app: AdminApp) {
       answers: { 200: view },
       errors: ["HOOKLINE_HTTP_NOT_FOUND"],
     }),
-    (c) => {
-      return reply(app, c, 200, describe(known(c.req.param("name"))));
+    async (c) => {
+      const hook = known(c.req.param("name"));
+      // Where it is defined and whether it is paused or disabled, as the list says.
+      const { name: _, ...state } = (await webhookStates(app)).get(hook.name) ?? {};
+      return reply(app, c, 200, { ...describe(hook), ...state });
     },
   );
 

@@ -74,6 +74,12 @@ for (const kind of storeKinds) {
         file: "test.yaml",
         disabled: { reason: "campaign over" },
       });
+      expect((await call("GET", "/v1/webhooks/crm")).json).toMatchObject({
+        name: "crm",
+        source: "config",
+        line: 4,
+        disabled: { reason: "campaign over" },
+      });
       expect((await call("POST", "/v1/webhooks/crm/enable")).json).toEqual({ name: "crm", enabled: true });
       expect((await call("POST", "/v1/webhooks/crm/enable")).status).toBe(409);
     });
