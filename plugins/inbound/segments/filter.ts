@@ -265,9 +265,28 @@ export function checkFilter(
   input: unknown,
   at = "filter",
 ): { ok: true; filter: SegmentFilter } | { ok: false; problems: string[] } {
+  // zod walks a filter recursively: a value nested past the stack is refused before it gets there (the
+  // JSON body and config loaders bound depth too, to 64).
+  if (nestedDeeper(input, 2 * FILTER_LIMITS.depth + 4))
+    return {
+      ok: false,
+      problems: [`${at}: nested deeper than ${FILTER_LIMITS.depth} levels of and, or, not`],
+    };
   const parsed = SegmentFilter.safeParse(input);
   if (parsed.success) return { ok: true, filter: parsed.data };
   return { ok: false, problems: parsed.error.issues.map((i) => `${filterPath(i.path, at)}: ${i.message}`) };
+}
+
+/** Whether a JSON value holds objects or lists more than `limit` levels deep (walked without recursion). */
+function nestedDeeper(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /**

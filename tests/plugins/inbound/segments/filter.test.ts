@@ -213,6 +213,11 @@ describe("segment filter checks", () => {
     expect(problems(deep)).toEqual([
       `segments.vip.filter${".not".repeat(FILTER_LIMITS.depth)}: nested deeper than ${FILTER_LIMITS.depth} levels of and, or, not`,
     ]);
+    let past = deep;
+    for (let i = 0; i < 20_000; i++) past = { not: past };
+    expect(problems(past)).toEqual([
+      `segments.vip.filter: nested deeper than ${FILTER_LIMITS.depth} levels of and, or, not`,
+    ]);
     const wide = {
       or: Array.from({ length: FILTER_LIMITS.conditions }, () => ({ property: "a", exists: true })),
     };
