@@ -21,6 +21,7 @@ import { OverviewCards, OverviewPage, readOverview } from "./overview.tsx";
 import { policiesSection } from "./policies.tsx";
 import { presetsSection } from "./presets.tsx";
 import { randomId, SESSION_TTL_MS, SessionSigner, SIGN_IN_TTL_MS } from "./session.ts";
+import { webhooksSection } from "./webhooks.tsx";
 
 const SESSION_COOKIE = "hookline_console";
 const SIGN_IN_COOKIE = "hookline_console_sign_in";
@@ -78,6 +79,7 @@ export function consoleRoutes(
   const sections: ConsoleSection[] = [
     deliveriesSection(app),
     integrationsSection(app),
+    webhooksSection(app),
     presetsSection(app),
     policiesSection(app),
     ...(options.sections ?? []),
