@@ -89,7 +89,9 @@ for (const kind of storeKinds) {
     it("refuses a webhook that extends an unknown preset, naming the known ones", async () => {
       const r = await call("PUT", "/v1/webhooks/nope", { extends: "crn", url: "https://x.example.com" });
       expect(r.status).toBe(400);
-      expect(r.json.error).toBe('unknown preset "crn"; expected one of: crm, crm-mustache');
+      expect(r.json.error).toBe(
+        'unknown preset "crn"; expected one of: crm, crm-mustache (or a built-in preset: slack, teams, teams-messagecard, zapier, twilio-sms, whatsapp, cm-sms, rest-json)',
+      );
       expect((await call("GET", "/v1/webhooks/nope")).status).toBe(404);
     });
 
