@@ -274,7 +274,7 @@ for (const kind of storeKinds) {
           if (expected.length > 0 && expected.length < list.length) matchedSome++;
           expect(await sqlMatches(driver, f, NOW)).toEqual(expected);
         }),
-        runs(kind.name === "pglite" ? 150 : 300),
+        runs(kind.name === "pglite" ? 300 : 500),
       );
       // The generators are worth something only if filters split the profiles.
       expect(matchedSome).toBeGreaterThan(10);
@@ -286,7 +286,7 @@ for (const kind of storeKinds) {
           await writeProfiles(driver, list);
           expect(await sqlMatches(driver, f, NOW)).toEqual(evaluated(list, f));
         }),
-        runs(kind.name === "pglite" ? 150 : 250),
+        runs(kind.name === "pglite" ? 200 : 300),
       );
     });
   });
