@@ -145,13 +145,21 @@ export function webhookRoutes(app: AdminApp) {
     "/:name",
     documented({
       summary: "Delete a webhook of the admin API",
+      description:
+        "Its paused or disabled state goes with it; deliveries it left queued end unsent (their webhook is gone).",
       tags,
       params,
       answers: { 204: { description: "deleted" } },
       errors: managed(404, 409, 503),
     }),
     async (c) => {
-      await app.managed.deleteWebhook(c.req.param("name"));
+      const name = c.req.param("name");
+      await app.managed.deleteWebhook(name);
+      // Its pause and its disabling go with it: a webhook made later under this name starts active.
+      // What it left queued is due again, and ends unsent (its webhook is gone) rather than waiting.
+      await app.store.enableWebhook(name);
+      await app.store.resumeWebhook(name);
+      app.worker.wake();
       return c.body(null, 204);
     },
   );

@@ -190,5 +190,21 @@ for (const kind of storeKinds) {
       expect((await call("POST", "/v1/webhooks/crm-copy/copy", { name: "crm-copy-2" })).status).toBe(201);
       expect((await call("DELETE", "/v1/webhooks/crm-copy-2")).status).toBe(204);
     });
+
+    it("forgets a deleted webhook's disabling: one made again under its name starts active", async () => {
+      expect((await call("POST", "/v1/webhooks/crm/copy", { name: "again" })).status).toBe(201);
+      expect((await call("POST", "/v1/webhooks/again/disable", { queued: "wait" })).status).toBe(200);
+      expect((await call("DELETE", "/v1/webhooks/again")).status).toBe(204);
+      expect((await call("POST", "/v1/webhooks/crm/copy", { name: "again" })).status).toBe(201);
+      const shown = (await call("GET", "/v1/webhooks/again")).json;
+      expect(shown.disabled).toBeUndefined();
+      const fired = await call("POST", "/v1/webhooks/again/fire", { customer: { id: "c20" } });
+      expect(fired.status).toBe(202);
+      await eventually(
+        async () => (await statuses([fired.json.delivery]))[0] === "succeeded",
+        10_000,
+        "sent by the webhook made again",
+      );
+    });
   });
 }
