@@ -113,6 +113,17 @@ export async function runCli(
       case "export":
       case "import":
         return await exchange(runtime, command, positional[1], await needConfig(), configFile!, plugins);
+      case "migrate": {
+        // createHookline migrates the store (the core's migrations, then each plugin's) before it resolves.
+        const app = await createHookline({
+          config: { text: await needConfig(), file: configFile! },
+          plugins,
+          env: runtime.env,
+        });
+        await app.stop(0);
+        runtime.stdout(`${configFile}: the store's schema is up to date`);
+        return 0;
+      }
       case "test-integration":
         return await testIntegration(runtime, positional[1]!, await needConfig(), configFile!, plugins);
       case "tokens":

@@ -46,6 +46,11 @@ const commands: Readonly<Record<string, Command>> = {
     ],
   },
   worker: { args: "", summary: "delivery workers only, no HTTP", flags: [config] },
+  migrate: {
+    args: "",
+    summary: "bring the store's schema up to date, then exit (serve and worker do it on start)",
+    flags: [config],
+  },
   validate: {
     args: "[FILE]",
     summary: "check a config file (FILE or --config FILE)",

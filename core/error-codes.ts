@@ -59,6 +59,11 @@ export const ErrorCodes = {
       "the admin API refused a webhook or integration; the error carries its own status (400, 403, 404, 409, 503)",
   },
   HOOKLINE_INTERNAL: { status: 500, summary: "anything not raised on purpose; logged with the request id" },
+  HOOKLINE_STORE_SCHEMA_BEHIND: {
+    status: 503,
+    summary:
+      "the store's schema lacks migrations this build needs (the edge worker checks, and never migrates): run `hookline migrate` or start a server against it",
+  },
   HOOKLINE_STORE_UNAVAILABLE: {
     status: 503,
     summary:

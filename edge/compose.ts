@@ -95,7 +95,9 @@ export async function inboundApp(options: InboundAppOptions): Promise<InboundApp
   });
   // Throughput policies are not written here: they limit sending, which the servers own and do (each
   // writes its config's at start-up); a cold start of the edge must not rewrite or remove them.
-  await c.store.migrate();
+  // The servers own the schema: the edge checks it is as new as this build, and never migrates (its
+  // bundle carries the migrations' names, not their SQL).
+  await c.store.checkMigrated();
   // The edge never stops an app: an isolate ends with its last request.
   const host = pluginHost(c, { signal: new AbortController().signal, wake: () => undefined, sends: false });
   const routes = resolveAll<HttpRoutes>(c.container, Tokens.HttpRoutes);

@@ -148,9 +148,11 @@ function buildModules(modules: Record<string, string>): EsbuildPlugin {
  * postgres.js's logical replication (`sql.subscribe`) and large objects (`sql.largeObject`), which
  * hookline never calls, are stubs that refuse (~5 KB); and the inbound plugin's admin routes
  * (plugins/inbound/admin-routes.ts, with their validator) are left out: the worker serves receivers
- * through `HttpRoutes.receive` and mounts nothing (~6 KB); and the SQL of the store's modules and
- * the plugins' migrations and repositories loses its comment lines and indentation (the statements
- * are the same, split where they were; ~6 KB); and the config schemas' `.describe("…")` texts, which
+ * through `HttpRoutes.receive` and mounts nothing (~6 KB), and so are its console pages and the
+ * profile reader the console uses (~1 KB); and the SQL of the store's modules and
+ * the plugins' repositories loses its comment lines and indentation (the statements are the same,
+ * split where they were; ~6 KB); and the migrations keep their versions and names but not their SQL,
+ * since the worker checks the schema and never migrates (~13 KB); and the config schemas' `.describe("…")` texts, which
  * only the JSON Schema and the docs read (~3 KB).
  *
  * @example await build({ entryPoints, bundle: true, plugins: [edgeSubstitutions({ jwt: false })] })
@@ -197,16 +199,28 @@ export const ErrorCodes = Object.fromEntries(
         filter:
           /[\\/](core[\\/]store[\\/][^\\/]+|plugins[\\/][^\\/]+[\\/](migrations|[a-z-]*repository))\.ts$/,
       },
-      async (args) => ({
-        contents: (await readFile(args.path, "utf8"))
-          .replace(/^[ \t]*--.*\n/gm, "")
-          .replace(/\n[ \t]+/g, "\n"),
-        loader: "ts",
-      }),
+      async (args) => {
+        const text = await readFile(args.path, "utf8");
+        // The worker checks the schema and never migrates (edge/compose.ts): a migration is its version
+        // and name there, without its SQL.
+        const source = /[\\/]migrations\.ts$/.test(args.path)
+          ? text.replace(/\bsql:\s*`(?:[^`\\]|\\.)*`/g, 'sql: ""')
+          : text;
+        return {
+          contents: source.replace(/^[ \t]*--.*\n/gm, "").replace(/\n[ \t]+/g, "\n"),
+          loader: "ts",
+        };
+      },
     );
     b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]admin-routes\.ts$/ }, () => ({
       contents:
         'export const mountAdmin = () => { throw new Error("the edge build serves receivers only: no admin routes"); };',
+      loader: "js",
+    }));
+    // The core's window on stored profiles serves the console's test panel and `fire` by email, which
+    // the worker has neither of: it finds no profile.
+    b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]profile-reader\.ts$/ }, () => ({
+      contents: "export const profileReader = { customer: async () => undefined };",
       loader: "js",
     }));
     b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]console\.tsx$/ }, () => ({

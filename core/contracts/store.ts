@@ -43,6 +43,8 @@ export type { ApiToken, Role, TokenStore } from "./tokens.ts";
  */
 export interface StoreMigrator {
   migrate(): Promise<void>;
+  /** Throws HOOKLINE_STORE_SCHEMA_BEHIND unless every migration this build knows was applied. */
+  checkMigrated(): Promise<void>;
 }
 
 /**

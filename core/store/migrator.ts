@@ -1,6 +1,7 @@
 import type { PluginMigrations } from "../contracts/extension.ts";
 import type { SqlDriver } from "../contracts/sql.ts";
 import type { StoreMigrator } from "../contracts/store.ts";
+import { HooklineError } from "../errors.ts";
 import { migrations } from "./migrations.ts";
 import { NORMALIZE_STREAMS } from "./streams.ts";
 import { run } from "./unavailable.ts";
@@ -33,6 +34,36 @@ export class SqlMigrator implements StoreMigrator {
     private readonly db: SqlDriver,
     private readonly pluginMigrations: readonly PluginMigrations[] = [],
   ) {}
+
+  /** Every migration this build knows (the core's, then each plugin's), as `plugin:version`. */
+  private known(): string[] {
+    return [{ plugin: "core", migrations }, ...this.pluginMigrations].flatMap(
+      ({ plugin, migrations: list }) => list.map((m) => `${plugin}:${m.version}`),
+    );
+  }
+
+  /**
+   * Checks, without changing anything, that every migration this build knows has been applied: for a
+   * host that must not migrate (the edge worker: the servers own the schema). Throws
+   * HOOKLINE_STORE_SCHEMA_BEHIND naming the missing ones.
+   */
+  async checkMigrated(): Promise<void> {
+    const done = await run(this.db, "check migrations", async () => {
+      const [table] = await this.db.query<{ present: boolean }>(
+        "SELECT to_regclass('hookline_migrations') IS NOT NULL AS present",
+      );
+      if (!table?.present) return new Set<string>();
+      return new Set(
+        (await this.db.query<{ id: string }>("SELECT id FROM hookline_migrations")).map((r) => r.id),
+      );
+    });
+    const missing = this.known().filter((id) => !done.has(id));
+    if (missing.length > 0)
+      throw new HooklineError(
+        "HOOKLINE_STORE_SCHEMA_BEHIND",
+        `the store's schema is behind this build: ${missing.length > 6 ? `${missing.slice(0, 6).join(", ")} and ${missing.length - 6} more` : missing.join(", ")} not applied; run \`hookline migrate\` (or start \`hookline serve\`) against this database first`,
+      );
+  }
 
   async migrate(): Promise<void> {
     await run(this.db, "migrate", () =>

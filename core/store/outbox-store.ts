@@ -40,6 +40,10 @@ export class SqlOutboxStore implements OutboxStore {
     return this.schema.migrate();
   }
 
+  checkMigrated(): Promise<void> {
+    return this.schema.checkMigrated();
+  }
+
   enqueue(deliveries: NewDelivery[]): Promise<string[]> {
     return enqueueDeliveries(this.db, deliveries);
   }

@@ -42,6 +42,7 @@ function captured() {
 const commands = [
   "serve",
   "worker",
+  "migrate",
   "validate",
   "schema",
   "render",

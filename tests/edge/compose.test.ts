@@ -11,6 +11,7 @@ import { inboundApp } from "../../edge/compose.ts";
 import { embedConfig } from "../../edge/embed.ts";
 import { basic } from "../../plugins/basic/index.ts";
 import { eta } from "../../plugins/eta/index.ts";
+import { inbound } from "../../plugins/inbound/index.ts";
 import { testApp } from "../support/app.ts";
 import { storeKinds } from "../support/db.ts";
 
@@ -48,7 +49,8 @@ for (const kind of storeKinds) {
     async function serverStore() {
       const driver = await kind.open();
       disposals.push(() => driver.dispose());
-      const server = await testApp(SERVER, driver);
+      // A server with the inbound plugin: it migrates what the edge's receivers need (the edge checks).
+      const server = await testApp(SERVER, driver, { plugins: [inbound()] });
       disposals.push(() => server.stop(0));
       expect(await server.store.listPolicies()).toEqual(RATED);
       return { driver, server };

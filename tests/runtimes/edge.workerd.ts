@@ -13,6 +13,11 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgresJs from "postgres";
+import { SqlMigrator } from "../../core/store/migrator.ts";
+import { callbackMigrations } from "../../plugins/activity-callbacks/migrations.ts";
+import { inboundMigrations } from "../../plugins/inbound/migrations.ts";
+import { postgresDriver } from "../../plugins/postgres/index.ts";
+import { scheduleMigrations } from "../../plugins/schedule/migrations.ts";
 import { buildEdge } from "../../scripts/build-edge.ts";
 import { type EdgeWorkerProcess, freePort, startEdgeWorker } from "../../scripts/edge-local.ts";
 import {
@@ -28,13 +33,25 @@ import { testPki, unusedPort } from "../support/http-sink.ts";
 // run.ts runs this leg only with TEST_DATABASE_URL; the default serves a direct `bun test` of this file.
 const SERVER = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
-async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A new database, migrated as a server migrates it (the core's and the default plugins' migrations)
+ * unless `migrated` is false: the edge worker checks the schema and never migrates.
+ */
+async function freshDatabase(migrated = true): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `hookline_edge_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
   const admin = postgresJs(SERVER, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(SERVER);
   url.pathname = `/${name}`;
+  if (migrated) {
+    const driver = postgresDriver({ url: url.toString() });
+    try {
+      await new SqlMigrator(driver, [inboundMigrations, callbackMigrations, scheduleMigrations]).migrate();
+    } finally {
+      await driver.close();
+    }
+  }
   return {
     url: url.toString(),
     async drop() {
@@ -242,6 +259,30 @@ describe("edge worker in workerd, failing at start-up", () => {
       });
     } finally {
       await edge.stop();
+    }
+  });
+
+  it("answers 500 (retry later) naming the missing migrations when the store was never migrated", async () => {
+    const db = await freshDatabase(false);
+    const edge = await startEdgeWorker({
+      bundle: join(dir, "down", "worker.js"),
+      vars: { ...INBOUND_ENV, DATABASE_URL: db.url },
+    });
+    try {
+      const r = await fetch(`${edge.url}/in/esputnik`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": INBOUND_ENV.ESPUTNIK_KEY },
+        body: ESPUTNIK_EXAMPLE,
+      });
+      expect(r.status).toBe(500);
+      expect(await r.json()).toMatchObject({
+        success: false,
+        errors: [{ code: "HOOKLINE_STORE_SCHEMA_BEHIND" }],
+      });
+      expect(edge.output.join("\n")).toContain("hookline migrate");
+    } finally {
+      await edge.stop();
+      await db.drop();
     }
   });
 
