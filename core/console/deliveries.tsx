@@ -4,6 +4,7 @@ import type { ConsoleSection } from "../contracts/console.ts";
 import type { AttemptRecord, Delivery } from "../contracts/delivery.ts";
 import { HttpError } from "../errors.ts";
 import type { AdminApp } from "../http/admin-app.ts";
+import { retryOne } from "../http/runs.ts";
 import { mountBulkRetry } from "./bulk-retry.tsx";
 import {
   DeliveryFilterQuery,
@@ -429,15 +430,9 @@ export const deliveriesSection = (app: AdminApp): ConsoleSection => ({
       async (c) => {
         const id = c.req.param("id");
         kit.allow(c, "POST", `/v1/deliveries/${id}/retry`);
-        const existing = await app.store.getDelivery(id);
-        if (!existing) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
-        const retried = await app.store.retryDelivery(
-          id,
-          existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
-        );
+        const { existing, retried } = await retryOne(app, id);
         if (!retried)
           return show(c, id, `It is ${existing.status}: only an ended delivery can be retried.`, 409);
-        app.worker.wake();
         return c.redirect(`${BASE}/deliveries/${encodeURIComponent(id)}`, 303);
       },
     );

@@ -1,18 +1,11 @@
 import { z } from "zod";
 import type { DeliveryFilter } from "../contracts/delivery-log.ts";
 import type { RetryFilter } from "../contracts/runs.ts";
+import { DeliveryStatus } from "../http/answer-schemas.ts";
 import { BASE } from "./layout.tsx";
 
-export const STATUSES = [
-  "pending",
-  "waiting",
-  "paused",
-  "in_flight",
-  "succeeded",
-  "failed",
-  "halted",
-  "aborted",
-] as const;
+/** A delivery's statuses, as the API names them (the list's status filter). */
+export const STATUSES = DeliveryStatus.options;
 
 /** The time windows the list offers, back from now. */
 export const WINDOWS = { hour: 3_600_000, day: 86_400_000, week: 604_800_000 } as const;

@@ -34,7 +34,7 @@ import {
 } from "./respond.ts";
 import { apiTokens } from "./roles.ts";
 import { documented } from "./route-docs.ts";
-import { bulkRetryRoute, runRoutes } from "./runs.ts";
+import { bulkRetryRoute, retryOne, runRoutes } from "./runs.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { json, query } from "./validate.ts";
 import { webhookRoutes } from "./webhooks.ts";
@@ -262,18 +262,12 @@ export function createHttpApp(
     }),
     async (c) => {
       const id = c.req.param("id");
-      const existing = await app.store.getDelivery(id);
-      if (!existing) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
-      const delivery = await app.store.retryDelivery(
-        id,
-        existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
-      );
+      const { existing, retried: delivery } = await retryOne(app, id);
       if (!delivery)
         throw new HttpError(
           "HOOKLINE_HTTP_CONFLICT",
           `delivery ${id} is ${existing.status}; only finished deliveries can be retried`,
         );
-      app.worker.wake();
       return reply(app, c, 202, { delivery });
     },
   );

@@ -218,6 +218,24 @@ export async function startBulkRetry(app: AdminApp, filter: RetryFilter) {
   return run;
 }
 
+/**
+ * Sends one ended delivery again (a fresh set of attempts, its idempotency key kept) and wakes the
+ * worker: what `POST /v1/deliveries/:id/retry` and the console's Retry do. 404 for no such delivery;
+ * `retried` is undefined when it has not ended (`existing` says how it stands).
+ *
+ * @example const { retried, existing } = await retryOne(app, id); if (!retried) refuse(existing.status);
+ */
+export async function retryOne(app: AdminApp, id: string) {
+  const existing = await app.store.getDelivery(id);
+  if (!existing) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no delivery ${id}`);
+  const retried = await app.store.retryDelivery(
+    id,
+    existing.maxAttempts > 0 ? Math.max(1, existing.maxAttempts) : 4,
+  );
+  if (retried) app.worker.wake();
+  return { existing, retried: retried ?? undefined };
+}
+
 async function found(app: AdminApp, id: string) {
   const run = await app.store.getRun(id);
   if (!run) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no run ${id}`);

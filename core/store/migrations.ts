@@ -319,7 +319,9 @@ ALTER TABLE hookline_webhook_health ADD COLUMN disabled_reason text
     sql: `
 -- The deliveries list's filters (console, GET /v1/deliveries): a customer's deliveries newest first,
 -- and those created in a time range newest first, each walked through an index and stopped at the page.
-CREATE INDEX hookline_deliveries_customer ON hookline_deliveries (customer_id, seq) WHERE customer_id IS NOT NULL;
+-- A customer id may be longer than an index row may be (8 KB): the index holds its first 200
+-- characters, and the filter compares those and then the whole id.
+CREATE INDEX hookline_deliveries_customer ON hookline_deliveries (left(customer_id, 200), seq) WHERE customer_id IS NOT NULL;
 CREATE INDEX hookline_deliveries_created ON hookline_deliveries (created_at, seq);
 -- Outcomes per minute (the overview's last hour and last day): compactTallies moves the runs' ended
 -- tallies it merges here, by the minute they were written in; the rows not merged yet are read from

@@ -78,6 +78,16 @@ for (const kind of storeKinds) {
       expect(await log.listDeliveries({ customer: "c-old", since: dayAgo })).toEqual([]);
     });
 
+    it("keeps and finds a customer whose id is longer than an index row may be, apart from one sharing its start", async () => {
+      const long = "x".repeat(10_000);
+      await queue.enqueue([
+        delivery({ customerId: `${long}-a`, eventId: "long-a" }),
+        delivery({ customerId: `${long}-b`, eventId: "long-b" }),
+      ]);
+      expect((await log.listDeliveries({ customer: `${long}-b` })).map((d) => d.eventId)).toEqual(["long-b"]);
+      expect(await log.listDeliveries({ customer: long })).toEqual([]);
+    });
+
     it("counts what a filter selects, up to a cap, and a bulk retry of a customer's failures moves only those", async () => {
       await queue.enqueue(
         Array.from({ length: 6 }, (_, i) => delivery({ customerId: i < 4 ? "c-fail" : "c-other" })),
