@@ -32,7 +32,9 @@ describe("the console's Policies page, in Chromium", () => {
       await held;
       return { status: 200 };
     });
-    h = await startConsole(`engine: { pollInterval: 20ms, allowNetworks: ["127.0.0.1/32"] }
+    // The sink holds every request until the end: a timeout longer than the test, so that none of
+    // them ends (and frees its slot) while the page is looked at, however slow the machine.
+    h = await startConsole(`engine: { pollInterval: 20ms, timeout: 5m, allowNetworks: ["127.0.0.1/32"] }
 policies:
   crm: { concurrency: 2, rate: 50 }
   spare: { concurrency: 8 }
