@@ -2,7 +2,7 @@ import { type ConfigSection, type Plugin, Tokens } from "../../core/plugin/index
 import type { GroupCommitTuning } from "./activity-status.ts";
 import { builtinAuthKinds } from "./auth.ts";
 import { compileAuthKinds } from "./auth-kinds.ts";
-import { type InboundSchemas, inboundSchemas } from "./config.ts";
+import { type InboundSchemas, inboundSchemas, SegmentsSection } from "./config.ts";
 import { inboundMigrations } from "./migrations.ts";
 import { profileReader } from "./profile-reader.ts";
 import { profileChangeTrigger } from "./profile-trigger.ts";
@@ -24,7 +24,14 @@ export {
 } from "./auth.ts";
 export { type AuthKinds, compileAuthKinds } from "./auth-kinds.ts";
 export { clientAddress, socketAddress } from "./client-address.ts";
-export { InboundAuth, InboundEndpoint, InboundSection, inboundSchemas } from "./config.ts";
+export {
+  InboundAuth,
+  InboundEndpoint,
+  InboundSection,
+  inboundSchemas,
+  SegmentDefinition,
+  SegmentsSection,
+} from "./config.ts";
 export { findProfileId, type Profile, readProfile, readTimeline } from "./profile-repository.ts";
 export { profileChangeTrigger } from "./profile-trigger.ts";
 export { buildTimeline } from "./profile-update.ts";
@@ -32,6 +39,7 @@ export { type InboundRetention, sweepInbound } from "./repository.ts";
 export { responseMapping } from "./response-mapping.ts";
 export { inboundJanitor } from "./retention.ts";
 export { verifyHmac, verifyStandardWebhook } from "./signatures.ts";
+export { type DefinedSegment, segmentFilter, segmentFilters } from "./segments/definitions.ts";
 
 export interface InboundOptions {
   /** Receipts (the replay memory) older than this are deleted, in ms (default 7 days; 0 keeps them). */
@@ -77,6 +85,7 @@ export const inbound = (options: InboundOptions = {}): Plugin => ({
     };
     c.register(Tokens.ConfigSection, { useValue: section });
     c.register(Tokens.Migrations, { useValue: inboundMigrations });
+    c.register(Tokens.ConfigSection, { useValue: { key: "segments", schema: SegmentsSection } });
     c.register(Tokens.TriggerKind, { useValue: profileChangeTrigger });
     c.register(Tokens.DeliveryObserver, { useValue: responseMapping });
     c.register(Tokens.ProfileReader, { useValue: profileReader });

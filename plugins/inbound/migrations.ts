@@ -96,5 +96,20 @@ CREATE TABLE hookline_profile_consents (
 CREATE INDEX hookline_profile_consents_granted ON hookline_profile_consents (objective, profile_id) WHERE granted
 `,
     },
+    {
+      version: 4,
+      name: "segments of the admin API",
+      // Segments defined through PUT /v1/segments/:name (the config file's are not stored): the filter
+      // as it was checked (segments/definitions.ts reads it).
+      sql: `
+CREATE TABLE hookline_segments (
+  name text PRIMARY KEY,
+  filter jsonb NOT NULL,
+  description text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+)
+`,
+    },
   ],
 };
