@@ -6,6 +6,7 @@ import { loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { CompiledWebhook, IntegrationRuntime } from "./contracts/catalogue.ts";
 import type { HttpRoutes, PluginMigrations, Service, StartupCheck } from "./contracts/extension.ts";
+import type { SegmentMembers } from "./contracts/fan-out.ts";
 import type { PluginHost, PublishOptions, PublishResult } from "./contracts/host.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { Plugin } from "./contracts/plugin.ts";
@@ -13,6 +14,7 @@ import type { ProfileReader, StoredProfiles } from "./contracts/profiles.ts";
 import type { Transport } from "./contracts/transport.ts";
 import { attemptBatch } from "./engine/batch.ts";
 import { Deliverer } from "./engine/deliver.ts";
+import { startFanOut } from "./engine/fan-out.ts";
 import { assertHttpsTargets } from "./engine/https.ts";
 import { JobRunner } from "./engine/jobs.ts";
 import type { Outbox } from "./engine/outbox.ts";
@@ -271,7 +273,25 @@ export class Hookline {
     this.transport = parts.transport;
     this.requireHttps = parts.requireHttps !== undefined;
     this.outboundFetch = parts.fetch;
-    this.host = pluginHost(parts, { signal: this.abort.signal, wake: () => run.worker.wake(), sends: true });
+    const segments = resolveAll<SegmentMembers>(parts.container, Tokens.SegmentMembers).at(-1);
+    this.host = pluginHost(parts, {
+      signal: this.abort.signal,
+      wake: () => run.worker.wake(),
+      sends: true,
+      fanOut: (send) =>
+        startFanOut(
+          {
+            store: parts.store,
+            catalogue: parts.catalogue,
+            retry: parts.retry,
+            config: parts.config,
+            sql: parts.store.sql,
+            segments,
+            wakeJobs: () => this.jobs.wake(),
+          },
+          send,
+        ),
+    });
     this.services = resolveAll<Service>(parts.container, Tokens.Service);
     const profiles = resolveAll<ProfileReader>(parts.container, Tokens.ProfileReader).at(-1);
     if (profiles) this.profiles = { customer: (query) => profiles.customer(parts.store.sql, query) };

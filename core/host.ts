@@ -1,5 +1,7 @@
 import type { Composition } from "./compose.ts";
+import type { FanOutSend, FanOutStarted } from "./contracts/fan-out.ts";
 import type { PluginHost } from "./contracts/host.ts";
+import { HooklineError } from "./errors.ts";
 
 /**
  * The port a composed app hands its plugins (routes, services, start-up checks): the narrow
@@ -9,7 +11,13 @@ import type { PluginHost } from "./contracts/host.ts";
  */
 export function pluginHost(
   c: Composition,
-  run: { signal: AbortSignal; wake: () => void; sends: boolean },
+  run: {
+    signal: AbortSignal;
+    wake: () => void;
+    sends: boolean;
+    /** Segment sends (core/engine/fan-out.ts), given by the server app: the edge worker has none. */
+    fanOut?: (send: FanOutSend) => Promise<FanOutStarted>;
+  },
 ): PluginHost {
   return {
     config: c.config,
@@ -17,6 +25,12 @@ export function pluginHost(
     storeName: c.store.driverName,
     publish: (events, options) => c.outbox.publish(events, options),
     wake: run.wake,
+    fanOut:
+      run.fanOut ??
+      (() =>
+        Promise.reject(
+          new HooklineError("HOOKLINE_HTTP_NOT_APPLICABLE", "segment sends run on the servers, not here"),
+        )),
     logger: c.logger,
     redactor: c.redactor,
     fetch: c.fetch,

@@ -9,6 +9,7 @@ import type {
   Service,
   StartupCheck,
 } from "./contracts/extension.ts";
+import type { SegmentMembers } from "./contracts/fan-out.ts";
 import type { InboundAuthKind } from "./contracts/inbound-auth.ts";
 import type { Logger } from "./contracts/logger.ts";
 import type { ProfileReader } from "./contracts/profiles.ts";
@@ -56,6 +57,8 @@ export const Tokens = {
   DeliveryObserver: Symbol.for("hookline.DeliveryObserver") as InjectionToken<DeliveryObserver>,
   /** Reads stored customer profiles, when a plugin keeps them (optional; the last registration wins). */
   ProfileReader: Symbol.for("hookline.ProfileReader") as InjectionToken<ProfileReader>,
+  /** A segment's members as a query, when a plugin keeps segments (optional; the last registration wins). */
+  SegmentMembers: Symbol.for("hookline.SegmentMembers") as InjectionToken<SegmentMembers>,
   /** Structured logger. */
   Logger: Symbol.for("hookline.Logger") as InjectionToken<Logger>,
 } as const;

@@ -1,6 +1,7 @@
 import type { HooklineConfig } from "../config/schema.ts";
 import type { EventInput } from "../model/event.ts";
 import type { Catalogue } from "./catalogue.ts";
+import type { FanOutSend, FanOutStarted } from "./fan-out.ts";
 import type { Logger } from "./logger.ts";
 import type { SqlDriver } from "./store.ts";
 import type { Transport } from "./transport.ts";
@@ -59,6 +60,14 @@ export interface PluginHost {
   publish(events: EventInput | EventInput[], options?: PublishOptions): Promise<PublishResult>;
   /** Tells this process's delivery workers that deliveries were written (no-op where none run). */
   wake(): void;
+  /**
+   * Starts a send to a segment's members (one delivery per member and webhook, as one run whose job
+   * writes them page by page); the same `sendId` again writes nothing. Servers only: the edge worker
+   * refuses it.
+   *
+   * @example const { runId } = await host.fanOut({ segment: "vip", members, webhooks: ["crm"], sendId: "spring-sale" })
+   */
+  fanOut(send: FanOutSend): Promise<FanOutStarted>;
   readonly logger: Logger;
   readonly redactor: Redaction;
   /**

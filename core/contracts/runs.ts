@@ -76,8 +76,14 @@ export interface RunSummary {
   /** Seconds until the queued deliveries end at that rate (absent when nothing is queued or nothing ends). */
   etaSeconds?: number;
   cancelledAt?: string;
-  /** A bulk retry's or a replay's job: what it selects and whether it has finished selecting. */
-  job?: { state: "running" | "done" | "cancelled"; filter?: RetryFilter; source?: string };
+  /** A bulk retry's, a replay's or a segment send's job: what it selects and whether it has finished selecting. */
+  job?: {
+    state: "running" | "done" | "cancelled";
+    filter?: RetryFilter;
+    source?: string;
+    /** A segment send's: its id, segment and webhooks (`created` counts the deliveries written so far). */
+    send?: { sendId: string; segment: string; webhooks: string[] };
+  };
 }
 
 /** Which ended deliveries a bulk retry sends again. */

@@ -74,10 +74,15 @@ export const Run = z
         state: z.enum(["running", "done", "cancelled"]),
         filter: RetryFilterSchema.optional(),
         source: z.string().optional().describe("the run a replay sends again"),
+        send: z
+          .object({ sendId: z.string(), segment: z.string(), webhooks: z.array(z.string()) })
+          .strict()
+          .optional()
+          .describe("a segment send: its id (re-sent, it writes nothing twice), segment and webhooks"),
       })
       .strict()
       .optional()
-      .describe("a bulk retry's or replay's selection, worked in pages"),
+      .describe("a bulk retry's, replay's or segment send's selection, worked in pages"),
   })
   .strict();
 

@@ -32,6 +32,7 @@ export type {
   Service,
   StartupCheck,
 } from "../contracts/extension.ts";
+export type { FanOutSend, FanOutStarted, MembersQuery, SegmentMembers } from "../contracts/fan-out.ts";
 export type { PluginHost, PublishOptions, PublishResult, Redaction } from "../contracts/host.ts";
 export type { OutboundRequest, TlsIdentity } from "../contracts/http.ts";
 export type {

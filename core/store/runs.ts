@@ -1,7 +1,9 @@
 import type { NewDelivery } from "../contracts/delivery.ts";
+import type { FanOutJob } from "../contracts/fan-out.ts";
 import type { RetryFilter, RunCounts, RunLog, RunSummary } from "../contracts/runs.ts";
 import type { SqlDriver, SqlExecutor } from "../contracts/sql.ts";
 import { insertDeliveries } from "./enqueue.ts";
+import { fanOutPage } from "./fan-out.ts";
 import { iso, type Row } from "./rows.ts";
 import type { RunSteps } from "./run-health.ts";
 import { streamsChanged, streamsOf } from "./streams.ts";
@@ -150,7 +152,7 @@ export class SqlRunLog implements RunLog {
         ),
       );
       if (!job) return made;
-      const spec = JSON.parse(job.job) as { filter?: RetryFilter; source?: string };
+      const spec = JSON.parse(job.job) as { filter?: RetryFilter; source?: string; send?: FanOutJob };
       while (Date.now() < until) {
         const page = await run(this.db, `work on run ${job.id}`, () =>
           this.db.transaction(async (tx) => {
@@ -161,6 +163,8 @@ export class SqlRunLog implements RunLog {
               [job.id, owner],
             );
             if (!held) return { made: 0, done: true };
+            // A segment send's cursor is the last member's id; the others', a delivery's seq.
+            if (job.kind === "segment") return fanOutPage(tx, job.id, String(held.cursor), spec.send!);
             const cursor = Number(held.cursor);
             return job.kind === "replay"
               ? this.replayPage(tx, job.id, cursor, spec)
@@ -371,7 +375,7 @@ export class SqlRunLog implements RunLog {
         });
       const startedAt = iso(r.created_at)!;
       const job = r.job
-        ? (JSON.parse(String(r.job)) as { filter?: RetryFilter; source?: string })
+        ? (JSON.parse(String(r.job)) as { filter?: RetryFilter; source?: string; send?: FanOutJob })
         : undefined;
       const selecting = r.job_state === "running";
       const cancelled = r.cancelled_at != null;
@@ -395,6 +399,15 @@ export class SqlRunLog implements RunLog {
                 state: r.job_state as "running" | "done" | "cancelled",
                 ...(job.filter ? { filter: job.filter } : {}),
                 ...(job.source ? { source: job.source } : {}),
+                ...(job.send
+                  ? {
+                      send: {
+                        sendId: job.send.sendId,
+                        segment: job.send.segment,
+                        webhooks: job.send.webhooks.map((w) => w.webhook),
+                      },
+                    }
+                  : {}),
               },
             }
           : {}),

@@ -9,6 +9,7 @@ import type {
 } from "../contracts/delivery.ts";
 import type { DeliveryFilter } from "../contracts/delivery-log.ts";
 import type { DeliveryObserver, ObserverContext, PluginMigrations } from "../contracts/extension.ts";
+import type { FanOutJob } from "../contracts/fan-out.ts";
 import type { OutcomeObservers } from "../contracts/observers.ts";
 import type { PolicyLimits, PolicyWrite } from "../contracts/policies.ts";
 import type { CompleteOptions } from "../contracts/queue.ts";
@@ -24,6 +25,7 @@ import type { Store } from "../contracts/store.ts";
 import type { ApiToken, Role } from "../contracts/tokens.ts";
 import { SqlDeliveryLog } from "./delivery-log.ts";
 import { enqueueLeased } from "./enqueue.ts";
+import { SqlFanOut } from "./fan-out.ts";
 import { ObserverDispatch } from "./observers.ts";
 import { SqlOutboxStore } from "./outbox-store.ts";
 import { SqlPolicyStore } from "./policies.ts";
@@ -62,6 +64,8 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
   readonly runLog: SqlRunLog;
   /** API tokens with roles (stored hashed). */
   readonly tokens: SqlTokenStore;
+  /** Segment sends: runs whose jobs write a delivery per member (worked by `runJobs`). */
+  readonly fanOut: SqlFanOut;
 
   constructor(db: SqlDriver, pluginMigrations: readonly PluginMigrations[] = []) {
     super(db, pluginMigrations);
@@ -72,6 +76,11 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
     this.log = new SqlDeliveryLog(db);
     this.runLog = new SqlRunLog(db, this.runs);
     this.tokens = new SqlTokenStore(db);
+    this.fanOut = new SqlFanOut(db);
+  }
+
+  startFanOut(job: FanOutJob): Promise<{ created: boolean }> {
+    return this.fanOut.startFanOut(job);
   }
 
   createToken(name: string, role: Role): Promise<{ token: ApiToken; secret: string }> {
