@@ -29,9 +29,9 @@ const rule = (method: string, path: string, roles: Role[]) => ({
 /**
  * Who may call each admin route, first match wins; what no rule names is for admins. Reading is for
  * every role but publishers (tokens aside); publishing events and activities for publishers; editing
- * testing and copying webhooks and integrations for editors (an editor's integration carries no
- * secret: the route refuses one); what stops or starts traffic (resume, disable, enable, fire) for
- * admins.
+ * testing and copying webhooks and integrations, and editing segments, for editors (an editor's
+ * integration carries no secret: the route refuses one); what stops or starts traffic (resume,
+ * disable, enable, fire) for admins.
  */
 const RULES = [
   rule("*", "/v1/tokens", ADMIN),
@@ -46,6 +46,8 @@ const RULES = [
   rule("POST", "/v1/webhooks/:/copy", EDITORS),
   rule("PUT", "/v1/integrations/:", EDITORS),
   rule("POST", "/v1/integrations/:/test", EDITORS),
+  rule("PUT", "/v1/segments/:", EDITORS),
+  rule("DELETE", "/v1/segments/:", EDITORS),
 ];
 
 /**

@@ -20,6 +20,7 @@ import {
 import { receiverDocs } from "./receiver-docs.ts";
 import type { EndpointRegistry } from "./registry.ts";
 import { recentActivities } from "./repository.ts";
+import { mountSegments } from "./segments/admin.ts";
 import { FILTER_LIMITS, Objective } from "./segments/filter.ts";
 
 const notFound = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no inbound endpoint "${name}"`);
@@ -292,3 +293,4 @@ export function mountAdmin(
   );
   return receiverDocs();
 }
+  mountSegments(http, host);
