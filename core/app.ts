@@ -109,6 +109,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     logger,
     concurrency: config.engine.concurrency,
     leaseMs: config.engine.lease,
+    bulkMaxWaitMs: config.engine.bulkMaxWait,
     pollIntervalMs: config.engine.pollInterval,
     owner: options.workerId,
     abortAfter: config.engine.abortAfter,
@@ -140,6 +141,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
           (d) =>
             d.orderingKey == null &&
             d.policy == null &&
+            !d.bulk &&
             !d.delayMs &&
             !catalogue.webhooks.get(d.webhook)?.config.batch,
         );

@@ -238,6 +238,9 @@ export const EngineConfig = z
     lease: Duration.default(60_000).describe(
       "how long a claimed delivery stays claimed before another worker may take it",
     ),
+    bulkMaxWait: Duration.default(30_000).describe(
+      "deliveries of bulk runs (schedules' ticks, segment sends, bulk retries) are claimed after due deliveries of events, unless due for longer than this",
+    ),
     timeout: Duration.default(10_000).describe("default request timeout"),
     maxResponseBytes: z
       .number()

@@ -34,7 +34,7 @@ const READ = `
 SELECT p.name, p.concurrency, p.rate, p.source,
        (SELECT count(*) FROM hookline_policy_slots s WHERE s.policy = p.name AND s.lease_until > now())::int AS in_use,
        (SELECT count(*) FROM (SELECT 1 FROM hookline_delivery_state d
-                               WHERE d.status = 'pending' AND d.policy = p.name AND d.next_at <= now()
+                               WHERE d.status = 'pending' AND d.policy = p.name AND d.bulk IN (false, true) AND d.next_at <= now()
                                LIMIT $1) w)::int AS waiting
   FROM hookline_policies p ORDER BY p.name`;
 

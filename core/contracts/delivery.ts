@@ -41,6 +41,11 @@ export interface NewDelivery {
    * attempt is traced as its child, so a trace runs from the caller to the destination.
    */
   traceparent?: string;
+  /**
+   * Part of a bulk run (a schedule's tick, a segment send, a bulk retry or replay): claimed after due
+   * deliveries of events unless it has been due longer than `engine.bulkMaxWait` (see claim).
+   */
+  bulk?: boolean;
 }
 
 /**

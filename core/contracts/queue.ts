@@ -27,9 +27,10 @@ export interface DeliveryQueue {
   /**
    * Leases up to `limit` due deliveries. A delivery of a throughput policy is leased only with one of
    * the policy's slots, taken in the same step (the workers take no slots of their own): a claim holds
-   * no more of a policy's deliveries than its limits leave free across all processes.
+   * no more of a policy's deliveries than its limits leave free across all processes. Deliveries of
+   * bulk runs (`bulk`) are taken after events' unless due for longer than `bulkMaxWaitMs` (default 30 s).
    */
-  claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  claim(owner: string, limit: number, leaseMs: number, bulkMaxWaitMs?: number): Promise<ClaimedDelivery[]>;
   /**
    * Tops up a batch: leases up to `limit` more deliveries of one webhook: with `heads` (the ids of the
    * batch so far), first those waiting behind the ones that head an ordered stream, in stream order;

@@ -11,6 +11,8 @@ export interface WorkerOptions {
   /** Requests in flight at most. */
   concurrency: number;
   leaseMs: number;
+  /** How long a due delivery of a bulk run waits behind events' deliveries at most (default 30 s). */
+  bulkMaxWaitMs?: number;
   pollIntervalMs: number;
   /** Identifies this worker's leases; default a random id. */
   owner?: string;
@@ -172,7 +174,7 @@ export class Worker {
       let claimed: ClaimedDelivery[];
       this.claiming = free;
       try {
-        claimed = await this.o.store.claim(this.owner, free, this.o.leaseMs);
+        claimed = await this.o.store.claim(this.owner, free, this.o.leaseMs, this.o.bulkMaxWaitMs);
         failures = 0;
       } catch (e) {
         failures++;

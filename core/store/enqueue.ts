@@ -63,6 +63,7 @@ async function insertRows(
     policy: d.policy,
     ordering_key: d.orderingKey,
     traceparent: d.traceparent,
+    ...(d.bulk ? { bulk: true } : {}),
     ...(lease?.ids.has(d.id) && d.orderingKey == null ? { lease: true } : {}),
   }));
   const leasing = rows.some((r) => "lease" in r);
@@ -97,7 +98,7 @@ const insertSql = (leased: boolean) => `
               }
          FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id uuid, webhook text, idempotency_key text, run_id text, event_id text,
                                                  event_type text, customer_id text, context jsonb, max_attempts int, delay_ms int, parent uuid, parent_status text,
-                                                 policy text, ordering_key text, traceparent text${leased ? ", lease boolean" : ""})
+                                                 policy text, ordering_key text, traceparent text, bulk boolean${leased ? ", lease boolean" : ""})
          LEFT JOIN hookline_halted_runs h ON h.webhook = x.webhook AND h.run_id = x.run_id
         WHERE (x.parent IS NULL OR EXISTS (SELECT 1 FROM hookline_delivery_state p WHERE p.id = x.parent AND p.status = x.parent_status))
           AND NOT EXISTS (SELECT 1 FROM hookline_webhook_health w WHERE w.webhook = x.webhook AND w.disabled_at IS NOT NULL)
@@ -110,11 +111,11 @@ const insertSql = (leased: boolean) => `
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id, seq
      ), s AS (
-     INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, policy, ordering_key, max_attempts, next_at, status, reason${
+     INSERT INTO hookline_delivery_state (id, seq, webhook, run_id, policy, ordering_key, max_attempts, next_at, status, reason, bulk${
        leased ? ", lease_owner, lease_until, attempts" : ""
      })
      SELECT x.id, c.seq, x.webhook, x.run_id, x.policy, x.ordering_key, x.max_attempts,
-            now() + x.delay_ms * interval '1 millisecond', x.status, x.reason${
+            now() + x.delay_ms * interval '1 millisecond', x.status, x.reason, coalesce(x.bulk, false)${
               leased
                 ? `,
             CASE WHEN x.leased THEN $2 END,

@@ -6,18 +6,25 @@ export const BACKLOG_CAP = 100_000;
 
 // Each branch's WHERE implies one partial index's predicate (migration 10), so each reads only the
 // rows in that state through its index — the queue, never the history of ended deliveries, which is
-// nearly all of the table — and stops at the cap. The due branch without a policy walks its index in
-// due order, so the oldest due delivery is always among the rows read.
+// nearly all of the table — and stops at the cap. The due branches without a policy walk their index
+// (events' and bulk runs' deliveries apart, as it leads with `bulk`) in due order, so the oldest due
+// delivery is always among the rows read.
 const QUEUE = `
 WITH q AS (
   (SELECT webhook, 'due' AS k, next_at FROM hookline_delivery_state
-    WHERE status = 'pending' AND policy IS NULL AND next_at <= now() ORDER BY next_at LIMIT $1)
+    WHERE status = 'pending' AND policy IS NULL AND NOT bulk AND next_at <= now() ORDER BY next_at LIMIT $1)
+  UNION ALL
+  (SELECT webhook, 'due' AS k, next_at FROM hookline_delivery_state
+    WHERE status = 'pending' AND policy IS NULL AND bulk AND next_at <= now() ORDER BY next_at LIMIT $1)
   UNION ALL
   (SELECT webhook, 'due', next_at FROM hookline_delivery_state
     WHERE status = 'pending' AND policy IS NOT NULL AND next_at <= now() LIMIT $1)
   UNION ALL
   (SELECT webhook, 'scheduled', NULL FROM hookline_delivery_state
-    WHERE status = 'pending' AND policy IS NULL AND next_at > now() LIMIT $1)
+    WHERE status = 'pending' AND policy IS NULL AND NOT bulk AND next_at > now() LIMIT $1)
+  UNION ALL
+  (SELECT webhook, 'scheduled', NULL FROM hookline_delivery_state
+    WHERE status = 'pending' AND policy IS NULL AND bulk AND next_at > now() LIMIT $1)
   UNION ALL
   (SELECT webhook, 'scheduled', NULL FROM hookline_delivery_state
     WHERE status = 'pending' AND policy IS NOT NULL AND next_at > now() LIMIT $1)

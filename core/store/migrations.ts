@@ -341,4 +341,21 @@ SELECT date_trunc('minute', updated_at), status, count(*) FROM hookline_delivery
  GROUP BY 1, 2
 `,
   },
+  {
+    version: 16,
+    name: "priority: deliveries of bulk runs are claimed after due deliveries of events",
+    sql: `
+-- Deliveries of bulk runs (schedules' ticks, segment sends, bulk retries and replays) are marked, and
+-- the due indexes lead with the mark: a claim walks the events' due deliveries and the bulk ones
+-- apart, each in due order, so a million-member send queued in front never stands before an event.
+ALTER TABLE hookline_delivery_state ADD COLUMN bulk boolean NOT NULL DEFAULT false;
+UPDATE hookline_delivery_state SET bulk = true
+ WHERE status IN ('pending', 'waiting', 'paused') AND run_id LIKE 'retry\\_%';
+DROP INDEX hookline_delivery_state_due;
+DROP INDEX hookline_delivery_state_due_policy;
+CREATE INDEX hookline_delivery_state_due ON hookline_delivery_state (bulk, next_at, seq) WHERE status = 'pending' AND policy IS NULL;
+CREATE INDEX hookline_delivery_state_due_policy ON hookline_delivery_state (policy, bulk, next_at, seq)
+  WHERE status = 'pending' AND policy IS NOT NULL
+`,
+  },
 ];

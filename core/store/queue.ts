@@ -20,6 +20,9 @@ import { run } from "./unavailable.ts";
  * const queue = new SqlDeliveryQueue(db, runs, observers);
  * const claimed = await queue.claim("worker-1", 10, 30_000);
  */
+/** How long a due delivery of a bulk run waits behind events' deliveries at most (`engine.bulkMaxWait`). */
+export const BULK_MAX_WAIT_MS = 30_000;
+
 export class SqlDeliveryQueue implements DeliveryQueue {
   constructor(
     private readonly db: SqlDriver,
@@ -49,34 +52,57 @@ export class SqlDeliveryQueue implements DeliveryQueue {
    * A delivery of a policy is leased only with one of its slots, taken in the same statement
    * (`takeSlots`): nothing is claimed to be given back.
    */
-  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claim(
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    bulkMaxWaitMs = BULK_MAX_WAIT_MS,
+  ): Promise<ClaimedDelivery[]> {
+    // Each group (no policy; each policy with free slots) is walked twice, events' deliveries and
+    // bulk ones apart (the due indexes lead with `bulk`), each in due order; of all the walks the
+    // claim takes events' deliveries and bulk ones due longer than bulkMaxWait first, in due order,
+    // then the other bulk ones: a bulk run never stands before an event, and never waits behind
+    // events for more than bulkMaxWait.
     return this.lease(
       "claim deliveries",
       `WITH free AS (${freeSlots("$2")}), walked AS (
          SELECT * FROM (
-           SELECT id, policy, webhook, next_at, seq FROM hookline_delivery_state
-            WHERE status = 'pending' AND policy IS NULL AND next_at <= now()
-            ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) unlimited
+           SELECT id, policy, webhook, next_at, seq, bulk FROM hookline_delivery_state
+            WHERE status = 'pending' AND policy IS NULL AND NOT bulk AND next_at <= now()
+            ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) events
+         UNION ALL
+         SELECT * FROM (
+           SELECT id, policy, webhook, next_at, seq, bulk FROM hookline_delivery_state
+            WHERE status = 'pending' AND policy IS NULL AND bulk AND next_at <= now()
+            ORDER BY next_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED) bulk
          UNION ALL
          SELECT p.* FROM free CROSS JOIN LATERAL (
-           SELECT id, policy, webhook, next_at, seq FROM hookline_delivery_state
-            WHERE status = 'pending' AND policy = free.name AND next_at <= now()
-            ORDER BY next_at, seq LIMIT free.n FOR UPDATE SKIP LOCKED) p
+           SELECT * FROM (
+             SELECT id, policy, webhook, next_at, seq, bulk FROM hookline_delivery_state
+              WHERE status = 'pending' AND policy = free.name AND NOT bulk AND next_at <= now()
+              ORDER BY next_at, seq LIMIT free.n FOR UPDATE SKIP LOCKED) pe
+           UNION ALL
+           SELECT * FROM (
+             SELECT id, policy, webhook, next_at, seq, bulk FROM hookline_delivery_state
+              WHERE status = 'pending' AND policy = free.name AND bulk AND next_at <= now()
+              ORDER BY next_at, seq LIMIT free.n FOR UPDATE SKIP LOCKED) pb) p
+       ), ranked AS (
+         SELECT w.*, w.bulk AND w.next_at > now() - $4 * interval '1 millisecond' AS later FROM walked w
        ), met AS (
-         SELECT w.id, w.policy, w.next_at, w.seq,
+         SELECT w.id, w.policy, w.next_at, w.seq, w.later,
                 NOT EXISTS (SELECT 1 FROM hookline_webhook_health h
                              WHERE h.webhook = w.webhook AND (h.paused_at IS NOT NULL OR h.disabled_at IS NOT NULL)) AS ok
-           FROM walked w ORDER BY w.next_at, w.seq LIMIT $2
+           FROM ranked w ORDER BY w.later, w.next_at, w.seq LIMIT $2
        ), aside AS (
          UPDATE hookline_delivery_state d SET status = 'paused', updated_at = now()
            FROM met WHERE d.id = met.id AND NOT met.ok
        ), want AS (
-         SELECT id, policy, row_number() OVER (PARTITION BY policy ORDER BY next_at, seq) AS k
+         SELECT id, policy, row_number() OVER (PARTITION BY policy ORDER BY later, next_at, seq) AS k
            FROM met WHERE ok AND policy IS NOT NULL
        ), ${takeSlots("$1", "$3")}, picked AS (
          SELECT id, ok AND (policy IS NULL OR id IN (SELECT holder FROM slotted)) AS lease FROM met
        )`,
-      [owner, limit, leaseMs],
+      [owner, limit, leaseMs, bulkMaxWaitMs],
     );
   }
 

@@ -244,7 +244,7 @@ export class SqlRunLog implements RunLog {
          UPDATE hookline_delivery_state s
             SET status = CASE WHEN s.ordering_key IS NULL THEN 'pending' ELSE 'waiting' END, next_at = now(),
                 max_attempts = s.attempts + coalesce($9::int, GREATEST(s.max_attempts, 1)), reason = NULL,
-                run_id = $1, updated_at = now()
+                run_id = $1, bulk = true, updated_at = now()
            FROM pick WHERE s.id = pick.id
          RETURNING s.webhook, s.ordering_key
        ), t AS (
@@ -310,6 +310,7 @@ export class SqlRunLog implements RunLog {
       policy: r.policy ?? undefined,
       orderingKey: r.ordering_key ?? undefined,
       traceparent: r.traceparent ?? undefined,
+      bulk: true,
     }));
     const made = copies.length === 0 ? [] : await insertDeliveries(tx, copies);
     const last = rows.at(-1)?.seq ?? cursor;

@@ -146,8 +146,8 @@ export class SqlStore extends SqlOutboxStore implements Store, OutcomeObservers 
     return enqueueLeased(this.db, deliveries, lease);
   }
 
-  claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    return this.queue.claim(owner, limit, leaseMs);
+  claim(owner: string, limit: number, leaseMs: number, bulkMaxWaitMs?: number): Promise<ClaimedDelivery[]> {
+    return this.queue.claim(owner, limit, leaseMs, bulkMaxWaitMs);
   }
 
   claimBatch(
