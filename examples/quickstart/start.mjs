@@ -1,5 +1,6 @@
 // `npm start`: the sink, `hookline serve` with the quickstart config, and a few signup events.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startSink } from "./sink.mjs";
@@ -7,6 +8,9 @@ import { startSink } from "./sink.mjs";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
 const base = "http://127.0.0.1:8080";
+// The console (and the admin API) take this token; a new one each start unless you set your own.
+const token = process.env.HOOKLINE_ADMIN_TOKEN ?? `demo-${randomBytes(18).toString("base64url")}`;
+const auth = { authorization: `Bearer ${token}` };
 
 await startSink(4001);
 console.log("[demo] sink listening on http://127.0.0.1:4001");
@@ -16,7 +20,14 @@ const server = spawn(
   [join(root, "bin", "hookline.js"), "serve", "--config", join(here, "hookline.yaml")],
   {
     cwd: root,
-    env: { CRM_PASSWORD: "demo-password", ...process.env },
+    // A demo's secret key (seals integrations' secrets made in the console, signs its sessions):
+    // fixed so that they survive a restart of the demo. Never use this one anywhere else.
+    env: {
+      CRM_PASSWORD: "demo-password",
+      HOOKLINE_SECRET_KEY: "ZGVtby1vbmx5LWRvLW5vdC11c2UtdGhpcy1rZXktMDE=",
+      ...process.env,
+      HOOKLINE_ADMIN_TOKEN: token,
+    },
     stdio: ["ignore", "inherit", "pipe"],
   },
 );
@@ -56,7 +67,7 @@ const people = [
 for (const customer of people) {
   const r = await fetch(`${base}/v1/events`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...auth },
     // A fresh id per run: an event id sent again creates no new delivery (that is its point).
     body: JSON.stringify({
       id: `signup-${customer.id}-${Date.now()}`,
@@ -69,8 +80,10 @@ for (const customer of people) {
     `[demo] POST /v1/events signup ${customer.id} -> ${r.status} ${JSON.stringify(await r.json())}`,
   );
 }
-console.log(`[demo] the third contact is refused once (503) and retried after ~2 s. Try:
-  curl -s ${base}/v1/deliveries | jq
-  curl -s -X POST ${base}/v1/webhooks/welcome-contact/test -H 'content-type: application/json' -d '{}' | jq
-  curl -s -X POST ${base}/v1/events -H 'content-type: application/json' -d '{"type":"signup","customer":{"id":"c-9","email":"you@example.com","first_name":"You"}}'
+console.log(`[demo] the third contact is refused once (503) and retried after ~2 s.
+[demo] The console: ${base}/console — sign in with the token ${token}
+[demo] Or the API (TOKEN=${token}):
+  curl -s ${base}/v1/deliveries -H "authorization: Bearer $TOKEN" | jq
+  curl -s -X POST ${base}/v1/webhooks/welcome-contact/test -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{}' | jq
+  curl -s -X POST ${base}/v1/events -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"type":"signup","customer":{"id":"c-9","email":"you@example.com","first_name":"You"}}'
 Ctrl-C stops both.`);
