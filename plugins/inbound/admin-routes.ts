@@ -4,6 +4,7 @@ import {
   answer,
   type ContributedRouteDoc,
   documented,
+  type EventInput,
   HttpError,
   json,
   type PluginHost,
@@ -286,11 +287,15 @@ export function mountAdmin(
         at: v.at ? new Date(v.at).toISOString() : now,
         source: v.source ?? "api",
       }));
-      const consents = await writeConsents(host.sql, id, changes);
+      // Segment entry and exit these consents cause, published once they are committed.
+      const raised: EventInput[] = [];
+      const cause = `consents.${crypto.randomUUID()}`;
+      const consents = await writeConsents(host.sql, id, changes, { source: host, cause, raised });
       if (!consents) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no profile ${id}`);
+      if (raised.length > 0) await host.publish(raised);
       return answer(200, { consents });
     },
   );
+  mountSegments(http, host);
   return receiverDocs();
 }
-  mountSegments(http, host);

@@ -9,6 +9,7 @@ import { profileChangeTrigger } from "./profile-trigger.ts";
 import { responseMapping } from "./response-mapping.ts";
 import { inboundJanitor } from "./retention.ts";
 import { inboundRoutes } from "./routes.ts";
+import { segmentEnteredTrigger, segmentExitedTrigger, segmentTriggersCheck } from "./segments/triggers.ts";
 
 export { Activity, ActivityStatus, activityEvent, activityKey } from "./activity.ts";
 export type { GroupCommitTuning } from "./activity-status.ts";
@@ -38,8 +39,9 @@ export { buildTimeline } from "./profile-update.ts";
 export { type InboundRetention, sweepInbound } from "./repository.ts";
 export { responseMapping } from "./response-mapping.ts";
 export { inboundJanitor } from "./retention.ts";
-export { verifyHmac, verifyStandardWebhook } from "./signatures.ts";
 export { type DefinedSegment, segmentFilter, segmentFilters } from "./segments/definitions.ts";
+export { segmentEnteredTrigger, segmentExitedTrigger } from "./segments/triggers.ts";
+export { verifyHmac, verifyStandardWebhook } from "./signatures.ts";
 
 export interface InboundOptions {
   /** Receipts (the replay memory) older than this are deleted, in ms (default 7 days; 0 keeps them). */
@@ -87,6 +89,9 @@ export const inbound = (options: InboundOptions = {}): Plugin => ({
     c.register(Tokens.Migrations, { useValue: inboundMigrations });
     c.register(Tokens.ConfigSection, { useValue: { key: "segments", schema: SegmentsSection } });
     c.register(Tokens.TriggerKind, { useValue: profileChangeTrigger });
+    c.register(Tokens.TriggerKind, { useValue: segmentEnteredTrigger });
+    c.register(Tokens.TriggerKind, { useValue: segmentExitedTrigger });
+    c.register(Tokens.StartupCheck, { useValue: segmentTriggersCheck });
     c.register(Tokens.DeliveryObserver, { useValue: responseMapping });
     c.register(Tokens.ProfileReader, { useValue: profileReader });
     c.register(Tokens.HttpRoutes, { useValue: inboundRoutes(schemas, options.groupCommit) });

@@ -1,4 +1,5 @@
 import type { EventInput, SqlDriver, SqlExecutor } from "../../core/plugin/index.ts";
+import { beginCrossings, type CrossingSource } from "./segments/triggers.ts";
 
 // The inbound plugin's SQL on customer profiles, their identifiers and timelines, each statement a
 // typed function (activities, receipts, endpoints: repository.ts). Tables: migrations.ts.
@@ -50,6 +51,8 @@ export async function updateProfile(
     requestKey: string;
     identifier: { property: string; value: string };
     create: boolean;
+    /** Raises segment entry and exit (segment-entered / -exited triggers) with the change's events. */
+    segments?: { source: CrossingSource; cause: string; via: Record<string, unknown> };
   },
   decide: (
     profile: { id: string; properties: Record<string, unknown>; created: boolean } | undefined,
@@ -63,8 +66,19 @@ export async function updateProfile(
     );
     if (receipt.length === 0) return { replay: true as const };
     const found = await findOrCreate(tx, input.identifier, input.create);
+    const crossing =
+      found && input.segments
+        ? await beginCrossings(input.segments.source, tx, {
+            profileId: found.id,
+            properties: found.created ? undefined : found.properties,
+          })
+        : undefined;
     const decision = decide(found);
     if (found) await writeProfile(tx, found.id, decision.properties, decision.timeline, input.endpoint);
+    if (crossing && found)
+      decision.events.push(
+        ...(await crossing.finish(decision.properties ?? found.properties, input.segments!)),
+      );
     await tx.query(
       `UPDATE hookline_inbound_receipts SET response = $3::text::jsonb, events = $4::text::jsonb
         WHERE endpoint = $1 AND request_key = $2`,
@@ -271,10 +285,14 @@ export async function writeConsents(
   sql: SqlDriver,
   profileId: string,
   changes: ReadonlyArray<Consent & { objective: string }>,
+  segments?: { source: CrossingSource; cause: string; raised: EventInput[] },
 ): Promise<Record<string, Consent> | undefined> {
   return sql.transaction(async (tx) => {
     const found = await tx.query("SELECT id FROM hookline_profiles WHERE id = $1 FOR UPDATE", [profileId]);
     if (found.length === 0) return undefined;
+    // Segment entry and exit the consents cause, raised into `segments.raised` (published after commit).
+    const properties = segments && (await lockProfile(tx, profileId))!.properties;
+    const crossing = segments && (await beginCrossings(segments.source, tx, { profileId, properties }));
     await tx.query(
       `INSERT INTO hookline_profile_consents (profile_id, objective, granted, at, source)
        SELECT $1, x.objective, x.granted, x.at, x.source
@@ -284,6 +302,10 @@ export async function writeConsents(
         WHERE hookline_profile_consents.at <= excluded.at`,
       [profileId, JSON.stringify(changes)],
     );
+    if (crossing)
+      segments!.raised.push(
+        ...(await crossing.finish(properties!, { cause: segments!.cause, via: { type: "consents" } })),
+      );
     return readConsents(tx, profileId);
   });
 }

@@ -169,7 +169,7 @@ function identifierOf(
  * @example return handleProfileUpdate(host, endpointConfig, received)
  */
 export async function handleProfileUpdate(
-  host: Pick<PluginHost, "sql" | "publish" | "logger">,
+  host: Pick<PluginHost, "sql" | "publish" | "logger" | "config" | "catalogue">,
   config: ProfileUpdateEndpoint,
   r: Received,
 ): Promise<Response> {
@@ -261,7 +261,13 @@ export async function handleProfileUpdate(
   try {
     const out = await updateProfile(
       host.sql,
-      { endpoint: r.endpoint, requestKey: r.requestKey, identifier, create: config.createProfiles },
+      {
+        endpoint: r.endpoint,
+        requestKey: r.requestKey,
+        identifier,
+        create: config.createProfiles,
+        segments: { source: host, cause: eventId, via: { type: "profile-update", endpoint: r.endpoint } },
+      },
       decide,
     );
     if (out.replay) {

@@ -12,7 +12,7 @@ import { handleProfileUpdate } from "./profile-update.ts";
 import type { CompiledEndpoint, EndpointRegistry } from "./registry.ts";
 
 /** What the receivers use of the app they serve in. */
-export type InboundHost = Pick<PluginHost, "sql" | "publish" | "logger">;
+export type InboundHost = Pick<PluginHost, "sql" | "publish" | "logger" | "config" | "catalogue">;
 
 /**
  * Serves `/in/<path>`: the endpoint at `path` (config file or API) receives the request; undefined

@@ -55,7 +55,9 @@ export const inboundRoutes = (schemas: () => InboundSchemas, tuning: GroupCommit
     if (!path.startsWith("/in/")) return Promise.resolve(undefined);
     const { registry, store } = state(host);
     // The request's own logger (its lines carry the request id); the receivers' state stays the host's.
-    const on = logger ? { sql: host.sql, publish: host.publish, logger } : host;
+    const on = logger
+      ? { sql: host.sql, publish: host.publish, logger, config: host.config, catalogue: host.catalogue }
+      : host;
     return receiveAt(on, registry, store, path.slice("/in/".length), request, env, url);
   };
 

@@ -21,6 +21,7 @@ import {
 } from "./definitions.ts";
 import type { SegmentFilter } from "./filter.ts";
 import { segmentSize } from "./members.ts";
+import { segmentsNamedBy } from "./triggers.ts";
 
 // The segments' admin API: named segments (the config file's, read-only, and those stored here) and a
 // preview of who is in one. Mounted by admin-routes.ts, so left out of the edge build with it.
@@ -133,6 +134,14 @@ export function mountSegments(http: Hono, host: PluginHost): void {
     async (c) => {
       const name = c.req.param("name");
       if ((await definedSegment(host, name))?.source === "config") throw readOnly(name);
+      const users = host.catalogue.triggers
+        .slice(0, host.config.triggers.length)
+        .flatMap((t, i) => (segmentsNamedBy(t).includes(name) ? [`triggers[${i}]`] : []));
+      if (users.length > 0)
+        throw new HttpError(
+          "HOOKLINE_HTTP_CONFLICT",
+          `segment "${name}" is named by ${users.join(", ")} of the config file; remove it there first`,
+        );
       if (!(await deleteStoredSegment(host.sql, name))) throw notFound(name);
       return new Response(null, { status: 204 });
     },
