@@ -3,6 +3,7 @@ import type { GroupCommitTuning } from "./activity-status.ts";
 import { builtinAuthKinds } from "./auth.ts";
 import { compileAuthKinds } from "./auth-kinds.ts";
 import { type InboundSchemas, inboundSchemas, SegmentsSection } from "./config.ts";
+import { consentCheck } from "./consent-check.ts";
 import { inboundMigrations } from "./migrations.ts";
 import { profileReader } from "./profile-reader.ts";
 import { profileChangeTrigger } from "./profile-trigger.ts";
@@ -89,6 +90,7 @@ export const inbound = (options: InboundOptions = {}): Plugin => ({
     c.register(Tokens.Migrations, { useValue: inboundMigrations });
     c.register(Tokens.ConfigSection, { useValue: { key: "segments", schema: SegmentsSection } });
     c.register(Tokens.TriggerKind, { useValue: profileChangeTrigger });
+    c.register(Tokens.ConsentCheck, { useValue: consentCheck });
     c.register(Tokens.TriggerKind, { useValue: segmentEnteredTrigger });
     c.register(Tokens.TriggerKind, { useValue: segmentExitedTrigger });
     c.register(Tokens.StartupCheck, { useValue: segmentTriggersCheck });
