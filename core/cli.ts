@@ -2,6 +2,7 @@ import { parse, stringify } from "yaml";
 import { ManagedError } from "./admin/entries.ts";
 import { appContainer, createHookline, type Hookline } from "./app.ts";
 import { watchRun } from "./cli-runs.ts";
+import { sendSegment } from "./cli-send.ts";
 import { tokensCommand } from "./cli-tokens.ts";
 import { overview, parseCommandLine, UsageError, usage } from "./command-line.ts";
 import { pluginRegistry } from "./compose.ts";
@@ -133,6 +134,13 @@ export async function runCli(
         });
       case "runs":
         return await watchRun(runtime, positional[2]!, {
+          url: typeof options.url === "string" ? options.url : undefined,
+        });
+      case "send":
+        return await sendSegment(runtime, {
+          segment: String(options.segment),
+          webhook: String(options.webhook),
+          sendId: typeof options["send-id"] === "string" ? options["send-id"] : undefined,
           url: typeof options.url === "string" ? options.url : undefined,
         });
       case "serve":

@@ -96,6 +96,35 @@ const commands: Readonly<Record<string, Command>> = {
       },
     ],
   },
+  send: {
+    args: "",
+    summary:
+      "send to a segment on a running server, then follow the run (exit 1 if any delivery did not succeed)",
+    flags: [
+      {
+        name: "segment",
+        value: "NAME",
+        help: "the segment whose members get a delivery each",
+        required: true,
+      },
+      { name: "webhook", value: "NAME", help: "the webhook they get", required: true },
+      {
+        name: "send-id",
+        value: "ID",
+        help: "the send's id: the same id again writes nothing twice (default: a new one)",
+        accepts: {
+          what: "1 to 100 letters, digits or . _ : -",
+          test: (v) => /^[A-Za-z0-9._:-]{1,100}$/.test(v),
+        },
+      },
+      {
+        name: "url",
+        value: "URL",
+        help: "the hookline server (default: HOOKLINE_URL, else http://127.0.0.1:8080)",
+        accepts: { what: "an http(s) URL", test: (v) => /^https?:\/\/[^\s]+$/.test(v) },
+      },
+    ],
+  },
   runs: {
     args: "watch RUN",
     summary:

@@ -1,7 +1,7 @@
 import type { Composition } from "./compose.ts";
 import type { FanOutSend, FanOutStarted } from "./contracts/fan-out.ts";
 import type { PluginHost } from "./contracts/host.ts";
-import { HooklineError } from "./errors.ts";
+import { HttpError } from "./errors.ts";
 
 /**
  * The port a composed app hands its plugins (routes, services, start-up checks): the narrow
@@ -29,7 +29,7 @@ export function pluginHost(
       run.fanOut ??
       (() =>
         Promise.reject(
-          new HooklineError("HOOKLINE_HTTP_NOT_APPLICABLE", "segment sends run on the servers, not here"),
+          new HttpError("HOOKLINE_HTTP_NOT_APPLICABLE", "segment sends run on the servers, not here"),
         )),
     logger: c.logger,
     redactor: c.redactor,

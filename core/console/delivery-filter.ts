@@ -13,8 +13,7 @@ export type Window = keyof typeof WINDOWS;
 
 /** The statuses a bulk retry sends again when the filter names none: those that ended badly. */
 export const RETRY_DEFAULT: NonNullable<RetryFilter["statuses"]> = ["failed", "halted", "aborted"];
-// Skipped (no consent) only when asked for by name: consent is checked again when they are sent.
-const RETRYABLE = new Set<string>(["failed", "halted", "aborted", "succeeded", "skipped"]);
+const RETRYABLE = new Set<string>(["failed", "halted", "aborted", "succeeded"]);
 
 // An empty field of the filter form is no filter: browsers send every field, filled or not.
 const blank = (v: unknown) => (v === "" ? undefined : v);

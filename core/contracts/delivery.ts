@@ -4,8 +4,7 @@
 
 /**
  * Where a delivery is: `pending` (due at `nextAt`), `waiting` (behind the head of its ordered stream),
- * `paused` (its webhook is paused), `in_flight` (leased to a worker), or ended (`skipped`: not sent,
- * its customer had none of the consent objectives it needs).
+ * `paused` (its webhook is paused), `in_flight` (leased to a worker), or ended.
  */
 export type DeliveryStatus =
   | "pending"
@@ -15,8 +14,7 @@ export type DeliveryStatus =
   | "succeeded"
   | "failed"
   | "halted"
-  | "aborted"
-  | "skipped";
+  | "aborted";
 
 /** A delivery as the outbox writes it, before anything is sent. */
 export interface NewDelivery {
@@ -127,8 +125,7 @@ export interface AttemptRecord {
   /** Set when no HTTP answer came (`timeout`, `connection_refused`, …) or nothing was sent (`render`, `scope`). */
   errorClass?: string;
   error?: string;
-  /** `skipped`: nothing was attempted (no consent); such a record is not stored. */
-  outcome: "succeeded" | "retry" | "failed" | "halted" | "skipped";
+  outcome: "succeeded" | "retry" | "failed" | "halted";
 }
 
 /** What the engine decided after an attempt; the store applies it with the attempt in one write. */
@@ -136,9 +133,7 @@ export type DeliveryNext =
   | { status: "succeeded" }
   | { status: "pending"; delayMs: number; reason: string }
   | { status: "failed"; reason: string }
-  | { status: "halted"; reason: string }
-  /** Not sent: the customer has none of the objectives the delivery needs (`reason` says `consent: …`). */
-  | { status: "skipped"; reason: string };
+  | { status: "halted"; reason: string };
 
 /** What observers and the fail branch see of a delivery: what it was for, not how it is queued. */
 export type OutcomeDelivery = Pick<
@@ -153,9 +148,9 @@ export type OutcomeDelivery = Pick<
 export interface DeliveryOutcome {
   delivery: OutcomeDelivery;
   /** `pending`: an attempt failed and will be retried; `aborted`/`halted` without an attempt: ended with its run. */
-  status: "succeeded" | "pending" | "failed" | "halted" | "aborted" | "skipped";
+  status: "succeeded" | "pending" | "failed" | "halted" | "aborted";
   reason?: string;
-  /** The attempt that came to this; absent for a delivery ended unsent (with the rest of its run, or skipped). */
+  /** The attempt that came to this; absent for a delivery ended with the rest of its run, unsent. */
   attempt?: AttemptRecord;
 }
 

@@ -8,7 +8,7 @@ import type {
   SegmentMembers,
 } from "../contracts/fan-out.ts";
 import type { SqlExecutor } from "../contracts/sql.ts";
-import { HooklineError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { traceparentOf } from "../telemetry/traceparent.ts";
 import type { RetryPolicies } from "./retry-policies.ts";
 
@@ -39,22 +39,22 @@ export interface FanOutDeps {
  */
 export async function startFanOut(deps: FanOutDeps, send: FanOutSend): Promise<FanOutStarted> {
   if (!deps.store.startFanOut)
-    throw new HooklineError("HOOKLINE_HTTP_NOT_APPLICABLE", "this store does not run segment sends");
+    throw new HttpError("HOOKLINE_HTTP_NOT_APPLICABLE", "this store does not run segment sends");
   const sendId = send.sendId ?? crypto.randomUUID();
   if (!SEND_ID.test(sendId))
-    throw new HooklineError(
+    throw new HttpError(
       "HOOKLINE_HTTP_INVALID",
       `sendId: expected 1 to 100 letters, digits or . _ : -, got ${JSON.stringify(sendId.slice(0, 120))}`,
     );
   const names = [...new Set(send.webhooks)];
   if (names.length === 0)
-    throw new HooklineError("HOOKLINE_HTTP_INVALID", `segment send to "${send.segment}": no webhook named`);
+    throw new HttpError("HOOKLINE_HTTP_INVALID", `segment send to "${send.segment}": no webhook named`);
   const webhooks = names.map((name) => {
     const hook = deps.catalogue.webhooks.get(name);
-    if (!hook) throw new HooklineError("HOOKLINE_HTTP_NOT_FOUND", `no webhook "${name}"`);
+    if (!hook) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no webhook "${name}"`);
     // An ordering key is rendered per delivery from its context; the send writes its pages in SQL.
     if (hook.orderingKey)
-      throw new HooklineError(
+      throw new HttpError(
         "HOOKLINE_HTTP_NOT_APPLICABLE",
         `webhook "${name}" has an orderingKey: segment sends do not write ordered streams`,
       );
@@ -68,7 +68,7 @@ export async function startFanOut(deps: FanOutDeps, send: FanOutSend): Promise<F
   });
   const now = new Date();
   const members = send.members ?? (await deps.segments?.members(deps, send.segment, { now }));
-  if (!members) throw new HooklineError("HOOKLINE_HTTP_NOT_FOUND", `no segment "${send.segment}"`);
+  if (!members) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no segment "${send.segment}"`);
   const job: FanOutJob = {
     runId: send.runId ?? `send_${sendId}`,
     sendId,

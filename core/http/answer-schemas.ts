@@ -51,7 +51,6 @@ export const DeliveryStatus = z.enum([
   "failed",
   "halted",
   "aborted",
-  "skipped",
 ]);
 
 /** A delivery as the store holds it: where it stands in the queue, and why. */

@@ -17,7 +17,6 @@ const Counts = z
     failed: count,
     halted: count,
     aborted: count,
-    skipped: count.describe("not sent: the customer had none of the consent objectives needed"),
     queued: count.describe("not ended yet: due, retrying, waiting, paused or in flight"),
   })
   .strict();
@@ -26,12 +25,10 @@ const Counts = z
 export const RetryFilterSchema = z
   .object({
     statuses: z
-      .array(z.enum(["failed", "halted", "aborted", "succeeded", "skipped"]))
+      .array(z.enum(["failed", "halted", "aborted", "succeeded"]))
       .min(1)
       .optional()
-      .describe(
-        "the statuses to send again (default: failed); skipped ones are checked for consent again when sent",
-      ),
+      .describe("the statuses to send again (default: failed)"),
     webhook: z.string().min(1).optional(),
     run: z.string().min(1).optional().describe("deliveries published in this run (or retried in it)"),
     customer: z.string().min(1).max(200).optional().describe("deliveries of this customer id"),

@@ -23,6 +23,7 @@ import type { EndpointRegistry } from "./registry.ts";
 import { recentActivities } from "./repository.ts";
 import { mountSegments } from "./segments/admin.ts";
 import { FILTER_LIMITS, Objective } from "./segments/filter.ts";
+import { mountSegmentSend } from "./segments/send.ts";
 
 const notFound = (name: string) => new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no inbound endpoint "${name}"`);
 
@@ -120,6 +121,7 @@ export function mountAdmin(
     source: e.source,
     config: registry.masked(e.config),
   });
+  mountSegmentSend(http, host);
 
   http.get(
     "/v1/inbound",

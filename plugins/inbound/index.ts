@@ -10,6 +10,7 @@ import { profileChangeTrigger } from "./profile-trigger.ts";
 import { responseMapping } from "./response-mapping.ts";
 import { inboundJanitor } from "./retention.ts";
 import { inboundRoutes } from "./routes.ts";
+import { segmentMembers } from "./segments/send.ts";
 import { segmentEnteredTrigger, segmentExitedTrigger, segmentTriggersCheck } from "./segments/triggers.ts";
 
 export { Activity, ActivityStatus, activityEvent, activityKey } from "./activity.ts";
@@ -96,6 +97,7 @@ export const inbound = (options: InboundOptions = {}): Plugin => ({
     c.register(Tokens.StartupCheck, { useValue: segmentTriggersCheck });
     c.register(Tokens.DeliveryObserver, { useValue: responseMapping });
     c.register(Tokens.ProfileReader, { useValue: profileReader });
+    c.register(Tokens.SegmentMembers, { useValue: segmentMembers });
     c.register(Tokens.HttpRoutes, { useValue: inboundRoutes(schemas, options.groupCommit) });
     c.register(Tokens.Service, {
       useValue: inboundJanitor({

@@ -107,6 +107,11 @@ for (const kind of storeKinds) {
         customer: { id: "m00042", n: 42 },
         params: { list: "main" },
       });
+      // Marked bulk: a send's deliveries are claimed after due deliveries of events.
+      const bulk = await db.query<{ bulk: boolean; n: number }>(
+        "SELECT bulk, count(*)::int AS n FROM hookline_delivery_state GROUP BY bulk",
+      );
+      expect(bulk).toEqual([{ bulk: true, n: MEMBERS }]);
       // What it wrote is claimable like any delivery, under the send's run.
       const claimed = await queue.claim("w", 5, 30_000);
       expect(claimed).toHaveLength(5);

@@ -68,7 +68,6 @@ for (const kind of storeKinds) {
             failed: n("failed"),
             halted: n("halted"),
             aborted: n("aborted"),
-            skipped: n("skipped"),
             queued: 0,
           });
         }
