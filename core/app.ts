@@ -5,6 +5,7 @@ import { type Composition, compose, resolveAll } from "./compose.ts";
 import { loadConfig } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { CompiledWebhook, IntegrationRuntime } from "./contracts/catalogue.ts";
+import type { ConsentCheck } from "./contracts/consent.ts";
 import type { HttpRoutes, PluginMigrations, Service, StartupCheck } from "./contracts/extension.ts";
 import type { SegmentMembers } from "./contracts/fan-out.ts";
 import type { PluginHost, PublishOptions, PublishResult } from "./contracts/host.ts";
@@ -13,6 +14,7 @@ import type { Plugin } from "./contracts/plugin.ts";
 import type { ProfileReader, StoredProfiles } from "./contracts/profiles.ts";
 import type { Transport } from "./contracts/transport.ts";
 import { attemptBatch } from "./engine/batch.ts";
+import { ConsentScreen, refuseUncheckedConsent } from "./engine/consent.ts";
 import { Deliverer } from "./engine/deliver.ts";
 import { startFanOut } from "./engine/fan-out.ts";
 import { assertHttpsTargets } from "./engine/https.ts";
@@ -103,6 +105,21 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     failBranch: c.failBranch,
     telemetry,
   });
+  const consentCheck = resolveAll<ConsentCheck>(c.container, Tokens.ConsentCheck).at(-1);
+  // A webhook that needs consent where no plugin checks it could only ever be skipped: refused now.
+  if (!consentCheck)
+    try {
+      refuseUncheckedConsent(config);
+    } catch (e) {
+      await store.close().catch(() => undefined);
+      throw e;
+    }
+  const consent = new ConsentScreen({
+    catalogue,
+    check: consentCheck,
+    sql: store.sql,
+    failBranch: c.failBranch,
+  });
   const worker = new Worker({
     store,
     attempt: (d, signal) => deliverer.attempt(d, signal),
@@ -130,6 +147,7 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
     },
     attemptBatch: (ds, signal) =>
       attemptBatch(deliverer, catalogue.webhooks.get(ds[0]!.webhook)!, ds, signal),
+    screen: (claimed) => consent.screen(claimed),
   });
   c.outbox.onEnqueued(() => worker.wake());
   // Send at once: what this process publishes goes straight to its worker's free slots, written
@@ -143,7 +161,10 @@ export async function createHookline(options: HooklineOptions): Promise<Hookline
             d.policy == null &&
             !d.bulk &&
             !d.delayMs &&
-            !catalogue.webhooks.get(d.webhook)?.config.batch,
+            // Consent is checked as a claim is dispatched: such deliveries go through a claim.
+            d.context.consent === undefined &&
+            !catalogue.webhooks.get(d.webhook)?.config.batch &&
+            !catalogue.webhooks.get(d.webhook)?.config.consent,
         );
         const held = fit.length > 0 ? worker.reserve(fit.length) : 0;
         if (held === 0) return undefined;
@@ -349,7 +370,7 @@ export class Hookline {
     this.abort.signal.addEventListener("abort", () => clearInterval(refresh));
     for (const t of this.catalogue.triggers) {
       await t.start?.({
-        fire: async (w, e, p) => void (await this.outbox.fire(w, e, p)),
+        fire: async (w, e, p) => void (await this.outbox.fire(w, e, p, t.consent)),
         signal: this.abort.signal,
         host: this.host,
       });

@@ -159,7 +159,11 @@ export async function compose<S extends OutboxStore>(
   const catalogue = new Catalogue(
     registry.renderers,
     config.triggers.map((t, i) =>
-      kinds.get(t.kind)!.create(config.triggerOptions[i], { webhooks: t.webhooks, params: t.params }),
+      kinds.get(t.kind)!.create(config.triggerOptions[i], {
+        webhooks: t.webhooks,
+        params: t.params,
+        ...(t.consent ? { consent: t.consent } : {}),
+      }),
     ),
   );
   catalogue.addCompiled(compileWebhooks(config, registry.renderers).values());

@@ -76,6 +76,10 @@ export const ErrorCodes = {
   HOOKLINE_CONFIG_NETWORK: { status: 400, summary: "an `allowNetworks` entry is not a CIDR network" },
   HOOKLINE_HTTPS_REQUIRED: { status: 400, summary: "plain http:// targets under `engine.requireHttps`" },
   HOOKLINE_NO_STORE: { status: 500, summary: "no store plugin registered (add pglite() or postgres())" },
+  HOOKLINE_CONSENT_UNCHECKED: {
+    status: 500,
+    summary: "a webhook or trigger needs consent, and no plugin checks consents (add inbound())",
+  },
   HOOKLINE_ADMIN_TOKEN_REQUIRED: { status: 500, summary: "no admin token, so no listening beyond loopback" },
   HOOKLINE_ADMIN_TOKEN_INVALID: { status: 500, summary: "the admin token is not an RFC 6750 Bearer token" },
   HOOKLINE_MANAGED_KIND: { status: 500, summary: "a stored integration has a kind no plugin provides" },
@@ -104,6 +108,11 @@ export const ErrorCodes = {
     status: 200,
     summary:
       "a `sum` mapping met a value that is not a number; reported in the answer's errors, the other rules applied",
+  },
+  HOOKLINE_MAPPING_NOT_A_CONSENT: {
+    status: 200,
+    summary:
+      "a consent mapping met a value that is neither a yes nor a no; reported in the answer's errors, the consent kept",
   },
 
   // Outbound transport: a request that got no HTTP answer (`TransportError`, by `faultClass`).

@@ -2,6 +2,7 @@ import type { InjectionToken } from "tsyringe";
 import type { HooklineConfig } from "./config/schema.ts";
 import type { AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
+import type { ConsentCheck } from "./contracts/consent.ts";
 import type {
   DeliveryObserver,
   HttpRoutes,
@@ -57,6 +58,8 @@ export const Tokens = {
   DeliveryObserver: Symbol.for("hookline.DeliveryObserver") as InjectionToken<DeliveryObserver>,
   /** Reads stored customer profiles, when a plugin keeps them (optional; the last registration wins). */
   ProfileReader: Symbol.for("hookline.ProfileReader") as InjectionToken<ProfileReader>,
+  /** Whether customers consented to objectives, when a plugin keeps consents (optional; the last registration wins). */
+  ConsentCheck: Symbol.for("hookline.ConsentCheck") as InjectionToken<ConsentCheck>,
   /** A segment's members as a query, when a plugin keeps segments (optional; the last registration wins). */
   SegmentMembers: Symbol.for("hookline.SegmentMembers") as InjectionToken<SegmentMembers>,
   /** Structured logger. */

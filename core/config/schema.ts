@@ -6,6 +6,22 @@ const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "a name of letters, digits, '.', '_' and '-' (at most 100)");
 
+/**
+ * Consent objectives of which a customer must have granted one (BlueConic: any one suffices), e.g.
+ * `[marketing-email, sms]`; the same names as the profiles' consents and segment filters.
+ */
+export const ConsentObjectives = z
+  .array(
+    z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/,
+        "expected an objective name of letters, digits, '.', '_', ':' and '-' (at most 100)",
+      ),
+  )
+  .min(1)
+  .max(50);
+
 const httpUrl = z.url({ protocol: /^https?$/, error: "an absolute http:// or https:// URL" });
 
 /** Common fields of every integration; the rest of an entry is checked by its kind's plugin. */
@@ -115,6 +131,9 @@ export const WebhookConfig = z
       .strict()
       .optional()
       .describe("data the test endpoint renders with when none is given"),
+    consent: ConsentObjectives.optional().describe(
+      "consent objectives, any one of which the customer must have granted: without one, a delivery is not sent but skipped (reason consent) into the fail branch",
+    ),
     extends: name
       .optional()
       .describe(
@@ -158,6 +177,9 @@ export const TriggerBase = z.looseObject({
   kind: z.string().default("event"),
   webhooks: z.array(name).min(1),
   params: z.record(z.string(), z.unknown()).optional(),
+  consent: ConsentObjectives.optional().describe(
+    "consent objectives the deliveries this trigger makes need (any one), in addition to their webhook's",
+  ),
 });
 
 /** A throughput policy: requests in flight at once, and optionally requests started per second. */

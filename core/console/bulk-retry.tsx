@@ -108,7 +108,7 @@ export function RunProgress(props: { run: RunSummary }) {
         {live && run.etaSeconds !== undefined ? ` · ${seconds(run.etaSeconds)} left` : ""}
       </p>
       <dl class="counts">
-        {(["succeeded", "failed", "halted", "aborted", "queued"] as const).map((k) => (
+        {(["succeeded", "failed", "halted", "aborted", "skipped", "queued"] as const).map((k) => (
           <>
             <dt>{k}</dt>
             <dd data-outcome={k}>{counts[k]}</dd>
@@ -139,7 +139,7 @@ export function mountBulkRetry(r: Hono, kit: ConsoleKit, app: AdminApp): void {
       throw new HttpError(
         "HOOKLINE_HTTP_PARAM",
         parsed.success
-          ? "only ended deliveries (succeeded, failed, halted, aborted) can be retried: change the status filter"
+          ? "only ended deliveries (succeeded, failed, halted, aborted, skipped) can be retried: change the status filter"
           : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
       );
     const { statuses = [], ...rest } = filter;

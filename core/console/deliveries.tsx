@@ -157,7 +157,7 @@ export function DeliveriesPage(props: {
   );
 }
 
-const ENDED = new Set(["succeeded", "failed", "halted", "aborted"]);
+const ENDED = new Set(["succeeded", "failed", "halted", "aborted", "skipped"]);
 
 const Headers = (props: { headers?: Record<string, string> }) =>
   props.headers && Object.keys(props.headers).length > 0 ? (

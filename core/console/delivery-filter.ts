@@ -13,7 +13,8 @@ export type Window = keyof typeof WINDOWS;
 
 /** The statuses a bulk retry sends again when the filter names none: those that ended badly. */
 export const RETRY_DEFAULT: NonNullable<RetryFilter["statuses"]> = ["failed", "halted", "aborted"];
-const RETRYABLE = new Set<string>(["failed", "halted", "aborted", "succeeded"]);
+// Skipped (no consent) only when asked for by name: consent is checked again when they are sent.
+const RETRYABLE = new Set<string>(["failed", "halted", "aborted", "succeeded", "skipped"]);
 
 // An empty field of the filter form is no filter: browsers send every field, filled or not.
 const blank = (v: unknown) => (v === "" ? undefined : v);

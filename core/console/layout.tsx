@@ -103,6 +103,6 @@ export function seconds(s: number): string {
 export const tone = (status: string | undefined): string =>
   status === "succeeded"
     ? "ok"
-    : status === "failed" || status === "halted" || status === "aborted"
+    : status === "failed" || status === "halted" || status === "aborted" || status === "skipped"
       ? "bad"
       : "warn";

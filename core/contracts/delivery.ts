@@ -4,7 +4,8 @@
 
 /**
  * Where a delivery is: `pending` (due at `nextAt`), `waiting` (behind the head of its ordered stream),
- * `paused` (its webhook is paused), `in_flight` (leased to a worker), or ended.
+ * `paused` (its webhook is paused), `in_flight` (leased to a worker), or ended (`skipped`: not sent,
+ * its customer had none of the consent objectives it needs).
  */
 export type DeliveryStatus =
   | "pending"
@@ -14,7 +15,8 @@ export type DeliveryStatus =
   | "succeeded"
   | "failed"
   | "halted"
-  | "aborted";
+  | "aborted"
+  | "skipped";
 
 /** A delivery as the outbox writes it, before anything is sent. */
 export interface NewDelivery {
@@ -125,7 +127,8 @@ export interface AttemptRecord {
   /** Set when no HTTP answer came (`timeout`, `connection_refused`, …) or nothing was sent (`render`, `scope`). */
   errorClass?: string;
   error?: string;
-  outcome: "succeeded" | "retry" | "failed" | "halted";
+  /** `skipped`: nothing was attempted (no consent); such a record is not stored. */
+  outcome: "succeeded" | "retry" | "failed" | "halted" | "skipped";
 }
 
 /** What the engine decided after an attempt; the store applies it with the attempt in one write. */
@@ -133,7 +136,9 @@ export type DeliveryNext =
   | { status: "succeeded" }
   | { status: "pending"; delayMs: number; reason: string }
   | { status: "failed"; reason: string }
-  | { status: "halted"; reason: string };
+  | { status: "halted"; reason: string }
+  /** Not sent: the customer has none of the objectives the delivery needs (`reason` says `consent: …`). */
+  | { status: "skipped"; reason: string };
 
 /** What observers and the fail branch see of a delivery: what it was for, not how it is queued. */
 export type OutcomeDelivery = Pick<
@@ -148,9 +153,9 @@ export type OutcomeDelivery = Pick<
 export interface DeliveryOutcome {
   delivery: OutcomeDelivery;
   /** `pending`: an attempt failed and will be retried; `aborted`/`halted` without an attempt: ended with its run. */
-  status: "succeeded" | "pending" | "failed" | "halted" | "aborted";
+  status: "succeeded" | "pending" | "failed" | "halted" | "aborted" | "skipped";
   reason?: string;
-  /** The attempt that came to this; absent for a delivery ended with the rest of its run, unsent. */
+  /** The attempt that came to this; absent for a delivery ended unsent (with the rest of its run, or skipped). */
   attempt?: AttemptRecord;
 }
 

@@ -19,6 +19,11 @@ export interface PublishOptions {
    * every attempt is sent as a child span of it. Absent or malformed: a new trace is started.
    */
   traceparent?: string | null;
+  /**
+   * Consent objectives (any one) every delivery of this publish needs, in addition to its webhook's
+   * and its trigger's (a segment send's `consent`): a customer without one is skipped, not sent.
+   */
+  consent?: readonly string[];
 }
 
 /** Keeps secrets out of text: every value added is masked wherever the app writes text down. */

@@ -53,6 +53,8 @@ export interface RunCounts {
   failed: number;
   halted: number;
   aborted: number;
+  /** Not sent: the customer had none of the consent objectives needed. */
+  skipped: number;
   /** Not ended yet: due, scheduled for a retry, waiting in an ordered stream, paused or in flight. */
   queued: number;
 }
@@ -88,8 +90,11 @@ export interface RunSummary {
 
 /** Which ended deliveries a bulk retry sends again. */
 export interface RetryFilter {
-  /** The statuses to retry (default: failed). */
-  statuses?: Array<"failed" | "halted" | "aborted" | "succeeded">;
+  /**
+   * The statuses to retry (default: failed). `skipped` only when named: consent is checked again at
+   * send time, so those who consented since are sent and the others are skipped again.
+   */
+  statuses?: Array<"failed" | "halted" | "aborted" | "succeeded" | "skipped">;
   webhook?: string;
   /** Deliveries published in this run (or retried in it). */
   run?: string;

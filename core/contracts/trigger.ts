@@ -4,7 +4,10 @@ import type { PluginHost } from "./host.ts";
 
 /** What a trigger instance can do with the app it runs in. */
 export interface TriggerContext {
-  /** Writes one delivery per named webhook for this event (the outbox), before it resolves. */
+  /**
+   * Writes one delivery per named webhook for this event (the outbox), before it resolves; they need
+   * the trigger's `consent`, which the core adds.
+   */
   fire(webhooks: readonly string[], event: HooklineEvent, params?: Record<string, unknown>): Promise<void>;
   signal: AbortSignal;
   /** The app, as plugins see it: the store's SQL (a schedule's durable row), the logger. */
@@ -17,6 +20,8 @@ export interface TriggerInstance {
   readonly webhooks: readonly string[];
   /** Template parameters this trigger sets (they override the webhook's). */
   readonly params?: Record<string, unknown>;
+  /** Consent objectives (any one) the deliveries it makes need, in addition to their webhook's. */
+  readonly consent?: readonly string[];
   /** For triggers driven by published events: does this event fire the webhooks? */
   matches?(event: HooklineEvent): boolean;
   /** For triggers that are their own source (schedules, profile changes): start producing. */
@@ -26,10 +31,13 @@ export interface TriggerInstance {
 
 /**
  * A kind of trigger (`event`, `schedule`, …). `schema` validates the entry's options: everything but
- * `kind`, `webhooks` and `params`, which the core owns.
+ * `kind`, `webhooks`, `params` and `consent`, which the core owns.
  */
 export interface TriggerKind<O = any> {
   readonly kind: string;
   readonly schema: z.ZodType<O>;
-  create(options: O, common: { webhooks: string[]; params?: Record<string, unknown> }): TriggerInstance;
+  create(
+    options: O,
+    common: { webhooks: string[]; params?: Record<string, unknown>; consent?: string[] },
+  ): TriggerInstance;
 }

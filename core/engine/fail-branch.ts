@@ -5,8 +5,11 @@ import { parseResponse } from "./scenario.ts";
 /** What the fail branch knows of a delivery that did not make it. */
 export interface FailedDelivery {
   delivery: OutcomeDelivery;
-  /** `aborted`: ended unsent with the rest of a run that saw too many unrecoverable outcomes. */
-  status: "failed" | "halted" | "aborted";
+  /**
+   * `aborted`: ended unsent with the rest of a run that saw too many unrecoverable outcomes;
+   * `skipped`: not sent, the customer had none of the consent objectives it needs.
+   */
+  status: "failed" | "halted" | "aborted" | "skipped";
   reason: string;
   /** The destination's answer, redacted. */
   response?: { status: number; body: string };
@@ -16,8 +19,8 @@ export interface FailedDelivery {
 export const WEBHOOK_FAILED = "webhook.failed";
 
 /**
- * The fail branch (Bloomreach's "fail branch" of a webhook step): a delivery that failed, halted or
- * was aborted raises a `webhook.failed` event, and the deliveries its triggers make (an SMS when the
+ * The fail branch (Bloomreach's "fail branch" of a webhook step): a delivery that failed, halted, was
+ * aborted or was skipped for want of consent raises a `webhook.failed` event, and the deliveries its triggers make (an SMS when the
  * email failed) are written with the outcome, in the same transaction, or not at all. One level
  * deep: a follow-up that fails raises nothing more, so no chain of fallbacks fails in turn.
  *

@@ -144,16 +144,20 @@ export class Outbox {
     return written.inserted;
   }
 
-  /** Builds (does not write) the delivery of one webhook for one event. */
+  /**
+   * Builds (does not write) the delivery of one webhook for one event; `consent` lists objectives it
+   * needs beyond its webhook's (a trigger's, a send's: see `withConsent`).
+   */
   delivery(
     webhook: string,
     event: HooklineEvent,
     runId: string,
     triggerParams?: Record<string, unknown>,
+    consent?: ReadonlyArray<readonly string[] | undefined>,
   ): NewDelivery {
     const hook = this.deps.catalogue.webhooks.get(webhook);
     if (!hook) throw new Error(`unknown webhook "${webhook}"`);
-    return buildDelivery(hook, this.deps.retry.of(hook), {
+    const d = buildDelivery(hook, this.deps.retry.of(hook), {
       idempotencyKey: `${event.id}:${webhook}`,
       runId,
       eventId: event.id,
@@ -165,6 +169,7 @@ export class Outbox {
         params: { ...hook.config.params, ...triggerParams, ...event.params },
       },
     });
+    return consent ? withConsent(d, ...consent) : d;
   }
 
   /** The deliveries (not written) that the event triggers make of one event: the fail branch uses it. */
@@ -173,7 +178,8 @@ export class Outbox {
     for (const t of this.deps.catalogue.triggers) {
       if (!t.matches?.(event)) continue;
       for (const w of t.webhooks)
-        if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? `run_${event.id}`, t.params));
+        if (!seen.has(w))
+          seen.set(w, this.delivery(w, event, event.runId ?? `run_${event.id}`, t.params, [t.consent]));
     }
     return [...seen.values()];
   }
@@ -196,7 +202,11 @@ export class Outbox {
         if (!t.matches?.(event)) continue;
         seen ??= new Map();
         for (const w of t.webhooks)
-          if (!seen.has(w)) seen.set(w, this.delivery(w, event, event.runId ?? runId, t.params));
+          if (!seen.has(w))
+            seen.set(
+              w,
+              this.delivery(w, event, event.runId ?? runId, t.params, [t.consent, options?.consent]),
+            );
       }
       const deliveries = seen ? [...seen.values()] : [];
       if (deliveries.length > 0) {
@@ -223,16 +233,23 @@ export class Outbox {
     };
   }
 
-  /** Writes one delivery per named webhook for one event (for triggers that are their own source). */
+  /**
+   * Writes one delivery per named webhook for one event (for triggers that are their own source),
+   * each needing `consent` (the trigger's objectives) beyond its webhook's.
+   */
   async fire(
     webhooks: readonly string[],
     event: HooklineEvent,
     params?: Record<string, unknown>,
+    consent?: readonly string[],
   ): Promise<string[]> {
     const runId = event.runId ?? `run_${crypto.randomUUID()}`;
     const traceparent = traceparentOf(undefined);
     const ids = await this.write(
-      [...new Set(webhooks)].map((w) => ({ ...this.delivery(w, event, runId, params), traceparent })),
+      [...new Set(webhooks)].map((w) => ({
+        ...this.delivery(w, event, runId, params, [consent]),
+        traceparent,
+      })),
     );
     if (ids.length > 0) this.enqueued?.();
     return ids;
@@ -260,6 +277,30 @@ export function buildDelivery(
     policy: hook.config.policy,
     orderingKey: hook.orderingKey ? orderingKeyOf(hook, d.context) : undefined,
   };
+}
+
+/**
+ * A delivery that needs consent beyond its webhook's: each list given (a trigger's, a send's) is one
+ * more requirement, met by any one of its objectives. They travel in the context as `consent` (a
+ * list of lists, the only part of a delivery a claim hands back that its writer chooses), and the
+ * worker checks them with the webhook's own `consent` before each attempt (`ConsentScreen`).
+ *
+ * @example withConsent(delivery, ["marketing-email", "sms"]) // context.consent: [["marketing-email", "sms"]]
+ */
+export function withConsent(
+  delivery: NewDelivery,
+  ...lists: ReadonlyArray<readonly string[] | undefined>
+): NewDelivery {
+  const wanted = lists.filter((l): l is readonly string[] => l !== undefined && l.length > 0);
+  if (wanted.length === 0) return delivery;
+  const had = consentOf(delivery.context);
+  return { ...delivery, context: { ...delivery.context, consent: [...had, ...wanted.map((l) => [...l])] } };
+}
+
+/** The consent requirements a delivery carries in its context (see `withConsent`); none for most. */
+export function consentOf(context: Record<string, unknown>): string[][] {
+  const c = context.consent;
+  return Array.isArray(c) ? c.filter((l): l is string[] => Array.isArray(l) && l.length > 0) : [];
 }
 
 /** The ordering key for a context; one that cannot render joins one conservative stream rather than none. */

@@ -7,11 +7,12 @@ const LINES: Record<DeliveryResult["next"]["status"], [string, LogLevel]> = {
   pending: ["delivery.retrying", "info"],
   failed: ["delivery.failed", "warn"],
   halted: ["delivery.halted", "warn"],
+  skipped: ["delivery.skipped", "info"],
 };
 
 /**
  * One line per recorded outcome (an item of a batch request too): `delivery.succeeded`,
- * `delivery.retrying`, `delivery.failed` or `delivery.halted`, with the webhook, the delivery's id,
+ * `delivery.retrying`, `delivery.failed`, `delivery.halted` or `delivery.skipped` (no consent), with the webhook, the delivery's id,
  * its run, its status as the API shows it, the attempt's number, duration and HTTP status, and why
  * when it did not succeed. Never the request or the answer.
  *

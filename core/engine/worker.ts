@@ -38,6 +38,11 @@ export interface WorkerOptions {
   beforeDispatch?: (claimed: ClaimedDelivery[]) => Promise<void>;
   /** One attempt of a batch: one request for all the deliveries given (all of one webhook). */
   attemptBatch?: (deliveries: ClaimedDelivery[], signal: AbortSignal) => Promise<DeliveryResult[]>;
+  /**
+   * Before a claimed batch goes out: splits off the deliveries not to send (no consent: `ConsentScreen`),
+   * whose results are recorded like any other. Absent: everything claimed is sent.
+   */
+  screen?: (claimed: ClaimedDelivery[]) => Promise<{ send: ClaimedDelivery[]; skipped: DeliveryResult[] }>;
   /** Counts attempts' outcomes and the store's failures (metrics). */
   telemetry?: Pick<Telemetry, "attempted" | "storeError">;
 }
@@ -218,6 +223,7 @@ export class Worker {
     } catch (e) {
       this.o.logger.log("warn", "worker.reload_failed", { error: (e as Error).message });
     }
+    claimed = await this.screened(claimed);
     const batches = new Map<string, ClaimedDelivery[]>();
     for (const d of claimed) {
       const size = this.o.attemptBatch ? this.o.batchSizeOf?.(d.webhook) : undefined;
@@ -234,12 +240,14 @@ export class Worker {
       if (last.length < size) {
         try {
           last.push(
-            ...(await this.o.store.claimBatch(
-              this.owner,
-              webhook,
-              size - last.length,
-              this.o.leaseMs,
-              last.map((d) => d.id),
+            ...(await this.screened(
+              await this.o.store.claimBatch(
+                this.owner,
+                webhook,
+                size - last.length,
+                this.o.leaseMs,
+                last.map((d) => d.id),
+              ),
             )),
           );
         } catch (e) {
@@ -251,6 +259,37 @@ export class Worker {
         }
       }
       for (const chunk of chunks) this.dispatchBatch(chunk);
+    }
+  }
+
+  /**
+   * What of a claim is sent: the rest (skipped for want of consent) is recorded now, as results. A
+   * check that fails gives the deliveries back to be claimed again (nothing is sent unchecked).
+   */
+  private async screened(claimed: ClaimedDelivery[]): Promise<ClaimedDelivery[]> {
+    if (!this.o.screen || claimed.length === 0) return claimed;
+    try {
+      const { send, skipped } = await this.o.screen(claimed);
+      if (skipped.length > 0) {
+        this.o.telemetry?.attempted(skipped);
+        this.results.push(...skipped);
+        this.flushSoon();
+      }
+      return send;
+    } catch (e) {
+      this.o.telemetry?.storeError("consent");
+      this.o.logger.log("error", "worker.consent_check_failed", {
+        deliveries: claimed.length,
+        error: (e as Error).message,
+      });
+      await this.o.store
+        .release(
+          this.owner,
+          claimed.map((d) => d.id),
+          Math.min(1_000, this.o.pollIntervalMs * 2),
+        )
+        .catch(() => undefined);
+      return [];
     }
   }
 

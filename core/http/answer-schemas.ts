@@ -51,6 +51,7 @@ export const DeliveryStatus = z.enum([
   "failed",
   "halted",
   "aborted",
+  "skipped",
 ]);
 
 /** A delivery as the store holds it: where it stands in the queue, and why. */

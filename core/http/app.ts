@@ -46,7 +46,17 @@ const DeliveryQuery = z
     run: z.string().min(1).optional(),
     customer: z.string().min(1).max(200).optional().describe("deliveries of this customer id"),
     status: z
-      .enum(["pending", "waiting", "paused", "in_flight", "succeeded", "failed", "halted", "aborted"])
+      .enum([
+        "pending",
+        "waiting",
+        "paused",
+        "in_flight",
+        "succeeded",
+        "failed",
+        "halted",
+        "aborted",
+        "skipped",
+      ])
       .optional(),
     since: datetime.optional(),
     until: datetime.optional(),

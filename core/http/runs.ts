@@ -17,6 +17,7 @@ const Counts = z
     failed: count,
     halted: count,
     aborted: count,
+    skipped: count.describe("not sent: the customer had none of the consent objectives needed"),
     queued: count.describe("not ended yet: due, retrying, waiting, paused or in flight"),
   })
   .strict();
@@ -25,10 +26,12 @@ const Counts = z
 export const RetryFilterSchema = z
   .object({
     statuses: z
-      .array(z.enum(["failed", "halted", "aborted", "succeeded"]))
+      .array(z.enum(["failed", "halted", "aborted", "succeeded", "skipped"]))
       .min(1)
       .optional()
-      .describe("the statuses to send again (default: failed)"),
+      .describe(
+        "the statuses to send again (default: failed); skipped ones are checked for consent again when sent",
+      ),
     webhook: z.string().min(1).optional(),
     run: z.string().min(1).optional().describe("deliveries published in this run (or retried in it)"),
     customer: z.string().min(1).max(200).optional().describe("deliveries of this customer id"),

@@ -23,6 +23,7 @@ export type {
   SetWebhookOptions,
 } from "../contracts/catalogue.ts";
 export type { ConfigSection } from "../contracts/config-section.ts";
+export type { ConsentCheck, ConsentQuestion } from "../contracts/consent.ts";
 export type { ConsoleKit, ConsoleSection, ConsoleViewer } from "../contracts/console.ts";
 export type {
   DeliveryObserver,

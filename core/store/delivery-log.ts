@@ -109,7 +109,7 @@ export class SqlDeliveryLog implements DeliveryLog {
              UPDATE hookline_delivery_state
                 SET status = CASE WHEN ordering_key IS NULL THEN 'pending' ELSE 'waiting' END, next_at = now(),
                     max_attempts = attempts + $2, reason = NULL, run_id = $3, updated_at = now()
-              WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded')
+              WHERE id = $1 AND status IN ('failed', 'halted', 'succeeded', 'skipped')
              RETURNING webhook, ordering_key, run_id
            ), r AS (
              INSERT INTO hookline_runs (id, kind) SELECT run_id, 'retry' FROM upd ON CONFLICT (id) DO NOTHING

@@ -91,7 +91,7 @@ export async function readGauges(
 }
 
 /** A delivery's outcomes, as the overview counts them. */
-export const OUTCOMES = ["succeeded", "failed", "halted", "aborted"] as const;
+export const OUTCOMES = ["succeeded", "failed", "halted", "aborted", "skipped"] as const;
 export type OutcomeCounts = Record<(typeof OUTCOMES)[number], number>;
 
 // Outcomes are tallied as they are recorded (core/store/outcomes.ts, run-health.ts): the rows not
@@ -106,7 +106,7 @@ SELECT status, coalesce(sum(n) FILTER (WHERE at >= (SELECT hour FROM w)), 0)::bi
   FROM (SELECT status, n, minute AS at FROM hookline_outcome_minutes WHERE minute >= (SELECT day FROM w)
         UNION ALL
         SELECT status, n, at FROM hookline_run_tallies
-         WHERE NOT merged AND at >= (SELECT day FROM w) AND status IN ('succeeded', 'failed', 'halted', 'aborted')) x
+         WHERE NOT merged AND at >= (SELECT day FROM w) AND status IN ('succeeded', 'failed', 'halted', 'aborted', 'skipped')) x
  GROUP BY status`;
 
 /**
@@ -118,7 +118,7 @@ SELECT status, coalesce(sum(n) FILTER (WHERE at >= (SELECT hour FROM w)), 0)::bi
  */
 export async function readOutcomes(db: SqlExecutor): Promise<{ hour: OutcomeCounts; day: OutcomeCounts }> {
   const rows = await db.query<{ status: string; hour: string | number; day: string | number }>(OUTCOMES_SQL);
-  const hour = { succeeded: 0, failed: 0, halted: 0, aborted: 0 };
+  const hour = { succeeded: 0, failed: 0, halted: 0, aborted: 0, skipped: 0 };
   const day = { ...hour };
   for (const r of rows)
     if ((OUTCOMES as readonly string[]).includes(r.status)) {

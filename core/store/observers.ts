@@ -62,7 +62,7 @@ export class ObserverDispatch implements OutcomeObservers, OutcomeDispatch {
       const statuses: DeliveryOutcome["status"][] =
         r.next.status === "pending" ? ["pending", "halted"] : [r.next.status];
       for (const status of statuses) {
-        const outcome: DeliveryOutcome = { delivery: r.delivery, status, reason, attempt: r.attempt };
+        const outcome: DeliveryOutcome = { delivery: r.delivery, status, reason, attempt: attemptOf(r) };
         if (this.observers.some((o) => o.accepts!(outcome, context))) return true;
       }
     }
@@ -92,7 +92,7 @@ export class ObserverDispatch implements OutcomeObservers, OutcomeDispatch {
         delivery: r.delivery,
         status: s,
         reason: r.next.status === "succeeded" ? undefined : r.next.reason,
-        attempt: r.attempt,
+        attempt: attemptOf(r),
       });
     }
     for (const e of ended) {
@@ -136,3 +136,6 @@ export class ObserverDispatch implements OutcomeObservers, OutcomeDispatch {
     }
   }
 }
+
+/** The attempt an outcome came from: none for a delivery skipped unsent (no consent). */
+const attemptOf = (r: DeliveryResult) => (r.next.status === "skipped" ? undefined : r.attempt);

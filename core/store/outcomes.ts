@@ -37,7 +37,8 @@ export async function recordOutcomes(
     .filter((r) => r.next.status === "halted")
     .map((r) => ({ webhook: r.webhook, run_id: r.runId, reason: (r.next as { reason: string }).reason }));
   const follow = results.flatMap((r) => r.followUps ?? []);
-  const failing = results.some((r) => r.next.status !== "succeeded");
+  // A delivery skipped for want of consent says nothing of its endpoint's health.
+  const failing = results.some((r) => r.next.status !== "succeeded" && r.next.status !== "skipped");
   const alone =
     halts.length === 0 &&
     follow.length === 0 &&
@@ -113,20 +114,23 @@ function applyOutcomes(
     reason: r.next.status === "succeeded" ? undefined : r.next.reason,
     last_status: r.attempt.status,
   }));
-  const attempts = results.map((r) => ({
-    delivery_id: r.deliveryId,
-    number: r.attempt.number,
-    started_at: r.attempt.startedAt,
-    duration_ms: Math.round(r.attempt.durationMs),
-    request: r.attempt.request,
-    status: r.attempt.status,
-    response_headers: r.attempt.responseHeaders,
-    response_body: r.attempt.responseBody,
-    response_truncated: r.attempt.responseTruncated ?? false,
-    error_class: r.attempt.errorClass,
-    error: r.attempt.error,
-    outcome: r.attempt.outcome,
-  }));
+  // A skipped delivery was not attempted: its result records no attempt (and takes back the one its claim counted).
+  const attempts = results
+    .filter((r) => r.next.status !== "skipped")
+    .map((r) => ({
+      delivery_id: r.deliveryId,
+      number: r.attempt.number,
+      started_at: r.attempt.startedAt,
+      duration_ms: Math.round(r.attempt.durationMs),
+      request: r.attempt.request,
+      status: r.attempt.status,
+      response_headers: r.attempt.responseHeaders,
+      response_body: r.attempt.responseBody,
+      response_truncated: r.attempt.responseTruncated ?? false,
+      error_class: r.attempt.errorClass,
+      error: r.attempt.error,
+      outcome: r.attempt.outcome,
+    }));
   const slots = results.filter((r) => r.policy !== undefined).map((r) => r.deliveryId);
   const healthy = options.pauseAfterMs
     ? [...new Set(results.filter((r) => r.next.status === "succeeded").map((r) => r.webhook))]
@@ -144,13 +148,14 @@ function applyOutcomes(
                   ELSE x.status END,
          next_at = CASE WHEN x.status = 'pending' THEN now() + x.delay_ms * interval '1 millisecond' ELSE d.next_at END,
          lease_owner = NULL, lease_until = NULL, reason = x.reason, last_status = x.last_status,
+         attempts = CASE WHEN x.status = 'skipped' THEN GREATEST(d.attempts - 1, 0) ELSE d.attempts END,
          updated_at = now()
        FROM x WHERE d.id = x.id AND d.lease_owner = x.lease_owner AND d.status = 'in_flight'
        RETURNING d.id, d.status, d.webhook, d.ordering_key, d.run_id
      ), tally AS (
        INSERT INTO hookline_run_tallies (run_id, webhook, status, n)
        SELECT run_id, webhook, status, count(*) FROM upd
-        WHERE status IN ('succeeded', 'failed', 'halted', 'aborted') GROUP BY run_id, webhook, status
+        WHERE status IN ('succeeded', 'failed', 'halted', 'aborted', 'skipped') GROUP BY run_id, webhook, status
      ), ins AS (
        INSERT INTO hookline_attempts (delivery_id, number, started_at, duration_ms, request, status, response_headers,
                                       response_body, response_truncated, error_class, error, outcome)

@@ -147,7 +147,10 @@ export class SqlRunHealth implements RunHealth, RunSteps {
    */
   async trackHealth(tx: SqlExecutor, results: DeliveryResult[], pauseAfterMs: number): Promise<EndedRun[]> {
     const ok = new Map<string, boolean>();
-    for (const r of results) ok.set(r.webhook, (ok.get(r.webhook) ?? false) || r.next.status === "succeeded");
+    // A skip (no consent) sent nothing: it neither starts nor stops the failing clock.
+    for (const r of results)
+      if (r.next.status !== "skipped")
+        ok.set(r.webhook, (ok.get(r.webhook) ?? false) || r.next.status === "succeeded");
     const failing = [...ok].filter(([, succeeded]) => !succeeded).map(([webhook]) => webhook);
     if (failing.length === 0) return [];
     const list = JSON.stringify(failing);

@@ -13,7 +13,7 @@ import { run } from "./unavailable.ts";
 const PAGE = 1_000;
 /** How long a process holds a job between pages; another takes it over when this runs out. */
 const JOB_LEASE_MS = 30_000;
-const ENDED = ["succeeded", "failed", "halted", "aborted"] as const;
+const ENDED = ["succeeded", "failed", "halted", "aborted", "skipped"] as const;
 /** Tally rows older than this are merged (`compactTallies`); the rate reads the last minute's. */
 const MERGE_AFTER_MS = 180_000;
 
@@ -40,6 +40,7 @@ const emptyCounts = (): RunCounts => ({
   failed: 0,
   halted: 0,
   aborted: 0,
+  skipped: 0,
   queued: 0,
 });
 
@@ -197,7 +198,7 @@ export class SqlRunLog implements RunLog {
            -- Merging forgets when each outcome was tallied: the minute it was in is kept here.
            INSERT INTO hookline_outcome_minutes AS o (minute, status, n)
            SELECT date_trunc('minute', at), status, sum(n) FROM old
-            WHERE status IN ('succeeded', 'failed', 'halted', 'aborted') GROUP BY 1, 2
+            WHERE status IN ('succeeded', 'failed', 'halted', 'aborted', 'skipped') GROUP BY 1, 2
            ON CONFLICT (minute, status) DO UPDATE SET n = o.n + EXCLUDED.n
          ), expired AS (
            DELETE FROM hookline_outcome_minutes WHERE minute < now() - interval '2 days'
@@ -223,8 +224,8 @@ export class SqlRunLog implements RunLog {
   ): Promise<{ made: number; done: boolean }> {
     const f = spec.filter ?? {};
     const statuses = f.statuses?.length ? f.statuses : ["failed"];
-    // Only failures: the index of deliveries that ended badly. With successes: every delivery.
-    const candidates = statuses.includes("succeeded")
+    // Only failures: the index of deliveries that ended badly. With successes or skips: every delivery.
+    const candidates = statuses.some((s) => s === "succeeded" || s === "skipped")
       ? `SELECT c.id, c.seq FROM hookline_deliveries c WHERE c.seq > $2 ORDER BY c.seq LIMIT ${PAGE}`
       : `SELECT s.id, s.seq FROM hookline_delivery_state s
           WHERE s.seq > $2 AND s.status IN ('failed', 'halted', 'aborted') ORDER BY s.seq LIMIT ${PAGE}`;
@@ -365,7 +366,7 @@ export class SqlRunLog implements RunLog {
       const webhooks = [...byHook]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([webhook, c]) => {
-          c.queued = Math.max(0, c.total - c.succeeded - c.failed - c.halted - c.aborted);
+          c.queued = Math.max(0, c.total - c.succeeded - c.failed - c.halted - c.aborted - c.skipped);
           for (const k of Object.keys(counts) as Array<keyof RunCounts>) counts[k] += c[k];
           const halt = halts.find((h) => h.run_id === r.id && h.webhook === webhook);
           return {

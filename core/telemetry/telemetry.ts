@@ -102,7 +102,7 @@ export function outcomeOf(r: Pick<DeliveryResult, "attempt" | "next">): string {
     case "pending":
       return "retrying";
     default:
-      // Ended without a request going out: its run was halted here, or its webhook is gone.
+      // Ended without a request going out: its run was halted here, its webhook is gone, or no consent.
       return r.attempt.request.url === "" ? "skipped" : r.next.status;
   }
 }
@@ -133,7 +133,7 @@ export class Telemetry {
     this.deliveries = new Tally(
       this.meterProvider,
       "hookline.deliveries",
-      "Deliveries by webhook and outcome after an attempt: succeeded, retrying, failed, halted, skipped (ended unsent), aborted (ended with its run)",
+      "Deliveries by webhook and outcome after an attempt: succeeded, retrying, failed, halted, skipped (ended unsent: its run halted, its webhook gone, or no consent), aborted (ended with its run)",
       ["webhook", "outcome"],
     );
     this.attempts = new Tally(
@@ -156,7 +156,7 @@ export class Telemetry {
     this.storeErrors = new Tally(
       this.meterProvider,
       "hookline.store.errors",
-      "Store operations that failed, by operation (claim, record, reclaim, gauges)",
+      "Store operations that failed, by operation (claim, record, reclaim, gauges, consent)",
       ["operation"],
     );
   }

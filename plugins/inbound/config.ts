@@ -3,6 +3,7 @@ import { z } from "zod";
 import { checkExpression, MappingRule } from "../../core/plugin/index.ts";
 import { builtinAuth } from "./auth.ts";
 import type { AuthKinds } from "./auth-kinds.ts";
+import { ConsentRule } from "./consent-mapping.ts";
 import { checkFilter, SegmentFilter } from "./segments/filter.ts";
 
 const cidr = z
@@ -95,7 +96,8 @@ export function inboundSchemas(kinds: AuthKinds) {
         })
         .strict(),
       createProfiles: z.boolean().default(false),
-      mappings: z.array(MappingRule).default([]),
+      // A rule whose `to` is { consent: objective } gives or withdraws that consent (consent-mapping.ts).
+      mappings: z.array(z.union([MappingRule, ConsentRule])).default([]),
       timeline: z
         .array(
           z

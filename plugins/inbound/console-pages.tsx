@@ -214,8 +214,8 @@ export function Definition(props: { e: CompiledEndpoint }) {
                 <td>
                   <code>{m.from}</code>
                 </td>
-                <td>{m.to}</td>
-                <td>{m.mode}</td>
+                <td>{typeof m.to === "string" ? m.to : `consent: ${m.to.consent}`}</td>
+                <td>{"mode" in m ? m.mode : "grant or withdraw"}</td>
               </tr>
             ))}
           </tbody>

@@ -27,6 +27,8 @@ export interface ProfileDecision {
   /** New properties to write, when they changed. */
   properties?: Record<string, unknown>;
   timeline: TimelineEvent[];
+  /** Consents the request gave or withdrew (consent mapping rules), written with the properties. */
+  consents?: Array<Consent & { objective: string }>;
   /** Events to publish once the transaction committed. */
   events: EventInput[];
 }
@@ -75,6 +77,7 @@ export async function updateProfile(
         : undefined;
     const decision = decide(found);
     if (found) await writeProfile(tx, found.id, decision.properties, decision.timeline, input.endpoint);
+    if (found && decision.consents?.length) await upsertConsents(tx, found.id, decision.consents);
     if (crossing && found)
       decision.events.push(
         ...(await crossing.finish(decision.properties ?? found.properties, input.segments!)),
@@ -293,21 +296,30 @@ export async function writeConsents(
     // Segment entry and exit the consents cause, raised into `segments.raised` (published after commit).
     const properties = segments && (await lockProfile(tx, profileId))!.properties;
     const crossing = segments && (await beginCrossings(segments.source, tx, { profileId, properties }));
-    await tx.query(
-      `INSERT INTO hookline_profile_consents (profile_id, objective, granted, at, source)
-       SELECT $1, x.objective, x.granted, x.at, x.source
-         FROM jsonb_to_recordset($2::text::jsonb) AS x(objective text, granted boolean, at timestamptz, source text)
-       ON CONFLICT (profile_id, objective) DO UPDATE
-          SET granted = excluded.granted, at = excluded.at, source = excluded.source
-        WHERE hookline_profile_consents.at <= excluded.at`,
-      [profileId, JSON.stringify(changes)],
-    );
+    await upsertConsents(tx, profileId, changes);
     if (crossing)
       segments!.raised.push(
         ...(await crossing.finish(properties!, { cause: segments!.cause, via: { type: "consents" } })),
       );
     return readConsents(tx, profileId);
   });
+}
+
+/** Sets consents of a profile the caller's transaction holds; an older change than the stored one is ignored. */
+async function upsertConsents(
+  tx: SqlExecutor,
+  profileId: string,
+  changes: ReadonlyArray<Consent & { objective: string }>,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO hookline_profile_consents (profile_id, objective, granted, at, source)
+     SELECT $1, x.objective, x.granted, x.at, x.source
+       FROM jsonb_to_recordset($2::text::jsonb) AS x(objective text, granted boolean, at timestamptz, source text)
+     ON CONFLICT (profile_id, objective) DO UPDATE
+        SET granted = excluded.granted, at = excluded.at, source = excluded.source
+      WHERE hookline_profile_consents.at <= excluded.at`,
+    [profileId, JSON.stringify(changes)],
+  );
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   JSON_LIMITS,
   jsonSource,
   type MappingIssue,
+  type MappingRule,
   type MappingSource,
   type PluginHost,
   refusal,
@@ -17,6 +18,7 @@ import {
 } from "../../core/plugin/index.ts";
 import { parseJson, type Received, sha256Hex } from "./body.ts";
 import type { ProfileUpdateEndpoint } from "./config.ts";
+import { type ConsentRule, consentChanges, isConsentRule } from "./consent-mapping.ts";
 import { refusedData } from "./group-commit.ts";
 import {
   type ProfileDecision,
@@ -199,6 +201,12 @@ export async function handleProfileUpdate(
   const timeline = buildTimeline(source, config.timeline, now);
   const eventId = `prof.${r.endpoint}.${sha256Hex(r.requestKey).slice(0, 40)}`;
   const identifier = { property: config.identifier.property, value };
+  // Rules that target a consent set it, dated now, from this endpoint; the others map properties.
+  const consentRules = config.mappings.filter(isConsentRule) as ConsentRule[];
+  const propertyRules =
+    consentRules.length > 0 ? config.mappings.filter((m) => !isConsentRule(m)) : config.mappings;
+  const consents =
+    consentRules.length > 0 ? consentChanges(source, consentRules, now.toISOString(), r.endpoint) : undefined;
 
   const decide = (
     profile: { id: string; properties: Record<string, unknown>; created: boolean } | undefined,
@@ -218,13 +226,14 @@ export async function handleProfileUpdate(
         events: [],
       };
     const before = profile.created ? {} : profile.properties;
-    const mapped = applyMapping(profile.properties, source, config.mappings);
+    const mapped = applyMapping(profile.properties, source, propertyRules as MappingRule[]);
     const changed = profile.created
       ? Object.keys(mapped.properties).filter((k) => k in before === false)
       : mapped.changed;
     const errors: Array<{ code: string; description: string }> = [
       ...mapped.errors.map((e: MappingIssue) => ({ code: e.code, description: e.description })),
       ...timeline.errors,
+      ...(consents?.errors ?? []),
     ];
     const events: EventInput[] =
       changed.length > 0
@@ -249,11 +258,13 @@ export async function handleProfileUpdate(
       created: profile.created,
       changed,
       timeline: timeline.events.length,
+      ...(consents ? { consents: consents.changes.length } : {}),
     };
     return {
       response: errors.length > 0 ? { success: false, errors, result } : { success: true, result },
       properties: changed.length > 0 || profile.created ? mapped.properties : undefined,
       timeline: timeline.events,
+      ...(consents?.changes.length ? { consents: consents.changes } : {}),
       events,
     };
   };

@@ -61,7 +61,15 @@ describe(`runs, bulk retry and tokens over HTTP (${RUNTIME})`, () => {
     }));
     const runId = (await call("POST", "/v1/events", { events })).json.runId as string;
     const run = await finished(runId);
-    expect(run.counts).toEqual({ total: 3, succeeded: 2, failed: 1, halted: 0, aborted: 0, queued: 0 });
+    expect(run.counts).toEqual({
+      total: 3,
+      succeeded: 2,
+      failed: 1,
+      halted: 0,
+      aborted: 0,
+      skipped: 0,
+      queued: 0,
+    });
     accepting = true;
     const started = await call("POST", "/v1/deliveries/retry", { run: runId });
     expect(started.status).toBe(202);

@@ -110,7 +110,7 @@ for (const kind of storeKinds) {
       let i = 0;
       await drain(() => (i++ % 3 === 0 ? { status: "failed", reason: "HTTP 500" } : { status: "succeeded" }));
       const fresh = await readOutcomes(db);
-      expect(fresh.hour).toEqual({ succeeded: 1_000, failed: 500, halted: 0, aborted: 0 });
+      expect(fresh.hour).toEqual({ succeeded: 1_000, failed: 500, halted: 0, aborted: 0, skipped: 0 });
       expect(fresh.day).toEqual(fresh.hour);
 
       // Two hours on, merged: no longer in the last hour, still in the last day.
@@ -127,12 +127,18 @@ for (const kind of storeKinds) {
       await queue.enqueue(Array.from({ length: 7 }, () => delivery()));
       await drain(() => ({ status: "halted", reason: "HTTP 400" }));
       const later = await readOutcomes(db);
-      expect(later.hour).toEqual({ succeeded: 0, failed: 0, halted: 7, aborted: 0 });
-      expect(later.day).toEqual({ succeeded: 1_000, failed: 500, halted: 7, aborted: 0 });
+      expect(later.hour).toEqual({ succeeded: 0, failed: 0, halted: 7, aborted: 0, skipped: 0 });
+      expect(later.day).toEqual({ succeeded: 1_000, failed: 500, halted: 7, aborted: 0, skipped: 0 });
 
       // Past a day: out of both windows.
       await db.query("UPDATE hookline_outcome_minutes SET minute = minute - interval '1 day'");
-      expect((await readOutcomes(db)).day).toEqual({ succeeded: 0, failed: 0, halted: 7, aborted: 0 });
+      expect((await readOutcomes(db)).day).toEqual({
+        succeeded: 0,
+        failed: 0,
+        halted: 7,
+        aborted: 0,
+        skipped: 0,
+      });
     });
   });
 }

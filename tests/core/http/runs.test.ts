@@ -89,7 +89,7 @@ for (const kind of storeKinds) {
       expect(run).toMatchObject({
         id: published,
         kind: "publish",
-        counts: { total: 5, succeeded: 3, failed: 2, halted: 0, aborted: 0, queued: 0 },
+        counts: { total: 5, succeeded: 3, failed: 2, halted: 0, aborted: 0, skipped: 0, queued: 0 },
         webhooks: [{ webhook: "contact", counts: { total: 5, succeeded: 3, failed: 2, queued: 0 } }],
       });
       expect(run.finishedAt).toBeString();
@@ -123,7 +123,15 @@ for (const kind of storeKinds) {
       expect(answer.status).toBe(202);
       expect(answer.body.run).toMatchObject({ kind: "retry", job: { state: "running" } });
       const retry = await finished(answer.body.run.id);
-      expect(retry.counts).toEqual({ total: 2, succeeded: 2, failed: 0, halted: 0, aborted: 0, queued: 0 });
+      expect(retry.counts).toEqual({
+        total: 2,
+        succeeded: 2,
+        failed: 0,
+        halted: 0,
+        aborted: 0,
+        skipped: 0,
+        queued: 0,
+      });
       const again = contacts().slice(before);
       expect(again.map((r) => r.headers["idempotency-key"]).sort()).toEqual(failedKeys.sort());
       const moved = (await call("GET", `/v1/deliveries?run=${retry.id}`)).body.deliveries as Array<{

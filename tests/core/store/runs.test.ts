@@ -68,6 +68,7 @@ for (const kind of storeKinds) {
             failed: n("failed"),
             halted: n("halted"),
             aborted: n("aborted"),
+            skipped: n("skipped"),
             queued: 0,
           });
         }
