@@ -50,8 +50,8 @@ export interface FanOutSend {
   /** Template parameters over the webhook's own (`it.params`). */
   params?: Record<string, unknown>;
   /**
-   * CONSENT (issue 16, item 3): the objectives the send requires, one of which a member must have
-   * granted. Kept with the job; enforced once the consent work lands (its owner wires it here).
+   * Consent objectives the send needs (any one), in addition to each webhook's own: they travel in each
+   * delivery's context as `withConsent` puts them, and a member without one is skipped when it is due.
    */
   consent?: string[];
 }

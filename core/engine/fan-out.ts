@@ -77,7 +77,6 @@ export async function startFanOut(deps: FanOutDeps, send: FanOutSend): Promise<F
     webhooks,
     at: now.toISOString(),
     traceparent: traceparentOf(undefined),
-    // CONSENT: the send's objectives, kept for the consent check (issue 16, item 3).
     ...(send.consent?.length ? { consent: send.consent } : {}),
   };
   const { created } = await deps.store.startFanOut(job);

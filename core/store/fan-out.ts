@@ -83,7 +83,9 @@ export async function fanOutPage(
               jsonb_build_object(
                 'event', jsonb_build_object('id', event_id, 'type', 'segment', 'timestamp', ${p(6)}::text,
                                             'data', jsonb_build_object('segment', ${p(5)}::text, 'send', ${p(4)}::text)),
-                'customer', customer, 'params', params),
+                'customer', customer, 'params', params)
+                -- The send's consent objectives, as withConsent carries them: the worker checks them.
+                || CASE WHEN ${p(8)}::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('consent', ${p(8)}::text::jsonb) END,
               max_attempts, policy, ${p(7)}::text
          FROM x ORDER BY member, ord
        ON CONFLICT (idempotency_key) DO NOTHING
@@ -108,7 +110,17 @@ export async function fanOutPage(
        RETURNING job_state
      )
      SELECT (SELECT count(*) FROM s WHERE status = 'pending') AS made, (SELECT job_state FROM moved) AS state`,
-    [...members.params, cursor, JSON.stringify(hooks), id, job.sendId, job.segment, job.at, job.traceparent],
+    [
+      ...members.params,
+      cursor,
+      JSON.stringify(hooks),
+      id,
+      job.sendId,
+      job.segment,
+      job.at,
+      job.traceparent,
+      job.consent?.length ? JSON.stringify([job.consent]) : null,
+    ],
   );
   return { made: Number(row?.made ?? 0), done: row?.state !== "running" };
 }

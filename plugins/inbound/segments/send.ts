@@ -11,7 +11,7 @@ import {
 } from "../../../core/plugin/index.ts";
 import { compileFilter } from "./compile.ts";
 import { segmentFilter } from "./definitions.ts";
-import type { SegmentFilter } from "./filter.ts";
+import { FILTER_LIMITS, Objective, type SegmentFilter } from "./filter.ts";
 
 // Segment sends (issue 16, item 2): the plugin gives the core its members as one SELECT over the
 // profiles; the core wraps its outbox insert around it and writes the deliveries page by page.
@@ -56,6 +56,14 @@ const SendBody = z
       .record(z.string(), z.unknown())
       .optional()
       .describe("template parameters over the webhook's own (it.params)"),
+    consent: z
+      .array(Objective)
+      .min(1)
+      .max(FILTER_LIMITS.objectives)
+      .optional()
+      .describe(
+        "consent objectives each member needs (any one), beyond the webhook's own: one without is skipped (reason consent), not sent",
+      ),
   })
   .strict();
 
@@ -99,7 +107,7 @@ export function mountSegmentSend(http: Hono, host: PluginHost): void {
         webhooks: [body.webhook],
         ...(body.sendId ? { sendId: body.sendId } : {}),
         ...(body.params ? { params: body.params } : {}),
-        // CONSENT: a `consent` objective list for the send goes here (issue 16, item 3).
+        ...(body.consent ? { consent: body.consent } : {}),
       });
       return answer(202, started);
     },

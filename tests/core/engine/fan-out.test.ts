@@ -107,6 +107,15 @@ for (const kind of storeKinds) {
         customer: { id: "m00042", n: 42 },
         params: { list: "main" },
       });
+      // A send's consent objectives travel in the context, as a publish's do.
+      await fanOut.startFanOut(job({ runId: "send_c", sendId: "c", consent: ["email", "sms"] }));
+      await finish("owner-1", "send_c");
+      const [withConsent] = await db.query<{ consent: string }>(
+        "SELECT (context->'consent')::text AS consent FROM hookline_deliveries WHERE event_id = 'c:m00042'",
+      );
+      expect(JSON.parse(withConsent!.consent)).toEqual([["email", "sms"]]);
+      await db.query("DELETE FROM hookline_delivery_state WHERE run_id = 'send_c'");
+      await db.query("DELETE FROM hookline_deliveries WHERE run_id = 'send_c'");
       // Marked bulk: a send's deliveries are claimed after due deliveries of events.
       const bulk = await db.query<{ bulk: boolean; n: number }>(
         "SELECT bulk, count(*)::int AS n FROM hookline_delivery_state GROUP BY bulk",
