@@ -13,7 +13,7 @@ import { traceparentOf } from "../telemetry/traceparent.ts";
 import type { RetryPolicies } from "./retry-policies.ts";
 
 /** What a send id may hold: it goes into every member's idempotency key. */
-export const SEND_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+export const SEND_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /** What starting a send needs of the app. */
 export interface FanOutDeps {
@@ -44,7 +44,7 @@ export async function startFanOut(deps: FanOutDeps, send: FanOutSend): Promise<F
   if (!SEND_ID.test(sendId))
     throw new HttpError(
       "HOOKLINE_HTTP_INVALID",
-      `sendId: expected 1 to 100 letters, digits or . _ : -, got ${JSON.stringify(sendId.slice(0, 120))}`,
+      `sendId: expected 1 to 200 letters, digits or . _ : -, got ${JSON.stringify(sendId.slice(0, 120))}`,
     );
   const names = [...new Set(send.webhooks)];
   if (names.length === 0)

@@ -59,6 +59,14 @@ export const ScheduleOptions = z
     lateAfter: Duration.default(60_000).describe(
       "how late a tick may be found and still count as on time (default 1m)",
     ),
+    segment: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, "letters, digits and . _ - only")
+      .max(100)
+      .optional()
+      .describe(
+        "send to this segment at each tick: one delivery per member and webhook (the tick's run is the send's run)",
+      ),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -96,7 +104,8 @@ const hash = (text: string): string => {
  * them all: the tick is claimed in the schedule's row (`hookline_schedules`) by one process under a
  * lease. A tick is a run (`schedule.<key>.<tick>`), and its event's id is the same, so a tick fired
  * again after a crash writes nothing twice. Templates see `it.event.type` `schedule` and
- * `it.event.data` `{ schedule, tick, late }`; there is no customer.
+ * `it.event.data` `{ schedule, tick, late }`; there is no customer. With `segment: NAME`, a tick is a
+ * send to the segment's members instead (`PluginHost.fanOut`: one delivery per member and webhook).
  *
  * @example triggers: [{ kind: schedule, name: daily-digest, cron: "0 9 * * *", timezone: Europe/Amsterdam, webhooks: [digest] }]
  */
@@ -142,17 +151,29 @@ export const scheduleTrigger = (tuning: ScheduleTuning = {}): TriggerKind<Schedu
           }
           const id = `schedule.${key}.${tick.toISOString()}`;
           try {
-            await ctx.fire(
-              common.webhooks,
-              {
-                id,
-                type: "schedule",
-                data: { schedule: key, tick: tick.toISOString(), late },
-                timestamp: at.toISOString(),
+            // A segment send: its job writes the members' deliveries in pages (the send's id is the
+            // tick's, so a tick fired again after a crash finds its send and starts nothing new).
+            if (options.segment !== undefined)
+              await ctx.host.fanOut({
+                segment: options.segment,
+                webhooks: common.webhooks,
+                sendId: id,
                 runId: id,
-              },
-              common.params,
-            );
+                ...(common.params ? { params: common.params } : {}),
+                ...(common.consent ? { consent: common.consent } : {}),
+              });
+            else
+              await ctx.fire(
+                common.webhooks,
+                {
+                  id,
+                  type: "schedule",
+                  data: { schedule: key, tick: tick.toISOString(), late },
+                  timestamp: at.toISOString(),
+                  runId: id,
+                },
+                common.params,
+              );
           } catch (e) {
             // The claim stays: its lease runs out and a process fires the tick again (same event id).
             logger.log("error", "schedule.fire_failed", {
