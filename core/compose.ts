@@ -59,7 +59,11 @@ export function pluginRegistry(plugins: readonly Plugin[], container: Dependency
     triggerKinds: all<TriggerKind>(container, Tokens.TriggerKind),
     sections: all<ConfigSection>(container, Tokens.ConfigSection),
     renderers: all<Renderer>(container, Tokens.Renderer),
-    capabilities: observers.flatMap((o) => o.provides ?? []),
+    capabilities: [
+      ...observers.flatMap((o) => o.provides ?? []),
+      // Webhooks that need consent are taken only where a plugin checks it.
+      ...(container.isRegistered(Tokens.ConsentCheck, true) ? ["consent"] : []),
+    ],
   };
   return { container, registry, observers };
 }

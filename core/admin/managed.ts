@@ -362,6 +362,12 @@ export class ManagedConfig {
         "response mapping writes customer profiles, and no plugin here keeps them: add the inbound plugin",
         [{ path: "response.mapping", message: "no profiles" }],
       );
+    if (parsed.data.consent && !this.d.capabilities?.includes("consent"))
+      throw new ManagedError(
+        400,
+        "consent is needed, and no plugin here checks consents: add the inbound plugin, which keeps them",
+        [{ path: "consent", message: "no consents" }],
+      );
     if (parsed.data.retry !== undefined && !this.d.retry.has(parsed.data.retry))
       throw new ManagedError(
         400,

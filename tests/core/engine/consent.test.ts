@@ -259,6 +259,41 @@ triggers:
       );
       expect(refused?.code).toBe("HOOKLINE_CONSENT_UNCHECKED");
       expect(refused?.message).toContain("webhooks.promo.consent, triggers[0].consent");
+      // Nor does the admin API take such a webhook there.
+      const bare = await testApp('webhooks: { plain: { url: "http://127.0.0.1:9/y" } }', driver);
+      try {
+        const put = await bare.fetch(
+          new Request("http://h/v1/webhooks/promo", {
+            method: "PUT",
+            body: JSON.stringify({ url: "http://127.0.0.1:9/x", consent: ["marketing-email"] }),
+            headers: { "content-type": "application/json" },
+          }),
+        );
+        expect(put.status).toBe(400);
+        expect(await put.text()).toContain("no plugin here checks consents");
+      } finally {
+        await bare.stop(0);
+      }
+    });
+
+    it("takes a webhook that needs consent through the admin API, and skips its customers without one", async () => {
+      const put = await app.fetch(
+        new Request("http://h/v1/webhooks/api-promo", {
+          method: "PUT",
+          body: JSON.stringify({
+            url: `${sink.url}/api-promo`,
+            consent: ["sms"],
+            events: ["api-promo"],
+          }),
+          headers: { "content-type": "application/json" },
+        }),
+      );
+      expect(put.status).toBeLessThan(300);
+      const hal = (await profileUpdate("hal@example.com", { name: "Hal" })).result.profileId;
+      const run = await app.publish({ type: "api-promo", customer: { id: hal } });
+      const d = await ended(run.events[0]!.deliveries[0]!.id);
+      expect([d.status, d.reason]).toEqual(["skipped", "consent: none of sms granted"]);
+      expect(sink.requests.some((r) => r.url === "/api-promo")).toBe(false);
     });
   });
 }
