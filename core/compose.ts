@@ -2,6 +2,7 @@ import type { DependencyContainer } from "tsyringe";
 import { Catalogue } from "./catalogue.ts";
 import type { ConfigRegistry } from "./config/load.ts";
 import type { HooklineConfig } from "./config/schema.ts";
+import type { AudienceCheck } from "./contracts/audience.ts";
 import type { AuthContext, AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
 import type { DeliveryObserver, PluginMigrations } from "./contracts/extension.ts";
@@ -171,6 +172,19 @@ export async function compose<S extends OutboxStore>(
     ),
   );
   catalogue.addCompiled(compileWebhooks(config, registry.renderers).values());
+  // A trigger's `segments` is the core's to check, whatever its kind: set on the instance the kind
+  // made (the same object: a kind may know its instances), asked through the plugin that keeps them.
+  const audience = all<AudienceCheck>(container, Tokens.AudienceCheck).at(-1);
+  config.triggers.forEach((t, i) => {
+    const segments = t.segments;
+    if (!segments) return;
+    if (!audience)
+      throw new HooklineError(
+        "HOOKLINE_CONFIG",
+        `triggers[${i}] names segments (${segments.join(", ")}), and no plugin checks segment membership: add the inbound plugin, which keeps profiles and segments`,
+      );
+    Object.assign(catalogue.triggers[i]!, { segments });
+  });
 
   const box = await SecretBox.fromEnv(env.HOOKLINE_SECRET_KEY);
   const integrationContext = (name: string, endpointPrefix: string): AuthContext => ({
@@ -200,7 +214,14 @@ export async function compose<S extends OutboxStore>(
     config.retryPolicies,
     all<RetryPolicy>(container, Tokens.RetryPolicy),
   );
-  const outbox = new Outbox({ store, catalogue, retry });
+  const outbox = new Outbox({
+    store,
+    catalogue,
+    retry,
+    audience:
+      audience &&
+      ((ids, segments, sql) => audience.members({ config, sql: sql ?? store.sql }, ids, segments)),
+  });
   const failBranch = new FailBranch((event) => outbox.deliveriesFor(event));
   store.observe(parts.observers, observerContext({ catalogue, outbox, store, logger }));
 

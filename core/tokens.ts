@@ -1,5 +1,6 @@
 import type { InjectionToken } from "tsyringe";
 import type { HooklineConfig } from "./config/schema.ts";
+import type { AudienceCheck } from "./contracts/audience.ts";
 import type { AuthProvider } from "./contracts/auth.ts";
 import type { ConfigSection } from "./contracts/config-section.ts";
 import type { ConsentCheck } from "./contracts/consent.ts";
@@ -62,6 +63,11 @@ export const Tokens = {
   ConsentCheck: Symbol.for("hookline.ConsentCheck") as InjectionToken<ConsentCheck>,
   /** A segment's members as a query, when a plugin keeps segments (optional; the last registration wins). */
   SegmentMembers: Symbol.for("hookline.SegmentMembers") as InjectionToken<SegmentMembers>,
+  /**
+   * Which customers are in which segments, for triggers restricted to segments, when a plugin keeps
+   * segments (optional; the last registration wins).
+   */
+  AudienceCheck: Symbol.for("hookline.AudienceCheck") as InjectionToken<AudienceCheck>,
   /** Structured logger. */
   Logger: Symbol.for("hookline.Logger") as InjectionToken<Logger>,
 } as const;

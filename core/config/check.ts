@@ -40,7 +40,7 @@ export interface ConfigRegistry {
 }
 
 const INTEGRATION_CORE_KEYS = ["kind", "endpointPrefix", "test"];
-const TRIGGER_CORE_KEYS = ["kind", "webhooks", "params", "consent"];
+const TRIGGER_CORE_KEYS = ["kind", "webhooks", "params", "consent", "segments"];
 const DEFAULT_TRIGGER_KIND = "event";
 
 /**

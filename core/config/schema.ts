@@ -177,6 +177,12 @@ export const TriggerBase = z.looseObject({
   kind: z.string().default("event"),
   webhooks: z.array(name).min(1),
   params: z.record(z.string(), z.unknown()).optional(),
+  segments: z
+    .array(name)
+    .min(1)
+    .max(50)
+    .optional()
+    .describe("only customers in at least one of these segments fire it (segments: or the admin API's)"),
   consent: ConsentObjectives.optional().describe(
     "consent objectives the deliveries this trigger makes need (any one), in addition to their webhook's",
   ),

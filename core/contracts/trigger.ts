@@ -22,6 +22,11 @@ export interface TriggerInstance {
   readonly params?: Record<string, unknown>;
   /** Consent objectives (any one) the deliveries it makes need, in addition to their webhook's. */
   readonly consent?: readonly string[];
+  /**
+   * Segments the event's customer must be in, one of them at least (the trigger's `segments:`, which
+   * the core sets and checks through `Tokens.AudienceCheck`); absent: every customer.
+   */
+  readonly segments?: readonly string[];
   /** For triggers driven by published events: does this event fire the webhooks? */
   matches?(event: HooklineEvent): boolean;
   /** For triggers that are their own source (schedules, profile changes): start producing. */

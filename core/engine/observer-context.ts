@@ -1,3 +1,4 @@
+import type { Audience } from "../contracts/audience.ts";
 import type { Catalogue } from "../contracts/catalogue.ts";
 import type { ObserverContext } from "../contracts/extension.ts";
 import type { Logger } from "../contracts/logger.ts";
@@ -14,7 +15,10 @@ import { acceptEvent } from "./outbox.ts";
  */
 export function observerContext(deps: {
   catalogue: Pick<Catalogue, "webhooks">;
-  outbox: { deliveriesFor(event: HooklineEvent): NewDelivery[] };
+  outbox: {
+    deliveriesFor(event: HooklineEvent, audience?: Audience): NewDelivery[];
+    audienceOf(events: readonly HooklineEvent[], sql?: SqlExecutor): Promise<Audience | undefined>;
+  };
   store: { enqueueIn(tx: SqlExecutor, deliveries: NewDelivery[]): Promise<string[]> };
   logger: Logger;
 }): Omit<ObserverContext, "afterCommit"> {
@@ -22,9 +26,12 @@ export function observerContext(deps: {
     webhook: (name) => deps.catalogue.webhooks.get(name)?.config,
     publish: async (tx: SqlExecutor, events: EventInput[]) => {
       const now = new Date();
+      const accepted = events.map((e) => acceptEvent(e, now));
+      // Segment membership read in the same transaction (the profile it just changed, as changed).
+      const audience = await deps.outbox.audienceOf(accepted, tx);
       await deps.store.enqueueIn(
         tx,
-        events.flatMap((e) => deps.outbox.deliveriesFor(acceptEvent(e, now))),
+        accepted.flatMap((e) => deps.outbox.deliveriesFor(e, audience)),
       );
     },
     logger: deps.logger,

@@ -1,10 +1,13 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import type { Audience } from "../contracts/audience.ts";
 import type { Catalogue } from "../contracts/catalogue.ts";
 import type { LeaseTo } from "../contracts/delivery.ts";
 import type { PublishOptions, PublishResult } from "../contracts/host.ts";
 import type { RetryPolicy } from "../contracts/retry.ts";
-import type { ClaimedDelivery, NewDelivery, Store } from "../contracts/store.ts";
+import type { ClaimedDelivery, NewDelivery, SqlExecutor, Store } from "../contracts/store.ts";
+import type { TriggerInstance } from "../contracts/trigger.ts";
+import { HooklineError } from "../errors.ts";
 import { EventInput, type HooklineEvent } from "../model/event.ts";
 import { traceparentOf } from "../telemetry/traceparent.ts";
 import type { RetryPolicies } from "./retry-policies.ts";
@@ -92,6 +95,15 @@ export class Outbox {
       /** Webhooks and the triggers that fire them, read at every publish. */
       catalogue: Pick<Catalogue, "webhooks" | "triggers">;
       retry: RetryPolicies;
+      /**
+       * Who of these customers is in which of these segments, for triggers restricted to segments
+       * (`Tokens.AudienceCheck`); asked on `sql` (default: the store's), once per publish.
+       */
+      audience?: (
+        customerIds: readonly string[],
+        segments: readonly string[],
+        sql?: SqlExecutor,
+      ) => Promise<Audience>;
     },
   ) {}
 
@@ -173,15 +185,44 @@ export class Outbox {
   }
 
   /** The deliveries (not written) that the event triggers make of one event: the fail branch uses it. */
-  deliveriesFor(event: HooklineEvent): NewDelivery[] {
+  deliveriesFor(event: HooklineEvent, audience?: Audience): NewDelivery[] {
     const seen = new Map<string, NewDelivery>();
     for (const t of this.deps.catalogue.triggers) {
-      if (!t.matches?.(event)) continue;
+      if (!t.matches?.(event) || !admits(t, event, audience)) continue;
       for (const w of t.webhooks)
         if (!seen.has(w))
           seen.set(w, this.delivery(w, event, event.runId ?? `run_${event.id}`, t.params, [t.consent]));
     }
     return [...seen.values()];
+  }
+
+  /**
+   * Who of these events' customers is in which segment, for the triggers restricted to segments that
+   * the events match: one question to `Tokens.AudienceCheck` for them all (on `sql`: a transaction's).
+   * Undefined, asking nothing, when no trigger names segments.
+   *
+   * @example const audience = await outbox.audienceOf(events); outbox.deliveriesFor(events[0], audience);
+   */
+  async audienceOf(events: readonly HooklineEvent[], sql?: SqlExecutor): Promise<Audience | undefined> {
+    const triggers = this.deps.catalogue.triggers;
+    if (!triggers.some((t) => t.segments)) return undefined;
+    const customers = new Set<string>();
+    const segments = new Set<string>();
+    for (const event of events) {
+      if (event.customer === undefined) continue;
+      for (const t of triggers) {
+        if (!t.segments || !t.matches?.(event)) continue;
+        customers.add(String(event.customer.id));
+        for (const s of t.segments) segments.add(s);
+      }
+    }
+    if (customers.size === 0) return new Map();
+    if (!this.deps.audience)
+      throw new HooklineError(
+        "HOOKLINE_CONFIG",
+        `a trigger names segments (${[...segments].join(", ")}), and no plugin checks segment membership (Tokens.AudienceCheck: add inbound())`,
+      );
+    return this.deps.audience([...customers], [...segments], sql);
   }
 
   /**
@@ -192,6 +233,7 @@ export class Outbox {
     const list = Array.isArray(inputs) ? inputs : [inputs];
     const now = new Date();
     const events = list.map((i) => acceptEvent(i, now));
+    const audience = await this.audienceOf(events);
     const runId = events.find((e) => e.runId)?.runId ?? `run_${crypto.randomUUID()}`;
     const rows: NewDelivery[] = [];
     let traceparent: string | undefined;
@@ -199,7 +241,7 @@ export class Outbox {
       // Made only for an event that a trigger matches: many events (an activity's) match none.
       let seen: Map<string, NewDelivery> | undefined;
       for (const t of this.deps.catalogue.triggers) {
-        if (!t.matches?.(event)) continue;
+        if (!t.matches?.(event) || !admits(t, event, audience)) continue;
         seen ??= new Map();
         for (const w of t.webhooks)
           if (!seen.has(w))
@@ -254,6 +296,17 @@ export class Outbox {
     if (ids.length > 0) this.enqueued?.();
     return ids;
   }
+}
+
+/**
+ * Whether a trigger that matched an event fires for its customer: always, unless the trigger names
+ * segments, which the customer must be in (one at least). Without an audience to ask (the fail
+ * branch's events), a trigger that names segments does not fire.
+ */
+function admits(trigger: TriggerInstance, event: HooklineEvent, audience: Audience | undefined): boolean {
+  if (!trigger.segments) return true;
+  const inside = event.customer && audience?.get(String(event.customer.id));
+  return inside !== undefined && trigger.segments.some((s) => inside.has(s));
 }
 
 /**

@@ -13,6 +13,7 @@
 
 export { Duration } from "../config/duration.ts";
 export type { HooklineConfig, WebhookConfig } from "../config/schema.ts";
+export type { Audience, AudienceCheck } from "../contracts/audience.ts";
 export type { AuthContext, AuthIntegration, AuthProvider, IntegrationState } from "../contracts/auth.ts";
 export type {
   Catalogue,

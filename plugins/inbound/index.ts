@@ -10,6 +10,7 @@ import { profileChangeTrigger } from "./profile-trigger.ts";
 import { responseMapping } from "./response-mapping.ts";
 import { inboundJanitor } from "./retention.ts";
 import { inboundRoutes } from "./routes.ts";
+import { audienceCheck } from "./segments/audience.ts";
 import { segmentMembers } from "./segments/send.ts";
 import { segmentEnteredTrigger, segmentExitedTrigger, segmentTriggersCheck } from "./segments/triggers.ts";
 
@@ -95,6 +96,7 @@ export const inbound = (options: InboundOptions = {}): Plugin => ({
     c.register(Tokens.TriggerKind, { useValue: segmentEnteredTrigger });
     c.register(Tokens.TriggerKind, { useValue: segmentExitedTrigger });
     c.register(Tokens.StartupCheck, { useValue: segmentTriggersCheck });
+    c.register(Tokens.AudienceCheck, { useValue: audienceCheck });
     c.register(Tokens.DeliveryObserver, { useValue: responseMapping });
     c.register(Tokens.ProfileReader, { useValue: profileReader });
     c.register(Tokens.SegmentMembers, { useValue: segmentMembers });

@@ -315,7 +315,7 @@ describe("loadConfig: integrations and triggers by kind", () => {
     expect(error.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`)).toEqual([
       '5:11 triggers.0.kind: unknown trigger kind "cron"; expected one of: event, schedule',
       '9:12 triggers.1.every: expected a number; got string "5"',
-      '12:5 triggers.2.filter: unknown field "filter"; expected one of: kind, webhooks, params, consent, event',
+      '12:5 triggers.2.filter: unknown field "filter"; expected one of: kind, webhooks, params, consent, segments, event',
     ]);
   });
 
