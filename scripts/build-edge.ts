@@ -223,6 +223,17 @@ export const ErrorCodes = Object.fromEntries(
       contents: "export const profileReader = { customer: async () => undefined };",
       loader: "js",
     }));
+    // Segment sends start on the servers (admin API, schedules) and their jobs run there: the worker
+    // neither starts one nor works one.
+    b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]segments[\\/]send\.ts$/ }, () => ({
+      contents: "export const segmentMembers = { members: async () => undefined };",
+      loader: "js",
+    }));
+    b.onLoad({ filter: /[\\/]core[\\/]store[\\/]fan-out\.ts$/ }, () => ({
+      contents:
+        'const refuse = () => { throw new Error("the edge build runs no segment sends"); }; export const FAN_OUT_PAGE = 0; export const fanOutPage = refuse; export class SqlFanOut { startFanOut() { refuse(); } }',
+      loader: "js",
+    }));
     b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]console\.tsx$/ }, () => ({
       contents:
         'export const inboundConsole = () => { throw new Error("the edge build serves receivers only: no console"); }; export const countRefusals = inboundConsole;',
