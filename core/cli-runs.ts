@@ -42,7 +42,7 @@ const n = (x: number) => x.toLocaleString("en-US");
 
 /** A run's progress on one line: a bar, the share ended, counts by outcome, rate and time left. */
 export function progressLine(run: RunSummary): string {
-  const { total, succeeded, failed, halted, aborted, queued } = run.counts;
+  const { total, succeeded, failed, halted, aborted, skipped, queued } = run.counts;
   const ended = total - queued;
   const share = total === 0 ? (run.state === "running" ? 0 : 1) : ended / total;
   const filled = Math.round(share * BAR);
@@ -58,6 +58,7 @@ export function progressLine(run: RunSummary): string {
     failed && `failed ${n(failed)}`,
     halted && `halted ${n(halted)}`,
     aborted && `aborted ${n(aborted)}`,
+    skipped && `skipped ${n(skipped)}`,
   ]
     .filter(Boolean)
     .join(" ");
@@ -98,6 +99,7 @@ export async function watchRun(
       last = line;
     }
     if (run.state !== "running") {
+      // A skip (no consent) is the campaign keeping its rule, not a failure.
       const { failed, halted, aborted } = run.counts;
       return run.state === "cancelled" || failed + halted + aborted > 0 ? 1 : 0;
     }

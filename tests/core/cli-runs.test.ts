@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { nodeRuntime } from "../../adapters/node/runtime.ts";
 import { runCli } from "../../core/cli.ts";
+import { progressLine } from "../../core/cli-runs.ts";
 import type { ServerHandle } from "../../core/contracts/runtime.ts";
 import { defaultPlugins } from "../../plugins/defaults.ts";
 import { testApp } from "../support/app.ts";
@@ -97,5 +98,20 @@ triggers: [{ kind: event, events: [signup], webhooks: [contact] }]
     expect(away.err.join("\n")).toContain("cannot reach hookline at http://127.0.0.1:1");
     const usage = captured(false);
     expect(await runCli(usage.runtime, ["runs", "watch"], defaultPlugins())).toBe(2);
+  });
+});
+
+describe("a run's progress line", () => {
+  it("counts deliveries skipped for want of consent beside the failures", () => {
+    const line = progressLine({
+      id: "send_1",
+      kind: "segment",
+      state: "finished",
+      startedAt: "2026-12-07T10:00:00.000Z",
+      counts: { total: 10, succeeded: 7, failed: 1, halted: 0, aborted: 0, skipped: 2, queued: 0 },
+      webhooks: [],
+      perSecond: 0,
+    });
+    expect(line).toContain("10/10 ok 7 failed 1 skipped 2");
   });
 });
