@@ -229,6 +229,26 @@ export const ErrorCodes = Object.fromEntries(
       contents: "export const segmentMembers = { members: async () => undefined };",
       loader: "js",
     }));
+    // Segment filters are checked where they are written: the config file by the full loader when the
+    // build embeds it, an admin-API segment when it is stored. The worker only applies them
+    // (condition.ts, evaluate.ts), without the schema that checks them (~4 KB).
+    b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]segments[\\/]filter\.ts$/ }, (args) => ({
+      contents:
+        'export { conditionOf, PROPERTY_OPERATORS } from "./condition.ts"; import { z } from "zod"; export const SegmentFilter = z.unknown(); export const CheckedFilter = SegmentFilter; export const checkFilter = (filter) => ({ ok: true, filter });',
+      loader: "js",
+      resolveDir: dirname(args.path),
+    }));
+    // The worker runs no start-up checks, and records no delivery outcomes (it sends nothing), so no
+    // observer runs there: response mapping keeps only what the config check reads (what it provides).
+    b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]segments[\\/]startup-check\.ts$/ }, () => ({
+      contents: 'export const segmentTriggersCheck = { name: "segment triggers", check() {} };',
+      loader: "js",
+    }));
+    b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]response-mapping\.ts$/ }, () => ({
+      contents:
+        'export const responseMapping = { name: "response-mapping", provides: ["profiles"], accepts: () => false, observe: async () => {} };',
+      loader: "js",
+    }));
     b.onLoad({ filter: /[\\/]core[\\/]store[\\/]fan-out\.ts$/ }, () => ({
       contents:
         'const refuse = () => { throw new Error("the edge build runs no segment sends"); }; export const FAN_OUT_PAGE = 0; export const fanOutPage = refuse; export class SqlFanOut { startFanOut() { refuse(); } }',

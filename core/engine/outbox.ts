@@ -220,7 +220,7 @@ export class Outbox {
     if (!this.deps.audience)
       throw new HooklineError(
         "HOOKLINE_CONFIG",
-        `a trigger names segments (${[...segments].join(", ")}), and no plugin checks segment membership (Tokens.AudienceCheck: add inbound())`,
+        `a trigger names segments (${[...segments].join(", ")}): no plugin checks them (Tokens.AudienceCheck)`,
       );
     return this.deps.audience([...customers], [...segments], sql);
   }

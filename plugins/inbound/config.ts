@@ -4,7 +4,7 @@ import { checkExpression, MappingRule } from "../../core/plugin/index.ts";
 import { builtinAuth } from "./auth.ts";
 import type { AuthKinds } from "./auth-kinds.ts";
 import { ConsentRule } from "./consent-mapping.ts";
-import { checkFilter, SegmentFilter } from "./segments/filter.ts";
+import { CheckedFilter } from "./segments/filter.ts";
 
 const cidr = z
   .string()
@@ -163,33 +163,6 @@ export const SegmentName = z
     /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
     "a segment name of letters, digits, '.', '_' and '-' (at most 100)",
   );
-
-/**
- * A segment filter checked by `checkFilter`, each problem at its place in the filter with the filter's
- * own wording (the config loader would reword a union's issue as the types it takes).
- */
-const CheckedFilter = z
-  .unknown()
-  .transform((input, ctx) => {
-    const checked = checkFilter(input);
-    if (checked.ok) return checked.filter;
-    const parsed = SegmentFilter.safeParse(input);
-    const issues = parsed.success ? [] : parsed.error.issues;
-    for (const i of issues)
-      ctx.addIssue({ code: "custom", path: i.path, message: i.message, input: valueAtPath(input, i.path) });
-    // Refused before zod walked it (nested too deep): checkFilter's one problem.
-    if (issues.length === 0)
-      ctx.addIssue({ code: "custom", message: checked.problems[0]!.replace(/^filter: /, ""), input });
-    return z.NEVER;
-  })
-  .describe("a segment filter (docs/campaigns.md): one condition, or and / or / not of filters");
-
-/** The value at a zod issue's path inside `input` (undefined past its end). */
-function valueAtPath(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v = input;
-  for (const key of path) v = v !== null && typeof v === "object" ? (v as any)[key as string] : undefined;
-  return v;
-}
 
 /** A named segment: its filter (docs/campaigns.md) and what it is for. */
 export const SegmentDefinition = z

@@ -12,7 +12,8 @@ import { inboundJanitor } from "./retention.ts";
 import { inboundRoutes } from "./routes.ts";
 import { audienceCheck } from "./segments/audience.ts";
 import { segmentMembers } from "./segments/send.ts";
-import { segmentEnteredTrigger, segmentExitedTrigger, segmentTriggersCheck } from "./segments/triggers.ts";
+import { segmentTriggersCheck } from "./segments/startup-check.ts";
+import { segmentEnteredTrigger, segmentExitedTrigger } from "./segments/triggers.ts";
 
 export { Activity, ActivityStatus, activityEvent, activityKey } from "./activity.ts";
 export type { GroupCommitTuning } from "./activity-status.ts";

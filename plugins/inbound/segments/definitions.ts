@@ -65,8 +65,7 @@ export async function segmentFilters(
   }
   if (stored.length === 0) return found;
   const rows = await host.sql.query<StoredRow>(
-    `SELECT name, filter::text AS filter, description, updated_at FROM hookline_segments
-      WHERE name = ANY($1::text[])`,
+    "SELECT name, filter::text AS filter, description, updated_at FROM hookline_segments WHERE name = ANY($1::text[])",
     [stored],
   );
   for (const r of rows) found.set(r.name, storedSegment(r).filter);

@@ -1,10 +1,5 @@
-import {
-  conditionOf,
-  type FilterScalar,
-  type PropertyOperator,
-  type SegmentFilter,
-  type TimeBound,
-} from "./filter.ts";
+import { conditionOf, type PropertyOperator } from "./condition.ts";
+import type { FilterScalar, SegmentFilter, TimeBound } from "./filter.ts";
 import { compareText, durationMs, isoTime, numberOf, pathKeys, valueAt } from "./values.ts";
 
 // The segment filter applied to one profile in memory: for segment entry and exit when a profile

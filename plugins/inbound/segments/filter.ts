@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PROPERTY_OPERATORS, type PropertyOperator } from "./condition.ts";
 import { durationMs, isoTime, MAX_DURATION, RELATIVE_DURATION } from "./values.ts";
 
 // The segment filter language (issue 16): JSON, as the config file and the admin API carry it. One
@@ -53,23 +54,8 @@ export const FILTER_LIMITS = Object.freeze({
   objectives: 50,
 });
 
-/** The operators a property condition takes, one per condition. */
-export const PROPERTY_OPERATORS = [
-  "equals",
-  "notEquals",
-  "in",
-  "exists",
-  "lt",
-  "lte",
-  "gt",
-  "gte",
-  "contains",
-  "before",
-  "after",
-  "withinLast",
-  "withinNext",
-] as const;
-export type PropertyOperator = (typeof PROPERTY_OPERATORS)[number];
+export { conditionOf, PROPERTY_OPERATORS, type PropertyOperator } from "./condition.ts";
+
 const COMBINATORS = ["and", "or", "not", "consent"] as const;
 
 // Postgres text holds neither NUL nor unpaired surrogates; a value with one could never match alike.
@@ -290,22 +276,28 @@ function nestedDeeper(value: unknown, limit: number): boolean {
 }
 
 /**
- * The one condition a checked filter object holds: its operator and value.
- *
- * @example conditionOf({ property: "tier", equals: "gold" }) // { op: "equals", value: "gold" }
+ * A segment filter checked by `checkFilter`, each problem at its place in the filter with the filter's
+ * own wording (the config loader would reword a union's issue as the types it takes).
  */
-export function conditionOf(
-  f: SegmentFilter,
-):
-  | { op: "and" | "or"; value: SegmentFilter[] }
-  | { op: "not"; value: SegmentFilter }
-  | { op: "consent"; value: string[] }
-  | { op: PropertyOperator; value: unknown; property: string | string[] } {
-  if (f.and) return { op: "and", value: f.and };
-  if (f.or) return { op: "or", value: f.or };
-  if (f.not) return { op: "not", value: f.not };
-  if (f.consent) return { op: "consent", value: f.consent };
-  for (const op of PROPERTY_OPERATORS)
-    if (f[op] !== undefined) return { op, value: f[op], property: f.property! };
-  throw new TypeError("not a checked segment filter: no operator");
+export const CheckedFilter = z
+  .unknown()
+  .transform((input, ctx) => {
+    const checked = checkFilter(input);
+    if (checked.ok) return checked.filter;
+    const parsed = SegmentFilter.safeParse(input);
+    const issues = parsed.success ? [] : parsed.error.issues;
+    for (const i of issues)
+      ctx.addIssue({ code: "custom", path: i.path, message: i.message, input: valueAtPath(input, i.path) });
+    // Refused before zod walked it (nested too deep): checkFilter's one problem.
+    if (issues.length === 0)
+      ctx.addIssue({ code: "custom", message: checked.problems[0]!.replace(/^filter: /, ""), input });
+    return z.NEVER;
+  })
+  .describe("a segment filter (docs/campaigns.md): one condition, or and / or / not of filters");
+
+/** The value at a zod issue's path inside `input` (undefined past its end). */
+function valueAtPath(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const key of path) v = v !== null && typeof v === "object" ? (v as any)[key as string] : undefined;
+  return v;
 }

@@ -1,19 +1,17 @@
 import { z } from "zod";
-import {
-  type EventInput,
-  type HooklineConfig,
-  HooklineError,
-  type Logger,
-  type SqlExecutor,
-  type StartupCheck,
-  type TriggerInstance,
-  type TriggerKind,
+import type {
+  EventInput,
+  HooklineConfig,
+  Logger,
+  SqlExecutor,
+  TriggerInstance,
+  TriggerKind,
 } from "../../../core/plugin/index.ts";
 import { sha256Hex } from "../body.ts";
 import { SegmentName } from "../config.ts";
+import { readsConsent } from "./audience.ts";
 import { segmentFilters } from "./definitions.ts";
 import { filterMatcher, type SegmentSubject } from "./evaluate.ts";
-import type { SegmentFilter } from "./filter.ts";
 
 // Segment entry and exit (issue 16): a profile change that moves a profile into or out of a segment
 // raises `segment.entered` / `segment.exited`, decided in the transaction of the change from the
@@ -26,9 +24,7 @@ import type { SegmentFilter } from "./filter.ts";
 export const SEGMENT_ENTERED = "segment.entered";
 export const SEGMENT_EXITED = "segment.exited";
 
-const CrossingOptions = z
-  .object({ segment: SegmentName.describe("the segment (segments: in the config, or the admin API's)") })
-  .strict();
+const CrossingOptions = z.object({ segment: SegmentName }).strict();
 type CrossingOptions = z.output<typeof CrossingOptions>;
 
 // The segment each trigger made here watches: the profile updates read it from the app's triggers.
@@ -91,30 +87,6 @@ export function segmentsNamedBy(trigger: TriggerInstance): string[] {
   return watched === undefined ? [...restricted] : [watched, ...restricted];
 }
 
-/**
- * At start-up: every segment the config file's triggers name is defined (in `segments:` or through
- * the admin API); else start-up stops naming the trigger and the segment.
- */
-export const segmentTriggersCheck: StartupCheck = {
-  name: "segment triggers",
-  async check(host) {
-    const triggers = host.catalogue.triggers.slice(0, host.config.triggers.length);
-    const named = new Set(triggers.flatMap(segmentsNamedBy));
-    if (named.size === 0) return;
-    const defined = await segmentFilters(host, named);
-    const problems = triggers.flatMap((t, i) =>
-      segmentsNamedBy(t)
-        .filter((name) => !defined.has(name))
-        .map((name) => `triggers[${i}] names segment "${name}", which is neither in segments: nor stored`),
-    );
-    if (problems.length > 0)
-      throw new HooklineError(
-        "HOOKLINE_CONFIG",
-        `${problems.join("; ")} (define it in the config file's segments:, or PUT /v1/segments/:name)`,
-      );
-  },
-};
-
 /** What a crossing is evaluated with: the app's triggers and segments, and the change's transaction. */
 export interface CrossingSource {
   readonly config: Pick<HooklineConfig, "sections">;
@@ -153,7 +125,7 @@ export async function beginCrossings(
     if (!filters.has(name))
       source.logger.log("warn", "segments.unknown_segment", {
         segment: name,
-        reason: "a segment-entered or segment-exited trigger names it; no segment has that name",
+        reason: "a segment trigger names it; no segment has that name",
       });
   const matchers = [...filters].map(([name, filter]) => [name, filterMatcher(filter, { now })] as const);
   const consents = [...filters.values()].some(readsConsent);
@@ -185,13 +157,6 @@ export async function beginCrossings(
 function eventId(cause: string, crossed: string, segment: string): string {
   const id = `${cause}.${crossed}.${segment}`;
   return id.length <= 200 ? id : `seg.${crossed}.${sha256Hex(id).slice(0, 40)}`;
-}
-
-/** Whether a filter has a `consent` condition anywhere. */
-function readsConsent(filter: SegmentFilter): boolean {
-  if (filter.consent) return true;
-  if (filter.not) return readsConsent(filter.not);
-  return (filter.and ?? filter.or ?? []).some(readsConsent);
 }
 
 async function grantedConsents(

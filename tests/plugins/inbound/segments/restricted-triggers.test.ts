@@ -17,10 +17,12 @@ webhooks:
 segments:
   vip: { filter: { property: tier, equals: gold } }
   churn-risk: { filter: { property: orders, lt: 2 } }
+  mailable: { filter: { consent: [marketing-email] } }
 triggers:
   - { events: [purchase], segments: [vip, churn-risk], webhooks: [offer] }
   - { events: [purchase], webhooks: [receipt] }
   - { kind: profile-change, properties: [tier], segments: [vip], webhooks: [upgrade] }
+  - { events: [newsletter], segments: [mailable], webhooks: [offer] }
 inbound:
   endpoints:
     crm:
@@ -60,7 +62,12 @@ for (const kind of storeKinds) {
         { id: "gold", properties: { tier: "gold", orders: 9 } },
         { id: "new", properties: { tier: "silver", orders: 1 } },
         { id: "both", properties: { tier: "gold", orders: 0 } },
-        { id: "plain", properties: { tier: "silver", orders: 7 } },
+        {
+          id: "plain",
+          properties: { tier: "silver", orders: 7 },
+          consents: { "marketing-email": { granted: true } },
+        },
+        { id: "withdrawn", properties: {}, consents: { "marketing-email": { granted: false } } },
         { id: "prof_ext", properties: { tier: "gold", email: "ext@example.com" } },
       ]);
       await driver.query(
@@ -106,6 +113,28 @@ for (const kind of storeKinds) {
       });
       expect(sql.audienceQueries - before).toBe(1);
       await eventually(() => sink.requests.some((q) => q.url === "/offer/crm-7"), 15_000, "crm-7's offer");
+    });
+
+    it("reads consents for a segment of consents", async () => {
+      const r = await app.fetch(
+        new Request("http://h/v1/events", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            events: ["plain", "withdrawn", "gold"].map((id) => ({
+              id: `news-${id}`,
+              type: "newsletter",
+              customer: { id },
+            })),
+          }),
+        }),
+      );
+      const { events } = (await r.json()) as { events: Array<{ id: string; deliveries: unknown[] }> };
+      expect(events.map((e) => [e.id, e.deliveries.length])).toEqual([
+        ["news-plain", 1],
+        ["news-withdrawn", 0],
+        ["news-gold", 0],
+      ]);
     });
 
     it("asks nothing when no event matches a restricted trigger", async () => {
