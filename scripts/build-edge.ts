@@ -244,6 +244,11 @@ export const ErrorCodes = Object.fromEntries(
       contents: 'export const segmentTriggersCheck = { name: "segment triggers", check() {} };',
       loader: "js",
     }));
+    // Consent is checked as a worker sends, and the worker sends nothing.
+    b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]consent-check\.ts$/ }, () => ({
+      contents: "export const consentCheck = { granted: async () => new Set() };",
+      loader: "js",
+    }));
     b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]response-mapping\.ts$/ }, () => ({
       contents:
         'export const responseMapping = { name: "response-mapping", provides: ["profiles"], accepts: () => false, observe: async () => {} };',
