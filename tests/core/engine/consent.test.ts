@@ -165,6 +165,11 @@ for (const kind of storeKinds) {
       expect(listed.status).toBe(200);
       const page = (await listed.json()) as { deliveries: Array<{ id: string; status: string }> };
       expect(page.deliveries.map((d) => d.id).sort()).toEqual([skipped!.id, withdrawn!.id].sort());
+      // Counted as ended unsent, as halts in this process and webhooks gone are.
+      const metrics = await (await app.fetch(new Request("http://h/metrics"))).text();
+      expect(metrics).toMatch(
+        /^hookline_deliveries_total\{[^}]*webhook="promo"[^}]*outcome="skipped"[^}]*\} 2$/m,
+      );
     });
 
     it("skips a queued delivery whose customer withdrew consent before it was sent", async () => {
