@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { rolesFor } from "../../../../core/http/roles.ts";
 import { inbound } from "../../../../plugins/inbound/index.ts";
 import { testApp } from "../../../support/app.ts";
 import { storeKinds } from "../../../support/db.ts";
@@ -137,3 +138,12 @@ for (const kind of storeKinds) {
     });
   });
 }
+
+describe("who may use the segments admin API", () => {
+  it("lets every reader list and preview segments, editors change them", () => {
+    expect(rolesFor("GET", "/v1/segments")).toEqual(["admin", "editor", "viewer"]);
+    expect(rolesFor("GET", "/v1/segments/vip/preview")).toEqual(["admin", "editor", "viewer"]);
+    expect(rolesFor("PUT", "/v1/segments/vip")).toEqual(["admin", "editor"]);
+    expect(rolesFor("DELETE", "/v1/segments/vip")).toEqual(["admin", "editor"]);
+  });
+});

@@ -3,6 +3,7 @@ import { inbound } from "../../../../plugins/inbound/index.ts";
 import { eventually, testApp } from "../../../support/app.ts";
 import { storeKinds } from "../../../support/db.ts";
 import { type Sink, startSink } from "../../../support/http-sink.ts";
+import { profileTables } from "../../../support/segments.ts";
 
 const KEY = "crm-key-7e51a0c3";
 
@@ -31,7 +32,10 @@ inbound:
       auth: { kind: apiKey, keys: ["${KEY}"] }
       identifier: { property: email }
       createProfiles: true
-      mappings: [{ from: $.tier, to: tier }, { from: $.name, to: name }]
+      mappings:
+        - { from: $.tier, to: tier }
+        - { from: $.name, to: name }
+        - { from: $.newsletter, to: { consent: marketing-email } }
 `;
 
 for (const kind of storeKinds) {
@@ -134,6 +138,16 @@ for (const kind of storeKinds) {
       expect(await fired("bye-gold", ada)).toBe(2);
     });
 
+    it("crosses a consent segment when an inbound update maps a consent", async () => {
+      const dee = await update("dee@example.com", { tier: "gold" });
+      expect(await fired("welcome-vip", dee)).toBe(0);
+      await update("dee@example.com", { newsletter: true });
+      expect(await fired("welcome-vip", dee)).toBe(1);
+      await update("dee@example.com", { newsletter: false });
+      expect(await fired("bye-vip", dee)).toBe(1);
+      expect(await fired("bye-gold", dee)).toBe(0);
+    });
+
     it("sends the profile as the customer, with the segment and the cause in the event", async () => {
       const bob = (await update("bob@example.com", { name: "Bob" })) as string;
       const seen = await eventually(
@@ -164,6 +178,35 @@ triggers:
       const e = (await testApp(yaml, driver, { plugins: [inbound()] }).catch((x) => x)) as Error;
       expect(e).toBeInstanceOf(Error);
       expect(e.message).toContain('triggers[1] names segment "platinum"');
+    } finally {
+      await driver.dispose();
+    }
+  });
+
+  it("takes a segment of the admin API, which then cannot be deleted while a trigger names it", async () => {
+    const driver = await storeKinds[0]!.open();
+    try {
+      await profileTables(driver);
+      await driver.query(
+        `INSERT INTO hookline_segments (name, filter) VALUES ('platinum', '{"property":"tier","equals":"platinum"}'),
+                                                             ('spare', '{"property":"tier","exists":true}')`,
+      );
+      const yaml = `
+webhooks: { w: { url: "https://example.com/x" } }
+triggers:
+  - { events: [signup], webhooks: [w] }
+  - { kind: segment-exited, segment: platinum, webhooks: [w] }
+`;
+      const app = await testApp(yaml, driver, { plugins: [inbound()] });
+      try {
+        const named = await app.fetch(new Request("http://h/v1/segments/platinum", { method: "DELETE" }));
+        expect(named.status).toBe(409);
+        expect(((await named.json()) as { error: string }).error).toContain("triggers[1]");
+        const spare = await app.fetch(new Request("http://h/v1/segments/spare", { method: "DELETE" }));
+        expect(spare.status).toBe(204);
+      } finally {
+        await app.stop(1_000);
+      }
     } finally {
       await driver.dispose();
     }
