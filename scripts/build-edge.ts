@@ -238,10 +238,10 @@ export const ErrorCodes = Object.fromEntries(
       loader: "js",
       resolveDir: dirname(args.path),
     }));
-    // The worker runs no start-up checks, and records no delivery outcomes (it sends nothing), so no
+    // The worker starts no services, and records no delivery outcomes (it sends nothing), so no
     // observer runs there: response mapping keeps only what the config check reads (what it provides).
     b.onLoad({ filter: /[\\/]plugins[\\/]inbound[\\/]segments[\\/]startup-check\.ts$/ }, () => ({
-      contents: 'export const segmentTriggersCheck = { name: "segment triggers", check() {} };',
+      contents: 'export const segmentTriggersCheck = { name: "segment triggers", start() {} };',
       loader: "js",
     }));
     // Consent is checked as a worker sends, and the worker sends nothing.

@@ -96,7 +96,7 @@ export const inbound = (options: InboundOptions = {}): Plugin => ({
     c.register(Tokens.ConsentCheck, { useValue: consentCheck });
     c.register(Tokens.TriggerKind, { useValue: segmentEnteredTrigger });
     c.register(Tokens.TriggerKind, { useValue: segmentExitedTrigger });
-    c.register(Tokens.StartupCheck, { useValue: segmentTriggersCheck });
+    c.register(Tokens.Service, { useValue: segmentTriggersCheck });
     c.register(Tokens.AudienceCheck, { useValue: audienceCheck });
     c.register(Tokens.DeliveryObserver, { useValue: responseMapping });
     c.register(Tokens.ProfileReader, { useValue: profileReader });

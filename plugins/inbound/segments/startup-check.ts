@@ -1,17 +1,20 @@
-import { HooklineError, type StartupCheck } from "../../../core/plugin/index.ts";
+import { HooklineError, type Service } from "../../../core/plugin/index.ts";
 import { segmentFilters } from "./definitions.ts";
 import { segmentsNamedBy } from "./triggers.ts";
 
-// The servers check at start-up that the segments their triggers name exist (the edge worker, which
-// runs no start-up checks, is built without this module).
+// A server checks when it starts that the segments its triggers name exist. A service, not a
+// `StartupCheck`: commands that load the config without serving (`hookline render`) never open the
+// store for it. The edge worker, which starts no services, is built without this module.
 
 /**
- * At start-up: every segment the config file's triggers name is defined (in `segments:` or through
- * the admin API); else start-up stops naming the trigger and the segment.
+ * When the app starts: every segment the config file's triggers name is defined (in `segments:` or
+ * through the admin API); else the start fails, naming the trigger and the segment.
+ *
+ * @example c.register(Tokens.Service, { useValue: segmentTriggersCheck })
  */
-export const segmentTriggersCheck: StartupCheck = {
+export const segmentTriggersCheck: Service = {
   name: "segment triggers",
-  async check(host) {
+  async start(host) {
     const triggers = host.catalogue.triggers.slice(0, host.config.triggers.length);
     const named = new Set(triggers.flatMap(segmentsNamedBy));
     if (named.size === 0) return;

@@ -165,7 +165,7 @@ for (const kind of storeKinds) {
 }
 
 describe("segment triggers at start-up", () => {
-  it("refuses a trigger naming a segment that is not defined, naming the trigger", async () => {
+  it("refuses to start with a trigger naming a segment that is not defined, naming the trigger", async () => {
     const driver = await storeKinds[0]!.open();
     try {
       const yaml = `
@@ -175,7 +175,9 @@ triggers:
   - { kind: segment-entered, segment: gold, webhooks: [w] }
   - { kind: segment-exited, segment: platinum, webhooks: [w] }
 `;
-      const e = (await testApp(yaml, driver, { plugins: [inbound()] }).catch((x) => x)) as Error;
+      const app = await testApp(yaml, driver, { plugins: [inbound()] });
+      const e = (await app.start().catch((x) => x)) as Error;
+      await app.stop(1_000);
       expect(e).toBeInstanceOf(Error);
       expect(e.message).toContain('triggers[1] names segment "platinum"');
     } finally {
@@ -199,6 +201,7 @@ triggers:
 `;
       const app = await testApp(yaml, driver, { plugins: [inbound()] });
       try {
+        await app.start();
         const named = await app.fetch(new Request("http://h/v1/segments/platinum", { method: "DELETE" }));
         expect(named.status).toBe(409);
         expect(((await named.json()) as { error: string }).error).toContain("triggers[1]");
