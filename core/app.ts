@@ -370,7 +370,7 @@ export class Hookline {
     this.abort.signal.addEventListener("abort", () => clearInterval(refresh));
     for (const t of this.catalogue.triggers) {
       await t.start?.({
-        fire: async (w, e, p) => void (await this.outbox.fire(w, e, p, t.consent)),
+        fire: async (w, e, p, o) => void (await this.outbox.fire(w, e, p, t.consent, o?.bulk)),
         signal: this.abort.signal,
         host: this.host,
       });

@@ -8,7 +8,15 @@ export interface TriggerContext {
    * Writes one delivery per named webhook for this event (the outbox), before it resolves; they need
    * the trigger's `consent`, which the core adds.
    */
-  fire(webhooks: readonly string[], event: HooklineEvent, params?: Record<string, unknown>): Promise<void>;
+  fire(
+    webhooks: readonly string[],
+    event: HooklineEvent,
+    params?: Record<string, unknown>,
+    options?: {
+      /** Part of a bulk run (a schedule's tick): claimed after events' deliveries (see `engine.bulkMaxWait`). */
+      bulk?: boolean;
+    },
+  ): Promise<void>;
   signal: AbortSignal;
   /** The app, as plugins see it: the store's SQL (a schedule's durable row), the logger. */
   host: PluginHost;

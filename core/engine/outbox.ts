@@ -284,6 +284,7 @@ export class Outbox {
     event: HooklineEvent,
     params?: Record<string, unknown>,
     consent?: readonly string[],
+    bulk?: boolean,
   ): Promise<string[]> {
     const runId = event.runId ?? `run_${crypto.randomUUID()}`;
     const traceparent = traceparentOf(undefined);
@@ -291,6 +292,7 @@ export class Outbox {
       [...new Set(webhooks)].map((w) => ({
         ...this.delivery(w, event, runId, params, [consent]),
         traceparent,
+        ...(bulk ? { bulk: true } : {}),
       })),
     );
     if (ids.length > 0) this.enqueued?.();

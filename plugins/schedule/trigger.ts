@@ -173,6 +173,8 @@ export const scheduleTrigger = (tuning: ScheduleTuning = {}): TriggerKind<Schedu
                   runId: id,
                 },
                 common.params,
+                // A tick is a bulk run: claimed after events' deliveries (engine.bulkMaxWait).
+                { bulk: true },
               );
           } catch (e) {
             // The claim stays: its lease runs out and a process fires the tick again (same event id).

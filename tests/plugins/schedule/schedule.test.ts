@@ -90,7 +90,9 @@ for (const kind of storeKinds) {
       expect(JSON.parse(sink.requests[0]!.body).late).toBe(false);
       // One process fired each tick (the claim), not both with the second writing nothing.
       expect([...a.logs, ...b.logs].filter((l) => l.includes("schedule.fired"))).toHaveLength(2);
-      // A tick is a run of its own.
+      // A tick is a bulk run of its own: claimed after events' deliveries.
+      const marks = await driver.query<{ bulk: boolean }>("SELECT bulk FROM hookline_delivery_state");
+      expect(marks.map((m) => m.bulk)).toEqual([true, true]);
       const runs = await a.store.listRuns({ limit: 10 });
       expect(runs.map((r) => r.id).sort()).toEqual([
         "schedule.digest.2026-12-07T14:00:00.000Z",
