@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PROPERTY_OPERATORS, type PropertyOperator } from "./condition.ts";
+import { PROPERTY_OPERATORS } from "./condition.ts";
 import { durationMs, isoTime, MAX_DURATION, RELATIVE_DURATION } from "./values.ts";
 
 // The segment filter language (issue 16): JSON, as the config file and the admin API carry it. One
