@@ -9,7 +9,9 @@ import {
   json,
   type PluginHost,
   parseOr,
+  query,
 } from "../../core/plugin/index.ts";
+import { ActivityQuery, activityFilter, MAX_WINDOW_DAYS, queryActivities } from "./activity-query.ts";
 import { endpointName, type InboundEndpoint } from "./config.ts";
 import {
   findProfileId,
@@ -20,7 +22,6 @@ import {
 } from "./profile-repository.ts";
 import { receiverDocs } from "./receiver-docs.ts";
 import type { EndpointRegistry } from "./registry.ts";
-import { recentActivities } from "./repository.ts";
 import { mountSegments } from "./segments/admin.ts";
 import { FILTER_LIMITS, Objective } from "./segments/filter.ts";
 import { mountSegmentSend } from "./segments/send.ts";
@@ -186,26 +187,30 @@ export function mountAdmin(
   http.get(
     "/v1/inbound/:name/activities",
     documented({
-      summary: "An endpoint's stored activities, newest first",
+      summary: "An endpoint's stored activities, newest first, filtered and paged",
+      description: `Filters as eSputnik's public API does: a window of received times (default: the last 24 hours; at most ${MAX_WINDOW_DAYS} days), statuses, a contact's email or phone (\`sms\`), matched exactly as stored. Pages by \`after\`: the previous page's \`next\`.`,
       tags,
       params,
-      query: z.object({
-        since: z.string().optional().describe("an ISO 8601 date-time; default: 24 hours ago"),
-        limit: z.string().optional().describe("1 to 1000; default 100"),
-      }),
       answers: {
         200: {
-          description: "the activities, each with its receivedAt",
-          schema: z.object({ activities: z.array(z.record(z.string(), z.unknown())) }),
+          description: "the activities as stored (eSputnik's fields), each with its receivedAt",
+          schema: z.object({
+            activities: z.array(z.record(z.string(), z.unknown())),
+            next: z
+              .string()
+              .optional()
+              .describe("the cursor of the next page (`after`), when there may be one"),
+          }),
         },
       },
+      errors: ["HOOKLINE_HTTP_NOT_FOUND"],
     }),
+    query(ActivityQuery, "invalid query"),
     async (c) => {
-      const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 100) || 100, 1), 1000);
-      const since = Date.parse(c.req.query("since") ?? "") || Date.now() - 86_400_000;
-      return answer(200, {
-        activities: await recentActivities(host.sql, c.req.param("name"), new Date(since), limit),
-      });
+      const filter = activityFilter(c.req.valid("query"), Date.now());
+      const e = await registry.byName(c.req.param("name"));
+      if (!e) throw notFound(c.req.param("name"));
+      return answer(200, await queryActivities(host.sql, e.name, filter));
     },
   );
 

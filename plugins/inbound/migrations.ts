@@ -111,5 +111,17 @@ CREATE TABLE hookline_segments (
 )
 `,
     },
+    {
+      version: 5,
+      name: "activities by email and phone",
+      // GET /v1/inbound/:name/activities?email= / ?phone= (activity-query.ts) reads a contact's
+      // activities in time order here, not the whole window. Partial: an activity carries one or the other.
+      sql: `
+CREATE INDEX hookline_activities_email ON hookline_activities (endpoint, (activity->>'email'), received_at, seq)
+  WHERE activity->>'email' IS NOT NULL;
+CREATE INDEX hookline_activities_phone ON hookline_activities (endpoint, (activity->>'sms'), received_at, seq)
+  WHERE activity->>'sms' IS NOT NULL
+`,
+    },
   ],
 };
