@@ -37,6 +37,7 @@ export const TAB_FIELDS: Record<"definition" | "parameters" | "settings", readon
     "response.format",
     "next",
     "actionId",
+    "consent",
   ],
 };
 
@@ -58,7 +59,7 @@ export function fieldValue(def: Definition, field: string): string {
   const [head, tail] = field.split(".") as [string, string | undefined];
   const v = tail ? ((def[head] ?? {}) as Record<string, unknown>)[tail] : def[head];
   if (field === "headers") return headerLines(v);
-  if (field === "integration" || field === "events") return listText(v);
+  if (field === "integration" || field === "events" || field === "consent") return listText(v);
   if (field === "params" || field === "sample") return json(v);
   return v === undefined || v === null ? "" : String(v);
 }
@@ -91,7 +92,7 @@ export function applyForm(
         else headers[line.slice(0, at).trim()] = line.slice(at + 1).trim();
       }
       value = headers;
-    } else if (raw !== "" && (field === "integration" || field === "events")) {
+    } else if (raw !== "" && (field === "integration" || field === "events" || field === "consent")) {
       const list = raw
         .split(",")
         .map((s) => s.trim())
@@ -335,6 +336,15 @@ export function SettingsFields(props: { f: FormContext }) {
       </Field>
       <Field name="actionId" label="Action id" error={f.errors.actionId}>
         <Input {...p} name="actionId" />
+      </Field>
+      <Field
+        name="consent"
+        label="Consent objectives"
+        full
+        hint="Comma-separated; a customer who granted none of them is skipped (reason consent), not sent. Empty: no consent needed"
+        error={f.errors.consent}
+      >
+        <Input {...p} name="consent" placeholder="marketing-email, sms" />
       </Field>
     </div>
   );

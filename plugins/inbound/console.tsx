@@ -12,6 +12,7 @@ import {
   WINDOW_MS,
 } from "./console-pages.tsx";
 import { refusalsOf } from "./console-refusals.ts";
+import { segmentsSection } from "./console-segments.tsx";
 import type { EndpointRegistry } from "./registry.ts";
 import { activityPage, type RefusalCount, recentProfileUpdates, refusalCounts } from "./repository.ts";
 
@@ -29,6 +30,7 @@ const endpointParam = { name: "the endpoint's name" };
  * The inbound plugin's console section, "Inbound" (`/console/inbound`): every endpoint with its
  * refusals by reason; one endpoint's definition, refusals, and its recent activities (paged) or
  * profile updates. Read-only: endpoints are edited in the config file or through the admin API.
+ * Beside it, "Segments" (console-segments.tsx).
  *
  * @example routes.console = () => inboundConsole((host) => registryOf(host))
  */
@@ -135,5 +137,6 @@ export function inboundConsole(registryOf: (host: PluginHost) => EndpointRegistr
         );
       },
     },
+    segmentsSection(),
   ];
 }

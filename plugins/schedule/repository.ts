@@ -6,6 +6,8 @@ export interface ScheduleRow {
   nextAt: Date | null;
   lastTick: Date | null;
   lastOutcome: string | null;
+  /** The run of the last tick fired (read by `rows`). */
+  lastRun?: string | null;
 }
 
 /** A tick a process has claimed: fire it, then `finish`. */
@@ -47,6 +49,21 @@ export class ScheduleRepository {
       [key],
     );
     return rows[0] ? rowOf(rows[0]) : undefined;
+  }
+
+  /**
+   * The rows of the schedules `keys` by key, with each one's last run (the console's view).
+   *
+   * @example (await repo.rows(["daily-digest"])).get("daily-digest")?.nextAt
+   */
+  async rows(keys: readonly string[]): Promise<Map<string, ScheduleRow>> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      "SELECT key, next_at, last_tick, last_outcome, last_run FROM hookline_schedules WHERE key = ANY($1::text[])",
+      [keys],
+    );
+    return new Map(
+      rows.map((r) => [String(r.key), { ...rowOf(r), lastRun: (r.last_run as string | null) ?? null }]),
+    );
   }
 
   /**

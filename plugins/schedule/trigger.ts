@@ -98,6 +98,20 @@ const hash = (text: string): string => {
   return (h >> 12n).toString(36);
 };
 
+/** What a schedule's row was worked out for: its cron and time zone, or its time. */
+const scheduleSpec = (options: ScheduleOptions): string =>
+  options.cron !== undefined ? `cron ${options.cron} ${options.timezone}` : `at ${options.at}`;
+
+/**
+ * A schedule trigger's key in `hookline_schedules`: its name, else one made from its cron or time,
+ * time zone and webhooks.
+ *
+ * @example scheduleKey(ScheduleOptions.parse({ name: "digest", cron: "0 9 * * *" }), ["digest"]) // "digest"
+ */
+export const scheduleKey = (options: ScheduleOptions, webhooks: readonly string[]): string =>
+  options.name ??
+  `${options.cron !== undefined ? "cron" : "at"}-${hash(`${scheduleSpec(options)} ${webhooks.join(",")}`)}`;
+
 /**
  * The `schedule` trigger: fires its webhooks at each tick of a cron expression in a time zone, or
  * once at a given time. Every process sharing the store runs it, and each tick fires once across
@@ -115,10 +129,8 @@ export const scheduleTrigger = (tuning: ScheduleTuning = {}): TriggerKind<Schedu
   create(options, common) {
     const now = tuning.now ?? Date.now;
     const checkEvery = tuning.checkEvery ?? 5_000;
-    const spec = options.cron !== undefined ? `cron ${options.cron} ${options.timezone}` : `at ${options.at}`;
-    const key =
-      options.name ??
-      `${options.cron !== undefined ? "cron" : "at"}-${hash(`${spec} ${common.webhooks.join(",")}`)}`;
+    const spec = scheduleSpec(options);
+    const key = scheduleKey(options, common.webhooks);
     const cron =
       options.cron !== undefined
         ? new Cron(options.cron, { timezone: options.timezone, paused: true })

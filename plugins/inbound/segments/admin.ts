@@ -183,8 +183,12 @@ async function found(host: PluginHost, name: string): Promise<DefinedSegment> {
   return segment;
 }
 
-/** A page of members with their properties, in id order after `after`. */
-async function previewMembers(
+/**
+ * A page of members with their properties, in id order after `after` (the preview's, and the console's).
+ *
+ * @example const page = await previewMembers(host.sql, segment.filter, { now: Date.now(), limit: 21 });
+ */
+export async function previewMembers(
   sql: SqlExecutor,
   filter: SegmentFilter,
   options: { now: number; limit: number; after?: string },

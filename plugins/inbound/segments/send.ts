@@ -42,7 +42,7 @@ export const segmentMembers: SegmentMembers = {
   },
 };
 
-const SendBody = z
+export const SendBody = z
   .object({
     webhook: z.string().min(1).describe("the webhook each member's delivery is for"),
     sendId: z
@@ -66,6 +66,31 @@ const SendBody = z
       ),
   })
   .strict();
+
+/** What a segment send is started with (`POST /v1/segments/:name/send`'s body). */
+export type SegmentSend = z.output<typeof SendBody>;
+
+/**
+ * Starts a send of the segment `name` to a webhook (the route's work, and the console's): checks
+ * both exist, then hands the members' query to `host.fanOut`, which answers with the run at once.
+ *
+ * @example const { runId } = await startSegmentSend(host, "vip", { webhook: "crm" });
+ */
+export async function startSegmentSend(host: PluginHost, name: string, body: SegmentSend) {
+  const now = new Date();
+  const filter = await segmentFilter(host, name);
+  if (!filter) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no segment "${name}"`);
+  if (!host.catalogue.webhooks.has(body.webhook))
+    throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no webhook "${body.webhook}"`);
+  return host.fanOut({
+    segment: name,
+    members: segmentMembersQuery(filter, now),
+    webhooks: [body.webhook],
+    ...(body.sendId ? { sendId: body.sendId } : {}),
+    ...(body.params ? { params: body.params } : {}),
+    ...(body.consent ? { consent: body.consent } : {}),
+  });
+}
 
 const SendAnswer = z
   .object({
@@ -94,21 +119,7 @@ export function mountSegmentSend(http: Hono, host: PluginHost): void {
     }),
     json(SendBody, "invalid segment send"),
     async (c) => {
-      const name = c.req.param("name");
-      const body = c.req.valid("json");
-      const now = new Date();
-      const filter = await segmentFilter(host, name);
-      if (!filter) throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no segment "${name}"`);
-      if (!host.catalogue.webhooks.has(body.webhook))
-        throw new HttpError("HOOKLINE_HTTP_NOT_FOUND", `no webhook "${body.webhook}"`);
-      const started = await host.fanOut({
-        segment: name,
-        members: segmentMembersQuery(filter, now),
-        webhooks: [body.webhook],
-        ...(body.sendId ? { sendId: body.sendId } : {}),
-        ...(body.params ? { params: body.params } : {}),
-        ...(body.consent ? { consent: body.consent } : {}),
-      });
+      const started = await startSegmentSend(host, c.req.param("name"), c.req.valid("json"));
       return answer(202, started);
     },
   );
