@@ -63,25 +63,6 @@ export async function storedActivityKeys(
   return new Set(rows.map((r) => r.dedupe_key));
 }
 
-/**
- * An endpoint's activities received since `since`, newest first, each with its `receivedAt`.
- *
- * @example await recentActivities(sql, "esputnik", new Date(Date.now() - 86_400_000), 100)
- */
-export async function recentActivities(
-  sql: SqlExecutor,
-  endpoint: string,
-  since: Date,
-  limit: number,
-): Promise<Array<Record<string, unknown>>> {
-  const rows = await sql.query<{ activity: string; received_at: unknown }>(
-    `SELECT activity::text AS activity, received_at FROM hookline_activities
-      WHERE received_at >= $3::timestamptz AND endpoint = $1 ORDER BY seq DESC LIMIT $2`,
-    [endpoint, limit, since.toISOString()],
-  );
-  return rows.map((r) => ({ ...JSON.parse(r.activity), receivedAt: iso(r.received_at) }));
-}
-
 /** An endpoint saved through the admin API: its config as JSON text, its auth sealed when it holds secrets. */
 export interface EndpointRow {
   name: string;

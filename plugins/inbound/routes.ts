@@ -15,8 +15,8 @@ import { EndpointRegistry } from "./registry.ts";
 
 /**
  * The inbound routes: `/in/<path>` for every endpoint (config file and API), the admin API
- * `GET/PUT/DELETE /v1/inbound/:name`, `GET /v1/inbound/:name/activities?since=&limit=` (default: the
- * last 24 hours, newest first), and `GET /v1/profiles/:id` (or `?property=&value=`). `schemas` gives
+ * `GET/PUT/DELETE /v1/inbound/:name`, `GET /v1/inbound/:name/activities` (a time window, status,
+ * email and phone, newest first, paged: plugins/inbound/activity-query.ts), and `GET /v1/profiles/:id` (or `?property=&value=`). `schemas` gives
  * the endpoint schemas for the app's authentication kinds; it is called once, on first use.
  *
  * The receivers are also served without a router (`receive`), for the edge worker. An app that does
