@@ -14,7 +14,7 @@ import {
   STATUSES,
   storeFilter,
 } from "./delivery-filter.ts";
-import { ago, BASE, Csrf, tone, type Viewer } from "./layout.tsx";
+import { ago, BASE, Csrf, Notices, tone, type Viewer } from "./layout.tsx";
 
 /** Deliveries a page of the list shows. */
 export const PAGE_SIZE = 50;
@@ -301,11 +301,7 @@ export function DeliveryPage(props: {
       <h1>
         Delivery <code>{d.id}</code>
       </h1>
-      {props.notice ? (
-        <p class="notice" role="status">
-          {props.notice}
-        </p>
-      ) : null}
+      <Notices notice={props.notice} />
       <div class="grid">
         <section class="card">
           <dl class="counts">

@@ -13,7 +13,7 @@ import {
   type TestOutcome,
   TestResult,
 } from "./integration-pages.tsx";
-import { BASE } from "./layout.tsx";
+import { BASE, Notices } from "./layout.tsx";
 
 type Issue = { path: string; message: string };
 
@@ -74,16 +74,7 @@ export function IntegrationPage(props: {
       <h1>
         Integration <code>{row.name}</code>
       </h1>
-      {props.notice ? (
-        <p class="notice" role="status">
-          {props.notice}
-        </p>
-      ) : null}
-      {props.error ? (
-        <p class="notice error" role="alert">
-          {props.error}
-        </p>
-      ) : null}
+      <Notices notice={props.notice} error={props.error} />
       <div class="grid">
         <section class="card" aria-labelledby="h-summary">
           <h2 id="h-summary">Summary</h2>

@@ -82,6 +82,29 @@ export function Layout(props: {
   );
 }
 
+/**
+ * A page's notice (what was just done: `role="status"`) and error (what was refused:
+ * `role="alert"`), each shown only when there is one.
+ *
+ * @example <Notices notice={props.notice} error={props.error} />
+ */
+export function Notices(props: { notice?: string; error?: string }) {
+  return (
+    <>
+      {props.notice ? (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      ) : null}
+      {props.error ? (
+        <p class="notice error" role="alert">
+          {props.error}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
 /** How long ago an ISO time was, in words a glance can take ("3 min ago"). */
 export function ago(iso: string | undefined, now = Date.now()): string {
   if (!iso) return "";

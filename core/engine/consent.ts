@@ -4,6 +4,7 @@ import type { ConsentCheck, ConsentQuestion } from "../contracts/consent.ts";
 import type { SqlExecutor } from "../contracts/sql.ts";
 import type { ClaimedDelivery, DeliveryResult } from "../contracts/store.ts";
 import { HooklineError } from "../errors.ts";
+import { queuePlace } from "./deliver.ts";
 import type { FailBranch } from "./fail-branch.ts";
 import { consentOf } from "./outbox.ts";
 
@@ -68,12 +69,7 @@ export class ConsentScreen {
   /** The result that records a delivery as skipped (its attempt is not stored) and its fail branch. */
   private skip(delivery: ClaimedDelivery, reason: string): DeliveryResult {
     const result: DeliveryResult = {
-      deliveryId: delivery.id,
-      leaseOwner: delivery.leaseOwner ?? "",
-      webhook: delivery.webhook,
-      runId: delivery.runId,
-      policy: delivery.policy,
-      orderingKey: delivery.orderingKey,
+      ...queuePlace(delivery),
       attempt: {
         deliveryId: delivery.id,
         number: delivery.attempts,

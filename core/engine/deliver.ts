@@ -62,6 +62,16 @@ export const startClock = (): AttemptClock => ({
   t0: performance.now(),
 });
 
+/** Where a result's delivery stands in the queue: its id, lease, webhook, run, policy and stream. */
+export const queuePlace = (d: ClaimedDelivery) => ({
+  deliveryId: d.id,
+  leaseOwner: d.leaseOwner ?? "",
+  webhook: d.webhook,
+  runId: d.runId,
+  policy: d.policy,
+  orderingKey: d.orderingKey,
+});
+
 /**
  * Runs one attempt of one delivery as one pipeline — find the webhook, check its run, render and
  * authorize, send, classify by the webhook's retry policy — and settles the verdict once: the
@@ -236,12 +246,7 @@ export class Deliverer {
     const { decision, attempt, response, hook } = verdict;
     if (decision.action === "halt") this.noteHalt(delivery.webhook, delivery.runId, decision.reason);
     const result: DeliveryResult = {
-      deliveryId: delivery.id,
-      leaseOwner: delivery.leaseOwner ?? "",
-      webhook: delivery.webhook,
-      runId: delivery.runId,
-      policy: delivery.policy,
-      orderingKey: delivery.orderingKey,
+      ...queuePlace(delivery),
       attempt: {
         deliveryId: delivery.id,
         number: delivery.attempts,
