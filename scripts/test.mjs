@@ -45,6 +45,9 @@ console.log("== the bun:test suite (tests/)");
 const suite = await run(runtimeBin("bun"), ["test", "--timeout", "60000"]);
 parts.push({
   name: "suite",
+  // bun prints "(fail) describe > test [ms]" per failing test; the totals repeat them so a log's tail
+  // names what failed.
+  failures: [...suite.output.matchAll(/^\(fail\) (.*)$/gm)].map((m) => m[1]),
   passed: Number(/^\s*(\d+) pass$/m.exec(suite.output)?.[1] ?? 0),
   failed: Number(/^\s*(\d+) fail$/m.exec(suite.output)?.[1] ?? 0),
   code: suite.code,
@@ -62,12 +65,18 @@ if (!suiteOnly) {
     passed += Number(m[2]);
     failed += Number(m[3]);
   }
-  parts.push({ name: "conformance", passed, failed, code: legs.code });
+  const failures = [
+    ...legs.output.matchAll(/^(.*) \.\.\. FAILED/gm),
+    ...legs.output.matchAll(/^\(fail\) (.*)$/gm),
+  ].map((m) => m[1]);
+  parts.push({ name: "conformance", passed, failed, code: legs.code, failures });
 }
 
 console.log("\n== totals");
-for (const p of parts)
+for (const p of parts) {
   console.log(`${p.name}: ${p.passed} passed, ${p.failed} failed${p.code !== 0 ? ` (exit ${p.code})` : ""}`);
+  for (const f of p.failures ?? []) console.log(`  failed: ${f}`);
+}
 console.log(storeLine);
 const passed = parts.reduce((n, p) => n + p.passed, 0);
 let failed = parts.reduce((n, p) => n + p.failed, 0);
