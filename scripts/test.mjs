@@ -46,8 +46,8 @@ const suite = await run(runtimeBin("bun"), ["test", "--timeout", "60000"]);
 parts.push({
   name: "suite",
   // bun prints "(fail) describe > test [ms]" per failing test; the totals repeat them so a log's tail
-  // names what failed.
-  failures: [...suite.output.matchAll(/^\(fail\) (.*)$/gm)].map((m) => m[1]),
+  // names what failed (bun lists them again at its end: once each here).
+  failures: [...new Set([...suite.output.matchAll(/^\(fail\) (.*)$/gm)].map((m) => m[1]))],
   passed: Number(/^\s*(\d+) pass$/m.exec(suite.output)?.[1] ?? 0),
   failed: Number(/^\s*(\d+) fail$/m.exec(suite.output)?.[1] ?? 0),
   code: suite.code,
@@ -66,9 +66,12 @@ if (!suiteOnly) {
     failed += Number(m[3]);
   }
   const failures = [
-    ...legs.output.matchAll(/^(.*) \.\.\. FAILED/gm),
-    ...legs.output.matchAll(/^\(fail\) (.*)$/gm),
-  ].map((m) => m[1]);
+    ...new Set(
+      [...legs.output.matchAll(/^(.*) \.\.\. FAILED/gm), ...legs.output.matchAll(/^\(fail\) (.*)$/gm)].map(
+        (m) => m[1],
+      ),
+    ),
+  ];
   parts.push({ name: "conformance", passed, failed, code: legs.code, failures });
 }
 

@@ -93,7 +93,11 @@ triggers:
         { delivery: id, webhook: "flaky", status: "pending", attempt: 1, customer: "c9" },
         { delivery: id, webhook: "flaky", status: "succeeded", attempt: 2, customer: "c9" },
       ]);
-      expect(app.logs.some((l) => l.includes('"observer.failed"') && l.includes("broken"))).toBe(true);
+      await eventually(
+        () => app.logs.some((l) => l.includes('"observer.failed"') && l.includes("broken")),
+        5_000,
+        "the broken observer's failure logged",
+      );
       expect((await app.store.listAttempts(id)).map((a) => a.outcome)).toEqual(["retry", "succeeded"]);
     });
   });

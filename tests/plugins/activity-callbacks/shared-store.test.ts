@@ -98,11 +98,16 @@ for (const kind of storeKinds) {
         2001, 2002,
       ]);
       expect(posts(sink)[0]!.headers.authorization).toBe(`Basic ${btoa("hookline:shared-store-pw-55e1")}`);
-      expect(sender.logs.some((l) => /"delivery\.succeeded".*"batch":"/.test(l))).toBe(true);
       await eventually(
         async () => (await deliveryOf(driver, 2002))?.status === "succeeded",
         15_000,
         "the batch recorded",
+      );
+      // Logged once the result is recorded, which is after the sink has answered.
+      await eventually(
+        () => sender.logs.some((l) => /"delivery\.succeeded".*"batch":"/.test(l)),
+        5_000,
+        "the batch's success logged",
       );
 
       // A batch the subscriber keeps refusing: retried by the sender until the admin app deletes it.

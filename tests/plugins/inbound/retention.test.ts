@@ -81,7 +81,12 @@ for (const kind of storeKinds) {
       try {
         await sweeping.start({ workers: false });
         await eventually(async () => (await count("hookline_activities")) === 0, 10_000, "the sweep");
-        expect(sweeping.logs.some((l) => l.includes('"inbound.swept"'))).toBe(true);
+        // Logged once the sweep has committed, a moment after the count above may see it.
+        await eventually(
+          () => sweeping.logs.some((l) => l.includes('"inbound.swept"')),
+          5_000,
+          "the sweep logged",
+        );
       } finally {
         await sweeping.stop(0);
       }
