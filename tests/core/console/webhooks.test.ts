@@ -83,6 +83,8 @@ triggers: [{ kind: event, events: [signup], webhooks: [from-file] }]
     await page.fill("[name='batch.size']", "5000");
     await page.fill("[name='batch.item']", "{}");
     await page.click("button:has-text('Save')");
+    // The click returns once the answer starts loading: the field's error is counted once it has loaded.
+    await page.waitForLoadState();
     expect(await page.locator("[data-field-error='batch.size']").count()).toBe(1);
     await page.goto(`${webhooks()}/made`);
     expect(await page.inputValue("#f-url")).toBe(`${sink.url}/made`);

@@ -55,8 +55,15 @@ triggers:
       await new Promise((res) => setTimeout(res, 400));
       expect(crmCalls()).toBe(calls);
       // What had not run out of attempts waits, rather than being given up: set aside as paused once
-      // a claim met it, or still pending until its retry is due.
-      const ds = await Promise.all(ids.map((id) => app.store.getDelivery(id)));
+      // a claim met it (a worker's poll, some time after the alert), or still pending until its retry is due.
+      const ds = await eventually(
+        async () => {
+          const all = await Promise.all(ids.map((id) => app.store.getDelivery(id)));
+          return all.some((d) => d!.status === "paused") ? all : undefined;
+        },
+        15_000,
+        "a delivery set aside as paused",
+      );
       const held = (s: string) => s === "pending" || s === "paused";
       expect(ds.some((d) => d!.status === "paused")).toBe(true);
       waiting = ds.filter((d) => held(d!.status)).map((d) => d!.id);

@@ -69,6 +69,8 @@ webhooks:
     expect(await page.locator("tr[data-member=g00]").textContent()).toContain("tier: gold");
     await h.shot(page, "segments-preview");
     await page.click("a:has-text('Next →')");
+    // The click returns once the next page starts loading: its rows are counted once it has loaded.
+    await page.waitForURL(/[?&]after=/);
     expect(await page.locator("tr[data-member]").count()).toBe(GOLD - 20);
     // The member whose name is markup: shown as text, never run.
     expect(await page.locator("tr[data-member=gx]").textContent()).toContain(XSS);
@@ -122,6 +124,7 @@ webhooks:
     await page.selectOption("select[name=webhook]", "crm");
     await page.fill("input[name=sendId]", "not allowed!");
     await page.click("button:has-text('Send to')");
+    await page.waitForLoadState();
     expect(await page.locator("[data-part=problems] li[data-path=sendId]").count()).toBe(1);
     await context.close();
   });

@@ -116,10 +116,13 @@ describe("the console's Inbound pages", () => {
     await expect(rows.nth(1).textContent()).resolves.toContain("c54@example.com");
     await h.shot(page, "inbound-endpoint");
     await page.click("text=Older →");
+    // The click returns once the next page starts loading: its rows are counted once it has loaded.
+    await page.waitForURL(/[?&]before=/);
     const older = page.locator("section[aria-label='Recent activities'] tbody tr");
     expect(await older.count()).toBe(6);
     await expect(older.last().textContent()).resolves.toContain("c0@example.com");
     await page.click("text=Newest");
+    await page.waitForURL(`${h.base}/console/inbound/esputnik`);
     expect(await rows.count()).toBe(50);
     expect(violations).toEqual([]);
     await context.close();
