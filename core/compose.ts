@@ -223,7 +223,7 @@ export async function compose<S extends OutboxStore>(
       ((ids, segments, sql) => audience.members({ config, sql: sql ?? store.sql }, ids, segments)),
   });
   const failBranch = new FailBranch((event) => outbox.deliveriesFor(event));
-  store.observe(parts.observers, observerContext({ catalogue, outbox, store, logger }));
+  store.observe(parts.observers, observerContext({ catalogue, config, outbox, store, logger }));
 
   return {
     ...parts,

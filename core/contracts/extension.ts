@@ -1,11 +1,12 @@
 import type { Hono } from "hono";
-import type { WebhookConfig } from "../config/schema.ts";
+import type { HooklineConfig, WebhookConfig } from "../config/schema.ts";
 import type { EventInput } from "../model/event.ts";
 import type { ConsoleSection } from "./console.ts";
 import type { PluginHost } from "./host.ts";
 import type { Logger } from "./logger.ts";
 import type { ContributedRouteDoc } from "./route-doc.ts";
 import type { DeliveryOutcome, SqlExecutor } from "./store.ts";
+import type { TriggerInstance } from "./trigger.ts";
 
 /** A plugin's own schema changes, applied after the core's, each once, in version order. */
 export interface PluginMigrations {
@@ -78,6 +79,10 @@ export interface ObserverContext {
    */
   afterCommit(fn: () => void): void;
   logger: Logger;
+  /** The app's config (its plugins' sections too). */
+  readonly config: HooklineConfig;
+  /** The triggers as they are now (config file and admin API): e.g. which segments they watch. */
+  readonly triggers: readonly TriggerInstance[];
 }
 
 /**

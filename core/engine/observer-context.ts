@@ -1,3 +1,4 @@
+import type { HooklineConfig } from "../config/schema.ts";
 import type { Audience } from "../contracts/audience.ts";
 import type { Catalogue } from "../contracts/catalogue.ts";
 import type { ObserverContext } from "../contracts/extension.ts";
@@ -9,12 +10,14 @@ import { acceptEvent } from "./outbox.ts";
 /**
  * What delivery observers may use while they observe (inside the transaction that records
  * outcomes): the webhooks as they are now, and publishing events whose deliveries are written in
- * that same transaction (response mapping's profile changes firing `profile-change` triggers).
+ * that same transaction (response mapping's profile changes firing `profile-change` triggers), and
+ * the config and triggers (which segments the triggers watch).
  *
- * @example store.observe(observers, observerContext({ catalogue, outbox, store, logger }))
+ * @example store.observe(observers, observerContext({ catalogue, config, outbox, store, logger }))
  */
 export function observerContext(deps: {
-  catalogue: Pick<Catalogue, "webhooks">;
+  catalogue: Pick<Catalogue, "webhooks" | "triggers">;
+  config: HooklineConfig;
   outbox: {
     deliveriesFor(event: HooklineEvent, audience?: Audience): NewDelivery[];
     audienceOf(events: readonly HooklineEvent[], sql?: SqlExecutor): Promise<Audience | undefined>;
@@ -35,5 +38,9 @@ export function observerContext(deps: {
       );
     },
     logger: deps.logger,
+    config: deps.config,
+    get triggers() {
+      return deps.catalogue.triggers;
+    },
   };
 }

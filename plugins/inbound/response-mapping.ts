@@ -8,6 +8,7 @@ import {
   type SqlExecutor,
 } from "../../core/plugin/index.ts";
 import { findOrCreate, type LockedProfile, lockProfile, writeProfile } from "./profile-repository.ts";
+import { beginCrossings } from "./segments/triggers.ts";
 
 /**
  * Response mapping (Bloomreach's "map the response into customer attributes"): after a delivery of a
@@ -16,8 +17,10 @@ import { findOrCreate, type LockedProfile, lockProfile, writeProfile } from "./p
  * that records the success, so a mapping is applied exactly once. The profile is the one whose id is
  * the customer id (`response.profile.match: id`, the default) or whose identifier property (e.g.
  * `email`) has the customer's value; `create: true` makes it when there is none. A property that
- * changed value fires `profile.changed` (the `profile-change` trigger), and each mapping leaves a
- * `webhook.response` timeline event with what changed and any rule that could not apply.
+ * changed value fires `profile.changed` (the `profile-change` trigger), a change that brings the
+ * profile into or out of a segment a trigger watches fires `segment.entered` / `segment.exited`, and
+ * each mapping leaves a `webhook.response` timeline event with what changed and any rule that could
+ * not apply.
  *
  * Not mapped, with a warning: a text or unparsable or truncated response, a batch request (one
  * response for many customers), a customer without the identifying value, no matching profile.
@@ -87,6 +90,12 @@ async function mapOne(
   } else profile = await findOrCreate(tx, { property: match, value: String(key) }, create);
   if (!profile) return skip(`no profile has ${match} = ${JSON.stringify(String(key))}`);
 
+  // Segment entry and exit this change causes (only when a trigger watches a segment).
+  const crossing = await beginCrossings(
+    { config: context.config, catalogue: context, logger: context.logger },
+    tx,
+    { profileId: profile.id, properties: profile.created ? undefined : profile.properties },
+  );
   // As with inbound updates, a profile made now counts every property as changed (from nothing).
   const before = profile.created ? {} : profile.properties;
   const mapped = applyMapping(profile.properties, jsonSource(body), response.mapping!);
@@ -118,8 +127,9 @@ async function mapOne(
       reason: e.description,
     });
   if (changed.length === 0) return;
+  const cause = `resp.${delivery.id}`;
   const event: EventInput = {
-    id: `resp.${delivery.id}`,
+    id: cause,
     type: "profile.changed",
     customer: { ...mapped.properties, id: profile.id },
     data: {
@@ -132,5 +142,10 @@ async function mapOne(
       properties: mapped.properties,
     },
   };
-  await context.publish(tx, [event]);
+  const crossed =
+    (await crossing?.finish(mapped.properties, {
+      cause,
+      via: { type: "webhook.response", webhook: delivery.webhook },
+    })) ?? [];
+  await context.publish(tx, [event, ...crossed]);
 }

@@ -49,8 +49,9 @@ const crossing = (kind: "segment-entered" | "segment-exited"): TriggerKind<Cross
 
 /**
  * `segment-entered`: fires its webhooks when a profile change (an inbound profile update, consents set
- * through `PUT /v1/profiles/:id/consents`) brings a profile into the segment; templates see the
- * profile as `it.customer` and `it.event.data` as `{ segment, profileId, cause }`.
+ * through `PUT /v1/profiles/:id/consents`, a webhook's response mapping) brings a profile into the
+ * segment; templates see the profile as `it.customer` and `it.event.data` as
+ * `{ segment, profileId, cause }`.
  *
  * @example triggers: [{ kind: segment-entered, segment: vip, webhooks: [welcome-vip] }]
  */

@@ -30,6 +30,9 @@ webhooks:
   crm-down:
     url: ${sink}/down
     response: { mapping: [{ from: $.id, to: crm_id }] }
+  welcome-gold:
+    url: ${sink}/gold
+    body: '{"segment": <%= json(it.event.data.segment) %>, "cause": <%= json(it.event.data.cause) %>, "email": <%= json(it.customer.email) %>}'
   on-change:
     url: ${sink}/changed
     body: '{"changed": <%= json(it.event.data.changed) %>, "crm_id": <%= json(it.customer.crm_id) %>, "via": <%= json(it.event.data.webhook) %>}'
@@ -39,6 +42,9 @@ triggers:
   - { events: [text], webhooks: [crm-text] }
   - { events: [down], webhooks: [crm-down] }
   - { kind: profile-change, properties: [crm_id], webhooks: [on-change] }
+  - { kind: segment-entered, segment: gold, webhooks: [welcome-gold] }
+segments:
+  gold: { filter: { property: segment, equals: gold } }
 `;
 
 for (const kind of storeKinds) {
@@ -132,6 +138,23 @@ for (const kind of storeKinds) {
       // The second mapping changed tags and points, not crm_id: no second call.
       await new Promise((r) => setTimeout(r, 200));
       expect(sink.requests.filter((r) => r.url === "/changed")).toHaveLength(1);
+    });
+
+    it("fires segment-entered when a mapped property brings the profile into a segment, once", async () => {
+      // The first mapping set segment: gold (the profile was made by it, so it was in no segment before).
+      const entered = await eventually(
+        () => sink.requests.find((r) => r.url === "/gold"),
+        10_000,
+        "the segment-entered webhook",
+      );
+      expect(JSON.parse(entered.body)).toEqual({
+        segment: "gold",
+        cause: { type: "webhook.response", webhook: "crm-create" },
+        email: "ada@example.com",
+      });
+      // The second mapping left it in the segment: no second entry.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sink.requests.filter((r) => r.url === "/gold")).toHaveLength(1);
     });
 
     it("finds the profile by the customer id when the webhook matches by id", async () => {
