@@ -46,8 +46,11 @@ function Problems(props: { title: string; problems: readonly Problem[] }) {
   );
 }
 
-/** The page of every segment: name, where it is defined, description, members now. */
-export function SegmentList(props: { base: string; rows: Array<{ s: DefinedSegment; count: number }> }) {
+/**
+ * The page of every segment: name, where it is defined, description, and its members now, each count
+ * loaded into its cell after the page (`<base>/segments/:name/count`).
+ */
+export function SegmentList(props: { base: string; segments: readonly DefinedSegment[] }) {
   return (
     <>
       <h1>Segments</h1>
@@ -55,7 +58,7 @@ export function SegmentList(props: { base: string; rows: Array<{ s: DefinedSegme
         Audiences over the profiles' properties and consents: a trigger may require one, a schedule or a send
         targets one.
       </p>
-      {props.rows.length === 0 ? (
+      {props.segments.length === 0 ? (
         <p class="muted">
           No segment: add one under <code>segments:</code> in the config file, or with{" "}
           <code>PUT /v1/segments/:name</code>.
@@ -71,13 +74,20 @@ export function SegmentList(props: { base: string; rows: Array<{ s: DefinedSegme
               </tr>
             </thead>
             <tbody>
-              {props.rows.map(({ s, count }) => (
+              {props.segments.map((s) => (
                 <tr data-segment={s.name}>
                   <td>
                     <a href={segmentUrl(props.base, s.name)}>{s.name}</a>{" "}
                     <span class="tag">{s.source === "config" ? "config" : "API"}</span>
                   </td>
-                  <td data-part="count">{count}</td>
+                  <td
+                    data-part="count"
+                    hx-get={`${segmentUrl(props.base, s.name)}/count`}
+                    hx-trigger="load"
+                    hx-swap="innerHTML"
+                  >
+                    <span class="muted">counting…</span>
+                  </td>
                   <td class="hide-narrow">{s.description ?? ""}</td>
                 </tr>
               ))}

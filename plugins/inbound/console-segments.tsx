@@ -63,19 +63,34 @@ export function segmentsSection(): ConsoleSection {
     label: "Segments",
     order: 65,
     mount(pages, kit) {
-      pages.get("/", kit.page("The console's segments, with their member counts"), async (c) => {
+      // The list answers at once; each member count (a count over the profiles, which may be
+      // millions) fills its cell as it comes (`/:name/count`), so one slow segment holds up no page.
+      pages.get("/", kit.page("The console's segments; their member counts follow"), async (c) => {
         kit.allow(c, "GET", "/v1/segments");
-        const segments = await listSegments(kit.host);
-        const now = Date.now();
-        const rows = await Promise.all(
-          segments.map(async (s) => ({ s, count: await segmentSize(kit.host.sql, s.filter, { now }) })),
-        );
         return c.html(
           <kit.Layout c={c} title="Segments" active="segments">
-            <SegmentList base={kit.base} rows={rows} />
+            <SegmentList base={kit.base} segments={await listSegments(kit.host)} />
           </kit.Layout>,
         );
       });
+
+      pages.get(
+        "/:name/count",
+        kit.page("A segment's member count now (an HTML fragment the list loads)", {
+          params,
+          answers: {
+            200: { description: "the count, as text" },
+            404: { description: "no such segment" },
+          },
+        }),
+        async (c) => {
+          const name = c.req.param("name") ?? "";
+          kit.allow(c, "GET", `/v1/segments/${name}/preview`);
+          const s = await definedSegment(kit.host, name);
+          if (!s) throw notFound(name);
+          return c.html(String(await segmentSize(kit.host.sql, s.filter, { now: Date.now() })));
+        },
+      );
 
       const render = (c: Context, p: Omit<SegmentPageProps, "kit" | "c">, status: 200 | 400 = 200) =>
         c.html(

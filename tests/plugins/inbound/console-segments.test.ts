@@ -52,6 +52,10 @@ webhooks:
   it("lists every segment, the config file's and the API's, with its member count", async () => {
     const { context, page, violations } = await h.signedIn();
     await page.goto(segments());
+    // The page answers first; each count fills its cell after it.
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("[data-part=count]")].every((td) => /^\d+$/.test(td.textContent ?? "")),
+    );
     expect(await page.locator("tr[data-segment=gold] [data-part=count]").textContent()).toBe(String(GOLD));
     expect(await page.locator("tr[data-segment=gold]").textContent()).toContain("Gold customers");
     expect(await page.locator("tr[data-segment=silver] [data-part=count]").textContent()).toBe("5");
